@@ -1,0 +1,49 @@
+// dvt status: what changed in the working tree since HEAD.
+#include "cmd/cli.hpp"
+#include "core/revision.hpp"
+#include "core/tree.hpp"
+
+namespace dvt::cmd {
+
+void register_status(CLI::App& app, Context& ctx) {
+    auto porcelain = std::make_shared<bool>(false);
+    auto* sub = app.add_subcommand("status", "Show files added, modified and deleted since HEAD");
+    sub->add_flag("-s,--short,--porcelain", *porcelain, "One line per change: 'A path', 'M path', 'D path'");
+    sub->callback([porcelain, &ctx] {
+        auto repo = ctx.open_repo();
+        auto head = repo->refs().head();
+        core::FlatTree base;
+        if (head.commit) base = core::flatten_tree(repo->store(), core::load_commit(*repo, *head.commit).tree);
+        auto work = core::worktree_state(*repo);
+        auto changes = core::diff_trees(base, work);
+        if (ctx.json) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& d : changes) list.push_back({{"path", d.path}, {"status", status_word(d.status)}});
+            ctx.print_json({{"branch", head.branch_ref ? nlohmann::json(head.branch_ref->substr(11)) : nlohmann::json(nullptr)},
+                            {"head", head.commit ? nlohmann::json(head.commit->hex()) : nlohmann::json(nullptr)},
+                            {"clean", changes.empty()},
+                            {"changes", list}});
+            return;
+        }
+        auto& out = *ctx.out;
+        if (*porcelain || ctx.quiet) {
+            for (const auto& d : changes) out << d.status << " " << d.path << "\n";
+            return;
+        }
+        if (head.branch_ref)
+            out << "On branch " << head.branch_ref->substr(11) << (head.commit ? "" : " (no commits yet)") << "\n";
+        else
+            out << "HEAD detached at " << head.commit->hex().substr(0, 12) << "\n";
+        if (changes.empty()) {
+            out << "nothing to commit, working tree clean\n";
+            return;
+        }
+        for (const auto& d : changes) {
+            std::string w = std::string(status_word(d.status)) + ":";
+            w.resize(12, ' ');
+            out << "\t" << w << d.path << "\n";
+        }
+    });
+}
+
+}  // namespace dvt::cmd

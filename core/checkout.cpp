@@ -1,0 +1,277 @@
+#include "core/checkout.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <mutex>
+#include <thread>
+
+#include "core/revision.hpp"
+#include "core/tree.hpp"
+
+namespace dvt::core {
+
+using namespace dvt::objects;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string parent_of(const std::string& p) {
+    auto s = p.rfind('/');
+    return s == std::string::npos ? "" : p.substr(0, s);
+}
+std::string base_of(const std::string& p) {
+    auto s = p.rfind('/');
+    return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+// Directory descriptors of the working tree, opened component by component without following symlinks.
+class DirCache {
+public:
+    DirCache(const fs::path& root, bool force) : m_force(force) {
+        int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) throw_errno("cannot open " + root.string());
+        m_fds[""] = std::make_unique<util::Fd>(fd);
+    }
+
+    // Opens (creating when `create`) the directory `rel`. Returns -1 if it does not exist and !create.
+    int open(const std::string& rel, bool create) {
+        if (auto it = m_fds.find(rel); it != m_fds.end()) return it->second->get();
+        std::string par = parent_of(rel), name = base_of(rel);
+        int pfd = open(par, create);
+        if (pfd < 0) return -1;
+        int fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && (errno == ENOTDIR || errno == ELOOP) && create) {
+            // a file or symlink stands where the tree has a directory: planning removed tracked ones, so what is
+            // left is untracked and may only go with --force
+            if (!m_force) throw Error(ErrorKind::conflict, "'" + rel + "' is in the way of a directory (use --force)");
+            if (::unlinkat(pfd, name.c_str(), 0) != 0) throw_errno("cannot remove " + rel);
+            fd = -1;
+            errno = ENOENT;
+        }
+        if (fd < 0 && errno == ENOENT) {
+            if (!create) return -1;
+            if (::mkdirat(pfd, name.c_str(), 0777) != 0 && errno != EEXIST) throw_errno("cannot create directory " + rel);
+            fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0) {
+            if (!create && (errno == ENOTDIR || errno == ELOOP)) return -1;
+            throw_errno("cannot open directory " + rel);
+        }
+        m_fds[rel] = std::make_unique<util::Fd>(fd);
+        return fd;
+    }
+    void forget(const std::string& rel) { m_fds.erase(rel); }
+
+private:
+    bool m_force;
+    std::map<std::string, std::unique_ptr<util::Fd>> m_fds;
+};
+
+void remove_tree_at(int pfd, const std::string& name, const std::string& rel) {
+    int fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) throw_errno("cannot open " + rel);
+    {
+        util::Fd g(fd);
+        int d2 = ::dup(fd);
+        DIR* d = ::fdopendir(d2);
+        if (!d) throw_errno("cannot read " + rel);
+        std::vector<std::pair<std::string, bool>> names;
+        while (auto* de = ::readdir(d)) {
+            std::string n = de->d_name;
+            if (n == "." || n == "..") continue;
+            names.emplace_back(n, de->d_type == DT_DIR);
+        }
+        ::closedir(d);
+        for (auto& [n, is_dir] : names) {
+            if (is_dir) remove_tree_at(fd, n, rel + "/" + n);
+            else if (::unlinkat(fd, n.c_str(), 0) != 0) throw_errno("cannot remove " + rel + "/" + n);
+        }
+    }
+    if (::unlinkat(pfd, name.c_str(), AT_REMOVEDIR) != 0) throw_errno("cannot remove " + rel);
+}
+
+struct WriteJob {
+    std::string path;
+    const FlatEntry* entry;
+    int dirfd;
+};
+
+}  // namespace
+
+CheckoutResult checkout(Repository& repo, const std::string& rev, const CheckoutOptions& opts) {
+    auto lock = repo.write_lock();
+    CheckoutResult res;
+    res.commit = resolve_commit(repo, rev);
+    Commit target_commit = load_commit(repo, res.commit);
+    const auto& limits = opts.paths;
+    FlatTree target = flatten_tree(repo.store(), target_commit.tree, limits);
+    auto head = repo.refs().head();
+    FlatTree head_tree;
+    if (head.commit) head_tree = flatten_tree(repo.store(), load_commit(repo, *head.commit).tree, limits);
+    for (const auto& p : limits) {
+        auto matches = [&](const FlatTree& t) {
+            auto it = t.lower_bound(p);
+            return it != t.end() && path_in_limits(it->first, {p});
+        };
+        if (!matches(target) && !matches(head_tree))
+            throw Error(ErrorKind::not_found, "path '" + p + "' did not match any file in " + rev);
+    }
+    FlatTree work = worktree_state(repo, limits);
+
+    auto modified = [&](const std::string& p) {  // does the work tree hold something at p that HEAD does not?
+        auto w = work.find(p);
+        if (w == work.end()) return false;
+        auto h = head_tree.find(p);
+        return h == head_tree.end() || !h->second.same_content(w->second);
+    };
+
+    std::vector<std::string> deletes;
+    std::vector<std::string> conflicts;
+    for (const auto& [p, h] : head_tree) {
+        if (target.count(p)) continue;
+        if (!work.count(p)) continue;
+        if (modified(p)) conflicts.push_back(p);
+        deletes.push_back(p);
+    }
+    std::vector<std::string> writes;
+    for (const auto& [p, t] : target) {
+        auto w = work.find(p);
+        if (w != work.end() && w->second.same_content(t)) continue;
+        if (w != work.end() && modified(p)) conflicts.push_back(p);
+        // an untracked file standing where the tree needs a directory
+        for (std::string a = parent_of(p); !a.empty(); a = parent_of(a))
+            if (work.count(a) && !head_tree.count(a)) conflicts.push_back(a);
+        writes.push_back(p);
+    }
+    if (!conflicts.empty() && !opts.force) {
+        std::sort(conflicts.begin(), conflicts.end());
+        conflicts.erase(std::unique(conflicts.begin(), conflicts.end()), conflicts.end());
+        std::string list;
+        for (std::size_t i = 0; i < conflicts.size() && i < 5; ++i) list += (i ? ", " : "") + conflicts[i];
+        if (conflicts.size() > 5) list += ", ... (" + std::to_string(conflicts.size()) + " paths)";
+        throw Error(ErrorKind::conflict, "checkout would overwrite uncommitted changes in " + list +
+                                             "; commit them, or use --force to discard them");
+    }
+
+    DirCache dirs(repo.root(), opts.force);
+    std::set<std::string> touched_dirs;
+    for (const auto& p : deletes) {
+        int dfd = dirs.open(parent_of(p), false);
+        if (dfd < 0) continue;
+        if (::unlinkat(dfd, base_of(p).c_str(), 0) != 0 && errno != ENOENT) throw_errno("cannot remove " + p);
+        ++res.deleted;
+        touched_dirs.insert(parent_of(p));
+    }
+    // remove directories emptied by the deletions (deepest first); a non-empty one stays
+    for (auto it = touched_dirs.rbegin(); it != touched_dirs.rend(); ++it) {
+        for (std::string d = *it; !d.empty(); d = parent_of(d)) {
+            int pfd = dirs.open(parent_of(d), false);
+            if (pfd < 0 || ::unlinkat(pfd, base_of(d).c_str(), AT_REMOVEDIR) != 0) break;
+            dirs.forget(d);
+        }
+    }
+
+    std::vector<WriteJob> jobs;
+    jobs.reserve(writes.size());
+    for (const auto& p : writes) {
+        int dfd = dirs.open(parent_of(p), true);
+        struct stat st;
+        if (::fstatat(dfd, base_of(p).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            if (::unlinkat(dfd, base_of(p).c_str(), AT_REMOVEDIR) != 0) {
+                if (!opts.force)
+                    throw Error(ErrorKind::conflict, "directory '" + p + "' is in the way of a file (use --force)");
+                remove_tree_at(dfd, base_of(p), p);
+            }
+            dirs.forget(p);
+        }
+        jobs.push_back(WriteJob{p, &target.at(p), dfd});
+    }
+
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::uint64_t> bytes{0};
+    std::mutex err_mu;
+    std::exception_ptr error;
+    std::vector<StatRow> rows(jobs.size());
+    auto run = [&] {
+        Bytes chunk;
+        try {
+            for (std::size_t i = next++; i < jobs.size(); i = next++) {
+                {
+                    std::lock_guard g(err_mu);
+                    if (error) return;
+                }
+                const auto& j = jobs[i];
+                std::string name = base_of(j.path);
+                std::string tmp = ".dvt-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(i);
+                if (j.entry->kind == EntryKind::symlink) {
+                    ::unlinkat(j.dirfd, tmp.c_str(), 0);
+                    if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
+                        throw_errno("cannot create symlink " + j.path);
+                } else {
+                    FileObject f = repo.store().read_file_object(j.entry->id);
+                    mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
+                    int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+                    if (fd < 0) throw_errno("cannot create " + j.path);
+                    util::Fd g(fd);
+                    std::uint64_t off = 0;
+                    for (const auto& c : f.chunks) {
+                        auto loc = repo.store().locate(c.id);
+                        if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
+                        repo.store().read_at(*loc, chunk);
+                        util::write_all(fd, chunk.data(), chunk.size(), j.path);
+                        off += chunk.size();
+                    }
+                    bytes += off;
+                }
+                if (::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str()) != 0) {
+                    ::unlinkat(j.dirfd, tmp.c_str(), 0);
+                    throw_errno("cannot rename into " + j.path);
+                }
+                struct stat st;
+                if (::fstatat(j.dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+                    rows[i] = StatRow{j.path, static_cast<std::uint64_t>(st.st_size),
+                                      st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
+                                      st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec, st.st_ino, st.st_mode,
+                                      j.entry->id};
+            }
+        } catch (...) {
+            std::lock_guard g(err_mu);
+            if (!error) error = std::current_exception();
+        }
+    };
+    unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < n; ++t) threads.emplace_back(run);
+    run();
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
+    res.written = jobs.size();
+    res.bytes_written = bytes;
+
+    if (limits.empty()) {
+        bool is_branch = refs::valid_ref_name(rev) && repo.refs().read("refs/heads/" + rev).has_value() &&
+                         *repo.refs().read("refs/heads/" + rev) == res.commit;
+        std::string from = head.branch_ref ? head.branch_ref->substr(11) : (head.commit ? head.commit->hex() : "");
+        if (is_branch) {
+            repo.refs().set_head_branch("refs/heads/" + rev, "checkout: moving from " + from + " to " + rev);
+            res.branch = rev;
+        } else {
+            repo.refs().set_head_detached(res.commit, "checkout: moving from " + from + " to " + res.commit.hex());
+        }
+    }
+    std::erase_if(rows, [](const StatRow& r) { return r.path.empty(); });
+    try {
+        StatCache(repo).store(rows);
+    } catch (const std::exception&) {
+    }
+    return res;
+}
+
+}  // namespace dvt::core

@@ -1,0 +1,58 @@
+#include "core/history.hpp"
+
+#include <queue>
+#include <set>
+
+#include "core/revision.hpp"
+
+namespace dvt::core {
+
+void walk_history(Repository& repo, const std::vector<Hash32>& starts, const std::function<bool(const LogEntry&)>& visit) {
+    auto cmp = [](const LogEntry& a, const LogEntry& b) {
+        if (a.commit.time != b.commit.time) return a.commit.time < b.commit.time;
+        return a.id < b.id;
+    };
+    std::priority_queue<LogEntry, std::vector<LogEntry>, decltype(cmp)> q(cmp);
+    std::set<Hash32> seen;
+    for (const auto& s : starts)
+        if (seen.insert(s).second) q.push(LogEntry{s, load_commit(repo, s)});
+    while (!q.empty()) {
+        LogEntry e = q.top();
+        q.pop();
+        if (!visit(e)) return;
+        for (const auto& p : e.commit.parents)
+            if (seen.insert(p).second) q.push(LogEntry{p, load_commit(repo, p)});
+    }
+}
+
+std::vector<Hash32> root_commits(Repository& repo) {
+    std::set<Hash32> roots;
+    auto& refs = repo.refs();
+    if (auto h = refs.head(); h.commit) roots.insert(*h.commit);
+    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
+        for (const auto& [name, id] : refs.list(prefix)) roots.insert(id);
+    for (const auto& name : refs.reflog_names())
+        for (const auto& e : refs.reflog(name)) {
+            if (e.new_id) roots.insert(*e.new_id);
+            if (e.old_id) roots.insert(*e.old_id);
+        }
+    return {roots.begin(), roots.end()};
+}
+
+std::vector<Hash32> reachable_commits(Repository& repo) {
+    std::set<Hash32> seen;
+    std::vector<Hash32> stack;
+    for (const auto& r : root_commits(repo))
+        if (repo.store().has_commit(r) && seen.insert(r).second) stack.push_back(r);
+    while (!stack.empty()) {
+        Hash32 id = stack.back();
+        stack.pop_back();
+        auto c = repo.store().read_commit(id);
+        if (!c) continue;
+        for (const auto& p : c->parents)
+            if (repo.store().has_commit(p) && seen.insert(p).second) stack.push_back(p);
+    }
+    return {seen.begin(), seen.end()};
+}
+
+}  // namespace dvt::core

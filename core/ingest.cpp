@@ -1,0 +1,419 @@
+#include "core/ingest.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace dvt::core {
+
+using namespace dvt::objects;
+
+namespace {
+constexpr std::size_t kReadBlock = 8 << 20;
+constexpr std::size_t kBatchBytes = 4 << 20;
+constexpr std::size_t kInflightLimit = 64 << 20;
+
+struct ChunkOut {
+    Hash32 id;
+    std::uint32_t size = 0;
+    Compression comp = Compression::none;
+    std::uint32_t stored_off = 0, stored_len = 0;
+    std::int64_t existing = 0;  // pack num when already stored
+};
+
+struct Batch {
+    std::size_t file = 0;
+    bool last = false;
+    Bytes data;
+    std::vector<std::uint32_t> sizes;
+    std::vector<ChunkOut> out;
+    Bytes stored;
+    bool done = false;
+};
+}  // namespace
+
+struct Ingest::Impl {
+    Repository& repo;
+    ObjectStore& store;
+    bool storing;
+    Chunker chunker;
+    CodecParams codec;
+    std::uint64_t pack_target;
+    std::function<void(std::uint64_t)> progress;
+    IngestStats& stats;
+
+    // pipeline
+    std::mutex mu;
+    std::condition_variable cv_work, cv_done, cv_space;
+    std::deque<std::shared_ptr<Batch>> jobs, ordered;
+    std::size_t inflight = 0;
+    bool closing = false, aborted = false;
+    std::exception_ptr error;
+
+    // writer state
+    std::unique_ptr<PackWriter> data_pack, meta_pack;
+    std::int64_t data_slot = 0, meta_slot = 0, next_slot = -1;
+    std::unordered_map<Hash32, std::int64_t, Hash32Hasher> new_objects;
+    std::vector<std::pair<std::int64_t, SealedPack>> sealed;  // provisional slot -> pack
+    std::set<std::int64_t> reached;
+    std::vector<std::pair<Hash32, std::set<std::int64_t>>> file_slots;  // file_packs rows to write
+    FileObject manifest;
+    std::set<std::int64_t> manifest_slots;
+    std::vector<Hash32>* file_ids = nullptr;
+
+    Impl(Repository& r, bool s, std::function<void(std::uint64_t)> p, IngestStats& st)
+        : repo(r), store(r.store()), storing(s), chunker(r.chunker_params()), codec(r.codec_params()),
+          pack_target(r.pack_size()), progress(std::move(p)), stats(st) {}
+
+    void fail(std::exception_ptr e) {
+        std::lock_guard g(mu);
+        if (!error) error = e;
+        aborted = true;
+        cv_work.notify_all();
+        cv_done.notify_all();
+        cv_space.notify_all();
+    }
+
+    void worker_loop() {
+        try {
+            while (true) {
+                std::shared_ptr<Batch> b;
+                {
+                    std::unique_lock g(mu);
+                    cv_work.wait(g, [&] { return aborted || closing || !jobs.empty(); });
+                    if (aborted) return;
+                    if (jobs.empty()) return;
+                    b = jobs.front();
+                    jobs.pop_front();
+                }
+                process(*b);
+                {
+                    std::lock_guard g(mu);
+                    b->done = true;
+                }
+                cv_done.notify_all();
+            }
+        } catch (...) {
+            fail(std::current_exception());
+        }
+    }
+
+    void process(Batch& b) {
+        b.out.resize(b.sizes.size());
+        std::size_t off = 0;
+        for (std::size_t i = 0; i < b.sizes.size(); ++i) {
+            auto& o = b.out[i];
+            o.size = b.sizes[i];
+            std::span<const std::uint8_t> raw(b.data.data() + off, o.size);
+            off += o.size;
+            o.id = sha256(raw);
+            if (!storing) continue;
+            if (auto loc = store.locate(o.id)) {
+                o.existing = loc->pack_num;
+                continue;
+            }
+            o.stored_off = static_cast<std::uint32_t>(b.stored.size());
+            o.comp = encode_record(raw, codec, b.stored);
+            o.stored_len = static_cast<std::uint32_t>(b.stored.size() - o.stored_off);
+        }
+    }
+
+    std::int64_t new_slot() { return next_slot--; }
+
+    void seal_data() {
+        if (data_pack && data_pack->count()) {
+            sealed.emplace_back(data_slot, data_pack->seal());
+            ++stats.packs_written;
+        }
+        data_pack.reset();
+    }
+    void seal_meta() {
+        seal_data();  // a metadata pack never reaches the disk before the data its manifests name
+        if (meta_pack && meta_pack->count()) {
+            sealed.emplace_back(meta_slot, meta_pack->seal());
+            ++stats.packs_written;
+        }
+        meta_pack.reset();
+    }
+
+    std::int64_t append_data(const Hash32& id, const ChunkOut& o, const Bytes& stored) {
+        if (!data_pack) {
+            data_pack = std::make_unique<PackWriter>(store.tmp_dir(), store.packs_dir());
+            data_slot = new_slot();
+        }
+        data_pack->append(ObjectType::chunk, id, o.comp, o.size,
+                          std::span(stored.data() + o.stored_off, o.stored_len));
+        new_objects.emplace(id, data_slot);
+        ++stats.chunks_new;
+        stats.bytes_new_raw += o.size;
+        stats.bytes_new_stored += o.stored_len;
+        std::int64_t s = data_slot;
+        if (data_pack->size() >= pack_target) seal_data();
+        return s;
+    }
+
+    std::int64_t put_meta(ObjectType type, const Hash32& id, const Bytes& raw) {
+        if (auto it = new_objects.find(id); it != new_objects.end()) return it->second;
+        if (auto loc = store.locate(id)) return loc->pack_num;
+        if (!meta_pack) {
+            meta_pack = std::make_unique<PackWriter>(store.tmp_dir(), store.packs_dir());
+            meta_slot = new_slot();
+        }
+        Bytes stored;
+        Compression c = encode_record(raw, codec, stored);
+        meta_pack->append(type, id, c, static_cast<std::uint32_t>(raw.size()), stored);
+        new_objects.emplace(id, meta_slot);
+        std::int64_t s = meta_slot;
+        if (meta_pack->size() >= pack_target) seal_meta();
+        return s;
+    }
+
+    void write_batch(Batch& b) {
+        for (const auto& o : b.out) {
+            if (storing) {
+                std::int64_t slot;
+                if (o.existing)
+                    slot = o.existing;
+                else if (auto it = new_objects.find(o.id); it != new_objects.end())
+                    slot = it->second;
+                else
+                    slot = append_data(o.id, o, b.stored);
+                manifest_slots.insert(slot);
+            }
+            manifest.chunks.push_back(ChunkRef{o.id, o.size});
+            manifest.size += o.size;
+        }
+        if (!b.last) return;
+        Bytes raw = manifest.encode();
+        Hash32 fid = sha256(raw);
+        if (storing) {
+            manifest_slots.insert(put_meta(ObjectType::file, fid, raw));
+            reached.insert(manifest_slots.begin(), manifest_slots.end());
+            file_slots.emplace_back(fid, std::move(manifest_slots));
+        }
+        (*file_ids)[b.file] = fid;
+        manifest = FileObject{};
+        manifest_slots.clear();
+        ++stats.files_hashed;
+    }
+
+    void writer_loop() {
+        try {
+            while (true) {
+                std::shared_ptr<Batch> b;
+                {
+                    std::unique_lock g(mu);
+                    cv_done.wait(g, [&] { return aborted || (!ordered.empty() && ordered.front()->done) ||
+                                                 (ordered.empty() && closing); });
+                    if (aborted) return;
+                    if (ordered.empty()) return;
+                    b = ordered.front();
+                    ordered.pop_front();
+                    inflight -= b->data.size();
+                }
+                cv_space.notify_all();
+                write_batch(*b);
+                if (progress) progress(b->data.size());
+            }
+        } catch (...) {
+            fail(std::current_exception());
+        }
+    }
+
+    void submit(std::shared_ptr<Batch> b) {
+        std::unique_lock g(mu);
+        cv_space.wait(g, [&] { return aborted || inflight < kInflightLimit; });
+        if (aborted) return;
+        inflight += b->data.size();
+        jobs.push_back(b);
+        ordered.push_back(std::move(b));
+        cv_work.notify_one();
+    }
+
+    void read_file(std::size_t index, const WorkEntry& e, Bytes& buf) {
+        std::string full = (repo.root() / e.path).string();
+        int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                throw Error(ErrorKind::conflict, e.path + " vanished while it was being read; run the command again");
+            throw_errno("cannot open " + e.path);
+        }
+        util::Fd guard(fd);
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        const std::size_t maxc = chunker.params().max_size;
+        std::size_t have = 0;
+        bool eof = false;
+        auto batch = std::make_shared<Batch>();
+        batch->file = index;
+        while (true) {
+            while (!eof && have < buf.size()) {
+                ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    throw_errno("cannot read " + e.path);
+                }
+                if (n == 0) eof = true;
+                have += static_cast<std::size_t>(n);
+            }
+            std::size_t pos = 0;
+            while (pos < have && (eof || have - pos >= maxc)) {
+                std::size_t cut = chunker.cut(buf.data() + pos, have - pos, eof);
+                batch->data.insert(batch->data.end(), buf.data() + pos, buf.data() + pos + cut);
+                batch->sizes.push_back(static_cast<std::uint32_t>(cut));
+                pos += cut;
+                stats.bytes_hashed += cut;
+                if (batch->data.size() >= kBatchBytes) {
+                    submit(batch);
+                    batch = std::make_shared<Batch>();
+                    batch->file = index;
+                }
+            }
+            if (pos) std::memmove(buf.data(), buf.data() + pos, have - pos);
+            have -= pos;
+            if (eof && have == 0) break;
+            {
+                std::lock_guard g(mu);
+                if (aborted) return;
+            }
+        }
+        batch->last = true;
+        submit(batch);
+    }
+};
+
+Ingest::Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> progress)
+    : m(std::make_unique<Impl>(repo, store, std::move(progress), m_stats)) {}
+
+Ingest::~Ingest() = default;
+
+std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files) {
+    std::vector<Hash32> ids(files.size());
+    if (files.empty()) return ids;
+    m->file_ids = &ids;
+    m->closing = false;
+    m->aborted = false;
+    unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> workers;
+    for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { m->worker_loop(); });
+    std::thread writer([this] { m->writer_loop(); });
+    try {
+        Bytes buf(kReadBlock + m->chunker.params().max_size);
+        for (std::size_t i = 0; i < files.size(); ++i) {
+            m->read_file(i, *files[i], buf);
+            std::lock_guard g(m->mu);
+            if (m->aborted) break;
+        }
+    } catch (...) {
+        m->fail(std::current_exception());
+    }
+    {
+        std::lock_guard g(m->mu);
+        m->closing = true;
+    }
+    m->cv_work.notify_all();
+    m->cv_done.notify_all();
+    for (auto& t : workers) t.join();
+    m->cv_done.notify_all();
+    writer.join();
+    m->file_ids = nullptr;
+    if (m->error) std::rethrow_exception(m->error);
+    return ids;
+}
+
+Hash32 Ingest::put_meta(ObjectType type, const Bytes& raw) {
+    Hash32 id = sha256(raw);
+    if (m->storing) m->reached.insert(m->put_meta(type, id, raw));
+    return id;
+}
+
+bool Ingest::reach_existing(const Hash32& id) {
+    if (auto it = m->new_objects.find(id); it != m->new_objects.end()) {
+        m->reached.insert(it->second);
+        return true;
+    }
+    auto loc = m->store.locate(id);
+    if (!loc) return false;
+    m->reached.insert(loc->pack_num);
+    return true;
+}
+
+bool Ingest::reach_file(const Hash32& file_id) {
+    auto& idx = m->store.index();
+    {
+        std::lock_guard g(idx.mutex());
+        SQLite::Statement q(idx.db(), "SELECT packs FROM file_packs WHERE file_id=?");
+        q.bind(1, file_id.bytes.data(), 32);
+        if (q.executeStep()) {
+            auto c = q.getColumn(0);
+            auto p = static_cast<const std::uint8_t*>(c.getBlob());
+            std::vector<std::int64_t> nums;
+            bool ok = c.getBytes() % 32 == 0;
+            for (int off = 0; ok && off < c.getBytes(); off += 32) {
+                auto info = m->store.pack_by_id(Hash32::from_bytes({p + off, 32}));
+                if (!info) ok = false;
+                else nums.push_back(info->num);
+            }
+            if (ok) {
+                m->reached.insert(nums.begin(), nums.end());
+                return true;
+            }
+        }
+    }
+    auto loc = m->store.locate(file_id);
+    if (!loc) return false;
+    std::set<std::int64_t> slots{loc->pack_num};
+    FileObject f = m->store.read_file_object(file_id);
+    std::set<Hash32> seen;
+    for (const auto& c : f.chunks) {
+        if (!seen.insert(c.id).second) continue;
+        auto cl = m->store.locate(c.id);
+        if (!cl) return false;
+        slots.insert(cl->pack_num);
+    }
+    m->reached.insert(slots.begin(), slots.end());
+    m->file_slots.emplace_back(file_id, std::move(slots));
+    return true;
+}
+
+std::vector<PackRef> Ingest::finish() {
+    std::vector<PackRef> out;
+    if (!m->storing) return out;
+    m->seal_meta();
+    auto& idx = m->store.index();
+    std::map<std::int64_t, std::int64_t> slot_num;
+    {
+        std::lock_guard g(idx.mutex());
+        SQLite::Transaction t(idx.db());
+        for (const auto& [slot, pack] : m->sealed) slot_num[slot] = m->store.add_pack(pack);
+        auto resolve = [&](std::int64_t s) { return s < 0 ? slot_num.at(s) : s; };
+        SQLite::Statement ins(idx.db(), "INSERT OR REPLACE INTO file_packs VALUES(?,?)");
+        for (const auto& [fid, slots] : m->file_slots) {
+            Bytes ids;
+            for (auto s : slots) {
+                auto info = m->store.pack(resolve(s));
+                if (!info) throw Error(ErrorKind::internal, "pack vanished during commit");
+                put_hash(ids, info->ref.id);
+            }
+            ins.bind(1, fid.bytes.data(), 32);
+            ins.bind(2, ids.data(), static_cast<int>(ids.size()));
+            ins.exec();
+            ins.reset();
+        }
+        for (auto s : m->reached) {
+            auto info = m->store.pack(resolve(s));
+            if (!info) throw Error(ErrorKind::internal, "pack vanished during commit");
+            out.push_back(info->ref);
+        }
+        t.commit();
+    }
+    std::sort(out.begin(), out.end(), [](const PackRef& a, const PackRef& b) { return a.id < b.id; });
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+}  // namespace dvt::core

@@ -1,0 +1,311 @@
+#include "core/maintenance.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/history.hpp"
+#include "core/revision.hpp"
+
+namespace dvt::core {
+
+using namespace dvt::objects;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t remove_temp_files(Repository& repo) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (const auto& dir : {repo.dvt_dir() / "tmp", repo.dvt_dir() / "packs", repo.dvt_dir() / "commits",
+                            repo.dvt_dir()}) {
+        for (const auto& de : fs::directory_iterator(dir, ec)) {
+            if (!de.path().filename().string().starts_with(".tmp-")) continue;
+            if (fs::remove(de.path(), ec)) ++n;
+        }
+    }
+    for (auto it = fs::recursive_directory_iterator(repo.dvt_dir() / "refs", ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->path().filename().string().starts_with(".tmp-")) {
+            fs::remove(it->path(), ec);
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::vector<std::pair<Hash32, fs::path>> pack_files(Repository& repo, std::vector<std::string>* strays) {
+    std::vector<std::pair<Hash32, fs::path>> out;
+    std::error_code ec;
+    for (const auto& de : fs::directory_iterator(repo.store().packs_dir(), ec)) {
+        auto name = de.path().filename().string();
+        if (name.starts_with(".tmp-")) continue;
+        auto h = name.size() == 69 && name.ends_with(".pack") ? Hash32::from_hex(name.substr(0, 64)) : std::nullopt;
+        if (h)
+            out.emplace_back(*h, de.path());
+        else if (strays)
+            strays->push_back(name);
+    }
+    return out;
+}
+
+}  // namespace
+
+FsckResult fsck(Repository& repo, const FsckOptions& opts) {
+    FsckResult r;
+    std::optional<util::FileLock> lock;
+    if (opts.repair) {
+        lock.emplace(repo.write_lock());
+        remove_temp_files(repo);
+        repo.store().forget_open_packs();
+        repo.index().clear_all();
+        r.reindexed_packs = repo.store().reconcile();
+    }
+    std::mutex mu;
+    auto problem = [&](std::string what, std::string msg) {
+        std::lock_guard g(mu);
+        r.problems.push_back(FsckProblem{std::move(what), std::move(msg)});
+    };
+
+    // 1. every pack: id (merkle root) matches the name, index is sound, every record decodes to its id
+    std::vector<std::string> strays;
+    auto packs = pack_files(repo, &strays);
+    for (const auto& s : strays) problem("file packs/" + s, "unexpected file in the pack directory");
+    std::atomic<std::size_t> next{0};
+    std::map<Hash32, std::set<Hash32>> pack_objects;  // objects each good pack holds
+    auto check_pack = [&] {
+        Bytes out;
+        for (std::size_t i = next++; i < packs.size(); i = next++) {
+            const auto& [id, path] = packs[i];
+            std::string what = "pack " + id.hex();
+            try {
+                util::Fd fd = util::open_read(path);
+                std::uint64_t len = util::file_size(fd.get());
+                if (compute_pack_id(fd.get(), len) != id) {
+                    problem(what, "content does not match its id (the pack file is damaged)");
+                    continue;
+                }
+                PackIndex pi = read_pack_index(fd.get(), path.string());
+                std::set<Hash32> ids;
+                std::size_t bad = 0;
+                for (const auto& e : pi.entries) {
+                    try {
+                        read_record(fd.get(), e, out, what);
+                        ids.insert(e.id);
+                    } catch (const Error& err) {
+                        ++bad;
+                        problem("object " + e.id.hex(), err.what());
+                    }
+                }
+                std::lock_guard g(mu);
+                r.packs++;
+                r.objects += pi.entries.size() - bad;
+                r.bytes += len;
+                pack_objects[id] = std::move(ids);
+            } catch (const Error& err) {
+                problem(what, err.what());
+            }
+        }
+    };
+    {
+        std::vector<std::thread> ts;
+        unsigned n = std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned t = 1; t < n; ++t) ts.emplace_back(check_pack);
+        check_pack();
+        for (auto& t : ts) t.join();
+    }
+    for (const auto& [id, path] : packs)
+        if (pack_objects.count(id) && !repo.store().pack_by_id(id))
+            problem("pack " + id.hex(), "not in the index database (run 'dvt fsck --repair')");
+
+    // 2. every commit file
+    std::set<Hash32> good_commits;
+    for (const auto& c : repo.store().list_commits()) {
+        try {
+            repo.store().read_commit(c);
+            good_commits.insert(c);
+            ++r.commits;
+        } catch (const Error& e) {
+            problem("commit " + c.hex(), e.what());
+        }
+    }
+
+    // 3. refs and HEAD name existing commits
+    try {
+        auto h = repo.refs().head();
+        if (h.commit && !good_commits.count(*h.commit)) problem("ref HEAD", "names missing or damaged commit " + h.commit->hex());
+    } catch (const Error& e) {
+        problem("ref HEAD", e.what());
+    }
+    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
+        for (const auto& [name, id] : repo.refs().list(prefix))
+            if (!good_commits.count(id)) problem("ref " + name, "names missing or damaged commit " + id.hex());
+
+    // 4. everything reachable is present and lives in a pack its commit names
+    std::map<Hash32, std::set<Hash32>> tree_packs, file_packs;  // memo: packs an object and its children need
+    auto pack_of = [&](const Hash32& obj) -> std::optional<Hash32> {
+        auto loc = repo.store().locate(obj);
+        if (!loc) return std::nullopt;
+        auto p = repo.store().pack(loc->pack_num);
+        if (!p || !pack_objects.count(p->ref.id) || !pack_objects[p->ref.id].count(obj)) return std::nullopt;
+        return p->ref.id;
+    };
+    std::function<const std::set<Hash32>*(const Hash32&)> visit_tree = [&](const Hash32& tid) -> const std::set<Hash32>* {
+        if (auto it = tree_packs.find(tid); it != tree_packs.end()) return &it->second;
+        std::set<Hash32> need;
+        auto tp = pack_of(tid);
+        if (!tp) {
+            problem("object " + tid.hex(), "tree is missing or damaged");
+            return nullptr;
+        }
+        need.insert(*tp);
+        Tree t;
+        try {
+            t = repo.store().read_tree(tid);
+        } catch (const Error& e) {
+            problem("object " + tid.hex(), e.what());
+            return nullptr;
+        }
+        for (const auto& e : t.entries) {
+            if (e.kind == EntryKind::symlink) continue;
+            if (e.kind == EntryKind::directory) {
+                if (auto sub = visit_tree(e.id)) need.insert(sub->begin(), sub->end());
+                continue;
+            }
+            if (auto it = file_packs.find(e.id); it != file_packs.end()) {
+                need.insert(it->second.begin(), it->second.end());
+                continue;
+            }
+            std::set<Hash32> fneed;
+            auto fp = pack_of(e.id);
+            if (!fp) {
+                problem("object " + e.id.hex(), "file object of '" + e.name + "' is missing or damaged");
+                continue;
+            }
+            fneed.insert(*fp);
+            try {
+                FileObject f = repo.store().read_file_object(e.id);
+                if (f.size != e.size) problem("object " + e.id.hex(), "file size differs from its tree entry");
+                std::set<Hash32> seen;
+                for (const auto& c : f.chunks) {
+                    if (!seen.insert(c.id).second) continue;
+                    auto cp = pack_of(c.id);
+                    if (!cp)
+                        problem("object " + c.id.hex(), "chunk of '" + e.name + "' is missing or damaged");
+                    else
+                        fneed.insert(*cp);
+                }
+            } catch (const Error& err) {
+                problem("object " + e.id.hex(), err.what());
+            }
+            need.insert(fneed.begin(), fneed.end());
+            file_packs[e.id] = std::move(fneed);
+        }
+        return &(tree_packs[tid] = std::move(need));
+    };
+    for (const auto& cid : reachable_commits(repo)) {
+        if (!good_commits.count(cid)) {
+            problem("commit " + cid.hex(), "reachable but missing or damaged");
+            continue;
+        }
+        ++r.reachable_commits;
+        Commit c = *repo.store().read_commit(cid);
+        for (const auto& p : c.parents)
+            if (!good_commits.count(p)) problem("commit " + cid.hex(), "parent " + p.hex() + " is missing or damaged");
+        const auto* need = visit_tree(c.tree);
+        if (!need) continue;
+        std::set<Hash32> named;
+        for (const auto& p : c.packs) {
+            named.insert(p.id);
+            auto info = repo.store().pack_by_id(p.id);
+            if (!pack_objects.count(p.id)) problem("commit " + cid.hex(), "names pack " + p.id.hex() + " which is missing or damaged");
+            else if (info && (info->ref.length != p.length || info->ref.index_offset != p.index_offset))
+                problem("commit " + cid.hex(), "pack " + p.id.hex() + " length or index offset differs");
+        }
+        for (const auto& p : *need)
+            if (!named.count(p)) problem("commit " + cid.hex(), "does not name pack " + p.hex() + " that holds its objects");
+    }
+    std::sort(r.problems.begin(), r.problems.end(),
+              [](const FsckProblem& a, const FsckProblem& b) { return a.what < b.what; });
+    return r;
+}
+
+GcResult gc(Repository& repo) {
+    auto lock = repo.write_lock();
+    GcResult r;
+    auto reachable = reachable_commits(repo);
+    std::set<Hash32> keep_commits(reachable.begin(), reachable.end());
+    std::set<Hash32> keep_packs;
+    for (const auto& c : reachable)
+        for (const auto& p : load_commit(repo, c).packs) keep_packs.insert(p.id);
+
+    // 1. unreachable commits (no ref can name them, so deleting them first never leaves a dangling ref)
+    for (const auto& c : repo.store().list_commits()) {
+        if (keep_commits.count(c)) continue;
+        std::error_code ec;
+        if (fs::remove(repo.store().commit_path(c), ec)) ++r.commits_removed;
+    }
+    util::fsync_dir(repo.dvt_dir() / "commits");
+
+    // 2. index: forget doomed packs, then re-point objects that also live in kept packs
+    auto files = pack_files(repo, nullptr);
+    std::vector<std::pair<Hash32, fs::path>> doomed;
+    for (const auto& f : files) {
+        if (keep_packs.count(f.first)) {
+            ++r.packs_kept;
+        } else {
+            doomed.push_back(f);
+            ++r.packs_removed;
+        }
+    }
+    if (!doomed.empty()) {
+        auto& idx = repo.index();
+        std::lock_guard g(idx.mutex());
+        SQLite::Transaction t(idx.db());
+        for (const auto& [id, path] : doomed) {
+            if (auto info = repo.store().pack_by_id(id)) {
+                SQLite::Statement d1(idx.db(), "DELETE FROM objects WHERE pack=?");
+                d1.bind(1, info->num);
+                d1.exec();
+                SQLite::Statement d2(idx.db(), "DELETE FROM packs WHERE num=?");
+                d2.bind(1, info->num);
+                d2.exec();
+            }
+        }
+        SQLite::Statement ins(idx.db(), "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
+        for (const auto& info : repo.store().packs()) {
+            util::Fd fd = util::open_read(repo.store().pack_path(info.ref.id));
+            for (const auto& e : read_pack_index(fd.get(), "pack " + info.ref.id.hex()).entries) {
+                ins.bind(1, e.id.bytes.data(), 32);
+                ins.bind(2, info.num);
+                ins.bind(3, static_cast<std::int64_t>(e.offset));
+                ins.bind(4, static_cast<std::int64_t>(e.stored_len));
+                ins.bind(5, static_cast<std::int64_t>(e.raw_len));
+                ins.bind(6, static_cast<int>(e.type));
+                ins.bind(7, static_cast<int>(e.compression));
+                ins.exec();
+                ins.reset();
+            }
+        }
+        idx.db().exec("DELETE FROM file_packs");
+        t.commit();
+    }
+    // 3. the doomed pack files themselves
+    repo.store().forget_open_packs();
+    for (const auto& [id, path] : doomed) {
+        std::error_code ec;
+        auto size = fs::file_size(path, ec);
+        if (fs::remove(path, ec)) r.bytes_freed += size;
+    }
+    if (!doomed.empty()) util::fsync_dir(repo.store().packs_dir());
+    r.temp_files_removed = remove_temp_files(repo);
+    return r;
+}
+
+}  // namespace dvt::core

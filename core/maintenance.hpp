@@ -1,0 +1,40 @@
+// fsck (verify everything, optionally rebuild the index) and gc (drop what nothing reaches).
+//
+// gc rule (docs/format.md, "Garbage collection"): a pack is kept whole while any commit reachable from a ref, a tag,
+// HEAD or a reflog entry names it; otherwise it is deleted whole. Packs are never rewritten, even when partly
+// garbage, because commits name them by content (their ids are swarm addresses other peers may be seeding).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/repository.hpp"
+
+namespace dvt::core {
+
+struct FsckProblem {
+    std::string what;     // "pack <id>", "commit <id>", "ref refs/heads/x", "object <id>"
+    std::string message;
+};
+
+struct FsckOptions {
+    bool repair = false;  // rebuild the index database from the packs, remove stale temp files
+};
+
+struct FsckResult {
+    std::vector<FsckProblem> problems;
+    std::size_t packs = 0, objects = 0, commits = 0, reachable_commits = 0;
+    std::uint64_t bytes = 0;
+    std::size_t reindexed_packs = 0;
+};
+
+FsckResult fsck(Repository& repo, const FsckOptions& opts);
+
+struct GcResult {
+    std::size_t commits_removed = 0, packs_removed = 0, packs_kept = 0, temp_files_removed = 0;
+    std::uint64_t bytes_freed = 0;
+};
+
+GcResult gc(Repository& repo);
+
+}  // namespace dvt::core

@@ -1,0 +1,139 @@
+#include "core/repository.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace dvt::core {
+
+namespace fs = std::filesystem;
+
+int Repository::lock_timeout_ms = 60000;
+std::function<void(const std::string&)> Repository::on_lock_wait;
+
+Repository::Repository(fs::path root) : m_root(std::move(root)), m_dvt(m_root / ".dvt") {}
+Repository::~Repository() = default;
+
+static void check_format(const Config& c, const fs::path& dvt) {
+    auto f = c.get("core.format");
+    if (!f) throw Error(ErrorKind::corrupt, dvt.string() + "/config has no core.format");
+    if (*f != std::to_string(kRepositoryFormat))
+        throw Error(ErrorKind::unsupported, "repository format '" + *f + "' at " + dvt.string() +
+                                                " is not supported by this dvt (it knows format " +
+                                                std::to_string(kRepositoryFormat) + "); nothing was changed");
+}
+
+std::unique_ptr<Repository> Repository::open(const fs::path& start) {
+    std::error_code ec;
+    fs::path p = fs::absolute(start, ec);
+    if (ec || !fs::is_directory(p)) throw Error(ErrorKind::not_a_repository, "no such directory: " + start.string());
+    p = fs::weakly_canonical(p);
+    while (true) {
+        if (fs::is_directory(p / ".dvt")) break;
+        if (p == p.root_path() || p.parent_path() == p)
+            throw Error(ErrorKind::not_a_repository,
+                        "not a dvt repository (or any parent up to /): " + start.string() + " (run 'dvt init')");
+        p = p.parent_path();
+    }
+    std::unique_ptr<Repository> r(new Repository(p));
+    if (!fs::exists(r->m_dvt / "config"))
+        throw Error(ErrorKind::not_a_repository, r->m_dvt.string() + " is not a dvt repository (no config)");
+    r->m_config = Config::load(r->m_dvt / "config");
+    check_format(r->m_config, r->m_dvt);
+    r->chunker_params().validate();
+    r->m_index = std::make_unique<objects::IndexDb>(r->m_dvt / "index.db");
+    r->m_store = std::make_unique<objects::ObjectStore>(r->m_dvt, *r->m_index);
+    r->m_refs = std::make_unique<refs::RefStore>(r->m_dvt);
+    r->m_store->reconcile();
+    return r;
+}
+
+std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const InitOptions& opts) {
+    opts.chunker.validate();
+    if (opts.zstd_level < 0 || opts.zstd_level > 19) throw Error(ErrorKind::usage, "zstd level must be 0..19");
+    if (opts.pack_size < (1u << 20)) throw Error(ErrorKind::usage, "pack size must be at least 1 MiB");
+    if (!refs::valid_ref_name(opts.branch)) throw Error(ErrorKind::usage, "invalid branch name '" + opts.branch + "'");
+    std::error_code ec;
+    fs::create_directories(worktree, ec);
+    if (ec) throw Error(ErrorKind::io, "cannot create " + worktree.string() + ": " + ec.message());
+    fs::path root = fs::weakly_canonical(fs::absolute(worktree));
+    fs::path dvt = root / ".dvt";
+    if (fs::exists(dvt / "config")) throw Error(ErrorKind::conflict, "a dvt repository already exists at " + dvt.string());
+    for (const char* d : {"", "refs/heads", "refs/tags", "logs", "packs", "commits", "tmp", "hooks"}) {
+        fs::create_directories(dvt / d, ec);
+        if (ec) throw Error(ErrorKind::io, "cannot create " + (dvt / d).string() + ": " + ec.message());
+    }
+    util::atomic_write_file(dvt / "HEAD", "ref: refs/heads/" + opts.branch + "\n");
+    Config c;
+    c.set("chunker.min", std::to_string(opts.chunker.min_size));
+    c.set("chunker.avg", std::to_string(opts.chunker.avg_size));
+    c.set("chunker.max", std::to_string(opts.chunker.max_size));
+    c.set("compression.level", std::to_string(opts.zstd_level));
+    c.set("pack.size", std::to_string(opts.pack_size));
+    c.set("core.format", std::to_string(kRepositoryFormat));
+    // config is written last: a directory without it is not a repository, so a crashed init is simply redone
+    c.save(dvt / "config");
+    util::fsync_dir(root);
+    return open(root);
+}
+
+objects::ChunkerParams Repository::chunker_params() const {
+    objects::ChunkerParams p;
+    p.min_size = static_cast<std::uint32_t>(m_config.get_int("chunker.min", p.min_size));
+    p.avg_size = static_cast<std::uint32_t>(m_config.get_int("chunker.avg", p.avg_size));
+    p.max_size = static_cast<std::uint32_t>(m_config.get_int("chunker.max", p.max_size));
+    return p;
+}
+
+objects::CodecParams Repository::codec_params() const {
+    objects::CodecParams p;
+    p.level = static_cast<int>(m_config.get_int("compression.level", p.level));
+    return p;
+}
+
+std::uint64_t Repository::pack_size() const {
+    return static_cast<std::uint64_t>(m_config.get_int("pack.size", 64ll << 20));
+}
+
+Author Repository::author() const {
+    Author a;
+    const char* n = std::getenv("DVT_AUTHOR_NAME");
+    const char* e = std::getenv("DVT_AUTHOR_EMAIL");
+    a.name = n ? n : m_config.get_or("user.name", "");
+    a.email = e ? e : m_config.get_or("user.email", "");
+    if (a.name.empty() || a.email.empty()) {
+        std::string user = "dvt";
+        if (auto* pw = ::getpwuid(::getuid())) user = pw->pw_name;
+        char host[256] = "localhost";
+        ::gethostname(host, sizeof host - 1);
+        if (a.name.empty()) a.name = user;
+        if (a.email.empty()) a.email = user + "@" + host;
+    }
+    if (const char* d = std::getenv("DVT_AUTHOR_DATE")) {
+        try {
+            a.time = std::stoll(d);
+        } catch (...) {
+            throw Error(ErrorKind::usage, "DVT_AUTHOR_DATE must be seconds since the epoch");
+        }
+    } else {
+        a.time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+        std::time_t t = static_cast<std::time_t>(a.time);
+        std::tm lt{};
+        ::localtime_r(&t, &lt);
+        a.tz_minutes = static_cast<int>(lt.tm_gmtoff / 60);
+    }
+    return a;
+}
+
+util::FileLock Repository::write_lock() {
+    return util::FileLock(m_dvt / "lock", lock_timeout_ms, [this] {
+        if (on_lock_wait)
+            on_lock_wait("waiting for the repository lock (another dvt command is writing to " + m_dvt.string() +
+                         "; up to " + std::to_string(lock_timeout_ms / 1000) + " s)");
+    });
+}
+
+}  // namespace dvt::core

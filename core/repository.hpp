@@ -1,0 +1,73 @@
+// Repository: finds and opens .dvt, checks its format version, and owns the object store, refs and index.
+//
+// Layout (docs/format.md, "Repository layout"):
+//   .dvt/config  HEAD  refs/  logs/  packs/<pack-id>.pack  commits/<commit-id>  tmp/  index.db  lock  hooks/
+// A repository whose core.format is not one this dvt knows is refused before anything is read or written.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+#include "objects/chunker.hpp"
+#include "objects/codec.hpp"
+#include "objects/store.hpp"
+#include "refs/refs.hpp"
+#include "util/fs.hpp"
+
+namespace dvt::core {
+
+constexpr int kRepositoryFormat = 1;
+
+struct InitOptions {
+    objects::ChunkerParams chunker;
+    int zstd_level = 3;
+    std::uint64_t pack_size = 64ull << 20;
+    std::string branch = "main";
+};
+
+struct Author {
+    std::string name, email;
+    std::int64_t time = 0;
+    int tz_minutes = 0;
+};
+
+class Repository {
+public:
+    static std::unique_ptr<Repository> open(const std::filesystem::path& start);  // searches upward for .dvt
+    static std::unique_ptr<Repository> init(const std::filesystem::path& worktree, const InitOptions& opts);
+
+    const std::filesystem::path& root() const { return m_root; }
+    const std::filesystem::path& dvt_dir() const { return m_dvt; }
+    Config& config() { return m_config; }
+    void save_config() { m_config.save(m_dvt / "config"); }
+    objects::ObjectStore& store() { return *m_store; }
+    refs::RefStore& refs() { return *m_refs; }
+    objects::IndexDb& index() { return *m_index; }
+
+    objects::ChunkerParams chunker_params() const;
+    objects::CodecParams codec_params() const;
+    std::uint64_t pack_size() const;
+    Author author() const;  // DVT_AUTHOR_NAME/EMAIL/DATE, then config user.*, then $USER@host
+
+    // The repository write lock: commit, checkout, gc, ref changes. Waits (printing a message once) up to
+    // lock_timeout_ms, then fails with ErrorKind::lock_timeout.
+    util::FileLock write_lock();
+    static int lock_timeout_ms;                     // set from --lock-timeout / DVT_LOCK_TIMEOUT
+    static std::function<void(const std::string&)> on_lock_wait;
+
+    ~Repository();
+
+private:
+    Repository(std::filesystem::path root);
+    std::filesystem::path m_root, m_dvt;
+    Config m_config;
+    std::unique_ptr<objects::IndexDb> m_index;
+    std::unique_ptr<objects::ObjectStore> m_store;
+    std::unique_ptr<refs::RefStore> m_refs;
+};
+
+}  // namespace dvt::core

@@ -1,0 +1,80 @@
+#include "objects/codec.hpp"
+
+#include <zstd.h>
+
+#include <cmath>
+#include <memory>
+
+namespace dvt::objects {
+
+namespace {
+struct CCtxDeleter {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxDeleter {
+    void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+ZSTD_CCtx* thread_cctx() {
+    thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx(ZSTD_createCCtx());
+    return ctx.get();
+}
+ZSTD_DCtx* thread_dctx() {
+    thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx(ZSTD_createDCtx());
+    return ctx.get();
+}
+}  // namespace
+
+double byte_entropy(std::span<const std::uint8_t> data) {
+    if (data.empty()) return 0.0;
+    // four interleaved histograms avoid store-to-load stalls on runs of equal bytes
+    std::uint32_t h[4][256] = {};
+    std::size_t i = 0, n = data.size();
+    for (; i + 4 <= n; i += 4) {
+        ++h[0][data[i]];
+        ++h[1][data[i + 1]];
+        ++h[2][data[i + 2]];
+        ++h[3][data[i + 3]];
+    }
+    for (; i < n; ++i) ++h[0][data[i]];
+    double e = 0.0, total = static_cast<double>(n);
+    for (int b = 0; b < 256; ++b) {
+        std::uint32_t c = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+        if (c) {
+            double p = c / total;
+            e -= p * std::log2(p);
+        }
+    }
+    return e;
+}
+
+Compression encode_record(std::span<const std::uint8_t> raw, const CodecParams& p, Bytes& out) {
+    std::size_t base = out.size();
+    if (p.level > 0 && raw.size() >= 64 && byte_entropy(raw) < p.skip_entropy_bits) {
+        std::size_t bound = ZSTD_compressBound(raw.size());
+        out.resize(base + bound);
+        std::size_t n = ZSTD_compressCCtx(thread_cctx(), out.data() + base, bound, raw.data(), raw.size(), p.level);
+        if (!ZSTD_isError(n) && n <= raw.size() - raw.size() / p.min_gain_divisor) {
+            out.resize(base + n);
+            return Compression::zstd;
+        }
+        out.resize(base);
+    }
+    out.insert(out.end(), raw.begin(), raw.end());
+    return Compression::none;
+}
+
+void decode_record(std::span<const std::uint8_t> stored, Compression c, std::uint32_t raw_len, Bytes& out,
+                   const std::string& what) {
+    out.resize(raw_len);
+    if (c == Compression::none) {
+        if (stored.size() != raw_len) throw Error(ErrorKind::corrupt, what + ": stored length differs from raw length");
+        if (raw_len) std::memcpy(out.data(), stored.data(), raw_len);
+        return;
+    }
+    if (c != Compression::zstd) throw Error(ErrorKind::corrupt, what + ": unknown compression");
+    std::size_t n = ZSTD_decompressDCtx(thread_dctx(), out.data(), raw_len, stored.data(), stored.size());
+    if (ZSTD_isError(n) || n != raw_len)
+        throw Error(ErrorKind::corrupt, what + ": zstd data is damaged");
+}
+
+}  // namespace dvt::objects

@@ -1,0 +1,201 @@
+#include "objects/pack.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace dvt::objects {
+
+static constexpr std::uint8_t kPackMagic[8] = {'D', 'V', 'T', 'P', 'A', 'C', 'K', 0};
+static constexpr std::uint8_t kFooterMagic[8] = {'D', 'V', 'T', 'P', 'I', 'D', 'X', 0};
+static constexpr std::size_t kWriteBuffer = 1 << 20;
+
+PackWriter::PackWriter(std::filesystem::path tmp_dir, std::filesystem::path packs_dir)
+    : m_tmp_path(util::temp_path(tmp_dir, "pack")), m_packs_dir(std::move(packs_dir)) {
+    int fd = ::open(m_tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (fd < 0) throw_errno("cannot create " + m_tmp_path.string());
+    m_fd.reset(fd);
+    m_buf.reserve(kWriteBuffer + 1024);
+    Bytes h;
+    put_bytes(h, kPackMagic, 8);
+    put_u32(h, kPackVersion);
+    put_u32(h, 0);
+    emit(h.data(), h.size());
+}
+
+PackWriter::~PackWriter() {
+    if (!m_sealed) {
+        m_fd.reset();
+        ::unlink(m_tmp_path.c_str());
+    }
+}
+
+void PackWriter::emit(const std::uint8_t* p, std::size_t n) {
+    m_merkle.update(p, n);
+    m_offset += n;
+    if (m_buf.size() + n > kWriteBuffer) flush();
+    if (n >= kWriteBuffer) {
+        util::write_all(m_fd.get(), p, n, m_tmp_path.string());
+        return;
+    }
+    m_buf.insert(m_buf.end(), p, p + n);
+}
+
+void PackWriter::flush() {
+    if (!m_buf.empty()) util::write_all(m_fd.get(), m_buf.data(), m_buf.size(), m_tmp_path.string());
+    m_buf.clear();
+}
+
+std::uint64_t PackWriter::append(ObjectType type, const Hash32& id, Compression c, std::uint32_t raw_len,
+                                 std::span<const std::uint8_t> stored) {
+    std::uint64_t at = m_offset;
+    std::uint8_t h[kRecordHeaderSize] = {static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(c), 0, 0};
+    auto sl = static_cast<std::uint32_t>(stored.size());
+    std::memcpy(h + 4, &raw_len, 4);  // little-endian host (x86-64, checked in CMake/static_assert below)
+    std::memcpy(h + 8, &sl, 4);
+    emit(h, sizeof h);
+    emit(stored.data(), stored.size());
+    m_entries.push_back(PackEntry{id, at, sl, raw_len, type, c});
+    return at;
+}
+static_assert(std::endian::native == std::endian::little, "dvt assumes a little-endian host");
+
+static void encode_index(const std::vector<PackEntry>& entries, Bytes& out) {
+    out.reserve(entries.size() * kIndexEntrySize);
+    for (const auto& e : entries) {
+        put_hash(out, e.id);
+        put_u64(out, e.offset);
+        put_u32(out, e.stored_len);
+        put_u32(out, e.raw_len);
+        put_u8(out, static_cast<std::uint8_t>(e.type));
+        put_u8(out, static_cast<std::uint8_t>(e.compression));
+        put_u16(out, 0);
+    }
+}
+
+SealedPack PackWriter::seal() {
+    std::sort(m_entries.begin(), m_entries.end(), [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
+    for (std::size_t i = 1; i < m_entries.size(); ++i)
+        if (m_entries[i - 1].id == m_entries[i].id)
+            throw Error(ErrorKind::internal, "pack writer: duplicate object " + m_entries[i].id.hex());
+    std::uint64_t index_offset = m_offset;
+    Bytes idx;
+    encode_index(m_entries, idx);
+    emit(idx.data(), idx.size());
+    Bytes f;
+    put_bytes(f, kFooterMagic, 8);
+    put_u64(f, index_offset);
+    put_u64(f, m_entries.size());
+    put_u32(f, kPackVersion);
+    put_u32(f, 0);
+    put_hash(f, sha256(idx.data(), idx.size()));
+    emit(f.data(), f.size());
+    flush();
+    util::fsync_fd(m_fd.get(), m_tmp_path.string());
+    m_fd.reset();
+
+    SealedPack s;
+    s.ref.id = m_merkle.root();
+    s.ref.length = m_offset;
+    s.ref.index_offset = index_offset;
+    s.path = m_packs_dir / pack_torrent_name(s.ref.id);
+    s.piece_layer = m_merkle.piece_layer(pack_piece_length(m_offset));
+    s.entries = std::move(m_entries);
+    if (::rename(m_tmp_path.c_str(), s.path.c_str()) != 0) throw_errno("cannot rename pack to " + s.path.string());
+    util::fsync_dir(m_packs_dir);
+    m_sealed = true;
+    return s;
+}
+
+PackIndex parse_pack_index(std::span<const std::uint8_t> tail, std::uint64_t pack_length, const std::string& what) {
+    if (tail.size() < kFooterSize) throw Error(ErrorKind::corrupt, what + ": too short for a pack footer");
+    ByteReader fr(tail.subspan(tail.size() - kFooterSize), what + " footer");
+    auto magic = fr.take(8);
+    if (std::memcmp(magic.data(), kFooterMagic, 8) != 0) fr.fail("bad footer magic");
+    PackIndex pi;
+    pi.length = pack_length;
+    pi.index_offset = fr.u64();
+    std::uint64_t count = fr.u64();
+    std::uint32_t version = fr.u32();
+    if (version != kPackVersion)
+        throw Error(ErrorKind::unsupported, what + ": pack format version " + std::to_string(version) +
+                                                " is not supported by this dvt");
+    if (fr.u32() != 0) fr.fail("reserved footer field is not zero");
+    Hash32 sum = fr.hash();
+    if (pi.index_offset < kPackHeaderSize || count > pack_length / kIndexEntrySize ||
+        pi.index_offset + count * kIndexEntrySize + kFooterSize != pack_length)
+        fr.fail("index offset and count do not match the pack length");
+    std::uint64_t idx_len = count * kIndexEntrySize;
+    if (tail.size() < idx_len + kFooterSize) throw Error(ErrorKind::internal, what + ": index not supplied");
+    auto idx = tail.subspan(tail.size() - kFooterSize - idx_len, idx_len);
+    if (sha256(idx) != sum) throw Error(ErrorKind::corrupt, what + ": index checksum mismatch");
+    ByteReader r(idx, what + " index");
+    pi.entries.resize(count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        auto& e = pi.entries[i];
+        e.id = r.hash();
+        e.offset = r.u64();
+        e.stored_len = r.u32();
+        e.raw_len = r.u32();
+        std::uint8_t t = r.u8(), c = r.u8();
+        if (t < 1 || t > 4) r.fail("unknown object type");
+        if (c > 1) r.fail("unknown compression");
+        if (r.u16() != 0) r.fail("reserved field is not zero");
+        e.type = static_cast<ObjectType>(t);
+        e.compression = static_cast<Compression>(c);
+        if (e.offset < kPackHeaderSize || e.offset + kRecordHeaderSize + e.stored_len > pi.index_offset)
+            r.fail("record out of range");
+        if (i > 0 && !(pi.entries[i - 1].id < e.id)) r.fail("index not sorted");
+    }
+    return pi;
+}
+
+PackIndex read_pack_index(int fd, const std::string& what) {
+    std::uint64_t len = util::file_size(fd);
+    if (len < kPackHeaderSize + kFooterSize) throw Error(ErrorKind::corrupt, what + ": too short to be a pack");
+    std::uint8_t head[kPackHeaderSize];
+    util::pread_all(fd, head, sizeof head, 0, what);
+    if (std::memcmp(head, kPackMagic, 8) != 0) throw Error(ErrorKind::corrupt, what + ": not a dvt pack");
+    std::uint32_t version = load_u32(head + 8);
+    if (version != kPackVersion)
+        throw Error(ErrorKind::unsupported, what + ": pack format version " + std::to_string(version) +
+                                                " is not supported by this dvt");
+    Bytes foot(kFooterSize);
+    util::pread_all(fd, foot.data(), kFooterSize, len - kFooterSize, what);
+    std::uint64_t index_offset = load_u64(foot.data() + 8);
+    if (index_offset > len - kFooterSize || index_offset < kPackHeaderSize)
+        throw Error(ErrorKind::corrupt, what + ": index offset out of range");
+    Bytes tail(len - index_offset);
+    util::pread_all(fd, tail.data(), tail.size(), index_offset, what);
+    return parse_pack_index(tail, len, what);
+}
+
+void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what) {
+    thread_local Bytes stored;
+    stored.resize(kRecordHeaderSize + e.stored_len);
+    util::pread_all(fd, stored.data(), stored.size(), e.offset, what);
+    const std::uint8_t* h = stored.data();
+    if (h[0] != static_cast<std::uint8_t>(e.type) || h[1] != static_cast<std::uint8_t>(e.compression) || h[2] ||
+        h[3] || load_u32(h + 4) != e.raw_len || load_u32(h + 8) != e.stored_len)
+        throw Error(ErrorKind::corrupt, what + ": record header of object " + e.id.hex() + " is damaged");
+    decode_record(std::span(stored).subspan(kRecordHeaderSize), e.compression, e.raw_len, out,
+                  what + ": object " + e.id.hex());
+    if (sha256(out.data(), out.size()) != e.id)
+        throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " does not match its id (damaged data)");
+}
+
+Hash32 compute_pack_id(int fd, std::uint64_t length) {
+    MerkleBuilder m;
+    Bytes buf(4 << 20);
+    for (std::uint64_t off = 0; off < length;) {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - off));
+        util::pread_all(fd, buf.data(), n, off, "pack");
+        m.update(buf.data(), n);
+        off += n;
+    }
+    return m.root();
+}
+
+}  // namespace dvt::objects

@@ -1,0 +1,275 @@
+#include "objects/store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
+
+namespace dvt::objects {
+
+namespace fs = std::filesystem;
+
+ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
+    : m_dvt_dir(std::move(dvt_dir)),
+      m_packs_dir(m_dvt_dir / "packs"),
+      m_commits_dir(m_dvt_dir / "commits"),
+      m_tmp_dir(m_dvt_dir / "tmp"),
+      m_db(db) {}
+
+fs::path ObjectStore::pack_path(const Hash32& id) const { return m_packs_dir / pack_torrent_name(id); }
+fs::path ObjectStore::commit_path(const Hash32& id) const { return m_commits_dir / id.hex(); }
+
+static Hash32 blob_hash(const SQLite::Column& c) {
+    if (c.getBytes() != 32) throw Error(ErrorKind::corrupt, "index database: malformed id (run dvt fsck --repair)");
+    return Hash32::from_bytes({static_cast<const std::uint8_t*>(c.getBlob()), 32});
+}
+
+std::int64_t ObjectStore::add_pack(const SealedPack& p) {
+    std::lock_guard g(m_db.mutex());
+    auto& db = m_db.db();
+    SQLite::Statement ins(db, "INSERT OR IGNORE INTO packs(id, length, index_offset, piece_layer) VALUES(?,?,?,?)");
+    ins.bind(1, p.ref.id.bytes.data(), 32);
+    ins.bind(2, static_cast<std::int64_t>(p.ref.length));
+    ins.bind(3, static_cast<std::int64_t>(p.ref.index_offset));
+    ins.bind(4, p.piece_layer.data(), static_cast<int>(p.piece_layer.size()));
+    ins.exec();
+    SQLite::Statement q(db, "SELECT num FROM packs WHERE id=?");
+    q.bind(1, p.ref.id.bytes.data(), 32);
+    if (!q.executeStep()) throw Error(ErrorKind::internal, "pack row vanished");
+    std::int64_t num = q.getColumn(0).getInt64();
+    SQLite::Statement obj(db, "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
+    for (const auto& e : p.entries) {
+        obj.bind(1, e.id.bytes.data(), 32);
+        obj.bind(2, num);
+        obj.bind(3, static_cast<std::int64_t>(e.offset));
+        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
+        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
+        obj.bind(6, static_cast<int>(e.type));
+        obj.bind(7, static_cast<int>(e.compression));
+        obj.exec();
+        obj.reset();
+    }
+    return num;
+}
+
+std::int64_t ObjectStore::index_pack_file(const fs::path& p, const Hash32& id) {
+    util::Fd fd = util::open_read(p);
+    PackIndex pi = read_pack_index(fd.get(), p.string());
+    SealedPack s;
+    s.ref = PackRef{id, pi.length, pi.index_offset};
+    s.path = p;
+    s.entries = std::move(pi.entries);
+    // The piece layer is derived data: recomputing it means hashing the pack, which also verifies the pack id.
+    MerkleBuilder m;
+    Bytes buf(4 << 20);
+    for (std::uint64_t off = 0; off < pi.length;) {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), pi.length - off));
+        util::pread_all(fd.get(), buf.data(), n, off, p.string());
+        m.update(buf.data(), n);
+        off += n;
+    }
+    if (m.root() != id) throw Error(ErrorKind::corrupt, p.string() + ": pack content does not match its id");
+    s.piece_layer = m.piece_layer(pack_piece_length(pi.length));
+    return add_pack(s);
+}
+
+std::size_t ObjectStore::reconcile() {
+    std::set<Hash32> on_disk;
+    std::error_code ec;
+    for (const auto& de : fs::directory_iterator(m_packs_dir, ec)) {
+        auto name = de.path().filename().string();
+        if (name.size() != 69 || !name.ends_with(".pack")) continue;
+        if (auto h = Hash32::from_hex(name.substr(0, 64))) on_disk.insert(*h);
+    }
+    if (ec) throw Error(ErrorKind::io, "cannot list " + m_packs_dir.string() + ": " + ec.message());
+    std::lock_guard g(m_db.mutex());
+    auto& db = m_db.db();
+    std::set<Hash32> known;
+    std::vector<std::int64_t> gone;
+    {
+        SQLite::Statement q(db, "SELECT num, id FROM packs");
+        while (q.executeStep()) {
+            Hash32 id = blob_hash(q.getColumn(1));
+            if (on_disk.count(id))
+                known.insert(id);
+            else
+                gone.push_back(q.getColumn(0).getInt64());
+        }
+    }
+    std::size_t changed = 0;
+    if (!gone.empty() || known.size() != on_disk.size()) {
+        SQLite::Transaction t(db);
+        for (auto num : gone) {
+            SQLite::Statement d1(db, "DELETE FROM objects WHERE pack=?");
+            d1.bind(1, num);
+            d1.exec();
+            SQLite::Statement d2(db, "DELETE FROM packs WHERE num=?");
+            d2.bind(1, num);
+            d2.exec();
+            ++changed;
+        }
+        for (const auto& id : on_disk) {
+            if (known.count(id)) continue;
+            try {
+                index_pack_file(pack_path(id), id);
+                ++changed;
+            } catch (const Error& e) {
+                if (e.kind() == ErrorKind::unsupported) throw;
+                // A damaged pack is left unindexed; fsck reports it.
+            }
+        }
+        t.commit();
+    }
+    return changed;
+}
+
+std::optional<Location> ObjectStore::locate(const Hash32& id) const {
+    std::lock_guard g(m_db.mutex());
+    auto& q = m_locate;
+    if (!q)
+        q = std::make_unique<SQLite::Statement>(
+            m_db.db(), "SELECT pack, offset, stored_len, raw_len, type, compression FROM objects WHERE id=?");
+    q->reset();
+    q->bind(1, id.bytes.data(), 32);
+    if (!q->executeStep()) return std::nullopt;
+    Location l;
+    l.pack_num = q->getColumn(0).getInt64();
+    l.entry.id = id;
+    l.entry.offset = static_cast<std::uint64_t>(q->getColumn(1).getInt64());
+    l.entry.stored_len = static_cast<std::uint32_t>(q->getColumn(2).getInt64());
+    l.entry.raw_len = static_cast<std::uint32_t>(q->getColumn(3).getInt64());
+    l.entry.type = static_cast<ObjectType>(q->getColumn(4).getInt());
+    l.entry.compression = static_cast<Compression>(q->getColumn(5).getInt());
+    q->reset();
+    return l;
+}
+
+int ObjectStore::pack_fd(std::int64_t num) const {
+    std::lock_guard g(m_fd_mutex);
+    auto it = m_fds.find(num);
+    if (it != m_fds.end()) return it->second->get();
+    auto info = pack(num);
+    if (!info) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
+    auto fd = std::make_shared<util::Fd>(util::open_read(pack_path(info->ref.id)));
+    int raw = fd->get();
+    m_fds.emplace(num, std::move(fd));
+    return raw;
+}
+
+void ObjectStore::forget_open_packs() {
+    std::lock_guard g(m_fd_mutex);
+    m_fds.clear();
+}
+
+void ObjectStore::read_at(const Location& loc, Bytes& out) const {
+    read_record(pack_fd(loc.pack_num), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
+}
+
+Bytes ObjectStore::read(const Hash32& id) const {
+    auto loc = locate(id);
+    if (!loc) throw Error(ErrorKind::not_found, "object " + id.hex() + " not found");
+    Bytes out;
+    read_at(*loc, out);
+    return out;
+}
+
+FileObject ObjectStore::read_file_object(const Hash32& id) const {
+    Bytes b = read(id);
+    try {
+        return FileObject::decode(b);
+    } catch (const Error& e) {
+        throw Error(e.kind(), std::string(e.what()) + " (object " + id.hex() + ")");
+    }
+}
+
+Tree ObjectStore::read_tree(const Hash32& id) const {
+    Bytes b = read(id);
+    try {
+        return Tree::decode(b);
+    } catch (const Error& e) {
+        throw Error(e.kind(), std::string(e.what()) + " (object " + id.hex() + ")");
+    }
+}
+
+static PackInfo pack_row(SQLite::Statement& q) {
+    PackInfo p;
+    p.num = q.getColumn(0).getInt64();
+    p.ref.id = blob_hash(q.getColumn(1));
+    p.ref.length = static_cast<std::uint64_t>(q.getColumn(2).getInt64());
+    p.ref.index_offset = static_cast<std::uint64_t>(q.getColumn(3).getInt64());
+    return p;
+}
+
+std::optional<PackInfo> ObjectStore::pack(std::int64_t num) const {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset FROM packs WHERE num=?");
+    q.bind(1, num);
+    if (!q.executeStep()) return std::nullopt;
+    return pack_row(q);
+}
+
+std::optional<PackInfo> ObjectStore::pack_by_id(const Hash32& id) const {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset FROM packs WHERE id=?");
+    q.bind(1, id.bytes.data(), 32);
+    if (!q.executeStep()) return std::nullopt;
+    return pack_row(q);
+}
+
+std::vector<PackInfo> ObjectStore::packs() const {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset FROM packs ORDER BY id");
+    std::vector<PackInfo> out;
+    while (q.executeStep()) out.push_back(pack_row(q));
+    return out;
+}
+
+Bytes ObjectStore::piece_layer(std::int64_t num) const {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement q(m_db.db(), "SELECT piece_layer FROM packs WHERE num=?");
+    q.bind(1, num);
+    if (!q.executeStep()) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
+    auto c = q.getColumn(0);
+    auto p = static_cast<const std::uint8_t*>(c.getBlob());
+    return Bytes(p, p + c.getBytes());
+}
+
+void ObjectStore::write_commit(const Hash32& id, const Bytes& bytes) const {
+    if (commit_id_of(bytes) != id) throw Error(ErrorKind::internal, "write_commit: id does not match bytes");
+    if (has_commit(id)) return;
+    util::atomic_write_file(commit_path(id), bytes, 0444);
+}
+
+bool ObjectStore::has_commit(const Hash32& id) const { return ::access(commit_path(id).c_str(), F_OK) == 0; }
+
+Bytes ObjectStore::read_commit_bytes(const Hash32& id) const {
+    auto p = commit_path(id);
+    auto fd = util::try_open_read(p);
+    if (!fd) throw Error(ErrorKind::not_found, "commit " + id.hex() + " not found");
+    Bytes b(util::file_size(fd->get()));
+    if (!b.empty()) util::pread_all(fd->get(), b.data(), b.size(), 0, p.string());
+    if (commit_id_of(b) != id)
+        throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is damaged (its bytes do not match its id)");
+    return b;
+}
+
+std::optional<Commit> ObjectStore::read_commit(const Hash32& id) const {
+    if (!has_commit(id)) return std::nullopt;
+    Bytes b = read_commit_bytes(id);
+    try {
+        return Commit::decode(b);
+    } catch (const Error& e) {
+        throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
+    }
+}
+
+std::vector<Hash32> ObjectStore::list_commits() const {
+    std::vector<Hash32> out;
+    std::error_code ec;
+    for (const auto& de : fs::directory_iterator(m_commits_dir, ec))
+        if (auto h = Hash32::from_hex(de.path().filename().string())) out.push_back(*h);
+    if (ec) throw Error(ErrorKind::io, "cannot list " + m_commits_dir.string() + ": " + ec.message());
+    return out;
+}
+
+}  // namespace dvt::objects
