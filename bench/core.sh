@@ -5,7 +5,7 @@
 #   bench/core.sh --report DIR      # re-print the report from an earlier run's results directory
 #
 # Env: RUNS=3, SCALE=1 (dataset scale; 0.01 for a quick test), DATA=/tmp/dvtbench/data (reused if present),
-#      WORK=/tmp/dvtbench/core (scratch, removed run by run; KEEP=1 keeps it), OUT=/tmp/dvtbench/results/core
+#      WORK=/tmp/dvtbench/core (scratch, removed run by run; KEEP=1 keeps the last run), OUT=/tmp/dvtbench/results/core
 #      (TSVs + logs), DVT=<repo>/build-bench/dvt (built if missing; REBUILD=1 forces a build), CHUNK_AVG (dvt init
 #      --chunk-avg; default: dvt's default).
 #
@@ -129,6 +129,9 @@ print(f"Verification of restored trees against v2's sha256 manifest: "
       f"{len(verify) - len(bad)}/{len(verify)} ok" + ("" if not bad else
       " — FAILED: " + ", ".join(f"run {v['run']} {v['tool']}" for v in bad)))
 print(f"Steps with a non-zero exit code: {', '.join(failed) if failed else 'none'}")
+an = os.path.join(out, "anomalies.txt")
+an = open(an).read().strip() if os.path.exists(an) else ""
+print("Anomalies logged: " + ("none" if not an else "\n" + "\n".join("- " + l for l in an.splitlines())))
 print("\nmedian of the runs; ratio = dvt median / restic median; MB = 10^6 bytes; dvt store = .dvt/packs + "
       ".dvt/commits, index.db (+ -wal/-shm) separately; restic store = the whole repository directory.\n")
 
@@ -172,13 +175,14 @@ fi
 
 ensure_tools restic || exit 1
 ensure_dvt "$repo" "$(dirname "$DVT")" || { echo "cannot build dvt" >&2; exit 1; }
-if [[ -e $DATA/v1 && ! -e $DATA/v2.sha256 ]]; then :; fi
 ensure_dataset "$DATA" "$GEN" || { echo "dataset generation failed" >&2; exit 1; }
 
 mkdir -p "$OUT"
 RESULTS_TSV=$OUT/core.tsv
 LOG_DIR=$OUT/logs
-rm -rf "$RESULTS_TSV" "$LOG_DIR" "$OUT/sizes.tsv" "$OUT/verify.tsv" "$OUT/meta.tsv"
+rm -rf "$RESULTS_TSV" "$LOG_DIR" "$OUT/sizes.tsv" "$OUT/verify.tsv" "$OUT/meta.tsv" "$OUT/anomalies.txt"
+touch "$OUT/anomalies.txt"
+anomaly() { echo "ANOMALY: $*" | tee -a "$OUT/anomalies.txt" >&2; }
 printf 'run\ttool\tstore_v1\tstore_v2\tadded_v2\tindex_v1\tindex_v2\treported_v1\treported_v2\n' >"$OUT/sizes.tsv"
 printf 'run\ttool\tok\n' >"$OUT/verify.tsv"
 
@@ -233,8 +237,8 @@ for ((run = 1; run <= RUNS; run++)); do
     cp -a "$DATA/v1" "$rsrc"
     init_args=()
     [[ -n $CHUNK_AVG ]] && init_args=(--chunk-avg "$CHUNK_AVG")
-    "$DVT" -q init "$wd" "${init_args[@]}" >&2 || echo "dvt init failed" >&2
-    restic -q -r "$rrepo" init --repository-version 2 >&2 || echo "restic init failed" >&2
+    "$DVT" -q init "$wd" "${init_args[@]}" >&2 || anomaly "run $run: dvt init failed"
+    restic -q -r "$rrepo" init --repository-version 2 >&2 || anomaly "run $run: restic init failed"
 
     warm "$wd" "$rsrc"
     run_pair "$run" commit-v1 backup-v1 -- "$DVT" -C "$wd" commit -m v1 --json -- \
@@ -243,7 +247,7 @@ for ((run = 1; run <= RUNS; run++)); do
     r_rep1=$(sed -nE 's/^Added to the repo: (.*)/\1/p' "$LOG_DIR/r$run.restic.backup-v1.out" | tr -d ' ')
     d_s1=$(dvt_store "$wd") d_i1=$(dvt_index "$wd") r_s1=$(bytes_of "$rrepo")
 
-    "$GEN" --mutate "$wd" >&2 && "$GEN" --mutate "$rsrc" >&2 || echo "mutate failed" >&2
+    "$GEN" --mutate "$wd" >&2 && "$GEN" --mutate "$rsrc" >&2 || anomaly "run $run: --mutate failed"
     warm "$wd" "$rsrc"
     run_pair "$run" commit-v2 backup-v2 -- "$DVT" -C "$wd" commit -m v2 --json -- \
         restic -r "$rrepo" backup --host bench --tag v2 "$rsrc"
@@ -257,7 +261,7 @@ for ((run = 1; run <= RUNS; run++)); do
         >>"$OUT/sizes.tsv"
 
     measure "r$run.dvt.status-noop" "$DVT" -C "$wd" status --json
-    grep -q '"clean":true' "$MEASURE_OUT" || echo "ANOMALY: run $run: status after commit v2 is not clean: $MEASURE_OUT" >&2
+    grep -q '"clean":true' "$MEASURE_OUT" || anomaly "run $run: dvt status after commit v2 is not clean ($MEASURE_OUT)"
     measure "r$run.dvt.status-noop2" "$DVT" -C "$wd" status --json
     measure "r$run.dvt.fsck" "$DVT" -C "$wd" fsck --json
 
@@ -269,7 +273,7 @@ for ((run = 1; run <= RUNS; run++)); do
     for tool in dvt restic; do
         dir=$wd
         [[ $tool == restic ]] && dir=$rdst$rsrc
-        if verify_tree "$dir" "$v2man"; then ok=yes; else ok=no; echo "ANOMALY: run $run: $tool restore differs from v2" >&2; fi
+        if verify_tree "$dir" "$v2man"; then ok=yes; else ok=no; anomaly "run $run: $tool checkout/restore of v2 differs from v2 ($dir)"; fi
         printf '%s\t%s\t%s\n' "$run" "$tool" "$ok" >>"$OUT/verify.tsv"
     done
     [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything dvt needs to build, test and benchmark on Debian 12 (run as root, or with sudo available).
+# Safe to run again: apt-get skips what is already installed.
+set -euo pipefail
+pkgs=(g++ cmake ninja-build pkg-config make
+      libssl-dev libzstd-dev libgit2-dev libtorrent-rasterbar-dev libboost-dev libsqlitecpp-dev libsqlite3-dev
+      libcli11-dev catch2 nlohmann-json3-dev
+      python3 time util-linux procps coreutils git zstd)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
