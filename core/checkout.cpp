@@ -220,15 +220,24 @@ CheckoutResult checkout(Repository& repo, const std::string& rev, const Checkout
                     int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
                     if (fd < 0) throw_errno("cannot create " + j.path);
                     util::Fd g(fd);
-                    std::uint64_t off = 0;
+                    std::vector<Location> locs;
+                    locs.reserve(f.chunks.size());
                     for (const auto& c : f.chunks) {
                         auto loc = repo.store().locate(c.id);
                         if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
-                        repo.store().read_at(*loc, chunk);
-                        util::write_all(fd, chunk.data(), chunk.size(), j.path);
-                        off += chunk.size();
+                        locs.push_back(*loc);
                     }
-                    bytes += off;
+                    // verified chunks are gathered into ~1 MiB writes
+                    chunk.clear();
+                    repo.store().read_many(locs, [&](std::size_t, const Bytes& data) {
+                        chunk.insert(chunk.end(), data.begin(), data.end());
+                        if (chunk.size() >= (1u << 20)) {
+                            util::write_all(fd, chunk.data(), chunk.size(), j.path);
+                            chunk.clear();
+                        }
+                    });
+                    if (!chunk.empty()) util::write_all(fd, chunk.data(), chunk.size(), j.path);
+                    bytes += f.size;
                 }
                 if (::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str()) != 0) {
                     ::unlinkat(j.dirfd, tmp.c_str(), 0);

@@ -15,8 +15,9 @@ using namespace dvt::objects;
 
 namespace {
 constexpr std::size_t kReadBlock = 8 << 20;
-constexpr std::size_t kBatchBytes = 4 << 20;
-constexpr std::size_t kInflightLimit = 64 << 20;
+constexpr std::size_t kBatchBytes = 2 << 20;      // a batch holds the chunks of one or more consecutive files
+constexpr std::size_t kInflightBatches = 16;     // bounds memory: about 16 x (2 MiB data + 2 MiB stored)
+constexpr std::size_t kSpareBatches = 8;
 
 struct ChunkOut {
     Hash32 id;
@@ -26,9 +27,14 @@ struct ChunkOut {
     std::int64_t existing = 0;  // pack num when already stored
 };
 
+struct Segment {
+    std::size_t file = 0;    // index into the files being added
+    std::size_t chunks = 0;  // how many of the batch's chunks belong to it
+    bool last = false;       // the file ends in this batch
+};
+
 struct Batch {
-    std::size_t file = 0;
-    bool last = false;
+    std::vector<Segment> segments;
     Bytes data;
     std::vector<std::uint32_t> sizes;
     std::vector<ChunkOut> out;
@@ -51,7 +57,8 @@ struct Ingest::Impl {
     std::mutex mu;
     std::condition_variable cv_work, cv_done, cv_space;
     std::deque<std::shared_ptr<Batch>> jobs, ordered;
-    std::size_t inflight = 0;
+    std::vector<std::shared_ptr<Batch>> spare;  // recycled batches: their buffers keep their capacity
+    std::size_t inflight = 0;  // batches submitted and not yet written
     bool closing = false, aborted = false;
     std::exception_ptr error;
 
@@ -174,21 +181,28 @@ struct Ingest::Impl {
     }
 
     void write_batch(Batch& b) {
-        for (const auto& o : b.out) {
-            if (storing) {
-                std::int64_t slot;
-                if (o.existing)
-                    slot = o.existing;
-                else if (auto it = new_objects.find(o.id); it != new_objects.end())
-                    slot = it->second;
-                else
-                    slot = append_data(o.id, o, b.stored);
-                manifest_slots.insert(slot);
+        std::size_t i = 0;
+        for (const auto& seg : b.segments) {
+            for (std::size_t k = 0; k < seg.chunks; ++k, ++i) {
+                const auto& o = b.out[i];
+                if (storing) {
+                    std::int64_t slot;
+                    if (o.existing)
+                        slot = o.existing;
+                    else if (auto it = new_objects.find(o.id); it != new_objects.end())
+                        slot = it->second;
+                    else
+                        slot = append_data(o.id, o, b.stored);
+                    manifest_slots.insert(slot);
+                }
+                manifest.chunks.push_back(ChunkRef{o.id, o.size});
+                manifest.size += o.size;
             }
-            manifest.chunks.push_back(ChunkRef{o.id, o.size});
-            manifest.size += o.size;
+            if (seg.last) finish_file(seg.file);
         }
-        if (!b.last) return;
+    }
+
+    void finish_file(std::size_t index) {
         Bytes raw = manifest.encode();
         Hash32 fid = sha256(raw);
         if (storing) {
@@ -196,7 +210,7 @@ struct Ingest::Impl {
             reached.insert(manifest_slots.begin(), manifest_slots.end());
             file_slots.emplace_back(fid, std::move(manifest_slots));
         }
-        (*file_ids)[b.file] = fid;
+        (*file_ids)[index] = fid;
         manifest = FileObject{};
         manifest_slots.clear();
         ++stats.files_hashed;
@@ -214,28 +228,58 @@ struct Ingest::Impl {
                     if (ordered.empty()) return;
                     b = ordered.front();
                     ordered.pop_front();
-                    inflight -= b->data.size();
+                    --inflight;
                 }
                 cv_space.notify_all();
                 write_batch(*b);
                 if (progress) progress(b->data.size());
+                recycle(std::move(b));
             }
         } catch (...) {
             fail(std::current_exception());
         }
     }
 
+    std::shared_ptr<Batch> new_batch() {
+        std::shared_ptr<Batch> b;
+        {
+            std::lock_guard g(mu);
+            if (!spare.empty()) {
+                b = std::move(spare.back());
+                spare.pop_back();
+            }
+        }
+        if (!b) {
+            b = std::make_shared<Batch>();
+            b->data.reserve(kBatchBytes + chunker.params().max_size);
+            b->stored.reserve(kBatchBytes + chunker.params().max_size + 4096);
+        }
+        return b;
+    }
+
+    void recycle(std::shared_ptr<Batch> b) {
+        b->segments.clear();
+        b->data.clear();
+        b->sizes.clear();
+        b->out.clear();
+        b->stored.clear();
+        b->done = false;
+        std::lock_guard g(mu);
+        if (spare.size() < kSpareBatches) spare.push_back(std::move(b));
+    }
+
     void submit(std::shared_ptr<Batch> b) {
         std::unique_lock g(mu);
-        cv_space.wait(g, [&] { return aborted || inflight < kInflightLimit; });
+        cv_space.wait(g, [&] { return aborted || inflight < kInflightBatches; });
         if (aborted) return;
-        inflight += b->data.size();
+        ++inflight;
         jobs.push_back(b);
         ordered.push_back(std::move(b));
         cv_work.notify_one();
     }
 
-    void read_file(std::size_t index, const WorkEntry& e, Bytes& buf) {
+    // Appends the chunks of file `index` to `batch`, submitting full batches along the way.
+    void read_file(std::size_t index, const WorkEntry& e, Bytes& buf, std::shared_ptr<Batch>& batch) {
         std::string full = (repo.root() / e.path).string();
         int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
@@ -248,8 +292,7 @@ struct Ingest::Impl {
         const std::size_t maxc = chunker.params().max_size;
         std::size_t have = 0;
         bool eof = false;
-        auto batch = std::make_shared<Batch>();
-        batch->file = index;
+        batch->segments.push_back(Segment{index, 0, false});
         while (true) {
             while (!eof && have < buf.size()) {
                 ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
@@ -265,12 +308,13 @@ struct Ingest::Impl {
                 std::size_t cut = chunker.cut(buf.data() + pos, have - pos, eof);
                 batch->data.insert(batch->data.end(), buf.data() + pos, buf.data() + pos + cut);
                 batch->sizes.push_back(static_cast<std::uint32_t>(cut));
+                batch->segments.back().chunks++;
                 pos += cut;
                 stats.bytes_hashed += cut;
                 if (batch->data.size() >= kBatchBytes) {
                     submit(batch);
-                    batch = std::make_shared<Batch>();
-                    batch->file = index;
+                    batch = new_batch();
+                    batch->segments.push_back(Segment{index, 0, false});
                 }
             }
             if (pos) std::memmove(buf.data(), buf.data() + pos, have - pos);
@@ -281,8 +325,7 @@ struct Ingest::Impl {
                 if (aborted) return;
             }
         }
-        batch->last = true;
-        submit(batch);
+        batch->segments.back().last = true;
     }
 };
 
@@ -303,11 +346,17 @@ std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files
     std::thread writer([this] { m->writer_loop(); });
     try {
         Bytes buf(kReadBlock + m->chunker.params().max_size);
+        auto batch = m->new_batch();
         for (std::size_t i = 0; i < files.size(); ++i) {
-            m->read_file(i, *files[i], buf);
+            m->read_file(i, *files[i], buf, batch);
+            if (batch->data.size() >= kBatchBytes / 2) {  // small files share a batch; keep batches a useful size
+                m->submit(batch);
+                batch = m->new_batch();
+            }
             std::lock_guard g(m->mu);
             if (m->aborted) break;
         }
+        if (!batch->segments.empty()) m->submit(batch);
     } catch (...) {
         m->fail(std::current_exception());
     }

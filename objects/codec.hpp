@@ -21,6 +21,7 @@ struct CodecParams {
     std::uint32_t min_gain_divisor = 32;  // must save >= 1/32 (3.1 %) to be kept compressed
 };
 
+// Order-0 entropy in bits per byte (records over 64 KiB are estimated from a 16 KiB sample).
 double byte_entropy(std::span<const std::uint8_t> data);
 
 // Appends the stored form of `raw` to `out` and returns how it is stored.

@@ -172,18 +172,23 @@ PackIndex read_pack_index(int fd, const std::string& what) {
     return parse_pack_index(tail, len, what);
 }
 
+void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& e, Bytes& out,
+                         const std::string& what) {
+    if (record.size() != kRecordHeaderSize + e.stored_len) throw Error(ErrorKind::internal, "record span size");
+    const std::uint8_t* h = record.data();
+    if (h[0] != static_cast<std::uint8_t>(e.type) || h[1] != static_cast<std::uint8_t>(e.compression) || h[2] ||
+        h[3] || load_u32(h + 4) != e.raw_len || load_u32(h + 8) != e.stored_len)
+        throw Error(ErrorKind::corrupt, what + ": record header of object " + e.id.hex() + " is damaged");
+    decode_record(record.subspan(kRecordHeaderSize), e.compression, e.raw_len, out, what + ": object " + e.id.hex());
+    if (sha256(out.data(), out.size()) != e.id)
+        throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " does not match its id (damaged data)");
+}
+
 void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what) {
     thread_local Bytes stored;
     stored.resize(kRecordHeaderSize + e.stored_len);
     util::pread_all(fd, stored.data(), stored.size(), e.offset, what);
-    const std::uint8_t* h = stored.data();
-    if (h[0] != static_cast<std::uint8_t>(e.type) || h[1] != static_cast<std::uint8_t>(e.compression) || h[2] ||
-        h[3] || load_u32(h + 4) != e.raw_len || load_u32(h + 8) != e.stored_len)
-        throw Error(ErrorKind::corrupt, what + ": record header of object " + e.id.hex() + " is damaged");
-    decode_record(std::span(stored).subspan(kRecordHeaderSize), e.compression, e.raw_len, out,
-                  what + ": object " + e.id.hex());
-    if (sha256(out.data(), out.size()) != e.id)
-        throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " does not match its id (damaged data)");
+    decode_record_bytes(stored, e, out, what);
 }
 
 Hash32 compute_pack_id(int fd, std::uint64_t length) {

@@ -92,6 +92,9 @@ PackIndex parse_pack_index(std::span<const std::uint8_t> index_and_footer, std::
 // against e.id. `out` receives the raw bytes.
 void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what);
 
+// The same check for a record already in memory: `record` starts at the record header (12 + stored_len bytes).
+void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& e, Bytes& out, const std::string& what);
+
 // Recomputes the pack's merkle root (the pack id). Used by fsck and by pack verification.
 Hash32 compute_pack_id(int fd, std::uint64_t length);
 

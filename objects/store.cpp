@@ -123,25 +123,49 @@ std::size_t ObjectStore::reconcile() {
     return changed;
 }
 
+std::unique_ptr<ObjectStore::Reader> ObjectStore::take_reader() const {
+    {
+        std::lock_guard g(m_reader_mutex);
+        if (!m_readers.empty()) {
+            auto r = std::move(m_readers.back());
+            m_readers.pop_back();
+            return r;
+        }
+    }
+    auto r = std::make_unique<Reader>();
+    r->db = std::make_unique<SQLite::Database>(m_db.db().getFilename(), SQLite::OPEN_READONLY, 60000);
+    r->locate = std::make_unique<SQLite::Statement>(
+        *r->db, "SELECT pack, offset, stored_len, raw_len, type, compression FROM objects WHERE id=?");
+    return r;
+}
+
+void ObjectStore::give_reader(std::unique_ptr<Reader> r) const {
+    std::lock_guard g(m_reader_mutex);
+    m_readers.push_back(std::move(r));
+}
+
 std::optional<Location> ObjectStore::locate(const Hash32& id) const {
-    std::lock_guard g(m_db.mutex());
-    auto& q = m_locate;
-    if (!q)
-        q = std::make_unique<SQLite::Statement>(
-            m_db.db(), "SELECT pack, offset, stored_len, raw_len, type, compression FROM objects WHERE id=?");
-    q->reset();
-    q->bind(1, id.bytes.data(), 32);
-    if (!q->executeStep()) return std::nullopt;
-    Location l;
-    l.pack_num = q->getColumn(0).getInt64();
-    l.entry.id = id;
-    l.entry.offset = static_cast<std::uint64_t>(q->getColumn(1).getInt64());
-    l.entry.stored_len = static_cast<std::uint32_t>(q->getColumn(2).getInt64());
-    l.entry.raw_len = static_cast<std::uint32_t>(q->getColumn(3).getInt64());
-    l.entry.type = static_cast<ObjectType>(q->getColumn(4).getInt());
-    l.entry.compression = static_cast<Compression>(q->getColumn(5).getInt());
-    q->reset();
-    return l;
+    auto reader = take_reader();
+    auto& q = *reader->locate;
+    std::optional<Location> out;
+    {  // on an exception the reader is dropped, not returned to the pool
+        q.reset();
+        q.bind(1, id.bytes.data(), 32);
+        if (q.executeStep()) {
+            Location l;
+            l.pack_num = q.getColumn(0).getInt64();
+            l.entry.id = id;
+            l.entry.offset = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
+            l.entry.stored_len = static_cast<std::uint32_t>(q.getColumn(2).getInt64());
+            l.entry.raw_len = static_cast<std::uint32_t>(q.getColumn(3).getInt64());
+            l.entry.type = static_cast<ObjectType>(q.getColumn(4).getInt());
+            l.entry.compression = static_cast<Compression>(q.getColumn(5).getInt());
+            out = l;
+        }
+        q.reset();
+    }
+    give_reader(std::move(reader));
+    return out;
 }
 
 int ObjectStore::pack_fd(std::int64_t num) const {
@@ -163,6 +187,35 @@ void ObjectStore::forget_open_packs() {
 
 void ObjectStore::read_at(const Location& loc, Bytes& out) const {
     read_record(pack_fd(loc.pack_num), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
+}
+
+void ObjectStore::read_many(const std::vector<Location>& locs,
+                            const std::function<void(std::size_t, const Bytes&)>& sink) const {
+    constexpr std::uint64_t kMaxRun = 4 << 20;
+    thread_local Bytes buf;
+    Bytes out;
+    std::size_t i = 0;
+    while (i < locs.size()) {
+        // extend a run while the next record starts where this one ends, in the same pack
+        std::size_t j = i + 1;
+        std::uint64_t start = locs[i].entry.offset;
+        std::uint64_t end = start + kRecordHeaderSize + locs[i].entry.stored_len;
+        while (j < locs.size() && locs[j].pack_num == locs[i].pack_num && locs[j].entry.offset == end &&
+               end - start + kRecordHeaderSize + locs[j].entry.stored_len <= kMaxRun) {
+            end += kRecordHeaderSize + locs[j].entry.stored_len;
+            ++j;
+        }
+        std::string what = "pack #" + std::to_string(locs[i].pack_num);
+        buf.resize(end - start);
+        util::pread_all(pack_fd(locs[i].pack_num), buf.data(), buf.size(), start, what);
+        for (std::size_t k = i; k < j; ++k) {
+            const auto& e = locs[k].entry;
+            decode_record_bytes(std::span(buf).subspan(e.offset - start, kRecordHeaderSize + e.stored_len), e, out,
+                                what);
+            sink(k, out);
+        }
+        i = j;
+    }
 }
 
 Bytes ObjectStore::read(const Hash32& id) const {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,10 @@ public:
     bool has(const Hash32& id) const { return locate(id).has_value(); }
     Bytes read(const Hash32& id) const;                          // verified
     void read_at(const Location& loc, Bytes& out) const;         // verified
+    // Reads several objects, coalescing records that lie next to each other in a pack into one read; calls
+    // sink(index, bytes) in order with each verified object. Used by checkout.
+    void read_many(const std::vector<Location>& locs,
+                   const std::function<void(std::size_t, const Bytes&)>& sink) const;
     FileObject read_file_object(const Hash32& id) const;
     Tree read_tree(const Hash32& id) const;
 
@@ -75,7 +80,15 @@ private:
 
     std::filesystem::path m_dvt_dir, m_packs_dir, m_commits_dir, m_tmp_dir;
     IndexDb& m_db;
-    mutable std::unique_ptr<SQLite::Statement> m_locate;  // guarded by m_db.mutex()
+    // Lookups use a small pool of read-only connections, so worker threads do not serialise on one connection.
+    struct Reader {
+        std::unique_ptr<SQLite::Database> db;
+        std::unique_ptr<SQLite::Statement> locate;
+    };
+    std::unique_ptr<Reader> take_reader() const;
+    void give_reader(std::unique_ptr<Reader> r) const;
+    mutable std::mutex m_reader_mutex;
+    mutable std::vector<std::unique_ptr<Reader>> m_readers;
     mutable std::mutex m_fd_mutex;
     mutable std::unordered_map<std::int64_t, std::shared_ptr<util::Fd>> m_fds;
 };
