@@ -5,7 +5,8 @@
 #   bench/chunking.sh --report DIR    # re-print the report of an earlier run
 #
 # Env: SIZES="8 16 32 64" (KiB; min = avg/4 and max = avg*4, dvt's defaults), SCALE=1, DATA=/tmp/dvtbench/data,
-#      WORK=/tmp/dvtbench/chunking, OUT=/tmp/dvtbench/results/chunking, DVT=<repo>/build-bench/dvt.
+#      WORK=/tmp/dvtbench/chunking, OUT=/tmp/dvtbench/results/chunking, DVT=<repo>/build-bench/dvt,
+#      QUIET_WAIT=30 (seconds to wait before each timed step for the VM to go idle).
 #
 # Per size: copy v1 to a work dir (untimed) -> dvt init --chunk-avg N -> commit v1 (timed) -> make_dataset.sh
 # --mutate (untimed) -> commit v2 (timed). Reported: packs + commits size after v1, bytes added by v2, metadata
@@ -25,6 +26,7 @@ WORK=${WORK:-/tmp/dvtbench/chunking}
 OUT=${OUT:-/tmp/dvtbench/results/chunking}
 DVT=${DVT:-$repo/build-bench/dvt}
 GEN=${GEN:-$repo/../shared/bench/make_dataset.sh}
+export QUIET_WAIT=${QUIET_WAIT:-30}
 
 report() {
     python3 - "$1" <<'PY'
@@ -57,8 +59,8 @@ for k in ("dataset", "dvt", "dvt_commit", "started", "finished"):
 print()
 print("| avg chunk (min–max) | store after v1 MB | added by v2 MB | v2 added / ideal 43 MB | metadata raw MB (v2 repo: files + trees) "
       "| metadata stored MB | unique chunks after v1 | after v2 | new chunks v2 | index.db MB after v1 / v2 | "
-      "commit v1 s | commit v2 s | peak RSS MiB (v1 / v2) | rc |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "commit v1 s | commit v2 s | peak RSS MiB (v1 / v2) | others' CPU s (v1 / v2) | rc |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in res:
     k = int(r["avg_kib"])
     s1, s2 = n(r["store_v1"]), n(r["store_v2"])
@@ -69,7 +71,8 @@ for r in res:
           f"{f(n(r['chunks_v1']), 0)} | {f(n(r['chunks_v2']), 0)} | {f(n(r['chunks_new_v2']), 0)} | "
           f"{f(n(r['index_v1']) and n(r['index_v1'])/MB, 2)} / {f(n(r['index_v2']) and n(r['index_v2'])/MB, 2)} | "
           f"{f(t(k, 'commit-v1'), 2)} | {f(t(k, 'commit-v2'), 2)} | "
-          f"{f(t(k, 'commit-v1', 'peak_rss_mib'), 0)} / {f(t(k, 'commit-v2', 'peak_rss_mib'), 0)} | {rc} |")
+          f"{f(t(k, 'commit-v1', 'peak_rss_mib'), 0)} / {f(t(k, 'commit-v2', 'peak_rss_mib'), 0)} | "
+          f"{f(t(k, 'commit-v1', 'others_cpu_s'))} / {f(t(k, 'commit-v2', 'others_cpu_s'))} | {rc} |")
 print("\nMB = 10^6 bytes. store = .dvt/packs + .dvt/commits (du -sb); added by v2 = its growth. metadata = file manifests "
       "+ trees in the index database's objects table (type 2 and 3), raw = encoded size, stored = after zstd, "
       "in the packs. unique chunks = objects of type chunk. index.db includes -wal/-shm if present. Ideal growth 43 MB "
@@ -88,8 +91,9 @@ for r in res:
         continue
     s = 1e12 / db
     print(f"| {k} KiB | {c1*s/1e6:,.1f} M | {m1*s/1e9:,.2f} GB | {i1*s/1e9:,.2f} GB | {i1/c1:,.0f} | {m1/c1:,.1f} |")
-print("\nPer TB = value × 10^12 / v1 bytes; assumes data like the reference set (58% incompressible ~58 KiB images, "
-      "which are one to a few chunks each at these sizes; a TB of large files would have ~10^12 / avg chunks).")
+print("\nPer TB = value × 10^12 / v1 bytes; assumes data like the reference set (56% of the bytes are 20–200 KiB "
+      "images, one to a few chunks each at these sizes; a TB of large files would have ~10^12 / avg chunks). index.db "
+      "also holds one stat-cache row per work-tree file, so per-chunk index bytes are overstated for small test sets.")
 PY
 }
 
@@ -106,7 +110,7 @@ mkdir -p "$OUT"
 RESULTS_TSV=$OUT/chunking.tsv
 LOG_DIR=$OUT/logs
 rm -rf "$RESULTS_TSV" "$LOG_DIR" "$OUT/sizes.tsv" "$OUT/meta.tsv"
-dataset_bytes=$(find "$DATA/v1" -type f -printf '%s\n' | awk '{s+=$1} END{print s}')
+dataset_bytes=$(find "$DATA/v1" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%.0f\n", s}')
 {
     printf 'key\tvalue\n'
     printf 'dataset\t%s (SCALE=%s): v1 %s files, %s bytes\n' "$DATA" "$SCALE" "$(find "$DATA/v1" -type f | wc -l)" \

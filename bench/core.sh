@@ -7,7 +7,8 @@
 # Env: RUNS=3, SCALE=1 (dataset scale; 0.01 for a quick test), DATA=/tmp/dvtbench/data (reused if present),
 #      WORK=/tmp/dvtbench/core (scratch, removed run by run; KEEP=1 keeps the last run), OUT=/tmp/dvtbench/results/core
 #      (TSVs + logs), DVT=<repo>/build-bench/dvt (built if missing; REBUILD=1 forces a build), CHUNK_AVG (dvt init
-#      --chunk-avg; default: dvt's default).
+#      --chunk-avg; default: dvt's default), QUIET_WAIT=30 (before each step, wait up to this many seconds for other
+#      processes on the VM to go idle; the others' CPU during each step is recorded either way).
 #
 # Each run, for dvt and for restic, each in its own work directory that starts as a copy of v1 (untimed):
 #   commit v1 (dvt commit / restic backup)  ->  make_dataset.sh --mutate (v1 -> v2 in place, untimed)  ->
@@ -32,6 +33,7 @@ OUT=${OUT:-/tmp/dvtbench/results/core}
 DVT=${DVT:-$repo/build-bench/dvt}
 GEN=${GEN:-$repo/../shared/bench/make_dataset.sh}
 CHUNK_AVG=${CHUNK_AVG:-}
+export QUIET_WAIT=${QUIET_WAIT:-30}
 export RESTIC_PASSWORD=dvtbench
 
 report() {
@@ -192,7 +194,7 @@ if [[ ! -s $v2man || $v2man -ot $DATA/v2 ]]; then
     echo "making the v2 manifest" >&2
     manifest "$DATA/v2" >"$v2man.tmp" && mv "$v2man.tmp" "$v2man"
 fi
-dataset_bytes=$(find "$DATA/v1" -type f -printf '%s\n' | awk '{s+=$1} END{print s}')
+dataset_bytes=$(find "$DATA/v1" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%.0f\n", s}')
 {
     printf 'key\tvalue\n'
     printf 'dataset\t%s (SCALE=%s): v1 %s files, %s bytes; v2 %s files\n' "$DATA" "$SCALE" \
@@ -244,7 +246,7 @@ for ((run = 1; run <= RUNS; run++)); do
     run_pair "$run" commit-v1 backup-v1 -- "$DVT" -C "$wd" commit -m v1 --json -- \
         restic -r "$rrepo" backup --host bench --tag v1 "$rsrc"
     d_rep1=$(dvt_json_field "$LOG_DIR/r$run.dvt.commit-v1.out" '["stats"]["bytes_new_stored"]' 2>/dev/null || echo NA)
-    r_rep1=$(sed -nE 's/^Added to the repo: (.*)/\1/p' "$LOG_DIR/r$run.restic.backup-v1.out" | tr -d ' ')
+    r_rep1=$(sed -nE 's/^Added to the repository: (.*)/\1/p' "$LOG_DIR/r$run.restic.backup-v1.out")
     d_s1=$(dvt_store "$wd") d_i1=$(dvt_index "$wd") r_s1=$(bytes_of "$rrepo")
 
     "$GEN" --mutate "$wd" >&2 && "$GEN" --mutate "$rsrc" >&2 || anomaly "run $run: --mutate failed"
@@ -253,7 +255,7 @@ for ((run = 1; run <= RUNS; run++)); do
         restic -r "$rrepo" backup --host bench --tag v2 "$rsrc"
     v2id=$(dvt_json_field "$LOG_DIR/r$run.dvt.commit-v2.out" '["id"]' 2>/dev/null || echo NA)
     d_rep2=$(dvt_json_field "$LOG_DIR/r$run.dvt.commit-v2.out" '["stats"]["bytes_new_stored"]' 2>/dev/null || echo NA)
-    r_rep2=$(sed -nE 's/^Added to the repo: (.*)/\1/p' "$LOG_DIR/r$run.restic.backup-v2.out" | tr -d ' ')
+    r_rep2=$(sed -nE 's/^Added to the repository: (.*)/\1/p' "$LOG_DIR/r$run.restic.backup-v2.out")
     d_s2=$(dvt_store "$wd") d_i2=$(dvt_index "$wd") r_s2=$(bytes_of "$rrepo")
     printf '%s\tdvt\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$d_s1" "$d_s2" $((d_s2 - d_s1)) "$d_i1" "$d_i2" \
         "$d_rep1" "$d_rep2" >>"$OUT/sizes.tsv"

@@ -150,7 +150,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
         }
         std::reverse(kept.begin(), kept.end());
         app.parse(kept);
-        return 0;
+        return ctx.exit_status;
     } catch (const CLI::CallForHelp&) {
         out << app.help();
         return 0;

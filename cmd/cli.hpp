@@ -21,6 +21,7 @@ struct Context {
     bool quiet = false;     // -q
     double lock_timeout = -1;
     std::vector<std::string> pathspec;  // everything after "--"
+    int exit_status = 0;                // set by a command that printed its own result but must fail (fsck)
     std::ostream* out;
     std::ostream* err;
 

@@ -30,9 +30,12 @@ void register_fsck(CLI::App& app, Context& ctx) {
                      (*repair ? "; index rebuilt from " + std::to_string(r.reindexed_packs) + " packs" : "") + ": " +
                      (r.problems.empty() ? "ok" : std::to_string(r.problems.size()) + " problems"));
         }
-        if (!r.problems.empty())
-            throw Error(ErrorKind::corrupt, std::to_string(r.problems.size()) + " problems found (first: " +
-                                                r.problems.front().what + ": " + r.problems.front().message + ")");
+        if (!r.problems.empty()) {
+            if (!ctx.json)
+                *ctx.err << "dvt: error: " << r.problems.size() << " problems found (first: " << r.problems.front().what
+                         << ": " << r.problems.front().message << ")\n";
+            ctx.exit_status = exit_code(ErrorKind::corrupt);
+        }
     });
 }
 

@@ -210,34 +210,39 @@ CheckoutResult checkout(Repository& repo, const std::string& rev, const Checkout
                 const auto& j = jobs[i];
                 std::string name = base_of(j.path);
                 std::string tmp = ".dvt-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(i);
-                if (j.entry->kind == EntryKind::symlink) {
-                    ::unlinkat(j.dirfd, tmp.c_str(), 0);
-                    if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
-                        throw_errno("cannot create symlink " + j.path);
-                } else {
-                    FileObject f = repo.store().read_file_object(j.entry->id);
-                    mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
-                    int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-                    if (fd < 0) throw_errno("cannot create " + j.path);
-                    util::Fd g(fd);
-                    std::vector<Location> locs;
-                    locs.reserve(f.chunks.size());
-                    for (const auto& c : f.chunks) {
-                        auto loc = repo.store().locate(c.id);
-                        if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
-                        locs.push_back(*loc);
-                    }
-                    // verified chunks are gathered into ~1 MiB writes
-                    chunk.clear();
-                    repo.store().read_many(locs, [&](std::size_t, const Bytes& data) {
-                        chunk.insert(chunk.end(), data.begin(), data.end());
-                        if (chunk.size() >= (1u << 20)) {
-                            util::write_all(fd, chunk.data(), chunk.size(), j.path);
-                            chunk.clear();
+                try {
+                    if (j.entry->kind == EntryKind::symlink) {
+                        ::unlinkat(j.dirfd, tmp.c_str(), 0);
+                        if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
+                            throw_errno("cannot create symlink " + j.path);
+                    } else {
+                        FileObject f = repo.store().read_file_object(j.entry->id);
+                        mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
+                        int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+                        if (fd < 0) throw_errno("cannot create " + j.path);
+                        util::Fd g(fd);
+                        std::vector<Location> locs;
+                        locs.reserve(f.chunks.size());
+                        for (const auto& c : f.chunks) {
+                            auto loc = repo.store().locate(c.id);
+                            if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
+                            locs.push_back(*loc);
                         }
-                    });
-                    if (!chunk.empty()) util::write_all(fd, chunk.data(), chunk.size(), j.path);
-                    bytes += f.size;
+                        // verified chunks are gathered into ~1 MiB writes
+                        chunk.clear();
+                        repo.store().read_many(locs, [&](std::size_t, const Bytes& data) {
+                            chunk.insert(chunk.end(), data.begin(), data.end());
+                            if (chunk.size() >= (1u << 20)) {
+                                util::write_all(fd, chunk.data(), chunk.size(), j.path);
+                                chunk.clear();
+                            }
+                        });
+                        if (!chunk.empty()) util::write_all(fd, chunk.data(), chunk.size(), j.path);
+                        bytes += f.size;
+                    }
+                } catch (...) {
+                    ::unlinkat(j.dirfd, tmp.c_str(), 0);  // a failed write leaves nothing behind
+                    throw;
                 }
                 if (::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str()) != 0) {
                     ::unlinkat(j.dirfd, tmp.c_str(), 0);

@@ -38,11 +38,17 @@ CommitResult create_commit(Repository& repo, const CommitOptions& opts) {
         misses.push_back(&e);
         miss_index.push_back(i);
     }
-    auto hashed = ingest.add_files(misses);
+    std::vector<std::uint64_t> read_sizes;
+    auto hashed = ingest.add_files(misses, &read_sizes);
     std::vector<StatRow> rows;
     for (std::size_t k = 0; k < misses.size(); ++k) {
         ids[miss_index[k]] = hashed[k];
-        const auto& e = *misses[k];
+        auto& e = entries[miss_index[k]];
+        if (read_sizes[k] != e.size) {
+            // the file changed after the scan: record what was read, and do not cache the stale stat data
+            e.size = read_sizes[k];
+            continue;
+        }
         rows.push_back(StatRow{e.path, e.size, e.mtime_ns, e.ctime_ns, e.ino, e.mode, hashed[k]});
     }
     BuiltTree built = build_trees(ingest, entries, ids);

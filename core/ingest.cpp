@@ -72,6 +72,7 @@ struct Ingest::Impl {
     FileObject manifest;
     std::set<std::int64_t> manifest_slots;
     std::vector<Hash32>* file_ids = nullptr;
+    std::vector<std::uint64_t>* file_sizes = nullptr;
 
     Impl(Repository& r, bool s, std::function<void(std::uint64_t)> p, IngestStats& st)
         : repo(r), store(r.store()), storing(s), chunker(r.chunker_params()), codec(r.codec_params()),
@@ -211,6 +212,7 @@ struct Ingest::Impl {
             file_slots.emplace_back(fid, std::move(manifest_slots));
         }
         (*file_ids)[index] = fid;
+        if (file_sizes) (*file_sizes)[index] = manifest.size;
         manifest = FileObject{};
         manifest_slots.clear();
         ++stats.files_hashed;
@@ -334,10 +336,12 @@ Ingest::Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> 
 
 Ingest::~Ingest() = default;
 
-std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files) {
+std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files, std::vector<std::uint64_t>* sizes) {
     std::vector<Hash32> ids(files.size());
+    if (sizes) sizes->assign(files.size(), 0);
     if (files.empty()) return ids;
     m->file_ids = &ids;
+    m->file_sizes = sizes;
     m->closing = false;
     m->aborted = false;
     unsigned n = std::max(1u, std::thread::hardware_concurrency());
@@ -370,6 +374,7 @@ std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files
     m->cv_done.notify_all();
     writer.join();
     m->file_ids = nullptr;
+    m->file_sizes = nullptr;
     if (m->error) std::rethrow_exception(m->error);
     return ids;
 }

@@ -33,7 +33,8 @@ public:
     ~Ingest();
 
     // Hashes (and stores) the files, in order. Returns one file id per entry. Regular files only.
-    std::vector<Hash32> add_files(const std::vector<const WorkEntry*>& files);
+    // `sizes`, if given, receives the number of bytes actually read per file (a file can change after the scan).
+    std::vector<Hash32> add_files(const std::vector<const WorkEntry*>& files, std::vector<std::uint64_t>* sizes = nullptr);
 
     // Stores a metadata object (file manifest or tree) unless present; returns its id.
     Hash32 put_meta(objects::ObjectType type, const Bytes& raw);

@@ -51,7 +51,11 @@ std::unique_ptr<Repository> Repository::open(const fs::path& start) {
 }
 
 std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const InitOptions& opts) {
-    opts.chunker.validate();
+    try {
+        opts.chunker.validate();
+    } catch (const Error& e) {
+        throw Error(ErrorKind::usage, e.what());
+    }
     if (opts.zstd_level < 0 || opts.zstd_level > 19) throw Error(ErrorKind::usage, "zstd level must be 0..19");
     if (opts.pack_size < (1u << 20)) throw Error(ErrorKind::usage, "pack size must be at least 1 MiB");
     if (!refs::valid_ref_name(opts.branch)) throw Error(ErrorKind::usage, "invalid branch name '" + opts.branch + "'");

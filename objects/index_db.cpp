@@ -1,5 +1,7 @@
 #include "objects/index_db.hpp"
 
+#include <sqlite3.h>
+
 #include "util/error.hpp"
 
 namespace dvt::objects {
@@ -13,7 +15,25 @@ static SQLite::Database open_db(const std::filesystem::path& path) {
     }
 }
 
-IndexDb::IndexDb(const std::filesystem::path& path) : m_db(open_db(path)) {
+// The index is a cache: a file SQLite cannot read is moved aside and rebuilt from the packs.
+static SQLite::Database open_or_reset(const std::filesystem::path& path) {
+    try {
+        SQLite::Database db = open_db(path);
+        db.execAndGet("PRAGMA user_version");
+        db.exec("PRAGMA quick_check(1)");
+        return db;
+    } catch (const SQLite::Exception& e) {
+        int code = e.getErrorCode() & 0xff;
+        if (code != SQLITE_NOTADB && code != SQLITE_CORRUPT) throw;
+        std::error_code ec;
+        std::filesystem::rename(path, path.string() + ".damaged", ec);
+        std::filesystem::remove(path.string() + "-wal", ec);
+        std::filesystem::remove(path.string() + "-shm", ec);
+        return open_db(path);
+    }
+}
+
+IndexDb::IndexDb(const std::filesystem::path& path) : m_db(open_or_reset(path)) {
     try {
         m_db.exec("PRAGMA journal_mode=WAL");
         m_db.exec("PRAGMA synchronous=NORMAL");

@@ -31,7 +31,8 @@ std::int64_t ObjectStore::add_pack(const SealedPack& p) {
     ins.bind(1, p.ref.id.bytes.data(), 32);
     ins.bind(2, static_cast<std::int64_t>(p.ref.length));
     ins.bind(3, static_cast<std::int64_t>(p.ref.index_offset));
-    ins.bind(4, p.piece_layer.data(), static_cast<int>(p.piece_layer.size()));
+    static const std::uint8_t empty = 0;  // a null pointer would bind SQL NULL, not an empty blob
+    ins.bind(4, p.piece_layer.empty() ? &empty : p.piece_layer.data(), static_cast<int>(p.piece_layer.size()));
     ins.exec();
     SQLite::Statement q(db, "SELECT num FROM packs WHERE id=?");
     q.bind(1, p.ref.id.bytes.data(), 32);

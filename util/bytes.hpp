@@ -28,8 +28,10 @@ inline void put_u64(Bytes& out, std::uint64_t v) {
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 inline void put_bytes(Bytes& out, const void* p, std::size_t n) {
-    auto b = static_cast<const std::uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
+    if (n == 0) return;
+    std::size_t old = out.size();
+    out.resize(old + n);
+    std::memcpy(out.data() + old, p, n);
 }
 inline void put_str(Bytes& out, std::string_view s) { put_bytes(out, s.data(), s.size()); }
 inline void put_hash(Bytes& out, const Hash32& h) { put_bytes(out, h.bytes.data(), 32); }

@@ -1,0 +1,302 @@
+# shellcheck shell=bash
+# Helpers for the dvt end-to-end tests. Sourced by every tests/e2e/t*.sh:
+#
+#   source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
+#
+# Provides: $DVT (the binary), $T (a fresh temp dir, removed on exit; KEEP_TMP=1 or KEEP_TMP_ON_FAIL=1 keep it),
+# fail / soft_fail, expect_exit ($OUT/$ERR), bg / kill_bg / wait_bg (background processes killed by PID on exit, also
+# on failure), make_tree, gen_bytes, gen_text, tree_digest / tree_hash / assert_same_tree, json_get / assert_json /
+# is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok.
+set -euo pipefail
+
+DVT=${DVT:-/work/main/build/dvt}
+[[ "$DVT" = /* ]] || DVT="$(cd "$(dirname "$DVT")" && pwd)/$(basename "$DVT")"
+[ -x "$DVT" ] || { echo "FAIL: dvt binary not found at $DVT (build it or set DVT)" >&2; exit 1; }
+export DVT
+
+# Deterministic identity; no inherited settings that change behaviour.
+export DVT_AUTHOR_NAME="E2E Tester"
+export DVT_AUTHOR_EMAIL="e2e@example.invalid"
+unset DVT_AUTHOR_DATE DVT_LOCK_TIMEOUT
+export LC_ALL=C
+export TZ=UTC
+
+# The real interpreter (not a version-manager shim) and -S: JSON checks and digests run very often.
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || { echo "FAIL: python3 is required" >&2; exit 1; }
+PY_FAST=("$PY" -S)
+
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "/tmp/dvt-e2e-${TEST_NAME}.XXXXXX")
+export T
+
+BG_PIDS=()
+
+# Kill a process and its descendants, by PID (the children are looked up before the parent dies). Only ever called
+# for PIDs this test started and has not reaped yet.
+_kill_tree() {
+    local pid=$1 child
+    for child in $(ps -o pid= --ppid "$pid" 2>/dev/null || true); do _kill_tree "$child"; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+# _kill_bg_tree PID: like _kill_tree, but only if PID is still a child of this shell (a PID that bash already reaped
+# may have been reused by an unrelated process).
+_kill_bg_tree() {
+    local ppid
+    ppid=$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ' || true)
+    [ "$ppid" = "$$" ] && _kill_tree "$1"
+    return 0
+}
+
+_cleanup() {
+    local rc=$?
+    set +e
+    local pid
+    for pid in "${BG_PIDS[@]}"; do _kill_bg_tree "$pid"; done
+    for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    if [ -n "${KEEP_TMP:-}" ] || { [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP_ON_FAIL:-}" ]; }; then
+        echo "(kept $T)" >&2
+    else
+        chmod -R u+w "$T" 2>/dev/null
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    exit 1
+}
+
+# soft_fail "msg": record a failure but keep going (for independent checks in one script); `ok` then fails.
+SOFT_FAILURES=0
+soft_fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    SOFT_FAILURES=$((SOFT_FAILURES + 1))
+}
+
+# bg CMD...: start CMD in the background, remember its PID (killed on exit); the PID is in $BG_PID.
+bg() {
+    "$@" &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+}
+
+# A reaped PID may be reused by an unrelated process: forget it so that cleanup never signals it.
+_forget_pid() {
+    local keep=() p
+    for p in "${BG_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    BG_PIDS=("${keep[@]}")
+}
+
+# kill_bg PID: SIGKILL a background process (and its children) and reap it; its exit status is in $BG_STATUS.
+kill_bg() {
+    _kill_bg_tree "$1"
+    BG_STATUS=0
+    wait "$1" 2>/dev/null || BG_STATUS=$?
+    _forget_pid "$1"
+}
+
+# wait_bg PID: wait for a background process; its exit status is in $BG_STATUS.
+wait_bg() {
+    BG_STATUS=0
+    wait "$1" || BG_STATUS=$?
+    _forget_pid "$1"
+}
+
+# expect_exit CODE cmd...: run cmd (stdout -> $T/out, stderr -> $T/err), assert its exit status. On mismatch the
+# command's stderr and stdout are shown. $T/out and $T/err stay available for further checks (also as $OUT/$ERR).
+OUT="$T/out"
+ERR="$T/err"
+expect_exit() {
+    local want=$1
+    shift
+    local rc=0
+    "$@" >"$OUT" 2>"$ERR" || rc=$?
+    if [ "$rc" != "$want" ]; then
+        {
+            echo "--- command: $*"
+            echo "--- expected exit $want, got $rc"
+            echo "--- stderr:"
+            head -c 4000 "$ERR"
+            echo "--- stdout:"
+            head -c 4000 "$OUT"
+        } >&2
+        fail "exit status $rc instead of $want: $*"
+    fi
+}
+
+# one_error_line [FILE [ALLOWED]]: the stderr file must hold exactly one line starting "dvt: error: ", nothing that
+# looks like a crash or a stack trace, and no other line except "dvt: waiting for the repository lock ..." and lines
+# matching the extended regex ALLOWED (e.g. fsck's summary line).
+one_error_line() {
+    local f=${1:-$ERR} allowed=${2:-'^dvt: waiting for the repository lock'}
+    local errs others
+    errs=$(grep -c '^dvt: error: ' "$f" || true)
+    others=$(grep -v '^dvt: error: ' "$f" | grep -v '^dvt: waiting for the repository lock' | grep -Evc -- "$allowed" || true)
+    if [ "$errs" != 1 ] || [ "$others" != 0 ]; then
+        echo "--- stderr was:" >&2
+        cat "$f" >&2
+        fail "expected exactly one 'dvt: error:' line on stderr"
+    fi
+    if grep -Eq 'terminate called|what\(\)|Aborted|Segmentation|#[0-9]+ +0x|AddressSanitizer|runtime error' "$f"; then
+        cat "$f" >&2
+        fail "stderr looks like a crash or stack trace"
+    fi
+    [ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" = '\n' ] || fail "error line is not newline-terminated"
+}
+
+# gen_bytes N SEED: N pseudo-random bytes, the same for the same (N, SEED) on every machine.
+gen_bytes() {
+    head -c "$1" /dev/zero | openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$2" 2>/dev/null
+}
+
+# gen_text LINES SEED: compressible, deterministic text.
+gen_text() {
+    awk -v n="$1" -v s="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s,%d,%d,row %d of the %s table,%.3f\n", s, i, (i * 7919 + length(s)) % 10007, i, s, i / 7.0 }'
+}
+
+# make_tree DIR: a small deterministic dataset: nested directories, text files, a ~3 MiB binary file, an empty
+# file, an executable script, a relative symlink and a name with a space.
+make_tree() {
+    local d=$1
+    mkdir -p "$d/docs/notes" "$d/data/csv" "$d/data/raw" "$d/bin"
+    printf 'dvt e2e dataset\nsecond line\n' >"$d/docs/readme.txt"
+    printf 'note one\n' >"$d/docs/notes/n1.txt"
+    printf 'note two\n' >"$d/docs/notes/n2.txt"
+    local i
+    for i in 0 1 2; do gen_text $((200 + i * 50)) "part$i" >"$d/data/csv/part-$i.csv"; done
+    gen_bytes $((3 * 1024 * 1024 + 12345)) blob-seed >"$d/data/raw/blob.bin"
+    gen_bytes 4096 small-seed >"$d/data/raw/small.bin"
+    : >"$d/data/empty.dat"
+    printf '#!/bin/sh\necho hello from dvt\n' >"$d/bin/run.sh"
+    chmod 755 "$d/bin/run.sh"
+    chmod 644 "$d/docs/readme.txt" "$d/data/raw/blob.bin"
+    ln -s ../docs/readme.txt "$d/bin/readme-link"
+    printf 'spaced\n' >"$d/docs/with space.txt"
+}
+
+# tree_digest DIR: one line per entry below DIR (excluding DIR/.dvt): type, exec bit, size, sha256 or symlink
+# target, path. Stable across runs and machines, so two trees compare byte-for-byte.
+tree_digest() {
+    "${PY_FAST[@]}" - "$1" <<'PY'
+import hashlib, os, stat, sys
+root = sys.argv[1]
+out = []
+def walk(rel):
+    full = os.path.join(root, rel) if rel else root
+    for name in sorted(os.listdir(full)):
+        if not rel and name == ".dvt":
+            continue
+        p = os.path.join(rel, name) if rel else name
+        fp = os.path.join(root, p)
+        st = os.lstat(fp)
+        if stat.S_ISLNK(st.st_mode):
+            out.append("l - %d %s %s" % (len(os.readlink(fp)), os.readlink(fp), p))
+        elif stat.S_ISDIR(st.st_mode):
+            out.append("d - 0 - %s" % p)
+            walk(p)
+        elif stat.S_ISREG(st.st_mode):
+            h = hashlib.sha256()
+            with open(fp, "rb") as f:
+                while True:
+                    b = f.read(1 << 20)
+                    if not b:
+                        break
+                    h.update(b)
+            out.append("f %s %d %s %s" % ("x" if st.st_mode & 0o111 else "-", st.st_size, h.hexdigest(), p))
+        else:
+            out.append("? - 0 - %s" % p)
+walk("")
+sys.stdout.write("".join(l + "\n" for l in out))
+PY
+}
+
+# tree_hash DIR: a single sha256 of tree_digest DIR.
+tree_hash() { tree_digest "$1" | sha256sum | cut -c1-64; }
+
+# assert_same_tree EXPECTED_DIGEST_FILE DIR [what]: DIR's digest must equal the saved one; shows a diff otherwise.
+assert_same_tree() {
+    local want=$1 dir=$2 what=${3:-tree}
+    if ! tree_digest "$dir" | diff -u "$want" - >"$T/tree.diff"; then
+        head -n 60 "$T/tree.diff" >&2
+        fail "$what differs from the expected tree"
+    fi
+}
+
+# json_get EXPR [FILE]: evaluate a python expression over the JSON document j read from FILE (default $OUT) and
+# print the result (strings raw, everything else as JSON). Fails if the document does not parse.
+json_get() {
+    local expr=$1 f=${2:-$OUT}
+    "${PY_FAST[@]}" -c '
+import json, sys
+try:
+    j = json.load(open(sys.argv[2]))
+except Exception as e:
+    sys.stderr.write("not JSON: %s\n" % e); sys.exit(3)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))
+' "$expr" "$f" || { echo "--- document:" >&2; head -c 2000 "$f" >&2; fail "json_get '$expr' failed"; }
+}
+
+# assert_json EXPR [FILE]: a python expression over j (the parsed JSON in FILE, default $OUT) must be true.
+assert_json() {
+    local expr=$1 f=${2:-$OUT}
+    "${PY_FAST[@]}" -c '
+import json, sys
+try:
+    j = json.load(open(sys.argv[2]))
+except Exception as e:
+    sys.stderr.write("not JSON: %s\n" % e); sys.exit(3)
+sys.exit(0 if eval(sys.argv[1]) else 1)
+' "$expr" "$f" || { echo "--- document:" >&2; head -c 2000 "$f" >&2; fail "JSON assertion failed: $expr"; }
+}
+
+# is_json [FILE]: the file parses as exactly one JSON document.
+is_json() {
+    "${PY_FAST[@]}" -c 'import json,sys; json.load(sys.stdin)' <"${1:-$OUT}" 2>/dev/null ||
+        { echo "--- not JSON:" >&2; head -c 2000 "${1:-$OUT}" >&2; fail "output is not a JSON document"; }
+}
+
+# assert_grep PATTERN FILE [what]: extended regex must match a line of FILE.
+assert_grep() {
+    grep -Eq -- "$1" "$2" || { echo "--- $2:" >&2; head -c 3000 "$2" >&2; fail "${3:-expected /$1/ in $2}"; }
+}
+assert_no_grep() {
+    if grep -Eq -- "$1" "$2"; then echo "--- $2:" >&2; head -c 3000 "$2" >&2; fail "${3:-unexpected /$1/ in $2}"; fi
+}
+
+# assert_eq ACTUAL EXPECTED what
+assert_eq() {
+    [ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+is_hex64() { [[ "$1" =~ ^[0-9a-f]{64}$ ]]; }
+
+# new_repo DIR: init a repository quietly.
+new_repo() {
+    "$DVT" init -q "$1" >/dev/null || fail "dvt init $1 failed"
+}
+
+# commit_id MSG [extra args]: commit in the current directory, print the new id (fails the test unless exit 0).
+commit_id() {
+    local msg=$1
+    shift
+    expect_exit 0 "$DVT" commit -m "$msg" "$@"
+    local id
+    id=$(cat "$OUT")
+    is_hex64 "$id" || fail "commit printed '$id', not a 64-hex id"
+    printf '%s\n' "$id"
+}
+
+# mtime listing of a directory tree (for "nothing changed" checks): path, type, size, mode, mtime in ns.
+listing() {
+    (cd "$1" && find . -printf '%p %y %s %m %T@\n' | sort)
+}
+
+ok() {
+    [ "$SOFT_FAILURES" = 0 ] || fail "$SOFT_FAILURES check(s) failed (see above)"
+    echo "ok $TEST_NAME"
+}

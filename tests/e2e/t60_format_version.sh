@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Format versions: a repository of an unknown format is refused (exit 8) before anything is read or written; a pack
+# whose header carries an unknown version is reported by fsck.
+source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
+
+R=$T/repo
+new_repo "$R"
+cd "$R"
+make_tree "$R"
+C1=$(commit_id first)
+printf 'x\n' >>docs/readme.txt
+C2=$(commit_id second)
+grep -Eq '^[[:space:]]*format = 1$' .dvt/config || fail ".dvt/config does not say 'format = 1': $(cat .dvt/config)"
+
+# --- core.format = 2: every command refuses with exit 8, and nothing under .dvt (or in the work tree) changes
+cp .dvt/config "$T/config.orig"
+sed -i 's/^\([[:space:]]*format = \)1$/\12/' .dvt/config
+grep -Eq '^[[:space:]]*format = 2$' .dvt/config || fail "could not set format = 2"
+printf 'uncommitted\n' >>docs/readme.txt
+sleep 0.05 # so that any write by dvt would show as a different mtime
+listing .dvt >"$T/dvt.before"
+tree_digest "$R" >"$T/work.before"
+for cmd in "status" "status --short" "log" "log --oneline" "commit -m refused" "commit --allow-empty -m refused" \
+    "checkout --force $C1" "checkout --force HEAD -- docs/readme.txt" "diff" "show" "branch" "branch newbranch" \
+    "tag newtag" "tag" "ls-tree HEAD" "cat-object HEAD" "rev-parse HEAD" "fsck" "fsck --repair" "gc" \
+    "config user.name" "config user.name someone"; do
+    # shellcheck disable=SC2086
+    expect_exit 8 "$DVT" $cmd
+    one_error_line
+    assert_grep 'format' "$ERR" "'dvt $cmd': the error does not mention the format"
+    # shellcheck disable=SC2086
+    expect_exit 8 "$DVT" --json $cmd
+    assert_json 'j["error"]["kind"] == "unsupported" and j["error"]["exit_code"] == 8'
+done
+# also from a subdirectory and with -C
+expect_exit 8 "$DVT" -C "$R/docs" status
+(cd "$R/docs/notes" && expect_exit 8 "$DVT" log)
+listing .dvt | diff -u "$T/dvt.before" - || fail "something under .dvt changed while the repository was refused"
+assert_same_tree "$T/work.before" "$R" "work tree while the repository was refused"
+
+# back to format 1: everything works again, nothing was lost
+cp "$T/config.orig" .dvt/config
+expect_exit 0 "$DVT" status --short
+assert_eq "$(cat "$OUT")" "M docs/readme.txt" "status after restoring format 1"
+expect_exit 0 "$DVT" fsck
+expect_exit 0 "$DVT" rev-parse HEAD
+assert_eq "$(cat "$OUT")" "$C2" "HEAD after restoring format 1"
+
+# a format that is not even a number, or no format at all, is refused too (not silently accepted)
+sed -i 's/^\([[:space:]]*format = \)1$/\1banana/' .dvt/config
+expect_exit 8 "$DVT" status
+one_error_line
+cp "$T/config.orig" .dvt/config
+grep -v 'format' "$T/config.orig" >.dvt/config
+rc=0
+"$DVT" status >"$OUT" 2>"$ERR" || rc=$?
+[ "$rc" = 5 ] || [ "$rc" = 8 ] || fail "a config without core.format: status exited $rc, expected 5 or 8"
+one_error_line
+cp "$T/config.orig" .dvt/config
+expect_exit 0 "$DVT" checkout --force HEAD -- docs/readme.txt
+
+# --- a pack whose header version is unknown (2): fsck reports it (unsupported or corrupt), naming the pack
+PACK=$(ls -S .dvt/packs/*.pack | head -n1)
+PACK_ID=$(basename "$PACK" .pack)
+chmod u+w "$PACK"
+cp "$PACK" "$T/pack.orig"
+"$PY" - "$PACK" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    head = f.read(16)
+    assert head[:8] == b"DVTPACK\0" and struct.unpack_from("<I", head, 8)[0] == 1, head
+    f.seek(8)
+    f.write(struct.pack("<I", 2))
+PY
+rc=0
+"$DVT" fsck >"$OUT" 2>"$ERR" || rc=$?
+[ "$rc" = 5 ] || [ "$rc" = 8 ] || { cat "$ERR" >&2; fail "fsck of a pack with version 2 exited $rc, expected 5 or 8"; }
+one_error_line "$ERR" '^checked '
+grep -q "$PACK_ID" "$OUT" "$ERR" || { cat "$OUT" "$ERR" >&2; fail "fsck does not name the pack with the unknown version"; }
+# rebuilding the index must not silently accept (or drop) it either
+rc=0
+"$DVT" fsck --repair >"$OUT" 2>"$ERR" || rc=$?
+[ "$rc" = 5 ] || [ "$rc" = 8 ] || { cat "$ERR" >&2; fail "fsck --repair with a version-2 pack exited $rc, expected 5 or 8"; }
+one_error_line "$ERR" '^checked '
+grep -q "$PACK_ID" "$OUT" "$ERR" || { cat "$OUT" "$ERR" >&2; fail "fsck --repair does not name the pack with the unknown version"; }
+cp "$T/pack.orig" "$PACK"
+expect_exit 0 "$DVT" fsck --repair
+expect_exit 0 "$DVT" fsck
+
+# the same with the version in the footer
+"$PY" - "$PACK" <<'PY'
+import os, struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(-64, os.SEEK_END)
+    foot = f.read(64)
+    assert foot[:8] == b"DVTPIDX\0" and struct.unpack_from("<I", foot, 24)[0] == 1
+    f.seek(-64 + 24, os.SEEK_END)
+    f.write(struct.pack("<I", 2))
+PY
+rc=0
+"$DVT" fsck >"$OUT" 2>"$ERR" || rc=$?
+[ "$rc" = 5 ] || [ "$rc" = 8 ] || fail "fsck of a pack with footer version 2 exited $rc, expected 5 or 8"
+grep -q "$PACK_ID" "$OUT" "$ERR" || fail "fsck does not name the pack with the unknown footer version"
+cp "$T/pack.orig" "$PACK"
+chmod a-w "$PACK"
+expect_exit 0 "$DVT" fsck
+expect_exit 0 "$DVT" checkout --force "$C1"
+expect_exit 0 "$DVT" checkout --force main
+ok
