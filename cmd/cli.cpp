@@ -18,6 +18,7 @@ const std::vector<CommandEntry>& command_table() {
         {"branch", register_branch},     {"tag", register_tag},         {"show", register_show},
         {"ls-tree", register_ls_tree},   {"cat-object", register_cat_object}, {"rev-parse", register_rev_parse},
         {"fsck", register_fsck},         {"gc", register_gc},           {"config", register_config},
+        {"serve", register_serve},       {"clone", register_clone},     {"pull", register_pull},
     };
     return table;
 }

@@ -53,6 +53,9 @@ void register_rev_parse(CLI::App&, Context&);
 void register_fsck(CLI::App&, Context&);
 void register_gc(CLI::App&, Context&);
 void register_config(CLI::App&, Context&);
+void register_serve(CLI::App&, Context&);
+void register_clone(CLI::App&, Context&);
+void register_pull(CLI::App&, Context&);
 
 const std::vector<CommandEntry>& command_table();
 

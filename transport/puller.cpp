@@ -1,0 +1,557 @@
+#include "transport/puller.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/load_torrent.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "objects/torrent_id.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+namespace dvt::transport {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+Hash32 parse_commit_id(std::string_view text) {
+    std::string lower(text);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto h = lower.size() == 64 && std::all_of(lower.begin(), lower.end(),
+                                               [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })
+                 ? Hash32::from_hex(lower)
+                 : std::nullopt;
+    if (!h)
+        throw Error(ErrorKind::usage,
+                    "'" + std::string(text) + "' is not a commit id (a swarm fetch needs the full 64-hex-digit id)");
+    return *h;
+}
+
+namespace {
+
+// Largest commit file a puller accepts (a commit lists packs at ~150 bytes each: this is ~100,000 packs).
+constexpr std::uint64_t kMaxCommitSize = 16u << 20;
+
+std::string mib(std::uint64_t n) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+    return buf;
+}
+
+// .dvt/tmp/pull-<id>/: locked with flock on the directory itself against a concurrent pull of the same commit;
+// stale contents (a killed earlier run) are cleared. The directory is removed when the object is destroyed.
+class PullDir {
+public:
+    PullDir(const fs::path& tmp_root, const Hash32& id) : m_path(tmp_root / ("pull-" + id.hex())) {
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            std::error_code ec;
+            fs::create_directories(m_path, ec);
+            if (ec) throw Error(ErrorKind::io, "cannot create " + m_path.string() + ": " + ec.message());
+            int fd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno == ENOENT) continue;  // removed by the pull that held it: try again
+                throw_errno("cannot open " + m_path.string());
+            }
+            util::Fd guard(fd);
+            if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                if (errno == EWOULDBLOCK)
+                    throw Error(ErrorKind::conflict,
+                                "another pull of commit " + id.hex() + " into this repository is in progress");
+                throw_errno("cannot lock " + m_path.string());
+            }
+            struct stat a, b;
+            if (::fstat(fd, &a) != 0 || ::stat(m_path.c_str(), &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+                continue;  // we locked a directory that was removed in between
+            m_fd = std::move(guard);
+            std::vector<fs::path> stale;
+            for (const auto& de : fs::directory_iterator(m_path)) stale.push_back(de.path());
+            for (const auto& p : stale) fs::remove_all(p);
+            return;
+        }
+        throw Error(ErrorKind::conflict, "cannot take " + m_path.string() + " (concurrent pulls of the same commit)");
+    }
+    ~PullDir() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    PullDir(const PullDir&) = delete;
+    PullDir& operator=(const PullDir&) = delete;
+    const fs::path& path() const { return m_path; }
+
+private:
+    fs::path m_path;
+    util::Fd m_fd;
+};
+
+struct Item {
+    std::string name;  // torrent name: "dvt-commit" or "<id>.pack"
+    Hash32 id;
+    std::uint64_t length = 0;  // 0 until known (a commit before its metadata)
+    lt::torrent_handle handle;
+    bool done = false;
+    std::int64_t payload = 0, received = 0;
+    int peers = 0;
+    bool kick_when_checked = false;  // added with metadata (see Transfer::handle)
+};
+
+// Runs one download phase: the session until every item has finished, with the pull's deadline, interruption and
+// progress. Before returning or throwing it pauses every torrent, waits until libtorrent has written out and closed
+// their files (flush_cache -> cache_flushed_alert) and removes them, so the caller may read, rename or delete them.
+class Transfer {
+public:
+    Transfer(SwarmSession& s, const Hash32& commit, const PullOptions& o, Clock::time_point start,
+             Clock::time_point deadline)
+        : m_s(s), m_commit(commit), m_opts(o), m_start(start), m_deadline(deadline) {}
+    ~Transfer() {
+        try {
+            remove_all();
+        } catch (...) {
+        }
+    }
+
+    Item& add(Item it, lt::add_torrent_params atp) {
+        atp.peers = m_opts.peers;
+        it.handle = m_s.add_torrent(std::move(atp));
+        m_items.push_back(std::move(it));
+        return m_items.back();
+    }
+
+    // `on_metadata` validates a torrent whose metadata arrived from peers.
+    void run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
+             const std::function<void(Item&, const lt::torrent_info&)>& on_metadata) {
+        auto next_status = Clock::now();
+        while (true) {
+            m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
+            if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
+            if (Clock::now() >= next_status) {
+                refresh();
+                next_status = Clock::now() + std::chrono::milliseconds(250);
+                if (m_opts.progress) {
+                    PullProgress p;
+                    p.done = base_done + payload_done();
+                    p.total = base_total;
+                    for (const auto& i : m_items) {
+                        p.total += i.length;
+                        p.peers += i.peers;
+                    }
+                    p.have_commit = have_commit;
+                    m_opts.progress(p);
+                }
+            }
+            if (std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; })) break;
+            if (Clock::now() >= m_deadline) timeout(have_commit);
+        }
+        refresh();
+        remove_all();
+    }
+
+    std::int64_t payload() const { return m_payload_removed + payload_live(); }
+    std::int64_t received() const { return m_received_removed + received_live(); }
+
+private:
+    std::int64_t payload_live() const {
+        std::int64_t n = 0;
+        for (const auto& i : m_items) n += i.payload;
+        return n;
+    }
+    std::int64_t received_live() const {
+        std::int64_t n = 0;
+        for (const auto& i : m_items) n += i.received;
+        return n;
+    }
+    std::uint64_t payload_done() const {
+        std::uint64_t n = 0;
+        for (const auto& i : m_items) n += std::min<std::uint64_t>(static_cast<std::uint64_t>(i.payload), i.length);
+        return n;
+    }
+
+    Item* find(const lt::torrent_handle& h) {
+        for (auto& i : m_items)
+            if (i.handle == h) return &i;
+        return nullptr;
+    }
+
+    void handle(lt::alert* a, const std::function<void(Item&, const lt::torrent_info&)>& on_metadata) {
+        if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+            if (auto* i = find(f->handle)) i->done = true;
+        } else if (auto* ck = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+            // libtorrent 2.0.8 puts a torrent that was added with its metadata on the session's connect list only
+            // at the torrent's next one-second tick; resuming it puts it there at once (measured: the first
+            // connection of a pack torrent starts ~1 s earlier). Not for a torrent added by hash: its connection
+            // is already up when it gets checked, and pausing would drop it.
+            if (auto* i = find(ck->handle); i && i->kick_when_checked) {
+                i->kick_when_checked = false;
+                i->handle.pause();
+                i->handle.resume();
+            }
+        } else if (auto* m = lt::alert_cast<lt::metadata_received_alert>(a)) {
+            if (auto* i = find(m->handle))
+                if (auto ti = i->handle.torrent_file()) on_metadata(*i, *ti);
+        } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
+            if (find(e->handle))
+                throw Error(ErrorKind::io, "receiving commit " + m_commit.hex() + " failed: " + e->error.message() +
+                                               (e->filename()[0] ? std::string(" (") + e->filename() + ")" : ""));
+        } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+            if (find(fe->handle))
+                throw Error(ErrorKind::io, std::string("cannot write ") + fe->filename() + ": " + fe->error.message());
+        } else if (auto* d = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
+            if (auto* i = find(d->handle); i && i->done) return;  // a finished torrent lets its peers go
+            if (d->error == boost::asio::error::eof || d->error == boost::asio::error::connection_reset)
+                m_peer_errors[endpoint_string(d->endpoint)] = "it closed the connection: it does not serve this data";
+            else if (d->error)
+                m_peer_errors[endpoint_string(d->endpoint)] = d->error.message();
+        } else if (auto* pe = lt::alert_cast<lt::peer_error_alert>(a)) {
+            if (pe->error) m_peer_errors[endpoint_string(pe->endpoint)] = pe->error.message();
+        } else if (auto* c = lt::alert_cast<lt::peer_connect_alert>(a)) {
+            m_connected.insert(endpoint_string(c->endpoint));
+        } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
+            ++m_hash_failures;
+        }
+    }
+
+    void refresh() {
+        for (auto& i : m_items) {
+            if (!i.handle.is_valid()) continue;
+            lt::torrent_status st = i.handle.status({});
+            i.payload = st.total_payload_download;
+            i.received = st.total_download;
+            i.peers = st.num_peers;
+            if (st.has_metadata && (st.is_finished || st.is_seeding)) i.done = true;
+        }
+    }
+
+    [[noreturn]] void timeout(bool have_commit) {
+        refresh();
+        std::string peers;
+        for (const auto& p : m_opts.peers) {
+            std::string ep = endpoint_string(p);
+            auto err = m_peer_errors.find(ep);
+            peers += (peers.empty() ? "" : ", ") + ep;
+            if (err != m_peer_errors.end()) peers += " (" + err->second + ")";
+            else if (m_connected.count(ep)) peers += " (connected)";
+        }
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_deadline - m_start).count();
+        std::string msg;
+        if (!have_commit) {
+            msg = "no peer delivered commit " + m_commit.hex() + " within " + std::to_string(secs) + " s";
+        } else {
+            std::uint64_t total = 0;
+            for (const auto& i : m_items) total += i.length;
+            msg = "timed out after " + std::to_string(secs) + " s with " + mib(payload_done()) + " of " + mib(total) +
+                  " of commit " + m_commit.hex().substr(0, 12) + " received";
+        }
+        msg += " (peers: " + peers + ")";
+        if (m_hash_failures) msg += "; " + std::to_string(m_hash_failures) + " pieces failed verification";
+        throw Error(ErrorKind::no_peers, msg);
+    }
+
+    // Stops our torrents, makes libtorrent write out and close their files (flush_cache; the torrents are paused
+    // first so nothing new arrives), then removes them. Afterwards the caller may read, rename or delete the files.
+    void remove_all() {
+        std::vector<lt::torrent_handle> flushing;
+        for (auto& i : m_items) {
+            if (!i.handle.is_valid()) continue;
+            m_payload_removed += i.payload;
+            m_received_removed += i.received;
+            i.handle.pause();
+            if (i.handle.status({}).has_metadata) {  // only a torrent with metadata has storage
+                i.handle.flush_cache();
+                flushing.push_back(i.handle);
+            }
+        }
+        auto until = Clock::now() + std::chrono::seconds(10);
+        while (!flushing.empty() && Clock::now() < until)
+            m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
+                if (auto* c = lt::alert_cast<lt::cache_flushed_alert>(a))
+                    std::erase(flushing, c->handle);
+            });
+        for (auto& i : m_items)
+            if (i.handle.is_valid()) m_s.native().remove_torrent(i.handle);
+        m_items.clear();
+    }
+
+    SwarmSession& m_s;
+    Hash32 m_commit;
+    const PullOptions& m_opts;
+    Clock::time_point m_start, m_deadline;
+    std::deque<Item> m_items;
+    std::int64_t m_payload_removed = 0, m_received_removed = 0;
+    std::map<std::string, std::string> m_peer_errors;
+    std::set<std::string> m_connected;
+    int m_hash_failures = 0;
+};
+
+lt::add_torrent_params pack_params(const objects::PackRef& p) {
+    // A torrent made of the info dictionary alone: libtorrent fetches the piece layers from peers (BEP 52 hash
+    // requests) and checks them against the pieces root, which is the pack id.
+    Bytes t;
+    put_str(t, "d4:info");
+    Bytes info = objects::info_dict(objects::pack_torrent_name(p.id), p.length, p.id, objects::pack_piece_length(p.length));
+    t.insert(t.end(), info.begin(), info.end());
+    t.push_back('e');
+    lt::add_torrent_params atp;
+    try {
+        atp = lt::load_torrent_buffer({reinterpret_cast<const char*>(t.data()), static_cast<std::ptrdiff_t>(t.size())});
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::internal, "libtorrent cannot load the torrent of pack " + p.id.hex() + ": " + e.what());
+    }
+    if (!atp.ti || from_lt(atp.ti->info_hashes().v2) != objects::pack_info_hash(p.id, p.length))
+        throw Error(ErrorKind::internal, "libtorrent's info-hash for pack " + p.id.hex() + " differs from dvt's");
+    return atp;
+}
+
+// A downloaded pack, verified: its bytes hash to the id, it has the length and index the commit names.
+objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& ref) {
+    std::string what = "pack " + ref.id.hex() + " received from the swarm";
+    util::Fd fd = util::open_read(file);
+    std::uint64_t len = util::file_size(fd.get());
+    if (len != ref.length)
+        throw Error(ErrorKind::corrupt, what + " has " + std::to_string(len) + " bytes, the commit names " +
+                                            std::to_string(ref.length));
+    objects::MerkleBuilder m;
+    Bytes buf(4 << 20);
+    for (std::uint64_t off = 0; off < len;) {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), len - off));
+        util::pread_all(fd.get(), buf.data(), n, off, file.string());
+        m.update(buf.data(), n);
+        off += n;
+    }
+    if (m.root() != ref.id) throw Error(ErrorKind::corrupt, what + " does not hash to its id");
+    objects::PackIndex pi = objects::read_pack_index(fd.get(), what);
+    if (pi.length != ref.length || pi.index_offset != ref.index_offset)
+        throw Error(ErrorKind::corrupt, what + ": its index offset differs from the one the commit names");
+    util::fsync_fd(fd.get(), file.string());
+    objects::SealedPack s;
+    s.ref = ref;
+    s.entries = std::move(pi.entries);
+    s.piece_layer = m.piece_layer(objects::pack_piece_length(len));
+    return s;
+}
+
+std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
+    if (opts.peers.empty()) throw Error(ErrorKind::usage, "no peer given (use --peer IP:PORT)");
+    Endpoint listen = opts.listen ? *opts.listen : Endpoint(local_address_towards(opts.peers.front()), 0);
+    return std::make_unique<SwarmSession>(listen);
+}
+
+bool is_ancestor(core::Repository& repo, const Hash32& ancestor, const Hash32& of) {
+    std::set<Hash32> seen{of};
+    std::vector<Hash32> stack{of};
+    while (!stack.empty()) {
+        Hash32 c = stack.back();
+        stack.pop_back();
+        if (c == ancestor) return true;
+        auto commit = repo.store().read_commit(c);  // nullopt past a shallow boundary
+        if (!commit) continue;
+        for (const auto& p : commit->parents)
+            if (seen.insert(p).second) stack.push_back(p);
+    }
+    return false;
+}
+
+}  // namespace
+
+bool have_everything(core::Repository& repo, const Hash32& id) {
+    auto& store = repo.store();
+    if (!store.has_commit(id)) return false;
+    auto c = store.read_commit(id);
+    for (const auto& p : c->packs)
+        if (!store.pack_by_id(p.id)) return false;
+    return true;
+}
+
+FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& id, const PullOptions& opts,
+                  const std::function<void()>& on_import) {
+    auto& store = repo.store();
+    FetchResult res;
+    res.id = id;
+    auto start = Clock::now();
+    auto deadline = start + opts.timeout;
+    PullDir dir(store.tmp_dir(), id);
+
+    // 1. The commit: from the store, or by its info-hash alone (the info dict arrives through ut_metadata and is
+    //    checked against the info-hash by libtorrent), then re-hashed into its id by us.
+    Bytes commit_bytes;
+    std::int64_t payload = 0, received = 0;
+    if (store.has_commit(id)) {
+        commit_bytes = store.read_commit_bytes(id);
+    } else {
+        Transfer t(session, id, opts, start, deadline);
+        lt::add_torrent_params atp;
+        atp.info_hashes.v2 = to_lt(id);
+        atp.name = objects::kCommitTorrentName;
+        atp.save_path = dir.path().string();
+        t.add(Item{objects::kCommitTorrentName, id, 0, {}, false, 0, 0, 0, false}, std::move(atp));
+        fs::path file;
+        t.run(0, 0, false, [&](Item& i, const lt::torrent_info& ti) {
+            // one real file (libtorrent may append a pad file), named dvt-commit, of a sane size
+            const auto& files = ti.files();
+            int real = 0;
+            for (auto f : files.file_range())
+                if (!files.pad_file_at(f)) ++real;
+            if (real != 1 || files.pad_file_at(lt::file_index_t{0}) ||
+                files.file_name(lt::file_index_t{0}) != objects::kCommitTorrentName ||
+                static_cast<std::uint64_t>(files.file_size(lt::file_index_t{0})) > kMaxCommitSize)
+                throw Error(ErrorKind::corrupt, id.hex() + " names a torrent that is not a dvt commit");
+            i.length = static_cast<std::uint64_t>(files.file_size(lt::file_index_t{0}));
+            file = files.file_path(lt::file_index_t{0}, dir.path().string());
+        });
+        payload += t.payload();
+        received += t.received();
+        if (file.empty()) file = dir.path() / objects::kCommitTorrentName;
+        commit_bytes = util::read_file(file);
+        if (objects::commit_id_of(commit_bytes) != id)
+            throw Error(ErrorKind::corrupt, "the commit received for " + id.hex() + " does not hash to its id");
+        res.commit_fetched = true;
+        res.bytes_fetched += commit_bytes.size();
+    }
+    try {
+        res.commit = objects::Commit::decode(commit_bytes);
+    } catch (const Error& e) {
+        throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
+    }
+
+    // 2. The packs it names that we do not have, all at once, each from its info dict alone.
+    std::vector<objects::PackRef> missing;
+    for (const auto& p : res.commit.packs)
+        if (!store.pack_by_id(p.id)) missing.push_back(p);
+    res.packs_total = res.commit.packs.size();
+    std::vector<std::pair<fs::path, objects::PackRef>> files;
+    if (!missing.empty()) {
+        Transfer t(session, id, opts, start, deadline);
+        for (const auto& p : missing) {
+            auto atp = pack_params(p);
+            atp.save_path = dir.path().string();
+            files.emplace_back(fs::path(atp.ti->files().file_path(lt::file_index_t{0}, dir.path().string())), p);
+            t.add(Item{objects::pack_torrent_name(p.id), p.id, p.length, {}, false, 0, 0, 0, true}, std::move(atp));
+        }
+        t.run(commit_bytes.size(), res.commit_fetched ? commit_bytes.size() : 0, true, {});
+        payload += t.payload();
+        received += t.received();
+    }
+    res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    res.bytes_downloaded = static_cast<std::uint64_t>(payload);
+    res.bytes_received = static_cast<std::uint64_t>(received);
+
+    // 3. Verify every pack before anything enters the repository.
+    std::vector<std::pair<fs::path, objects::SealedPack>> verified;
+    for (const auto& [file, ref] : files) {
+        verified.emplace_back(file, verify_pack(file, ref));
+        res.bytes_fetched += ref.length;
+    }
+    res.packs_fetched = verified.size();
+
+    // 4. Import (docs/format.md, "Write ordering"): packs renamed into packs/ and the directory fsynced, then their
+    //    index rows in one transaction, then the commit file; all under the repository write lock.
+    auto lock = repo.write_lock();
+    for (auto& [file, sp] : verified) {
+        fs::path dest = store.pack_path(sp.ref.id);
+        sp.path = dest;
+        if (::chmod(file.c_str(), 0444) != 0) throw_errno("cannot chmod " + file.string());
+        if (::access(dest.c_str(), F_OK) == 0) continue;  // imported meanwhile (same bytes: same id)
+        if (::rename(file.c_str(), dest.c_str()) != 0) throw_errno("cannot move a pack into " + dest.string());
+    }
+    if (!verified.empty()) {
+        util::fsync_dir(store.packs_dir());
+        std::lock_guard g(store.index().mutex());
+        SQLite::Transaction tx(store.index().db());
+        for (const auto& [file, sp] : verified) store.add_pack(sp);
+        tx.commit();
+    }
+    for (const auto& p : res.commit.packs)
+        if (!store.pack_by_id(p.id))
+            throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
+    store.write_commit(id, commit_bytes);
+    if (on_import) on_import();
+    return res;
+}
+
+CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts) {
+    std::error_code ec;
+    bool existed = fs::exists(dir, ec);
+    if (existed && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)))
+        throw Error(ErrorKind::conflict, "destination '" + dir.string() + "' already exists and is not empty");
+    auto session = open_session(opts);  // before creating anything: a listen failure leaves no trace
+
+    struct Undo {  // on failure: remove what the clone created (all of DIR, or what it put into an empty DIR)
+        fs::path path;
+        bool keep_dir;
+        bool active = true;
+        ~Undo() {
+            if (!active) return;
+            std::error_code e;
+            if (!keep_dir) {
+                fs::remove_all(path, e);
+                return;
+            }
+            std::vector<fs::path> entries;
+            for (const auto& de : fs::directory_iterator(path, e)) entries.push_back(de.path());
+            for (const auto& p : entries) fs::remove_all(p, e);
+        }
+    } undo{dir, existed};
+
+    CloneResult res;
+    auto repo = core::Repository::init(dir, core::InitOptions{});
+    res.root = repo->root();
+    res.fetch = fetch(*session, *repo, id, opts, [&] {
+        repo->refs().update("refs/heads/main", std::nullopt, id, "clone: " + id.hex() + " from the swarm");
+    });
+    session.reset();  // close the swarm before writing the work tree
+    res.checkout = core::checkout(*repo, "main", core::CheckoutOptions{});
+    undo.active = false;
+    return res;
+}
+
+PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
+    PullResult res;
+    auto record = [&] {  // keeps the commit reachable (gc) from the moment it is imported
+        auto old = repo.refs().read("refs/remotes/swarm/fetched");
+        if (old != id) repo.refs().update("refs/remotes/swarm/fetched", old, id, "pull: " + id.hex());
+    };
+    if (have_everything(repo, id)) {
+        res.fetch.id = id;
+        res.fetch.commit = *repo.store().read_commit(id);
+        res.fetch.packs_total = res.fetch.commit.packs.size();
+        auto lock = repo.write_lock();
+        record();
+    } else {
+        auto session = open_session(opts);
+        res.fetch = fetch(*session, repo, id, opts, record);
+    }
+
+    auto head = repo.refs().head();
+    core::CheckoutOptions co;
+    co.force = force;
+    std::string branch = head.branch_ref ? head.branch_ref->substr(std::string("refs/heads/").size()) : "";
+    if (head.branch_ref && head.commit == id) {
+        res.checkout = core::checkout(repo, branch, co);  // already there: restore the tree, stay on the branch
+        return res;
+    }
+    res.checkout = core::checkout(repo, id.hex(), co);  // HEAD detached at the commit
+    bool ff = head.branch_ref && (!head.commit || is_ancestor(repo, *head.commit, id));
+    if (ff) {
+        auto lock = repo.write_lock();
+        try {
+            repo.refs().update(*head.branch_ref, head.commit, id, "pull: fast-forward to " + id.hex());
+            repo.refs().set_head_branch(*head.branch_ref, "pull: back on " + branch);
+            res.fast_forward = true;
+            res.checkout.branch = branch;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::conflict) throw;  // the branch moved meanwhile: stay detached
+        }
+    }
+    return res;
+}
+
+}  // namespace dvt::transport

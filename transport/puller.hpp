@@ -1,0 +1,94 @@
+// Puller: fetches a commit and the packs it names from peers, verifies everything, imports it, and (clone, pull)
+// checks it out. docs/transport.md, "Pulling", describes each step and its verification.
+//
+// Contract:
+//  - Nothing unverified enters .dvt/packs or .dvt/commits: data is downloaded into .dvt/tmp/pull-<id>/; the commit
+//    bytes must hash to the requested id and decode; each pack must hash (BEP 52 merkle root) to the id the commit
+//    names, have the length and index offset the commit names and a sound index. Only then are packs renamed into
+//    packs/ and indexed, and the commit file written (docs/format.md, "Write ordering").
+//  - On any failure, timeout or interruption the temp directory is removed and the repository is left as it was.
+//  - Packs the repository already has are not fetched again.
+//  - Nobody delivering the data before the timeout is ErrorKind::no_peers; a malformed commit id or peer address is
+//    ErrorKind::usage; a listen failure ErrorKind::network.
+//  - The repository write lock is held only while importing (and while moving refs), not while downloading.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/checkout.hpp"
+#include "core/repository.hpp"
+#include "transport/session.hpp"
+
+namespace dvt::transport {
+
+// A commit id given on the command line: 64 hex digits (either case), else ErrorKind::usage.
+Hash32 parse_commit_id(std::string_view text);
+
+// Thrown when PullOptions::interrupted() returns true (after the temp directory is removed).
+struct Interrupted : std::exception {
+    const char* what() const noexcept override { return "interrupted"; }
+};
+
+struct PullProgress {
+    std::uint64_t done = 0, total = 0;  // payload bytes received / to receive (commit + missing packs)
+    int peers = 0;                      // connected peers, over all torrents
+    bool have_commit = false;           // the commit is known (so `total` is final)
+};
+
+struct PullOptions {
+    std::vector<Endpoint> peers;
+    std::optional<Endpoint> listen;  // default: the local address routing to the first peer, any port
+    std::chrono::milliseconds timeout = std::chrono::seconds(60);
+    std::function<void(const PullProgress&)> progress;  // called about 4 times a second while receiving
+    std::function<bool()> interrupted;                   // polled; true aborts with Interrupted
+};
+
+struct FetchResult {
+    Hash32 id;
+    objects::Commit commit;
+    bool commit_fetched = false;       // false: the commit file was already present
+    std::size_t packs_total = 0;       // packs the commit names
+    std::size_t packs_fetched = 0;     // of which were downloaded
+    std::uint64_t bytes_fetched = 0;   // size of the files downloaded (commit + packs)
+    std::uint64_t bytes_downloaded = 0;  // payload bytes received from peers
+    std::uint64_t bytes_received = 0;    // everything received, protocol overhead included
+    double seconds = 0;                  // download time
+};
+
+// True when the commit and every pack it names are present: nothing to download.
+bool have_everything(core::Repository& repo, const Hash32& id);
+
+// Fetches `id` into `repo` through `session` (whose alerts it consumes while running). Does not move refs or touch
+// the work tree; the caller must make the commit reachable (a ref) before gc could drop it. `on_import`, if given,
+// runs while the write lock is still held after the import (to set a ref atomically with it).
+FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& id, const PullOptions& opts,
+                  const std::function<void()>& on_import = {});
+
+struct CloneResult {
+    std::filesystem::path root;
+    FetchResult fetch;
+    core::CheckoutResult checkout;
+};
+
+// dvt clone: creates DIR (which must not exist or be empty), initialises a repository, fetches, sets
+// refs/heads/main to the commit and checks it out. On failure, what was created is removed again.
+CloneResult clone(const Hash32& id, const std::filesystem::path& dir, const PullOptions& opts);
+
+struct PullResult {
+    FetchResult fetch;
+    core::CheckoutResult checkout;
+    bool fast_forward = false;  // HEAD's branch was moved to the commit (it descended from the branch head)
+};
+
+// dvt pull: fetches into an existing repository, records the commit in refs/remotes/swarm/fetched, then checks
+// it out: HEAD's branch is fast-forwarded when the commit descends from it (or the branch is unborn); otherwise
+// HEAD is detached at the commit. Uncommitted changes in the way are a conflict unless `force`.
+PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force);
+
+}  // namespace dvt::transport

@@ -1,0 +1,146 @@
+#include "transport/seeder.hpp"
+
+#include <sys/stat.h>
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/load_torrent.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+#include "objects/torrent_id.hpp"
+#include "util/error.hpp"
+
+namespace dvt::transport {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+lt::add_torrent_params load(const Bytes& torrent, const Hash32& expected_info_hash, const std::string& what) {
+    lt::add_torrent_params atp;
+    try {
+        atp = lt::load_torrent_buffer({reinterpret_cast<const char*>(torrent.data()),
+                                       static_cast<std::ptrdiff_t>(torrent.size())});
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::internal, "libtorrent cannot load the torrent of " + what + ": " + e.what());
+    }
+    if (!atp.ti || !atp.ti->info_hashes().has_v2() || atp.ti->info_hashes().has_v1() ||
+        from_lt(atp.ti->info_hashes().v2) != expected_info_hash)
+        throw Error(ErrorKind::internal, "the info-hash libtorrent computes for " + what +
+                                             " differs from dvt's swarm identity " + expected_info_hash.hex());
+    atp.have_pieces.resize(atp.ti->num_pieces(), true);  // verified when written: no re-hashing at start
+    return atp;
+}
+
+std::uint64_t size_of(const fs::path& p) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) throw_errno("cannot stat " + p.string());
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+lt::add_torrent_params commit_seed_params(const objects::ObjectStore& store, const Hash32& id) {
+    Bytes bytes = store.read_commit_bytes(id);  // re-hashed into its id (throws corrupt otherwise)
+    objects::MerkleBuilder m;
+    m.update(bytes.data(), bytes.size());
+    Bytes t = objects::torrent_file(objects::kCommitTorrentName, bytes.size(), m.root(), objects::kCommitPieceLength,
+                                    m.piece_layer(objects::kCommitPieceLength));
+    auto atp = load(t, id, "commit " + id.hex());
+    // The single file "dvt-commit" is stored as .dvt/commits/<id>.
+    atp.save_path = store.commit_path(id).parent_path().parent_path().string();
+    atp.renamed_files[lt::file_index_t{0}] = "commits/" + id.hex();
+    return atp;
+}
+
+lt::add_torrent_params pack_seed_params(const objects::ObjectStore& store, const objects::PackInfo& pack) {
+    const Hash32& id = pack.ref.id;
+    std::uint64_t len = pack.ref.length;
+    auto path = store.pack_path(id);
+    if (size_of(path) != len)
+        throw Error(ErrorKind::corrupt, "pack " + id.hex() + " has the wrong length on disk (run dvt fsck)");
+    std::uint32_t piece = objects::pack_piece_length(len);
+    Bytes layer = store.piece_layer(pack.num);
+    std::uint64_t pieces = (len + piece - 1) / piece;
+    if (layer.size() != (pieces > 1 ? pieces * 32 : 0))
+        throw Error(ErrorKind::corrupt, "pack " + id.hex() + ": the piece layer in the index database is malformed "
+                                        "(run dvt fsck --repair)");
+    Bytes t = objects::torrent_file(objects::pack_torrent_name(id), len, id, piece, layer);
+    auto atp = load(t, objects::pack_info_hash(id, len), "pack " + id.hex());
+    atp.save_path = store.packs_dir().string();
+    return atp;
+}
+
+Seeder::Seeder(SwarmSession& session, core::Repository& repo, Warn warn)
+    : m_session(session), m_repo(repo), m_warn(std::move(warn)) {}
+
+void Seeder::warn_once(const std::string& key, const std::string& msg) {
+    if (!m_warned.insert(key).second) return;
+    if (m_warn) m_warn(msg);
+}
+
+SeedCounts Seeder::rescan() {
+    auto& store = m_repo.store();
+    auto& ses = m_session.native();
+
+    std::set<Hash32> commits;
+    for (const auto& id : store.list_commits()) commits.insert(id);
+    for (auto it = m_commits.begin(); it != m_commits.end();) {
+        if (commits.count(it->first)) {
+            ++it;
+            continue;
+        }
+        ses.remove_torrent(it->second);
+        it = m_commits.erase(it);
+    }
+    for (const auto& id : commits) {
+        if (m_commits.count(id) || m_warned.count("commit " + id.hex())) continue;
+        try {
+            m_commits.emplace(id, m_session.add_torrent(commit_seed_params(store, id)));
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::internal) throw;
+            if (e.kind() == ErrorKind::not_found) continue;  // removed by gc since the listing
+            warn_once("commit " + id.hex(), "not serving commit " + id.hex() + ": " + e.what());
+        }
+    }
+
+    std::map<Hash32, objects::PackInfo> packs;
+    for (const auto& p : store.packs()) packs.emplace(p.ref.id, p);
+    for (auto it = m_packs.begin(); it != m_packs.end();) {
+        if (packs.count(it->first)) {
+            ++it;
+            continue;
+        }
+        ses.remove_torrent(it->second);
+        it = m_packs.erase(it);
+    }
+    for (const auto& [id, info] : packs) {
+        if (m_packs.count(id) || m_warned.count("pack " + id.hex())) continue;
+        try {
+            m_packs.emplace(id, m_session.add_torrent(pack_seed_params(store, info)));
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::internal) throw;
+            warn_once("pack " + id.hex(), "not serving pack " + id.hex() + ": " + e.what());
+        }
+    }
+    return counts();
+}
+
+void Seeder::on_alert(lt::alert* a) {
+    if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a))
+        warn_once(std::string("torrent-error ") + te->torrent_name(), te->message());
+    else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a))
+        warn_once("file-error " + std::string(fe->filename()), fe->message());
+}
+
+void Seeder::run(const std::function<bool()>& stop, std::chrono::milliseconds rescan_every) {
+    auto next = std::chrono::steady_clock::now() + rescan_every;
+    while (!stop()) {
+        m_session.poll(std::chrono::milliseconds(200), [this](lt::alert* a) { on_alert(a); });
+        if (std::chrono::steady_clock::now() >= next) {
+            rescan();
+            next = std::chrono::steady_clock::now() + rescan_every;
+        }
+    }
+}
+
+}  // namespace dvt::transport

@@ -1,0 +1,57 @@
+// Seeder: serves a repository's commits and sealed packs as BitTorrent v2 torrents (docs/transport.md).
+//
+//  - pack P (length L): the torrent of objects::torrent_file(pack_torrent_name(P), L, P, pack_piece_length(L),
+//    piece layer from the index database), saved at .dvt/packs/<P>.pack; info-hash = objects::pack_info_hash(P, L).
+//  - commit C: name "dvt-commit", piece length 16 KiB, file 0 renamed to commits/<C> under .dvt; info-hash = C.
+//  - Every torrent is added with all pieces marked present (no re-hashing at start: a pack was verified when it was
+//    written, a commit file is re-hashed into its id before it is served).
+//  - The info-hash libtorrent computes is compared with the id dvt derives; a mismatch is ErrorKind::internal.
+//  - rescan() adds what is new and drops what gc removed; a damaged or unreadable commit or pack is skipped with a
+//    warning (once), it never stops the others from being served.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include "core/repository.hpp"
+#include "transport/session.hpp"
+
+namespace dvt::transport {
+
+// The torrents, as libtorrent add parameters (exposed for tests). They verify the info-hash.
+lt::add_torrent_params commit_seed_params(const objects::ObjectStore& store, const Hash32& commit_id);
+lt::add_torrent_params pack_seed_params(const objects::ObjectStore& store, const objects::PackInfo& pack);
+
+struct SeedCounts {
+    std::size_t commits = 0, packs = 0;
+};
+
+class Seeder {
+public:
+    using Warn = std::function<void(const std::string&)>;
+    Seeder(SwarmSession& session, core::Repository& repo, Warn warn = {});
+
+    // Brings the served set in line with the repository. Returns what is being served afterwards.
+    SeedCounts rescan();
+    SeedCounts counts() const { return {m_commits.size(), m_packs.size()}; }
+
+    // Reports torrent and file errors through `warn`.
+    void on_alert(lt::alert* a);
+
+    // Serves until stop() returns true: handles alerts, and rescans every `rescan_every`.
+    void run(const std::function<bool()>& stop, std::chrono::milliseconds rescan_every = std::chrono::seconds(2));
+
+private:
+    void warn_once(const std::string& key, const std::string& msg);
+
+    SwarmSession& m_session;
+    core::Repository& m_repo;
+    Warn m_warn;
+    std::map<Hash32, lt::torrent_handle> m_commits, m_packs;
+    std::set<std::string> m_warned;
+};
+
+}  // namespace dvt::transport

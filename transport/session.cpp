@@ -1,0 +1,192 @@
+#include "transport/session.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/fingerprint.hpp>
+#include <libtorrent/session_params.hpp>
+
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace dvt::transport {
+
+Endpoint parse_endpoint(std::string_view text, std::string_view what, bool allow_port_zero) {
+    auto bad = [&](const std::string& why) -> Error {
+        return Error(ErrorKind::usage, std::string(what) + " '" + std::string(text) + "' " + why +
+                                           " (expected IPv4:PORT or [IPv6]:PORT)");
+    };
+    std::string_view host, port;
+    if (text.starts_with('[')) {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            throw bad("is not an address");
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) throw bad("has no port");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) throw bad("is not an address (write IPv6 as [addr]:port)");
+    }
+    unsigned p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535)
+        throw bad("has an invalid port");
+    if (p == 0 && !allow_port_zero) throw bad("has port 0");
+    lt::error_code aec;
+    lt::address addr = lt::make_address(std::string(host), aec);
+    if (aec || host.empty()) throw bad("is not an IP address");
+    if (text.starts_with('[') != addr.is_v6()) throw bad("is not an address");
+    if (addr.is_unspecified()) throw bad("is a wildcard; give an explicit IP");
+    return Endpoint(addr, static_cast<std::uint16_t>(p));
+}
+
+std::string endpoint_string(const Endpoint& ep) {
+    std::string a = ep.address().to_string();
+    if (ep.address().is_v6()) a = "[" + a + "]";
+    return a + ":" + std::to_string(ep.port());
+}
+
+lt::address local_address_towards(const Endpoint& peer) {
+    int fd = ::socket(peer.address().is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw Error(ErrorKind::network, std::string("cannot create a socket: ") + std::strerror(errno));
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (peer.address().is_v6()) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(peer.port());
+        auto b = peer.address().to_v6().to_bytes();
+        std::memcpy(&s6->sin6_addr, b.data(), 16);
+        len = sizeof(sockaddr_in6);
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(peer.port());
+        auto b = peer.address().to_v4().to_bytes();
+        std::memcpy(&s4->sin_addr, b.data(), 4);
+        len = sizeof(sockaddr_in);
+    }
+    sockaddr_storage local{};
+    socklen_t llen = sizeof local;
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 &&
+              ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) == 0;
+    int saved = errno;
+    ::close(fd);
+    if (!ok)
+        throw Error(ErrorKind::network, "no route to peer " + endpoint_string(peer) + ": " + std::strerror(saved));
+    if (local.ss_family == AF_INET6) {
+        lt::address_v6::bytes_type b;
+        std::memcpy(b.data(), &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, 16);
+        return lt::address_v6(b);
+    }
+    lt::address_v4::bytes_type b;
+    std::memcpy(b.data(), &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, 4);
+    return lt::address_v4(b);
+}
+
+lt::sha256_hash to_lt(const Hash32& h) {
+    return lt::sha256_hash(reinterpret_cast<const char*>(h.bytes.data()));
+}
+
+Hash32 from_lt(const lt::sha256_hash& h) {
+    return Hash32::from_bytes({reinterpret_cast<const std::uint8_t*>(h.data()), 32});
+}
+
+lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
+    lt::settings_pack p;
+    // Where we are: one explicit address, for listening and for outgoing connections (never a wildcard: a wildcard
+    // also listens on interfaces the user did not choose).
+    std::string ip = listen.address().is_v6() ? "[" + listen.address().to_string() + "]" : listen.address().to_string();
+    p.set_str(lt::settings_pack::listen_interfaces, ip + ":" + std::to_string(listen.port()));
+    p.set_str(lt::settings_pack::outgoing_interfaces, listen.address().to_string());
+    // A busy port is an error, not a reason to listen somewhere else.
+    p.set_int(lt::settings_pack::max_retry_port_bind, 0);
+    p.set_bool(lt::settings_pack::listen_system_port_fallback, false);
+    // Nothing that talks to the outside world on its own: no public DHT bootstrap node (the default is
+    // dht.libtorrent.org), no DHT, no local service discovery multicast, no port mapping, no interface watcher.
+    p.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
+    p.set_bool(lt::settings_pack::enable_dht, false);
+    p.set_bool(lt::settings_pack::enable_lsd, false);
+    p.set_bool(lt::settings_pack::enable_upnp, false);
+    p.set_bool(lt::settings_pack::enable_natpmp, false);
+    p.set_bool(lt::settings_pack::enable_ip_notifier, false);
+    // TCP only: uTP runs at 4-7 MB/s on loopback and LANs against ~250 MB/s for TCP (transport-feasibility.md 2a).
+    p.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+    p.set_bool(lt::settings_pack::enable_incoming_utp, false);
+    // Several pullers may share one address (NAT, one host); a seed serves many of them at once.
+    p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    p.set_int(lt::settings_pack::connections_limit, 2000);
+    p.set_int(lt::settings_pack::unchoke_slots_limit, 64);
+    p.set_int(lt::settings_pack::listen_queue_size, 256);  // a puller opens one connection per torrent at once
+    // No queueing: a repository has one torrent per commit and per pack, all of them active.
+    p.set_int(lt::settings_pack::active_downloads, -1);
+    p.set_int(lt::settings_pack::active_seeds, -1);
+    p.set_int(lt::settings_pack::active_limit, 100000);
+    // Retry named peers quickly (the default waits 60 s after a refused connection) and keep retrying until the
+    // caller's timeout rather than giving up after 3 attempts.
+    p.set_int(lt::settings_pack::min_reconnect_time, 1);
+    p.set_int(lt::settings_pack::max_failcount, 100);
+    // Connection attempts happen on libtorrent's internal tick (default every 500 ms): a pull's first connection
+    // starts up to that much later. 100 ms is the resolution libtorrent's documentation suggests.
+    p.set_int(lt::settings_pack::tick_interval, 100);
+    p.set_str(lt::settings_pack::user_agent, std::string("dvt/") + DVT_VERSION);
+    p.set_str(lt::settings_pack::peer_fingerprint, lt::generate_fingerprint("DV", 0, 1, 0));
+    p.set_int(lt::settings_pack::alert_mask,
+              lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
+                  lt::alert_category::tracker | lt::alert_category::dht | lt::alert_category::peer |
+                  lt::alert_category::connect | lt::alert_category::performance_warning);
+    return p;
+}
+
+SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait) : m_listen(listen) {
+    m_session = std::make_unique<lt::session>(lt::session_params(settings(listen)));
+    auto deadline = std::chrono::steady_clock::now() + listen_wait;
+    std::string failure;
+    bool listening = false;
+    while (!listening && failure.empty() && std::chrono::steady_clock::now() < deadline) {
+        poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
+            if (auto* ok = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+                if (ok->socket_type == lt::socket_type_t::tcp) {
+                    m_listen = Endpoint(ok->address, static_cast<std::uint16_t>(ok->port));
+                    listening = true;
+                }
+            } else if (auto* f = lt::alert_cast<lt::listen_failed_alert>(a)) {
+                if (f->socket_type == lt::socket_type_t::tcp && failure.empty()) failure = f->error.message();
+            }
+        });
+    }
+    if (!listening) {
+        m_session.reset();
+        if (failure.empty()) failure = "no listen socket after " + std::to_string(listen_wait.count() / 1000) + " s";
+        throw Error(ErrorKind::network, "cannot listen on " + endpoint_string(listen) + ": " + failure);
+    }
+}
+
+SwarmSession::~SwarmSession() = default;
+
+lt::torrent_handle SwarmSession::add_torrent(lt::add_torrent_params atp) {
+    atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    lt::error_code ec;
+    lt::torrent_handle h = m_session->add_torrent(std::move(atp), ec);
+    if (ec) throw Error(ErrorKind::internal, "libtorrent refused a torrent: " + ec.message());
+    return h;
+}
+
+std::size_t SwarmSession::poll(std::chrono::milliseconds wait, const std::function<void(lt::alert*)>& handler) {
+    if (!m_session->wait_for_alert(wait)) return 0;
+    std::vector<lt::alert*> alerts;
+    m_session->pop_alerts(&alerts);
+    for (auto* a : alerts) handler(a);
+    return alerts.size();
+}
+
+}  // namespace dvt::transport

@@ -1,0 +1,70 @@
+// SwarmSession: one libtorrent session with dvt's safe settings (docs/transport.md, "Session settings").
+//
+// Contract:
+//  - Listens, and makes outgoing connections, only on the explicit IP given by the caller (never a wildcard), TCP
+//    only. DHT, LSD, UPnP, NAT-PMP and the IP notifier are off and no bootstrap node is configured, so nothing
+//    leaves the machine except connections to peers the caller names (or that connect to us).
+//  - The constructor returns only once the TCP listen socket is open; a listen failure (port in use, address not
+//    local) is ErrorKind::network with a one-line message. Port 0 picks a free port: see listen_endpoint().
+//  - Torrents are added not auto-managed and not paused, so no queueing limit ever delays one.
+//  - One thread consumes alerts (poll()); libtorrent's own threads do the networking and disk I/O.
+#pragma once
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_handle.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "util/hash.hpp"
+
+namespace dvt::transport {
+
+using Endpoint = lt::tcp::endpoint;
+
+// "IPv4:PORT" or "[IPv6]:PORT"; host names are not accepted (an explicit address is required). Throws
+// ErrorKind::usage naming `what` (e.g. "peer address") when the text does not parse. Port 0 only if allow_port_zero.
+Endpoint parse_endpoint(std::string_view text, std::string_view what, bool allow_port_zero);
+std::string endpoint_string(const Endpoint& ep);
+
+// The local address the kernel would use as source for connections to `peer` (UDP connect + getsockname; no packet
+// is sent). Throws ErrorKind::network if there is no route.
+lt::address local_address_towards(const Endpoint& peer);
+
+lt::sha256_hash to_lt(const Hash32& h);
+Hash32 from_lt(const lt::sha256_hash& h);
+
+class SwarmSession {
+public:
+    // `listen`: the IP and port to listen on (port 0: any free port). Waits up to `listen_wait` for the socket.
+    explicit SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait = std::chrono::seconds(10));
+    ~SwarmSession();
+    SwarmSession(const SwarmSession&) = delete;
+    SwarmSession& operator=(const SwarmSession&) = delete;
+
+    // The settings every dvt session uses (docs/transport.md lists each one and why).
+    static lt::settings_pack settings(const Endpoint& listen);
+
+    lt::session& native() { return *m_session; }
+    // The address and port actually listened on (the real port when 0 was asked for).
+    const Endpoint& listen_endpoint() const { return m_listen; }
+
+    // Adds a torrent with auto_managed and paused cleared. Throws ErrorKind::internal if libtorrent refuses it.
+    lt::torrent_handle add_torrent(lt::add_torrent_params atp);
+
+    // The alert loop: waits up to `wait` for alerts, then hands every pending alert to `handler` (the pointers are
+    // valid only during the call). Returns the number of alerts handled.
+    std::size_t poll(std::chrono::milliseconds wait, const std::function<void(lt::alert*)>& handler);
+
+private:
+    std::unique_ptr<lt::session> m_session;
+    Endpoint m_listen;
+};
+
+}  // namespace dvt::transport
