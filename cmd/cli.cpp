@@ -19,6 +19,7 @@ const std::vector<CommandEntry>& command_table() {
         {"ls-tree", register_ls_tree},   {"cat-object", register_cat_object}, {"rev-parse", register_rev_parse},
         {"fsck", register_fsck},         {"gc", register_gc},           {"config", register_config},
         {"serve", register_serve},       {"clone", register_clone},     {"pull", register_pull},
+        {"remote", register_remote},
     };
     return table;
 }

@@ -56,6 +56,7 @@ void register_config(CLI::App&, Context&);
 void register_serve(CLI::App&, Context&);
 void register_clone(CLI::App&, Context&);
 void register_pull(CLI::App&, Context&);
+void register_remote(CLI::App&, Context&);
 
 const std::vector<CommandEntry>& command_table();
 

@@ -21,12 +21,17 @@ void register_fsck(CLI::App& app, Context& ctx) {
                             {"reachable_commits", r.reachable_commits},
                             {"bytes", r.bytes},
                             {"reindexed_packs", r.reindexed_packs},
+                            {"partial_packs", r.partial_packs},
+                            {"objects_not_fetched", r.objects_not_fetched},
                             {"problems", probs}});
         } else {
             for (const auto& p : r.problems) *ctx.out << p.what << ": " << p.message << "\n";
             ctx.info("checked " + std::to_string(r.packs) + " packs (" + human_bytes(r.bytes) + "), " +
                      std::to_string(r.objects) + " objects, " + std::to_string(r.commits) + " commits (" +
                      std::to_string(r.reachable_commits) + " reachable)" +
+                     (r.partial_packs ? ", " + std::to_string(r.partial_packs) + " partial packs (" +
+                                            std::to_string(r.objects_not_fetched) + " reachable objects not fetched)"
+                                      : "") +
                      (*repair ? "; index rebuilt from " + std::to_string(r.reindexed_packs) + " packs" : "") + ": " +
                      (r.problems.empty() ? "ok" : std::to_string(r.problems.size()) + " problems"));
         }
@@ -48,6 +53,7 @@ void register_gc(CLI::App& app, Context& ctx) {
             ctx.print_json({{"commits_removed", r.commits_removed},
                             {"packs_removed", r.packs_removed},
                             {"packs_kept", r.packs_kept},
+                            {"partial_packs_removed", r.partial_removed},
                             {"bytes_freed", r.bytes_freed},
                             {"temp_files_removed", r.temp_files_removed}});
         else

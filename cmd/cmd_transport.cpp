@@ -13,9 +13,11 @@
 
 #include "cmd/cli.hpp"
 #include "transport/puller.hpp"
+#include "transport/remote.hpp"
 #include "transport/seeder.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "core/worktree.hpp"
 
 namespace dvt::cmd {
 
@@ -74,28 +76,32 @@ util::Fd lock_serve(const std::filesystem::path& dvt_dir) {
 }
 
 struct SwarmArgs {
-    std::string commit;
-    std::string dir;
-    std::vector<std::string> peers;
+    std::vector<std::string> positional;  // clone: ID DIR; pull: [REMOTE] ID
+    std::vector<std::string> peers, trackers;
+    std::string upload_limit, download_limit;
     std::string listen;
     double timeout = 60;
     bool force = false;
 };
 
 void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
-    sub->add_option("--peer", a.peers, "A peer that serves the commit, IP:PORT (repeatable)")
-        ->required()
-        ->allow_extra_args(false);
+    sub->add_option("--peer", a.peers, "A peer that serves the commit, IP:PORT (repeatable)")->allow_extra_args(false);
+    sub->add_option("--tracker", a.trackers, "A BitTorrent tracker announce URL (repeatable)")->allow_extra_args(false);
+    sub->add_option("--upload-limit", a.upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
+    sub->add_option("--download-limit", a.download_limit, "Cap on download rate, bytes/s (e.g. 20M)");
     sub->add_option("--timeout", a.timeout, "Seconds to wait for the data before giving up (default 60)");
     sub->add_option("--listen", a.listen,
                     "Local IP[:PORT] to connect from and listen on (default: the address routing to the first peer)");
 }
 
 // Checks the command line before anything else happens (usage errors come first, also outside a repository).
-transport::PullOptions parse_swarm_args(const SwarmArgs& a, Hash32& id) {
-    id = transport::parse_commit_id(a.commit);
+transport::PullOptions parse_swarm_args(const SwarmArgs& a, const std::string& commit, Hash32& id) {
+    id = transport::parse_commit_id(commit);
     transport::PullOptions o;
     for (const auto& p : a.peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+    for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
+    if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
+    if (!a.download_limit.empty()) o.download_limit = transport::parse_rate(a.download_limit, "--download-limit");
     if (!(a.timeout > 0) || !std::isfinite(a.timeout) || a.timeout > 1e7)
         throw Error(ErrorKind::usage, "--timeout must be a positive number of seconds");
     o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
@@ -107,17 +113,36 @@ transport::PullOptions parse_swarm_args(const SwarmArgs& a, Hash32& id) {
     return o;
 }
 
-// "\rreceiving 12.0 MiB of 100.0 MiB (95.1 MB/s, 1 peer)" on a terminal.
+// On a terminal: "\rreceiving 12.0 MiB of 100.0 MiB (95.1 MB/s, 1 peer, ETA 1 s)". With --json: one JSON line per
+// second on stderr ({"progress": {...}}), so stdout keeps exactly one result document. With -q: nothing.
 std::function<void(const transport::PullProgress&)> progress_printer(const Context& ctx) {
-    if (!ctx.progress_enabled()) return {};
+    bool tty = ctx.progress_enabled();
+    if (!tty && !(ctx.json && !ctx.quiet)) return {};
     auto start = std::chrono::steady_clock::now();
+    auto last = start - std::chrono::seconds(1);
     std::ostream* err = ctx.err;
-    return [start, err](const transport::PullProgress& p) {
-        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        double rate = s > 0 ? static_cast<double>(p.done) / s / 1e6 : 0;
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "\rreceiving %s of %s (%.1f MB/s, %d peer%s)   ", human_bytes(p.done).c_str(),
-                      p.have_commit ? human_bytes(p.total).c_str() : "?", rate, p.peers, p.peers == 1 ? "" : "s");
+    return [start, last, err, tty](const transport::PullProgress& p) mutable {
+        auto now = std::chrono::steady_clock::now();
+        double s = std::chrono::duration<double>(now - start).count();
+        double rate = s > 0 ? static_cast<double>(p.done) / s : 0;
+        double eta = p.have_commit && rate > 0 && p.total > p.done ? static_cast<double>(p.total - p.done) / rate : 0;
+        if (!tty) {
+            if (now - last < std::chrono::seconds(1)) return;
+            last = now;
+            nlohmann::json j = {{"progress",
+                                 {{"bytes", p.done},
+                                  {"total", p.have_commit ? nlohmann::json(p.total) : nlohmann::json(nullptr)},
+                                  {"rate", static_cast<std::uint64_t>(rate)},
+                                  {"peers", p.peers},
+                                  {"eta_seconds", static_cast<std::uint64_t>(eta)},
+                                  {"elapsed_seconds", s}}}};
+            *err << j.dump() << std::endl;
+            return;
+        }
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "\rreceiving %s of %s (%.1f MB/s, %d peer%s, ETA %.0f s)   ",
+                      human_bytes(p.done).c_str(), p.have_commit ? human_bytes(p.total).c_str() : "?", rate / 1e6,
+                      p.peers, p.peers == 1 ? "" : "s", eta);
         *err << buf << std::flush;
     };
 }
@@ -127,6 +152,7 @@ nlohmann::json fetch_json(const transport::FetchResult& f) {
             {"commit_fetched", f.commit_fetched},
             {"packs", f.packs_total},
             {"packs_fetched", f.packs_fetched},
+            {"objects_fetched", f.objects_fetched},
             {"bytes_fetched", f.bytes_fetched},
             {"bytes_downloaded", f.bytes_downloaded},
             {"bytes_received", f.bytes_received},
@@ -147,21 +173,35 @@ std::string fetch_summary(const transport::FetchResult& f) {
 }  // namespace
 
 void register_serve(CLI::App& app, Context& ctx) {
-    auto listen = std::make_shared<std::string>();
+    struct Args {
+        std::string listen, upload_limit;
+        std::vector<std::string> trackers;
+    };
+    auto a = std::make_shared<Args>();
     auto* sub = app.add_subcommand("serve", "Seed this repository's commits and packs to the swarm until stopped");
-    sub->add_option("--listen", *listen, "IP:PORT to listen on (an explicit address; port 0 picks a free one)")
+    sub->add_option("--listen", a->listen, "IP:PORT to listen on (an explicit address; port 0 picks a free one)")
         ->required();
-    sub->callback([listen, &ctx] {
-        auto ep = transport::parse_endpoint(*listen, "listen address", true);
+    sub->add_option("--tracker", a->trackers, "Announce every commit and pack to this tracker (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--upload-limit", a->upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
+    sub->callback([a, &ctx] {
+        auto ep = transport::parse_endpoint(a->listen, "listen address", true);
+        std::vector<std::string> trackers;
+        for (const auto& t : a->trackers) trackers.push_back(transport::check_tracker_url(t));
+        std::int64_t up = a->upload_limit.empty() ? 0 : transport::parse_rate(a->upload_limit, "--upload-limit");
         auto repo = ctx.open_repo();
         util::Fd serve_lock = lock_serve(repo->dvt_dir());
         SignalBlock signals;
         transport::SwarmSession session(ep);
+        session.set_rate_limits(up, 0);
         std::ostream* err = ctx.err;
         bool quiet = ctx.quiet;
-        transport::Seeder seeder(session, *repo, [err, quiet](const std::string& msg) {
-            if (!quiet) *err << "dvt: warning: " << msg << std::endl;
-        });
+        transport::Seeder seeder(
+            session, *repo,
+            [err, quiet](const std::string& msg) {
+                if (!quiet) *err << "dvt: warning: " << msg << std::endl;
+            },
+            trackers);
         auto counts = seeder.rescan();
         const auto& at = session.listen_endpoint();
         if (ctx.json)
@@ -169,40 +209,52 @@ void register_serve(CLI::App& app, Context& ctx) {
                             {"address", at.address().to_string()},
                             {"port", at.port()},
                             {"commits", counts.commits},
-                            {"packs", counts.packs}});
+                            {"packs", counts.packs},
+                            {"partial_packs", counts.partial_packs}});
         else
             *ctx.out << "serving " << counts.commits << " commits and " << counts.packs << " packs on "
                      << transport::endpoint_string(at) << "\n";
         ctx.out->flush();
         int sig = 0;
         seeder.run([&] { return (sig = signals.take()) != 0; });
-        ctx.info(std::string("dvt serve: stopped (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+        std::string how = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        if (ctx.json)
+            ctx.print_json({{"stopped", how}, {"bytes_uploaded", seeder.bytes_uploaded()}});
+        else
+            ctx.info("dvt serve: stopped (" + how + "), " + human_bytes(seeder.bytes_uploaded()) + " uploaded");
     });
 }
 
 void register_clone(CLI::App& app, Context& ctx) {
     auto a = std::make_shared<SwarmArgs>();
     auto* sub = app.add_subcommand("clone", "Create a repository in DIR from a commit fetched from peers");
-    sub->add_option("commit", a->commit, "The commit id (64 hex digits)")->required();
-    sub->add_option("dir", a->dir, "New directory (must not exist or be empty)")->required();
+    sub->add_option("commit dir", a->positional, "The commit id (64 hex digits) and the new directory")
+        ->required()
+        ->expected(2);
     add_swarm_options(sub, *a);
     sub->callback([a, &ctx] {
         Hash32 id;
-        auto opts = parse_swarm_args(*a, id);
-        std::filesystem::path dir = a->dir;
+        auto opts = parse_swarm_args(*a, a->positional[0], id);
+        if (opts.peers.empty() && opts.trackers.empty())
+            throw Error(ErrorKind::usage, "clone needs --peer IP:PORT or --tracker URL");
+        std::filesystem::path dir = a->positional[1];
         if (!ctx.dir.empty() && dir.is_relative()) dir = std::filesystem::path(ctx.dir) / dir;
         SignalBlock signals;
         int caught = 0;
         opts.interrupted = [&] { return (caught = signals.take()) != 0; };
         opts.progress = progress_printer(ctx);
+        bool tty = ctx.progress_enabled();
         transport::CloneResult r;
         try {
             r = transport::clone(id, dir, opts);
         } catch (const transport::Interrupted&) {
-            if (opts.progress) *ctx.err << "\n";
+            if (tty) *ctx.err << "\n";
             signals.die(caught);
+        } catch (...) {
+            if (tty) *ctx.err << "\n";
+            throw;
         }
-        if (opts.progress) *ctx.err << "\n";
+        if (tty) *ctx.err << "\n";
         if (ctx.json) {
             auto j = fetch_json(r.fetch);
             j["path"] = r.root.string();
@@ -220,40 +272,60 @@ void register_clone(CLI::App& app, Context& ctx) {
 
 void register_pull(CLI::App& app, Context& ctx) {
     auto a = std::make_shared<SwarmArgs>();
-    auto* sub = app.add_subcommand("pull", "Fetch a commit from peers (only the packs missing here) and check it out");
-    sub->add_option("commit", a->commit, "The commit id (64 hex digits)")->required();
+    auto* sub = app.add_subcommand(
+        "pull", "Fetch a commit from peers (only what is missing here) and check it out, or only some paths (-- PATHS)");
+    sub->add_option("remote commit", a->positional, "[REMOTE] and the commit id (64 hex digits)")
+        ->required()
+        ->expected(1, 2);
     add_swarm_options(sub, *a);
     sub->add_flag("-f,--force", a->force, "Discard uncommitted changes in the way of the checkout");
     sub->callback([a, &ctx] {
         Hash32 id;
-        auto opts = parse_swarm_args(*a, id);
+        auto opts = parse_swarm_args(*a, a->positional.back(), id);
         auto repo = ctx.open_repo();
+        std::optional<std::string> remote;
+        if (a->positional.size() == 2) remote = a->positional[0];
+        else if (opts.peers.empty() && opts.trackers.empty() && repo->config().get("remote.origin.peers")) remote = "origin";
+        if (remote) {
+            auto r = transport::load_remote(repo->config(), *remote);
+            opts.peers.insert(opts.peers.end(), r.peers.begin(), r.peers.end());
+            opts.trackers.insert(opts.trackers.end(), r.trackers.begin(), r.trackers.end());
+        }
+        auto cwd = std::filesystem::current_path();
+        if (!ctx.dir.empty()) cwd = std::filesystem::absolute(ctx.dir);
+        for (const auto& p : ctx.pathspec) opts.paths.push_back(core::repo_relative(*repo, cwd, p));
         SignalBlock signals;
         int caught = 0;
         opts.interrupted = [&] { return (caught = signals.take()) != 0; };
         opts.progress = progress_printer(ctx);
+        bool tty = ctx.progress_enabled();
         transport::PullResult r;
         try {
             r = transport::pull(*repo, id, opts, a->force);
         } catch (const transport::Interrupted&) {
-            if (opts.progress) *ctx.err << "\n";
+            if (tty) *ctx.err << "\n";
             repo.reset();
             signals.die(caught);
+        } catch (...) {
+            if (tty) *ctx.err << "\n";
+            throw;
         }
-        if (opts.progress) *ctx.err << "\n";
+        if (tty) *ctx.err << "\n";
         if (ctx.json) {
             auto j = fetch_json(r.fetch);
             j["branch"] = r.checkout.branch ? nlohmann::json(*r.checkout.branch) : nlohmann::json(nullptr);
             j["fast_forward"] = r.fast_forward;
+            j["paths"] = ctx.pathspec;
             j["written"] = r.checkout.written;
             j["deleted"] = r.checkout.deleted;
             j["bytes_written"] = r.checkout.bytes_written;
             ctx.print_json(j);
             return;
         }
-        std::string where = r.checkout.branch ? "branch '" + *r.checkout.branch + "'" +
-                                                    (r.fast_forward ? " (fast-forward)" : "")
-                                              : "detached HEAD";
+        std::string where = !ctx.pathspec.empty() ? "paths checked out, HEAD unchanged"
+                            : r.checkout.branch   ? "branch '" + *r.checkout.branch + "'" +
+                                                      (r.fast_forward ? " (fast-forward)" : "")
+                                                  : "detached HEAD";
         ctx.info("pulled commit " + id.hex().substr(0, 12) + " (" + where + "): " + fetch_summary(r.fetch) + "; " +
                  std::to_string(r.checkout.written) + " files written, " + std::to_string(r.checkout.deleted) +
                  " removed");

@@ -124,6 +124,47 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         if (pack_objects.count(id) && !repo.store().pack_by_id(id))
             problem("pack " + id.hex(), "not in the index database (run 'dvt fsck --repair')");
 
+    // 1b. partial packs: every indexed object decodes to its id; the pack index (fetched first, checked against the
+    //     footer's SHA-256) tells which objects the missing part holds
+    std::map<Hash32, Hash32> not_fetched_in;  // object -> partial pack whose index lists it
+    for (const auto& info : repo.store().packs()) {
+        if (!info.partial) continue;
+        std::string what = "partial pack " + info.ref.id.hex();
+        ++r.partial_packs;
+        std::set<Hash32> ids;
+        try {
+            util::Fd fd = util::open_read(repo.store().partial_path(info.ref.id));
+            PackIndex pi = read_pack_index(fd.get(), what);
+            if (pi.length != info.ref.length || pi.index_offset != info.ref.index_offset)
+                problem(what, "its index does not match the length and index offset recorded for it");
+            Bytes out;
+            std::set<Hash32> indexed;
+            {
+                std::lock_guard g(repo.index().mutex());
+                SQLite::Statement q(repo.index().db(), "SELECT id FROM objects WHERE pack=?");
+                q.bind(1, info.num);
+                while (q.executeStep())
+                    indexed.insert(Hash32::from_bytes({static_cast<const std::uint8_t*>(q.getColumn(0).getBlob()), 32}));
+            }
+            for (const auto& e : pi.entries) {
+                if (!indexed.count(e.id)) {
+                    not_fetched_in.emplace(e.id, info.ref.id);
+                    continue;
+                }
+                try {
+                    read_record(fd.get(), e, out, what);
+                    ids.insert(e.id);
+                    ++r.objects;
+                } catch (const Error& err) {
+                    problem("object " + e.id.hex(), err.what());
+                }
+            }
+        } catch (const Error& err) {
+            problem(what, err.what());
+        }
+        pack_objects[info.ref.id] = std::move(ids);
+    }
+
     // 2. every commit file
     std::set<Hash32> good_commits;
     for (const auto& c : repo.store().list_commits()) {
@@ -149,7 +190,15 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
 
     // 4. everything reachable is present and lives in a pack its commit names
     std::map<Hash32, std::set<Hash32>> tree_packs, file_packs;  // memo: packs an object and its children need
+    std::set<Hash32> counted_not_fetched;
+    // An object that is absent only because it lies in the part of a partial pack that was not fetched.
+    auto not_fetched = [&](const Hash32& obj) {
+        if (!not_fetched_in.count(obj)) return false;
+        if (counted_not_fetched.insert(obj).second) ++r.objects_not_fetched;
+        return true;
+    };
     auto pack_of = [&](const Hash32& obj) -> std::optional<Hash32> {
+        if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end() && !repo.store().locate(obj)) return it->second;
         auto loc = repo.store().locate(obj);
         if (!loc) return std::nullopt;
         auto p = repo.store().pack(loc->pack_num);
@@ -165,6 +214,7 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
             return nullptr;
         }
         need.insert(*tp);
+        if (not_fetched(tid)) return &(tree_packs[tid] = std::move(need));
         Tree t;
         try {
             t = repo.store().read_tree(tid);
@@ -189,6 +239,11 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
                 continue;
             }
             fneed.insert(*fp);
+            if (not_fetched(e.id)) {
+                need.insert(fneed.begin(), fneed.end());
+                file_packs[e.id] = std::move(fneed);
+                continue;
+            }
             try {
                 FileObject f = repo.store().read_file_object(e.id);
                 if (f.size != e.size) problem("object " + e.id.hex(), "file size differs from its tree entry");
@@ -196,6 +251,7 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
                 for (const auto& c : f.chunks) {
                     if (!seen.insert(c.id).second) continue;
                     auto cp = pack_of(c.id);
+                    if (cp) not_fetched(c.id);
                     if (!cp)
                         problem("object " + c.id.hex(), "chunk of '" + e.name + "' is missing or damaged");
                     else
@@ -280,6 +336,7 @@ GcResult gc(Repository& repo) {
         }
         SQLite::Statement ins(idx.db(), "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
         for (const auto& info : repo.store().packs()) {
+            if (info.partial) continue;  // its verified objects keep their own rows
             util::Fd fd = util::open_read(repo.store().pack_path(info.ref.id));
             for (const auto& e : read_pack_index(fd.get(), "pack " + info.ref.id.hex()).entries) {
                 ins.bind(1, e.id.bytes.data(), 32);
@@ -304,6 +361,44 @@ GcResult gc(Repository& repo) {
         if (fs::remove(path, ec)) r.bytes_freed += size;
     }
     if (!doomed.empty()) util::fsync_dir(repo.store().packs_dir());
+
+    // 4. partial packs no reachable commit names: rows first, then files (with their resume data)
+    std::set<Hash32> partial_doomed;
+    for (const auto& info : repo.store().packs())
+        if (info.partial && !keep_packs.count(info.ref.id)) partial_doomed.insert(info.ref.id);
+    std::error_code ec;
+    for (const auto& de : fs::directory_iterator(repo.store().partial_dir(), ec)) {
+        auto name = de.path().filename().string();
+        auto h = name.size() >= 64 ? Hash32::from_hex(name.substr(0, 64)) : std::nullopt;
+        if (h && !keep_packs.count(*h)) partial_doomed.insert(*h);
+    }
+    if (!partial_doomed.empty()) {
+        auto& idx = repo.index();
+        {
+            std::lock_guard g(idx.mutex());
+            SQLite::Transaction t(idx.db());
+            for (const auto& id : partial_doomed) {
+                auto info = repo.store().pack_by_id(id);
+                if (!info || !info->partial) continue;
+                SQLite::Statement d1(idx.db(), "DELETE FROM objects WHERE pack=?");
+                d1.bind(1, info->num);
+                d1.exec();
+                SQLite::Statement d2(idx.db(), "DELETE FROM packs WHERE num=?");
+                d2.bind(1, info->num);
+                d2.exec();
+            }
+            t.commit();
+        }
+        repo.store().forget_open_packs();
+        for (const auto& id : partial_doomed) {
+            auto size = fs::file_size(repo.store().partial_path(id), ec);
+            if (fs::remove(repo.store().partial_path(id), ec)) {
+                ++r.partial_removed;
+                r.bytes_freed += size;
+            }
+            fs::remove(repo.store().resume_path(id), ec);
+        }
+    }
     r.temp_files_removed = remove_temp_files(repo);
     return r;
 }

@@ -26,12 +26,14 @@ struct FsckResult {
     std::size_t packs = 0, objects = 0, commits = 0, reachable_commits = 0;
     std::uint64_t bytes = 0;
     std::size_t reindexed_packs = 0;
+    std::size_t partial_packs = 0;        // packs held in part (docs/format.md, "Partial packs")
+    std::size_t objects_not_fetched = 0;  // reachable objects that live in a partial pack's missing part
 };
 
 FsckResult fsck(Repository& repo, const FsckOptions& opts);
 
 struct GcResult {
-    std::size_t commits_removed = 0, packs_removed = 0, packs_kept = 0, temp_files_removed = 0;
+    std::size_t commits_removed = 0, packs_removed = 0, packs_kept = 0, temp_files_removed = 0, partial_removed = 0;
     std::uint64_t bytes_freed = 0;
 };
 

@@ -47,7 +47,8 @@ IndexDb::IndexDb(const std::filesystem::path& path) : m_db(open_or_reset(path)) 
             SQLite::Transaction t(m_db);
             m_db.exec(
                 "CREATE TABLE IF NOT EXISTS packs(num INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, "
-                "length INTEGER NOT NULL, index_offset INTEGER NOT NULL, piece_layer BLOB NOT NULL);"
+                "length INTEGER NOT NULL, index_offset INTEGER NOT NULL, piece_layer BLOB NOT NULL, "
+                "partial INTEGER NOT NULL DEFAULT 0);"
                 "CREATE TABLE IF NOT EXISTS objects(id BLOB PRIMARY KEY, pack INTEGER NOT NULL, offset INTEGER NOT "
                 "NULL, stored_len INTEGER NOT NULL, raw_len INTEGER NOT NULL, type INTEGER NOT NULL, "
                 "compression INTEGER NOT NULL) WITHOUT ROWID;"
@@ -55,6 +56,7 @@ IndexDb::IndexDb(const std::filesystem::path& path) : m_db(open_or_reset(path)) 
                 "NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, mode INTEGER NOT NULL, file_id BLOB NOT "
                 "NULL, cached_at_ns INTEGER NOT NULL) WITHOUT ROWID;"
                 "CREATE TABLE IF NOT EXISTS file_packs(file_id BLOB PRIMARY KEY, packs BLOB NOT NULL) WITHOUT ROWID;");
+            if (version == 1) m_db.exec("ALTER TABLE packs ADD COLUMN partial INTEGER NOT NULL DEFAULT 0");
             m_db.exec("PRAGMA user_version=" + std::to_string(kIndexSchemaVersion));
             t.commit();
         }

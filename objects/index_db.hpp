@@ -11,7 +11,7 @@
 
 namespace dvt::objects {
 
-constexpr int kIndexSchemaVersion = 1;
+constexpr int kIndexSchemaVersion = 2;  // 2: packs.partial
 
 class IndexDb {
 public:

@@ -14,9 +14,12 @@ ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
       m_packs_dir(m_dvt_dir / "packs"),
       m_commits_dir(m_dvt_dir / "commits"),
       m_tmp_dir(m_dvt_dir / "tmp"),
+      m_partial_dir(m_dvt_dir / "partial"),
       m_db(db) {}
 
 fs::path ObjectStore::pack_path(const Hash32& id) const { return m_packs_dir / pack_torrent_name(id); }
+fs::path ObjectStore::partial_path(const Hash32& id) const { return m_partial_dir / pack_torrent_name(id); }
+fs::path ObjectStore::resume_path(const Hash32& id) const { return m_partial_dir / (id.hex() + ".resume"); }
 fs::path ObjectStore::commit_path(const Hash32& id) const { return m_commits_dir / id.hex(); }
 
 static Hash32 blob_hash(const SQLite::Column& c) {
@@ -27,7 +30,9 @@ static Hash32 blob_hash(const SQLite::Column& c) {
 std::int64_t ObjectStore::add_pack(const SealedPack& p) {
     std::lock_guard g(m_db.mutex());
     auto& db = m_db.db();
-    SQLite::Statement ins(db, "INSERT OR IGNORE INTO packs(id, length, index_offset, piece_layer) VALUES(?,?,?,?)");
+    SQLite::Statement ins(db,
+                          "INSERT INTO packs(id, length, index_offset, piece_layer, partial) VALUES(?,?,?,?,0) "
+                          "ON CONFLICT(id) DO UPDATE SET partial=0, piece_layer=excluded.piece_layer WHERE partial=1");
     ins.bind(1, p.ref.id.bytes.data(), 32);
     ins.bind(2, static_cast<std::int64_t>(p.ref.length));
     ins.bind(3, static_cast<std::int64_t>(p.ref.index_offset));
@@ -53,6 +58,36 @@ std::int64_t ObjectStore::add_pack(const SealedPack& p) {
     return num;
 }
 
+PackInfo ObjectStore::add_partial_pack(const PackRef& ref) {
+    std::lock_guard g(m_db.mutex());
+    auto& db = m_db.db();
+    SQLite::Statement ins(db, "INSERT OR IGNORE INTO packs(id, length, index_offset, piece_layer, partial) "
+                              "VALUES(?,?,?,x'',1)");
+    ins.bind(1, ref.id.bytes.data(), 32);
+    ins.bind(2, static_cast<std::int64_t>(ref.length));
+    ins.bind(3, static_cast<std::int64_t>(ref.index_offset));
+    ins.exec();
+    auto p = pack_by_id(ref.id);
+    if (!p) throw Error(ErrorKind::internal, "partial pack row vanished");
+    return *p;
+}
+
+void ObjectStore::add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries) {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement obj(m_db.db(), "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
+    for (const auto& e : entries) {
+        obj.bind(1, e.id.bytes.data(), 32);
+        obj.bind(2, num);
+        obj.bind(3, static_cast<std::int64_t>(e.offset));
+        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
+        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
+        obj.bind(6, static_cast<int>(e.type));
+        obj.bind(7, static_cast<int>(e.compression));
+        obj.exec();
+        obj.reset();
+    }
+}
+
 std::int64_t ObjectStore::index_pack_file(const fs::path& p, const Hash32& id) {
     util::Fd fd = util::open_read(p);
     PackIndex pi = read_pack_index(fd.get(), p.string());
@@ -74,25 +109,42 @@ std::int64_t ObjectStore::index_pack_file(const fs::path& p, const Hash32& id) {
     return add_pack(s);
 }
 
-std::size_t ObjectStore::reconcile() {
-    std::set<Hash32> on_disk;
+static std::set<Hash32> pack_names_in(const fs::path& dir) {
+    std::set<Hash32> out;
     std::error_code ec;
-    for (const auto& de : fs::directory_iterator(m_packs_dir, ec)) {
+    for (const auto& de : fs::directory_iterator(dir, ec)) {
         auto name = de.path().filename().string();
         if (name.size() != 69 || !name.ends_with(".pack")) continue;
-        if (auto h = Hash32::from_hex(name.substr(0, 64))) on_disk.insert(*h);
+        if (auto h = Hash32::from_hex(name.substr(0, 64))) out.insert(*h);
     }
-    if (ec) throw Error(ErrorKind::io, "cannot list " + m_packs_dir.string() + ": " + ec.message());
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        throw Error(ErrorKind::io, "cannot list " + dir.string() + ": " + ec.message());
+    return out;
+}
+
+std::size_t ObjectStore::reconcile() {
+    std::set<Hash32> on_disk = pack_names_in(m_packs_dir);
+    std::set<Hash32> partial_on_disk = pack_names_in(m_partial_dir);
+    // A pack that is complete makes its partial copy redundant (a promotion interrupted after the rename).
+    for (const auto& id : partial_on_disk)
+        if (on_disk.count(id)) {
+            std::error_code ec;
+            fs::remove(partial_path(id), ec);
+            fs::remove(resume_path(id), ec);
+        }
     std::lock_guard g(m_db.mutex());
     auto& db = m_db.db();
     std::set<Hash32> known;
     std::vector<std::int64_t> gone;
     {
-        SQLite::Statement q(db, "SELECT num, id FROM packs");
+        SQLite::Statement q(db, "SELECT num, id, partial FROM packs");
         while (q.executeStep()) {
             Hash32 id = blob_hash(q.getColumn(1));
-            if (on_disk.count(id))
+            bool partial = q.getColumn(2).getInt() != 0;
+            if (!partial && on_disk.count(id))
                 known.insert(id);
+            else if (partial && partial_on_disk.count(id) && !on_disk.count(id))
+                ;  // a partial pack still partial
             else
                 gone.push_back(q.getColumn(0).getInt64());
         }
@@ -175,7 +227,7 @@ int ObjectStore::pack_fd(std::int64_t num) const {
     if (it != m_fds.end()) return it->second->get();
     auto info = pack(num);
     if (!info) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
-    auto fd = std::make_shared<util::Fd>(util::open_read(pack_path(info->ref.id)));
+    auto fd = std::make_shared<util::Fd>(util::open_read(file_of(*info)));
     int raw = fd->get();
     m_fds.emplace(num, std::move(fd));
     return raw;
@@ -251,12 +303,13 @@ static PackInfo pack_row(SQLite::Statement& q) {
     p.ref.id = blob_hash(q.getColumn(1));
     p.ref.length = static_cast<std::uint64_t>(q.getColumn(2).getInt64());
     p.ref.index_offset = static_cast<std::uint64_t>(q.getColumn(3).getInt64());
+    p.partial = q.getColumn(4).getInt() != 0;
     return p;
 }
 
 std::optional<PackInfo> ObjectStore::pack(std::int64_t num) const {
     std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset FROM packs WHERE num=?");
+    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs WHERE num=?");
     q.bind(1, num);
     if (!q.executeStep()) return std::nullopt;
     return pack_row(q);
@@ -264,7 +317,7 @@ std::optional<PackInfo> ObjectStore::pack(std::int64_t num) const {
 
 std::optional<PackInfo> ObjectStore::pack_by_id(const Hash32& id) const {
     std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset FROM packs WHERE id=?");
+    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs WHERE id=?");
     q.bind(1, id.bytes.data(), 32);
     if (!q.executeStep()) return std::nullopt;
     return pack_row(q);
@@ -272,7 +325,7 @@ std::optional<PackInfo> ObjectStore::pack_by_id(const Hash32& id) const {
 
 std::vector<PackInfo> ObjectStore::packs() const {
     std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset FROM packs ORDER BY id");
+    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs ORDER BY id");
     std::vector<PackInfo> out;
     while (q.executeStep()) out.push_back(pack_row(q));
     return out;

@@ -6,6 +6,8 @@
 //  - Packs are immutable: a pack file under packs/ is complete and sealed (renamed there only after fsync).
 //  - Commits are stored as single files commits/<commit-id> (each is the single file of its own torrent); their id
 //    is re-derived from the bytes on every read.
+//  - Partial packs (partial/<id>.pack, from a pull of some paths or an interrupted pull) are sparse copies of a pack
+//    that is not complete here; objects in them are indexed only once verified, and read() verifies them again.
 //  - The index database is a cache. reconcile() makes it agree with the pack directory (indexes sealed packs it does
 //    not know, forgets packs that are gone); it runs when a repository is opened.
 //  - Thread-safe: locate()/read() may be called from several threads at once.
@@ -28,6 +30,9 @@ namespace dvt::objects {
 struct PackInfo {
     std::int64_t num = 0;  // local row number in the index database (not stable across rebuilds)
     PackRef ref;
+    // A partial pack (docs/format.md, "Partial packs"): .dvt/partial/<id>.pack holds some of the pack's bytes at their
+    // offsets; only the objects that were verified have index rows.
+    bool partial = false;
 };
 
 struct Location {
@@ -54,11 +59,21 @@ public:
     Tree read_tree(const Hash32& id) const;
 
     // Registers a sealed pack and its entries (call inside the caller's transaction). Existing rows are kept.
+    // A partial pack of the same id becomes complete (its row is kept, so its objects' rows stay valid).
     std::int64_t add_pack(const SealedPack& p);
     std::optional<PackInfo> pack(std::int64_t num) const;
     std::optional<PackInfo> pack_by_id(const Hash32& id) const;
     std::vector<PackInfo> packs() const;
-    std::filesystem::path pack_path(const Hash32& id) const;
+    std::filesystem::path pack_path(const Hash32& id) const;       // packs/<id>.pack
+    std::filesystem::path partial_path(const Hash32& id) const;    // partial/<id>.pack
+    std::filesystem::path resume_path(const Hash32& id) const;     // partial/<id>.resume (libtorrent resume data)
+    std::filesystem::path file_of(const PackInfo& p) const { return p.partial ? partial_path(p.ref.id) : pack_path(p.ref.id); }
+    const std::filesystem::path& partial_dir() const { return m_partial_dir; }
+
+    // Registers a partial pack (no objects yet); returns its row number. A complete pack of that id is returned as is.
+    PackInfo add_partial_pack(const PackRef& ref);
+    // Adds index rows for objects of a partial pack that the caller has verified (inside the caller's transaction).
+    void add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries);
     Bytes piece_layer(std::int64_t num) const;
 
     // Commits.
@@ -78,7 +93,7 @@ private:
     int pack_fd(std::int64_t num) const;
     std::int64_t index_pack_file(const std::filesystem::path& p, const Hash32& id);
 
-    std::filesystem::path m_dvt_dir, m_packs_dir, m_commits_dir, m_tmp_dir;
+    std::filesystem::path m_dvt_dir, m_packs_dir, m_commits_dir, m_tmp_dir, m_partial_dir;
     IndexDb& m_db;
     // Lookups use a small pool of read-only connections, so worker threads do not serialise on one connection.
     struct Reader {

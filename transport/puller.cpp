@@ -9,6 +9,8 @@
 #include <libtorrent/load_torrent.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/write_resume_data.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -19,6 +21,7 @@
 #include "objects/torrent_id.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "core/tree.hpp"
 
 namespace dvt::transport {
 
@@ -101,13 +104,21 @@ struct Item {
     lt::torrent_handle handle;
     bool done = false;
     std::int64_t payload = 0, received = 0;
+    std::uint64_t verified = 0;  // bytes of wanted pieces present and verified (libtorrent's total_wanted_done)
     int peers = 0;
     bool kick_when_checked = false;  // added with metadata (see Transfer::handle)
+    fs::path resume;                 // packs: where libtorrent's resume data is kept (partial/<id>.resume)
+    std::optional<std::vector<bool>> wanted;  // pieces to fetch; nullopt = the whole torrent
+    std::uint64_t wanted_bytes = 0;
+    lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
+    bool saving = false;
 };
 
-// Runs one download phase: the session until every item has finished, with the pull's deadline, interruption and
-// progress. Before returning or throwing it pauses every torrent, waits until libtorrent has written out and closed
-// their files (flush_cache -> cache_flushed_alert) and removes them, so the caller may read, rename or delete them.
+// The torrents of one pull, in one session: runs download phases until the items are done, with the pull's deadline,
+// interruption and progress; keeps libtorrent's resume data of every pack up to date (every 2 s and at the end), so
+// a pull that dies resumes without fetching verified pieces again. close() (also run by the destructor) saves the
+// resume data, makes libtorrent write out and close the files (flush_cache -> cache_flushed_alert) and removes the
+// torrents, so the caller may read, rename or delete the files.
 class Transfer {
 public:
     Transfer(SwarmSession& s, const Hash32& commit, const PullOptions& o, Clock::time_point start,
@@ -115,22 +126,38 @@ public:
         : m_s(s), m_commit(commit), m_opts(o), m_start(start), m_deadline(deadline) {}
     ~Transfer() {
         try {
-            remove_all();
+            close();
         } catch (...) {
         }
     }
 
     Item& add(Item it, lt::add_torrent_params atp) {
         atp.peers = m_opts.peers;
+        atp.trackers = m_opts.trackers;
         it.handle = m_s.add_torrent(std::move(atp));
         m_items.push_back(std::move(it));
         return m_items.back();
     }
 
+    // Fetch only these pieces of `it` (the others get priority 0); what is already present stays.
+    void want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length) {
+        std::vector<lt::download_priority_t> prio(pieces.size(), lt::dont_download);
+        it.wanted_bytes = 0;
+        for (std::size_t i = 0; i < pieces.size(); ++i)
+            if (pieces[i]) {
+                prio[i] = lt::default_priority;
+                it.wanted_bytes += std::min<std::uint64_t>(piece_length, it.length - i * std::uint64_t{piece_length});
+            }
+        it.handle.prioritize_pieces(prio);
+        it.wanted = pieces;
+        it.done = false;
+    }
+
     // `on_metadata` validates a torrent whose metadata arrived from peers.
     void run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
-             const std::function<void(Item&, const lt::torrent_info&)>& on_metadata) {
+             const std::function<void(Item&, const lt::torrent_info&)>& on_metadata = {}) {
         auto next_status = Clock::now();
+        auto next_save = Clock::now() + std::chrono::seconds(2);
         while (true) {
             m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
             if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
@@ -142,20 +169,53 @@ public:
                     p.done = base_done + payload_done();
                     p.total = base_total;
                     for (const auto& i : m_items) {
-                        p.total += i.length;
+                        p.total += i.wanted ? i.wanted_bytes : i.length;
                         p.peers += i.peers;
                     }
                     p.have_commit = have_commit;
                     m_opts.progress(p);
                 }
             }
+            if (Clock::now() >= next_save) {
+                save_resume(lt::torrent_handle::only_if_modified);
+                next_save = Clock::now() + std::chrono::seconds(2);
+            }
             if (std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; })) break;
             if (Clock::now() >= m_deadline) timeout(have_commit);
         }
         refresh();
-        remove_all();
     }
 
+    void close() {
+        if (m_items.empty()) return;
+        refresh();
+        for (auto& i : m_items) {
+            if (!i.handle.is_valid()) continue;
+            m_payload_removed += i.payload;
+            m_received_removed += i.received;
+            i.payload = i.received = 0;
+            i.handle.pause();
+        }
+        save_resume({});
+        std::vector<lt::torrent_handle> flushing;
+        for (auto& i : m_items)
+            if (i.handle.is_valid() && i.handle.status({}).has_metadata) {  // only a torrent with metadata has storage
+                i.handle.flush_cache();
+                flushing.push_back(i.handle);
+            }
+        auto until = Clock::now() + std::chrono::seconds(10);
+        auto saving = [&] { return std::any_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.saving; }); };
+        while ((!flushing.empty() || saving()) && Clock::now() < until)
+            m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
+                if (auto* c = lt::alert_cast<lt::cache_flushed_alert>(a)) std::erase(flushing, c->handle);
+                else handle(a, {});
+            });
+        for (auto& i : m_items)
+            if (i.handle.is_valid()) m_s.native().remove_torrent(i.handle);
+        m_items.clear();
+    }
+
+    std::deque<Item>& items() { return m_items; }
     std::int64_t payload() const { return m_payload_removed + payload_live(); }
     std::int64_t received() const { return m_received_removed + received_live(); }
 
@@ -172,7 +232,7 @@ private:
     }
     std::uint64_t payload_done() const {
         std::uint64_t n = 0;
-        for (const auto& i : m_items) n += std::min<std::uint64_t>(static_cast<std::uint64_t>(i.payload), i.length);
+        for (const auto& i : m_items) n += i.verified;
         return n;
     }
 
@@ -182,9 +242,26 @@ private:
         return nullptr;
     }
 
+    void save_resume(lt::resume_data_flags_t flags) {
+        for (auto& i : m_items)
+            if (!i.resume.empty() && i.handle.is_valid() && !i.saving) {
+                i.saving = true;
+                i.handle.save_resume_data(flags | lt::torrent_handle::save_info_dict);
+            }
+    }
+
     void handle(lt::alert* a, const std::function<void(Item&, const lt::torrent_info&)>& on_metadata) {
-        if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
-            if (auto* i = find(f->handle)) i->done = true;
+        if (auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+            if (auto* i = find(rd->handle)) {
+                i->saving = false;
+                std::vector<char> buf = lt::write_resume_data_buf(rd->params);
+                util::atomic_write_file(i->resume, std::string_view(buf.data(), buf.size()));
+            }
+        } else if (auto* rf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+            if (auto* i = find(rf->handle)) i->saving = false;  // e.g. nothing modified since the last save
+        } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+            // "finished" means every piece with a non-zero priority: complete only when seeding
+            if (auto* i = find(f->handle); i && !i->wanted && i->handle.status({}).is_seeding) i->done = true;
         } else if (auto* ck = lt::alert_cast<lt::torrent_checked_alert>(a)) {
             // libtorrent 2.0.8 puts a torrent that was added with its metadata on the session's connect list only
             // at the torrent's next one-second tick; resuming it puts it there at once (measured: the first
@@ -197,7 +274,7 @@ private:
             }
         } else if (auto* m = lt::alert_cast<lt::metadata_received_alert>(a)) {
             if (auto* i = find(m->handle))
-                if (auto ti = i->handle.torrent_file()) on_metadata(*i, *ti);
+                if (auto ti = i->handle.torrent_file(); ti && on_metadata) on_metadata(*i, *ti);
         } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
             if (find(e->handle))
                 throw Error(ErrorKind::io, "receiving commit " + m_commit.hex() + " failed: " + e->error.message() +
@@ -215,6 +292,11 @@ private:
             if (pe->error) m_peer_errors[endpoint_string(pe->endpoint)] = pe->error.message();
         } else if (auto* c = lt::alert_cast<lt::peer_connect_alert>(a)) {
             m_connected.insert(endpoint_string(c->endpoint));
+        } else if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+            std::string why = te->failure_reason()[0] ? te->failure_reason() : te->error.message();
+            m_tracker_errors[te->tracker_url()] = why;
+        } else if (auto* tr = lt::alert_cast<lt::tracker_reply_alert>(a)) {
+            m_tracker_errors[tr->tracker_url()] = "it answered with " + std::to_string(tr->num_peers) + " peers";
         } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
             ++m_hash_failures;
         }
@@ -223,11 +305,22 @@ private:
     void refresh() {
         for (auto& i : m_items) {
             if (!i.handle.is_valid()) continue;
-            lt::torrent_status st = i.handle.status({});
+            lt::torrent_status st = i.handle.status(i.wanted ? lt::torrent_handle::query_pieces : lt::status_flags_t{});
             i.payload = st.total_payload_download;
             i.received = st.total_download;
             i.peers = st.num_peers;
-            if (st.has_metadata && (st.is_finished || st.is_seeding)) i.done = true;
+            if (!st.has_metadata) continue;
+            i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
+            if (!i.wanted) {
+                if (st.is_seeding) i.done = true;
+                continue;
+            }
+            i.have = st.pieces;
+            bool all = true;
+            for (std::size_t p = 0; p < i.wanted->size() && all; ++p)
+                if ((*i.wanted)[p] && (static_cast<int>(p) >= i.have.size() || !i.have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
+                    all = false;
+            i.done = all;
         }
     }
 
@@ -241,44 +334,23 @@ private:
             if (err != m_peer_errors.end()) peers += " (" + err->second + ")";
             else if (m_connected.count(ep)) peers += " (connected)";
         }
+        for (const auto& t : m_opts.trackers) {
+            peers += (peers.empty() ? "tracker " : ", tracker ") + t;
+            if (auto e = m_tracker_errors.find(t); e != m_tracker_errors.end()) peers += " (" + e->second + ")";
+        }
         auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_deadline - m_start).count();
         std::string msg;
         if (!have_commit) {
             msg = "no peer delivered commit " + m_commit.hex() + " within " + std::to_string(secs) + " s";
         } else {
             std::uint64_t total = 0;
-            for (const auto& i : m_items) total += i.length;
+            for (const auto& i : m_items) total += i.wanted ? i.wanted_bytes : i.length;
             msg = "timed out after " + std::to_string(secs) + " s with " + mib(payload_done()) + " of " + mib(total) +
-                  " of commit " + m_commit.hex().substr(0, 12) + " received";
+                  " of commit " + m_commit.hex().substr(0, 12) + " received (kept: a later pull resumes)";
         }
         msg += " (peers: " + peers + ")";
         if (m_hash_failures) msg += "; " + std::to_string(m_hash_failures) + " pieces failed verification";
         throw Error(ErrorKind::no_peers, msg);
-    }
-
-    // Stops our torrents, makes libtorrent write out and close their files (flush_cache; the torrents are paused
-    // first so nothing new arrives), then removes them. Afterwards the caller may read, rename or delete the files.
-    void remove_all() {
-        std::vector<lt::torrent_handle> flushing;
-        for (auto& i : m_items) {
-            if (!i.handle.is_valid()) continue;
-            m_payload_removed += i.payload;
-            m_received_removed += i.received;
-            i.handle.pause();
-            if (i.handle.status({}).has_metadata) {  // only a torrent with metadata has storage
-                i.handle.flush_cache();
-                flushing.push_back(i.handle);
-            }
-        }
-        auto until = Clock::now() + std::chrono::seconds(10);
-        while (!flushing.empty() && Clock::now() < until)
-            m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
-                if (auto* c = lt::alert_cast<lt::cache_flushed_alert>(a))
-                    std::erase(flushing, c->handle);
-            });
-        for (auto& i : m_items)
-            if (i.handle.is_valid()) m_s.native().remove_torrent(i.handle);
-        m_items.clear();
     }
 
     SwarmSession& m_s;
@@ -289,6 +361,7 @@ private:
     std::int64_t m_payload_removed = 0, m_received_removed = 0;
     std::map<std::string, std::string> m_peer_errors;
     std::set<std::string> m_connected;
+    std::map<std::string, std::string> m_tracker_errors;
     int m_hash_failures = 0;
 };
 
@@ -340,9 +413,21 @@ objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& re
 }
 
 std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
-    if (opts.peers.empty()) throw Error(ErrorKind::usage, "no peer given (use --peer IP:PORT)");
-    Endpoint listen = opts.listen ? *opts.listen : Endpoint(local_address_towards(opts.peers.front()), 0);
-    return std::make_unique<SwarmSession>(listen);
+    if (opts.peers.empty() && opts.trackers.empty())
+        throw Error(ErrorKind::usage, "no peer or tracker given (use --peer IP:PORT or --tracker URL, or a remote)");
+    Endpoint listen;
+    if (opts.listen) {
+        listen = *opts.listen;
+    } else if (!opts.peers.empty()) {
+        listen = Endpoint(local_address_towards(opts.peers.front()), 0);
+    } else if (auto a = tracker_address(opts.trackers.front())) {
+        listen = Endpoint(local_address_towards(Endpoint(*a, 80)), 0);
+    } else {
+        throw Error(ErrorKind::usage, "give --listen IP: the tracker's host is a name, not an address");
+    }
+    auto s = std::make_unique<SwarmSession>(listen);
+    s->set_rate_limits(opts.upload_limit, opts.download_limit);
+    return s;
 }
 
 bool is_ancestor(core::Repository& repo, const Hash32& ancestor, const Hash32& of) {
@@ -362,14 +447,118 @@ bool is_ancestor(core::Repository& repo, const Hash32& ancestor, const Hash32& o
 
 }  // namespace
 
+bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std::string>& paths) {
+    auto& store = repo.store();
+    auto c = store.read_commit(id);
+    if (!c) return false;
+    try {
+        auto flat = core::flatten_tree(store, c->tree, paths);
+        if (flat.empty()) return false;
+        for (const auto& [path, fe] : flat) {
+            if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
+            for (const auto& ch : store.read_file_object(fe.id).chunks)
+                if (!store.locate(ch.id)) return false;
+        }
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::not_found) return false;
+        throw;
+    }
+    return true;
+}
+
 bool have_everything(core::Repository& repo, const Hash32& id) {
     auto& store = repo.store();
     if (!store.has_commit(id)) return false;
     auto c = store.read_commit(id);
-    for (const auto& p : c->packs)
-        if (!store.pack_by_id(p.id)) return false;
+    for (const auto& p : c->packs) {
+        auto have = store.pack_by_id(p.id);
+        if (!have || have->partial) return false;
+    }
     return true;
 }
+
+namespace {
+
+// One pull at a time per repository: a non-blocking flock on .dvt/pull.lock (gc leaves partial packs alone while it is
+// held, since the commit that will name them is not written yet).
+util::Fd lock_pull(const fs::path& dvt_dir) {
+    auto p = dvt_dir / "pull.lock";
+    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("cannot open " + p.string());
+    util::Fd g(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            throw Error(ErrorKind::conflict, "another pull into this repository is in progress (" + p.string() + ")");
+        throw_errno("cannot lock " + p.string());
+    }
+    return g;
+}
+
+// The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
+// verified are not fetched again), else from the info dict alone.
+lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, const objects::PackRef& p) {
+    auto fresh = pack_params(p);
+    auto expected = fresh.ti->info_hashes();
+    if (auto text = util::try_read_text(store.resume_path(p.id))) {
+        lt::error_code ec;
+        auto atp = lt::read_resume_data({text->data(), static_cast<std::ptrdiff_t>(text->size())}, ec);
+        if (!ec && atp.ti && atp.ti->info_hashes() == expected) {
+            atp.save_path = store.partial_dir().string();
+            atp.peers.clear();
+            atp.trackers.clear();
+            atp.tracker_tiers.clear();
+            atp.url_seeds.clear();
+            atp.piece_priorities.clear();  // a partial pull saved its own; this pull sets what it wants
+            atp.file_priorities.clear();
+            atp.flags &= ~(lt::torrent_flags::seed_mode | lt::torrent_flags::upload_mode | lt::torrent_flags::share_mode);
+            return atp;
+        }
+    }
+    std::error_code ec;
+    fs::remove(store.partial_path(p.id), ec);  // nothing trustworthy says which of its pieces are good
+    fresh.save_path = store.partial_dir().string();
+    return fresh;
+}
+
+std::vector<bool> pieces_for(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges, std::uint64_t length,
+                             std::uint32_t piece) {
+    std::vector<bool> out(static_cast<std::size_t>((length + piece - 1) / piece), false);
+    for (const auto& [off, len] : ranges) {
+        if (len == 0) continue;
+        for (std::uint64_t p = off / piece; p <= (off + len - 1) / piece && p < out.size(); ++p) out[p] = true;
+    }
+    return out;
+}
+
+struct PackFetch {
+    objects::PackRef ref;
+    Item* item = nullptr;
+    std::uint32_t piece = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // byte ranges wanted so far
+    std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
+    std::int64_t num = 0;                                         // its row (partial pulls)
+};
+
+// Reads the objects `want` from the partial file of `pf`, verifies each against its id and indexes them.
+std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, const std::vector<objects::PackEntry>& want) {
+    if (want.empty()) return 0;
+    util::Fd fd = util::open_read(store.partial_path(pf.ref.id));
+    Bytes out;
+    std::uint64_t bytes = 0;
+    std::string what = "pack " + pf.ref.id.hex() + " received from the swarm";
+    for (const auto& e : want) {
+        objects::read_record(fd.get(), e, out, what);  // throws corrupt unless the bytes hash to the id
+        bytes += objects::kRecordHeaderSize + e.stored_len;
+    }
+    util::fsync_fd(fd.get(), what);
+    std::lock_guard g(store.index().mutex());
+    SQLite::Transaction tx(store.index().db());
+    store.add_partial_objects(pf.num, want);
+    tx.commit();
+    return bytes;
+}
+
+}  // namespace
 
 FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& id, const PullOptions& opts,
                   const std::function<void()>& on_import) {
@@ -378,6 +567,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.id = id;
     auto start = Clock::now();
     auto deadline = start + opts.timeout;
+    util::Fd pull_lock = lock_pull(repo.dvt_dir());
     PullDir dir(store.tmp_dir(), id);
 
     // 1. The commit: from the store, or by its info-hash alone (the info dict arrives through ut_metadata and is
@@ -392,7 +582,10 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
         atp.info_hashes.v2 = to_lt(id);
         atp.name = objects::kCommitTorrentName;
         atp.save_path = dir.path().string();
-        t.add(Item{objects::kCommitTorrentName, id, 0, {}, false, 0, 0, 0, false}, std::move(atp));
+        Item commit_item;
+        commit_item.name = objects::kCommitTorrentName;
+        commit_item.id = id;
+        t.add(std::move(commit_item), std::move(atp));
         fs::path file;
         t.run(0, 0, false, [&](Item& i, const lt::torrent_info& ti) {
             // one real file (libtorrent may append a pad file), named dvt-commit, of a sane size
@@ -407,6 +600,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             i.length = static_cast<std::uint64_t>(files.file_size(lt::file_index_t{0}));
             file = files.file_path(lt::file_index_t{0}, dir.path().string());
         });
+        t.close();
         payload += t.payload();
         received += t.received();
         if (file.empty()) file = dir.path() / objects::kCommitTorrentName;
@@ -421,39 +615,125 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     } catch (const Error& e) {
         throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
     }
-
-    // 2. The packs it names that we do not have, all at once, each from its info dict alone.
-    std::vector<objects::PackRef> missing;
-    for (const auto& p : res.commit.packs)
-        if (!store.pack_by_id(p.id)) missing.push_back(p);
     res.packs_total = res.commit.packs.size();
-    std::vector<std::pair<fs::path, objects::PackRef>> files;
-    if (!missing.empty()) {
+
+    // 2. The packs it names that we do not have complete, all at once, into partial/ (docs/format.md, "Partial
+    //    packs"), each from its resume data or its info dict alone.
+    std::vector<PackFetch> fetches;
+    for (const auto& p : res.commit.packs) {
+        auto have = store.pack_by_id(p.id);
+        if (have && !have->partial) continue;
+        PackFetch pf;
+        pf.ref = p;
+        pf.piece = objects::pack_piece_length(p.length);
+        fetches.push_back(pf);
+    }
+    const bool partial = !opts.paths.empty();
+    std::uint64_t base = res.commit_fetched ? commit_bytes.size() : 0;
+    std::vector<std::pair<fs::path, objects::SealedPack>> verified;
+    if (!fetches.empty()) {
+        std::error_code ec;
+        fs::create_directories(store.partial_dir(), ec);
+        if (ec) throw Error(ErrorKind::io, "cannot create " + store.partial_dir().string() + ": " + ec.message());
         Transfer t(session, id, opts, start, deadline);
-        for (const auto& p : missing) {
-            auto atp = pack_params(p);
-            atp.save_path = dir.path().string();
-            files.emplace_back(fs::path(atp.ti->files().file_path(lt::file_index_t{0}, dir.path().string())), p);
-            t.add(Item{objects::pack_torrent_name(p.id), p.id, p.length, {}, false, 0, 0, 0, true}, std::move(atp));
+        for (auto& pf : fetches) {
+            Item it;
+            it.name = objects::pack_torrent_name(pf.ref.id);
+            it.id = pf.ref.id;
+            it.length = pf.ref.length;
+            it.kick_when_checked = true;
+            it.resume = store.resume_path(pf.ref.id);
+            pf.item = &t.add(std::move(it), pack_fetch_params(store, pf.ref));
         }
-        t.run(commit_bytes.size(), res.commit_fetched ? commit_bytes.size() : 0, true, {});
+        auto want_more = [&](PackFetch& pf, std::uint64_t off, std::uint64_t len) { pf.ranges.emplace_back(off, len); };
+        auto apply = [&] {
+            for (auto& pf : fetches) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
+        };
+        if (!partial) {
+            t.run(base, base, true);
+        } else {
+            // 2a. every pack's index (its tail), checked against the footer's SHA-256
+            for (auto& pf : fetches) {
+                want_more(pf, 0, objects::kPackHeaderSize);
+                want_more(pf, pf.ref.index_offset, pf.ref.length - pf.ref.index_offset);
+            }
+            apply();
+            t.run(base, base, true);
+            for (auto& pf : fetches) {
+                util::Fd fd = util::open_read(store.partial_path(pf.ref.id));
+                objects::PackIndex pi = objects::read_pack_index(fd.get(), "pack " + pf.ref.id.hex() + " received from the swarm");
+                if (pi.length != pf.ref.length || pi.index_offset != pf.ref.index_offset)
+                    throw Error(ErrorKind::corrupt, "pack " + pf.ref.id.hex() + ": its index differs from what the commit names");
+                pf.entries = std::move(pi.entries);
+                pf.num = store.add_partial_pack(pf.ref).num;
+            }
+            // 2b. the trees and file objects not yet here
+            std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
+            std::vector<std::vector<objects::PackEntry>> meta(fetches.size());
+            for (std::size_t k = 0; k < fetches.size(); ++k)
+                for (const auto& e : fetches[k].entries) {
+                    where.emplace(e.id, std::make_pair(&fetches[k], e));
+                    if (e.type != objects::ObjectType::chunk && !store.locate(e.id)) {
+                        want_more(fetches[k], e.offset, objects::kRecordHeaderSize + e.stored_len);
+                        meta[k].push_back(e);
+                    }
+                }
+            apply();
+            t.run(base, base, true);
+            for (std::size_t k = 0; k < fetches.size(); ++k) res.bytes_fetched += import_objects(store, fetches[k], meta[k]);
+            // 2c. the chunks of the files under the paths
+            auto flat = core::flatten_tree(store, res.commit.tree, opts.paths);
+            if (flat.empty())
+                throw Error(ErrorKind::not_found, "no path of commit " + id.hex().substr(0, 12) + " matches the paths given");
+            std::vector<std::vector<objects::PackEntry>> chunks(fetches.size());
+            std::set<Hash32> seen;
+            for (const auto& [path, fe] : flat) {
+                if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
+                for (const auto& c : store.read_file_object(fe.id).chunks) {
+                    if (!seen.insert(c.id).second || store.locate(c.id)) continue;
+                    auto w = where.find(c.id);
+                    if (w == where.end())
+                        throw Error(ErrorKind::corrupt, "commit " + id.hex() + " names no pack holding chunk " + c.id.hex() +
+                                                            " of '" + path + "'");
+                    auto& [pf, e] = w->second;
+                    want_more(*pf, e.offset, objects::kRecordHeaderSize + e.stored_len);
+                    chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
+                }
+            }
+            apply();
+            t.run(base, base, true);
+            for (std::size_t k = 0; k < fetches.size(); ++k) {
+                res.bytes_fetched += import_objects(store, fetches[k], chunks[k]);
+                res.objects_fetched += meta[k].size() + chunks[k].size();
+            }
+        }
+        t.close();
         payload += t.payload();
         received += t.received();
+        // 3. Whole packs: verify every byte (BEP 52 merkle root = id, index, length) before the pack is used.
+        if (!partial)
+            for (const auto& pf : fetches) {
+                fs::path file = store.partial_path(pf.ref.id);
+                try {
+                    verified.emplace_back(file, verify_pack(file, pf.ref));
+                } catch (const Error& e) {
+                    if (e.kind() == ErrorKind::corrupt) {  // start over next time rather than trust those pieces
+                        fs::remove(file, ec);
+                        fs::remove(store.resume_path(pf.ref.id), ec);
+                    }
+                    throw;
+                }
+                res.bytes_fetched += pf.ref.length;
+            }
     }
     res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     res.bytes_downloaded = static_cast<std::uint64_t>(payload);
     res.bytes_received = static_cast<std::uint64_t>(received);
-
-    // 3. Verify every pack before anything enters the repository.
-    std::vector<std::pair<fs::path, objects::SealedPack>> verified;
-    for (const auto& [file, ref] : files) {
-        verified.emplace_back(file, verify_pack(file, ref));
-        res.bytes_fetched += ref.length;
-    }
     res.packs_fetched = verified.size();
 
-    // 4. Import (docs/format.md, "Write ordering"): packs renamed into packs/ and the directory fsynced, then their
-    //    index rows in one transaction, then the commit file; all under the repository write lock.
+    // 4. Import (docs/format.md, "Write ordering"): complete packs renamed from partial/ into packs/ and the
+    //    directory fsynced, then their index rows in one transaction, then the commit file; all under the repository
+    //    write lock.
     auto lock = repo.write_lock();
     for (auto& [file, sp] : verified) {
         fs::path dest = store.pack_path(sp.ref.id);
@@ -464,14 +744,24 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     }
     if (!verified.empty()) {
         util::fsync_dir(store.packs_dir());
-        std::lock_guard g(store.index().mutex());
-        SQLite::Transaction tx(store.index().db());
-        for (const auto& [file, sp] : verified) store.add_pack(sp);
-        tx.commit();
+        {
+            std::lock_guard g(store.index().mutex());
+            SQLite::Transaction tx(store.index().db());
+            for (const auto& [file, sp] : verified) store.add_pack(sp);
+            tx.commit();
+        }
+        std::error_code ec;
+        for (const auto& [file, sp] : verified) {
+            fs::remove(file, ec);  // only if the rename was skipped
+            fs::remove(store.resume_path(sp.ref.id), ec);
+        }
     }
-    for (const auto& p : res.commit.packs)
-        if (!store.pack_by_id(p.id))
-            throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
+    if (!partial)
+        for (const auto& p : res.commit.packs) {
+            auto have = store.pack_by_id(p.id);
+            if (!have || have->partial)
+                throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
+        }
     store.write_commit(id, commit_bytes);
     if (on_import) on_import();
     return res;
@@ -519,7 +809,7 @@ PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opt
         auto old = repo.refs().read("refs/remotes/swarm/fetched");
         if (old != id) repo.refs().update("refs/remotes/swarm/fetched", old, id, "pull: " + id.hex());
     };
-    if (have_everything(repo, id)) {
+    if (have_everything(repo, id) || (!opts.paths.empty() && have_paths(repo, id, opts.paths))) {
         res.fetch.id = id;
         res.fetch.commit = *repo.store().read_commit(id);
         res.fetch.packs_total = res.fetch.commit.packs.size();
@@ -533,6 +823,12 @@ PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opt
     auto head = repo.refs().head();
     core::CheckoutOptions co;
     co.force = force;
+    if (!opts.paths.empty()) {  // like `dvt checkout <id> -- PATHS`: those paths only, HEAD does not move
+        co.paths = opts.paths;
+        res.checkout = core::checkout(repo, id.hex(), co);
+        res.checkout.branch = head.branch_ref ? std::optional<std::string>(head.branch_ref->substr(11)) : std::nullopt;
+        return res;
+    }
     std::string branch = head.branch_ref ? head.branch_ref->substr(std::string("refs/heads/").size()) : "";
     if (head.branch_ref && head.commit == id) {
         res.checkout = core::checkout(repo, branch, co);  // already there: restore the tree, stay on the branch

@@ -43,7 +43,10 @@ struct PullProgress {
 
 struct PullOptions {
     std::vector<Endpoint> peers;
+    std::vector<std::string> trackers;          // announce URLs (checked with check_tracker_url)
+    std::int64_t upload_limit = 0, download_limit = 0;  // bytes/s, 0 = unlimited (see SwarmSession::set_rate_limits)
     std::optional<Endpoint> listen;  // default: the local address routing to the first peer, any port
+    std::vector<std::string> paths;  // pull: only these paths (and only their chunks cross the wire); empty = all
     std::chrono::milliseconds timeout = std::chrono::seconds(60);
     std::function<void(const PullProgress&)> progress;  // called about 4 times a second while receiving
     std::function<bool()> interrupted;                   // polled; true aborts with Interrupted
@@ -54,7 +57,8 @@ struct FetchResult {
     objects::Commit commit;
     bool commit_fetched = false;       // false: the commit file was already present
     std::size_t packs_total = 0;       // packs the commit names
-    std::size_t packs_fetched = 0;     // of which were downloaded
+    std::size_t packs_fetched = 0;     // of which were downloaded whole
+    std::size_t objects_fetched = 0;   // objects verified and indexed from partial packs (pull -- PATHS)
     std::uint64_t bytes_fetched = 0;   // size of the files downloaded (commit + packs)
     std::uint64_t bytes_downloaded = 0;  // payload bytes received from peers
     std::uint64_t bytes_received = 0;    // everything received, protocol overhead included
@@ -63,6 +67,9 @@ struct FetchResult {
 
 // True when the commit and every pack it names are present: nothing to download.
 bool have_everything(core::Repository& repo, const Hash32& id);
+
+// True when the commit and every object under `paths` are present (a partial pull needs no peer).
+bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std::string>& paths);
 
 // Fetches `id` into `repo` through `session` (whose alerts it consumes while running). Does not move refs or touch
 // the work tree; the caller must make the commit reachable (a ref) before gc could drop it. `on_import`, if given,

@@ -4,10 +4,12 @@
 
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/load_torrent.hpp>
+#include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/torrent_info.hpp>
 
 #include "objects/torrent_id.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace dvt::transport {
 
@@ -70,8 +72,33 @@ lt::add_torrent_params pack_seed_params(const objects::ObjectStore& store, const
     return atp;
 }
 
-Seeder::Seeder(SwarmSession& session, core::Repository& repo, Warn warn)
-    : m_session(session), m_repo(repo), m_warn(std::move(warn)) {}
+lt::add_torrent_params partial_pack_seed_params(const objects::ObjectStore& store, const objects::PackInfo& pack) {
+    auto text = util::try_read_text(store.resume_path(pack.ref.id));
+    if (!text) throw Error(ErrorKind::not_found, "partial pack " + pack.ref.id.hex() + " has no resume data");
+    lt::error_code ec;
+    auto atp = lt::read_resume_data({text->data(), static_cast<std::ptrdiff_t>(text->size())}, ec);
+    if (ec || !atp.ti || !atp.ti->info_hashes().has_v2() ||
+        from_lt(atp.ti->info_hashes().v2) != objects::pack_info_hash(pack.ref.id, pack.ref.length))
+        throw Error(ErrorKind::corrupt, "the resume data of partial pack " + pack.ref.id.hex() + " is damaged");
+    atp.save_path = store.partial_dir().string();
+    atp.peers.clear();
+    atp.trackers.clear();
+    atp.tracker_tiers.clear();
+    atp.url_seeds.clear();
+    atp.piece_priorities.clear();
+    atp.file_priorities.assign(1, lt::dont_download);
+    return atp;
+}
+
+SeedCounts Seeder::counts() const { return {m_commits.size(), m_packs.size() - m_partial.size(), m_partial.size()}; }
+
+Seeder::Seeder(SwarmSession& session, core::Repository& repo, Warn warn, std::vector<std::string> trackers)
+    : m_session(session), m_repo(repo), m_warn(std::move(warn)), m_trackers(std::move(trackers)) {}
+
+lt::torrent_handle Seeder::add(lt::add_torrent_params atp) {
+    atp.trackers = m_trackers;
+    return m_session.add_torrent(std::move(atp));
+}
 
 void Seeder::warn_once(const std::string& key, const std::string& msg) {
     if (!m_warned.insert(key).second) return;
@@ -80,7 +107,6 @@ void Seeder::warn_once(const std::string& key, const std::string& msg) {
 
 SeedCounts Seeder::rescan() {
     auto& store = m_repo.store();
-    auto& ses = m_session.native();
 
     std::set<Hash32> commits;
     for (const auto& id : store.list_commits()) commits.insert(id);
@@ -89,13 +115,13 @@ SeedCounts Seeder::rescan() {
             ++it;
             continue;
         }
-        ses.remove_torrent(it->second);
+        drop(it->second);
         it = m_commits.erase(it);
     }
     for (const auto& id : commits) {
         if (m_commits.count(id) || m_warned.count("commit " + id.hex())) continue;
         try {
-            m_commits.emplace(id, m_session.add_torrent(commit_seed_params(store, id)));
+            m_commits.emplace(id, add(commit_seed_params(store, id)));
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::internal) throw;
             if (e.kind() == ErrorKind::not_found) continue;  // removed by gc since the listing
@@ -106,23 +132,43 @@ SeedCounts Seeder::rescan() {
     std::map<Hash32, objects::PackInfo> packs;
     for (const auto& p : store.packs()) packs.emplace(p.ref.id, p);
     for (auto it = m_packs.begin(); it != m_packs.end();) {
-        if (packs.count(it->first)) {
+        auto now = packs.find(it->first);
+        if (now != packs.end() && now->second.partial == (m_partial.count(it->first) > 0)) {
             ++it;
             continue;
         }
-        ses.remove_torrent(it->second);
+        drop(it->second);
+        m_partial.erase(it->first);
         it = m_packs.erase(it);
     }
     for (const auto& [id, info] : packs) {
         if (m_packs.count(id) || m_warned.count("pack " + id.hex())) continue;
         try {
-            m_packs.emplace(id, m_session.add_torrent(pack_seed_params(store, info)));
+            if (info.partial) {
+                m_packs.emplace(id, add(partial_pack_seed_params(store, info)));
+                m_partial.insert(id);
+            } else {
+                m_packs.emplace(id, add(pack_seed_params(store, info)));
+            }
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::internal) throw;
+            if (e.kind() == ErrorKind::not_found) continue;  // a partial pack whose pull has not saved anything yet
             warn_once("pack " + id.hex(), "not serving pack " + id.hex() + ": " + e.what());
         }
     }
     return counts();
+}
+
+void Seeder::drop(lt::torrent_handle h) {
+    m_uploaded_removed += static_cast<std::uint64_t>(h.status({}).total_payload_upload);
+    m_session.native().remove_torrent(h);
+}
+
+std::uint64_t Seeder::bytes_uploaded() const {
+    std::uint64_t n = m_uploaded_removed;
+    for (const auto* m : {&m_commits, &m_packs})
+        for (const auto& [id, h] : *m) n += static_cast<std::uint64_t>(h.status({}).total_payload_upload);
+    return n;
 }
 
 void Seeder::on_alert(lt::alert* a) {

@@ -6,6 +6,7 @@
 //  - Every torrent is added with all pieces marked present (no re-hashing at start: a pack was verified when it was
 //    written, a commit file is re-hashed into its id before it is served).
 //  - The info-hash libtorrent computes is compared with the id dvt derives; a mismatch is ErrorKind::internal.
+//  - A partial pack (docs/format.md, "Partial packs") is served in part: the pieces its resume data lists.
 //  - rescan() adds what is new and drops what gc removed; a damaged or unreadable commit or pack is skipped with a
 //    warning (once), it never stops the others from being served.
 #pragma once
@@ -15,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/repository.hpp"
 #include "transport/session.hpp"
@@ -24,19 +26,26 @@ namespace dvt::transport {
 // The torrents, as libtorrent add parameters (exposed for tests). They verify the info-hash.
 lt::add_torrent_params commit_seed_params(const objects::ObjectStore& store, const Hash32& commit_id);
 lt::add_torrent_params pack_seed_params(const objects::ObjectStore& store, const objects::PackInfo& pack);
+// A partial pack is served from the resume data its pull left (the pieces libtorrent verified against the pack's
+// merkle tree), with download priority 0: a server never fetches. Throws not_found without resume data.
+lt::add_torrent_params partial_pack_seed_params(const objects::ObjectStore& store, const objects::PackInfo& pack);
 
 struct SeedCounts {
-    std::size_t commits = 0, packs = 0;
+    std::size_t commits = 0, packs = 0, partial_packs = 0;
 };
 
 class Seeder {
 public:
     using Warn = std::function<void(const std::string&)>;
-    Seeder(SwarmSession& session, core::Repository& repo, Warn warn = {});
+    // `trackers`: announce URLs added to every torrent served (may be empty).
+    Seeder(SwarmSession& session, core::Repository& repo, Warn warn = {}, std::vector<std::string> trackers = {});
 
     // Brings the served set in line with the repository. Returns what is being served afterwards.
     SeedCounts rescan();
-    SeedCounts counts() const { return {m_commits.size(), m_packs.size()}; }
+    SeedCounts counts() const;
+
+    // Payload bytes uploaded to peers since the start, over every torrent served (also ones removed since).
+    std::uint64_t bytes_uploaded() const;
 
     // Reports torrent and file errors through `warn`.
     void on_alert(lt::alert* a);
@@ -50,8 +59,13 @@ private:
     SwarmSession& m_session;
     core::Repository& m_repo;
     Warn m_warn;
+    std::vector<std::string> m_trackers;
+    lt::torrent_handle add(lt::add_torrent_params atp);
     std::map<Hash32, lt::torrent_handle> m_commits, m_packs;
+    std::set<Hash32> m_partial;  // of m_packs, those served in part
     std::set<std::string> m_warned;
+    std::uint64_t m_uploaded_removed = 0;
+    void drop(lt::torrent_handle h);
 };
 
 }  // namespace dvt::transport

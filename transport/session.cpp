@@ -7,9 +7,13 @@
 
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/fingerprint.hpp>
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session_params.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -93,6 +97,52 @@ lt::address local_address_towards(const Endpoint& peer) {
     return lt::address_v4(b);
 }
 
+std::int64_t parse_rate(std::string_view text, std::string_view what) {
+    std::string t(text);
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(t, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    std::string unit = t.substr(used);
+    static const std::pair<const char*, double> units[] = {
+        {"", 1},   {"k", 1e3},     {"K", 1e3},        {"M", 1e6}, {"G", 1e9}, {"Ki", 1024.0}, {"Mi", 1048576.0},
+        {"Gi", 1073741824.0}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}};
+    double mult = 0;
+    for (const auto& [u, m] : units)
+        if (unit == u) mult = m;
+    if (used == 0 || mult == 0 || !(v >= 0) || v * mult > 1e13)
+        throw Error(ErrorKind::usage, std::string(what) + " '" + t + "' is not a rate (bytes/s, e.g. 20M or 500k)");
+    return static_cast<std::int64_t>(v * mult);
+}
+
+std::string check_tracker_url(std::string_view url) {
+    std::string u(url);
+    auto scheme_end = u.find("://");
+    std::string scheme = scheme_end == std::string::npos ? "" : u.substr(0, scheme_end);
+    std::string rest = scheme_end == std::string::npos ? "" : u.substr(scheme_end + 3);
+    if ((scheme != "http" && scheme != "https" && scheme != "udp") || rest.empty() || rest[0] == '/' ||
+        rest.find_first_of(" \t\n") != std::string::npos)
+        throw Error(ErrorKind::usage, "tracker '" + u + "' is not a tracker URL (http://HOST:PORT/announce or udp://HOST:PORT)");
+    return u;
+}
+
+std::optional<lt::address> tracker_address(std::string_view url) {
+    auto b = url.find("://");
+    if (b == std::string_view::npos) return std::nullopt;
+    std::string_view rest = url.substr(b + 3);
+    rest = rest.substr(0, rest.find('/'));
+    std::string host;
+    if (rest.starts_with('[')) host = std::string(rest.substr(1, rest.find(']') - 1));
+    else host = std::string(rest.substr(0, rest.rfind(':')));
+    lt::error_code ec;
+    auto a = lt::make_address(host, ec);
+    if (ec) return std::nullopt;
+    return a;
+}
+
 lt::sha256_hash to_lt(const Hash32& h) {
     return lt::sha256_hash(reinterpret_cast<const char*>(h.bytes.data()));
 }
@@ -172,6 +222,22 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
 }
 
 SwarmSession::~SwarmSession() = default;
+
+void SwarmSession::set_rate_limits(std::int64_t upload, std::int64_t download) {
+    lt::settings_pack p;
+    p.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(upload, INT32_MAX)));
+    p.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(download, INT32_MAX)));
+    m_session->apply_settings(std::move(p));
+    if (upload > 0 || download > 0) {
+        // Every address in the global peer class, whose limits these are (the default puts local peers in a class
+        // of their own that no limit applies to).
+        lt::ip_filter f;
+        auto global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+        f.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+        f.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+        m_session->set_peer_class_filter(f);
+    }
+}
 
 lt::torrent_handle SwarmSession::add_torrent(lt::add_torrent_params atp) {
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);

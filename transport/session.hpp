@@ -19,6 +19,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,16 @@ std::string endpoint_string(const Endpoint& ep);
 // is sent). Throws ErrorKind::network if there is no route.
 lt::address local_address_towards(const Endpoint& peer);
 
+// A rate such as "20M", "1.5G", "500k", "64Ki" or "1000000" in bytes/s (k/M/G decimal, Ki/Mi/Gi binary). Throws
+// ErrorKind::usage naming `what`.
+std::int64_t parse_rate(std::string_view text, std::string_view what);
+
+// A tracker URL: http:// or udp://, with a host. Throws ErrorKind::usage.
+std::string check_tracker_url(std::string_view url);
+
+// The host part of a tracker URL as an IP address, if it is one (used to pick the local address for a pull).
+std::optional<lt::address> tracker_address(std::string_view url);
+
 lt::sha256_hash to_lt(const Hash32& h);
 Hash32 from_lt(const lt::sha256_hash& h);
 
@@ -54,6 +65,11 @@ public:
     lt::session& native() { return *m_session; }
     // The address and port actually listened on (the real port when 0 was asked for).
     const Endpoint& listen_endpoint() const { return m_listen; }
+
+    // Caps the session's total upload and download rate (bytes/s, 0 = unlimited). The caps then apply to every peer,
+    // loopback and LAN peers included (libtorrent exempts those by default): benchmarks and tests on one machine need
+    // that, and a user who asks for a cap means all traffic.
+    void set_rate_limits(std::int64_t upload, std::int64_t download);
 
     // Adds a torrent with auto_managed and paused cleared. Throws ErrorKind::internal if libtorrent refuses it.
     lt::torrent_handle add_torrent(lt::add_torrent_params atp);

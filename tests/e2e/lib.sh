@@ -6,7 +6,8 @@
 # Provides: $DVT (the binary), $T (a fresh temp dir, removed on exit; KEEP_TMP=1 or KEEP_TMP_ON_FAIL=1 keep it),
 # fail / soft_fail, expect_exit ($OUT/$ERR), bg / kill_bg / wait_bg (background processes killed by PID on exit, also
 # on failure), make_tree, gen_bytes, gen_text, tree_digest / tree_hash / assert_same_tree, json_get / assert_json /
-# is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok.
+# is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok; for swarm tests start_serve / stop_serve
+# (`dvt serve` in the background, stopped by PID) and free_port.
 set -euo pipefail
 
 DVT=${DVT:-/work/main/build/dvt}
@@ -294,6 +295,41 @@ commit_id() {
 # mtime listing of a directory tree (for "nothing changed" checks): path, type, size, mode, mtime in ns.
 listing() {
     (cd "$1" && find . -printf '%p %y %s %m %T@\n' | sort)
+}
+
+# start_serve REPO OUTFILE [IP:PORT] [serve options...]: `dvt --json serve` in the background (default 127.0.0.2:0, a
+# port the kernel picks), waiting until its ready line is complete. Sets SERVE_PID and PEER (the IP:PORT it listens
+# on). Its stderr goes to OUTFILE.err. Tests that define their own start_serve override this one.
+start_serve() {
+    local repo=$1 out=$2 addr=${3:-127.0.0.2:0} i
+    shift $(($# < 3 ? $# : 3))
+    bg "$DVT" -C "$repo" --json serve --listen "$addr" "$@" >"$out" 2>"$out.err"
+    SERVE_PID=$BG_PID
+    for i in $(seq 1 200); do
+        [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] && break
+        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve ($repo on $addr) exited at start"; }
+        sleep 0.05
+    done
+    [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] || fail "dvt serve ($repo on $addr) printed nothing within 10 s"
+    PEER=$(json_get 'j["listen"]' "$out")
+}
+
+# stop_serve PID OUTFILE: SIGTERM a server started by start_serve, which must exit 0 and print its stop line
+# ({"stopped", "bytes_uploaded"}) after the ready line in OUTFILE. Sets SERVE_UPLOADED (bytes_uploaded).
+stop_serve() {
+    local pid=$1 out=$2
+    kill -TERM "$pid"
+    wait_bg "$pid"
+    [ "$BG_STATUS" = 0 ] || { cat "$out.err" >&2; fail "dvt serve (pid $pid) exited $BG_STATUS after SIGTERM, not 0"; }
+    tail -n 1 "$out" >"$out.stop"
+    assert_json '"stopped" in j and isinstance(j["bytes_uploaded"], int) and j["bytes_uploaded"] >= 0' "$out.stop"
+    SERVE_UPLOADED=$(json_get 'j["bytes_uploaded"]' "$out.stop")
+}
+
+# free_port IP: print a TCP port that is free on IP right now (for servers that cannot pick their own).
+free_port() {
+    "${PY_FAST[@]}" -c 'import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1]); s.close()' "$1"
 }
 
 ok() {
