@@ -1,6 +1,7 @@
 #include "core/maintenance.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -362,15 +363,21 @@ GcResult gc(Repository& repo) {
     }
     if (!doomed.empty()) util::fsync_dir(repo.store().packs_dir());
 
-    // 4. partial packs no reachable commit names: rows first, then files (with their resume data)
+    // 4. partial packs no reachable commit names: rows first, then files (with their resume data). Not while a pull
+    //    holds .dvt/pull.lock: the commit that will name the packs it is fetching is not written yet.
     std::set<Hash32> partial_doomed;
-    for (const auto& info : repo.store().packs())
-        if (info.partial && !keep_packs.count(info.ref.id)) partial_doomed.insert(info.ref.id);
+    int pull_fd = ::open((repo.dvt_dir() / "pull.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    util::Fd pull_lock(pull_fd);
+    bool pull_running = pull_fd >= 0 && ::flock(pull_fd, LOCK_EX | LOCK_NB) != 0;
     std::error_code ec;
-    for (const auto& de : fs::directory_iterator(repo.store().partial_dir(), ec)) {
-        auto name = de.path().filename().string();
-        auto h = name.size() >= 64 ? Hash32::from_hex(name.substr(0, 64)) : std::nullopt;
-        if (h && !keep_packs.count(*h)) partial_doomed.insert(*h);
+    if (!pull_running) {
+        for (const auto& info : repo.store().packs())
+            if (info.partial && !keep_packs.count(info.ref.id)) partial_doomed.insert(info.ref.id);
+        for (const auto& de : fs::directory_iterator(repo.store().partial_dir(), ec)) {
+            auto name = de.path().filename().string();
+            auto h = name.size() >= 64 ? Hash32::from_hex(name.substr(0, 64)) : std::nullopt;
+            if (h && !keep_packs.count(*h)) partial_doomed.insert(*h);
+        }
     }
     if (!partial_doomed.empty()) {
         auto& idx = repo.index();

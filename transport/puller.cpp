@@ -157,7 +157,7 @@ public:
     void run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
              const std::function<void(Item&, const lt::torrent_info&)>& on_metadata = {}) {
         auto next_status = Clock::now();
-        auto next_save = Clock::now() + std::chrono::seconds(2);
+        auto next_save = Clock::now() + std::chrono::seconds(1);
         while (true) {
             m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
             if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
@@ -178,7 +178,7 @@ public:
             }
             if (Clock::now() >= next_save) {
                 save_resume(lt::torrent_handle::only_if_modified);
-                next_save = Clock::now() + std::chrono::seconds(2);
+                next_save = Clock::now() + std::chrono::seconds(1);
             }
             if (std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; })) break;
             if (Clock::now() >= m_deadline) timeout(have_commit);
