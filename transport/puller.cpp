@@ -38,6 +38,7 @@ Hash32 parse_commit_id(std::string_view text) {
     if (!h)
         throw Error(ErrorKind::usage,
                     "'" + std::string(text) + "' is not a commit id (a swarm fetch needs the full 64-hex-digit id)");
+    if (*h == Hash32{}) throw Error(ErrorKind::usage, "the all-zero id names no commit");
     return *h;
 }
 
