@@ -23,6 +23,7 @@ void register_fsck(CLI::App& app, Context& ctx) {
                             {"reindexed_packs", r.reindexed_packs},
                             {"partial_packs", r.partial_packs},
                             {"objects_not_fetched", r.objects_not_fetched},
+                            {"shallow_commits", r.shallow_commits},
                             {"problems", probs}});
         } else {
             for (const auto& p : r.problems) *ctx.out << p.what << ": " << p.message << "\n";

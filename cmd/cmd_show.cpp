@@ -14,7 +14,9 @@ void register_show(CLI::App& app, Context& ctx) {
         Hash32 id = core::resolve_commit(*repo, *rev);
         auto c = core::load_commit(*repo, id);
         core::FlatTree before;
-        if (!c.parents.empty()) before = core::flatten_tree(repo->store(), core::load_commit(*repo, c.parents[0]).tree);
+        // a shallow commit's parent may not be here (fetched from a swarm without history): changes against nothing
+        bool parent_here = !c.parents.empty() && repo->store().has_commit(c.parents[0]);
+        if (parent_here) before = core::flatten_tree(repo->store(), core::load_commit(*repo, c.parents[0]).tree);
         auto changes = core::diff_trees(before, core::flatten_tree(repo->store(), c.tree));
         if (ctx.json) {
             auto j = commit_json(id, c);
@@ -25,6 +27,7 @@ void register_show(CLI::App& app, Context& ctx) {
                                 {"old_size", d.before ? nlohmann::json(d.before->size) : nlohmann::json(nullptr)},
                                 {"new_size", d.after ? nlohmann::json(d.after->size) : nlohmann::json(nullptr)}});
             j["changes"] = list;
+            j["parent_fetched"] = c.parents.empty() || parent_here;
             ctx.print_json(j);
             return;
         }

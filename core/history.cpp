@@ -14,14 +14,16 @@ void walk_history(Repository& repo, const std::vector<Hash32>& starts, const std
     };
     std::priority_queue<LogEntry, std::vector<LogEntry>, decltype(cmp)> q(cmp);
     std::set<Hash32> seen;
+    const auto shallow = repo.shallow();
     for (const auto& s : starts)
         if (seen.insert(s).second) q.push(LogEntry{s, load_commit(repo, s)});
     while (!q.empty()) {
         LogEntry e = q.top();
         q.pop();
         if (!visit(e)) return;
+        bool boundary = shallow.count(e.id) > 0;  // its parents were not fetched: history ends here if absent
         for (const auto& p : e.commit.parents)
-            if (seen.insert(p).second) q.push(LogEntry{p, load_commit(repo, p)});
+            if ((!boundary || repo.store().has_commit(p)) && seen.insert(p).second) q.push(LogEntry{p, load_commit(repo, p)});
     }
 }
 

@@ -266,6 +266,13 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         }
         return &(tree_packs[tid] = std::move(need));
     };
+    std::set<Hash32> shallow;
+    try {
+        shallow = repo.shallow();
+    } catch (const Error& e) {
+        problem("file shallow", e.what());
+    }
+    r.shallow_commits = shallow.size();
     for (const auto& cid : reachable_commits(repo)) {
         if (!good_commits.count(cid)) {
             problem("commit " + cid.hex(), "reachable but missing or damaged");
@@ -274,7 +281,8 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         ++r.reachable_commits;
         Commit c = *repo.store().read_commit(cid);
         for (const auto& p : c.parents)
-            if (!good_commits.count(p)) problem("commit " + cid.hex(), "parent " + p.hex() + " is missing or damaged");
+            if (!good_commits.count(p) && !(shallow.count(cid) && !repo.store().has_commit(p)))
+                problem("commit " + cid.hex(), "parent " + p.hex() + " is missing or damaged");
         const auto* need = visit_tree(c.tree);
         if (!need) continue;
         std::set<Hash32> named;

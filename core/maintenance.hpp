@@ -27,7 +27,8 @@ struct FsckResult {
     std::uint64_t bytes = 0;
     std::size_t reindexed_packs = 0;
     std::size_t partial_packs = 0;        // packs held in part (docs/format.md, "Partial packs")
-    std::size_t objects_not_fetched = 0;  // reachable objects that live in a partial pack's missing part
+    std::size_t objects_not_fetched = 0;
+    std::size_t shallow_commits = 0;      // commits listed in .dvt/shallow (fetched without their ancestors)  // reachable objects that live in a partial pack's missing part
 };
 
 FsckResult fsck(Repository& repo, const FsckOptions& opts);

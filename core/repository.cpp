@@ -140,4 +140,29 @@ util::FileLock Repository::write_lock() {
     });
 }
 
+std::set<Hash32> Repository::shallow() const {
+    std::set<Hash32> out;
+    auto text = util::try_read_text(m_dvt / "shallow");
+    if (!text) return out;
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+        auto nl = text->find('\n', pos);
+        std::string line = text->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text->size() : nl + 1;
+        if (line.empty()) continue;
+        auto h = Hash32::from_hex(line);
+        if (!h) throw Error(ErrorKind::corrupt, (m_dvt / "shallow").string() + ": '" + line + "' is not a commit id");
+        out.insert(*h);
+    }
+    return out;
+}
+
+void Repository::add_shallow(const Hash32& id) {
+    auto all = shallow();
+    if (!all.insert(id).second) return;
+    std::string text;
+    for (const auto& h : all) text += h.hex() + "\n";
+    util::atomic_write_file(m_dvt / "shallow", text);
+}
+
 }  // namespace dvt::core

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,12 @@ public:
     objects::CodecParams codec_params() const;
     std::uint64_t pack_size() const;
     Author author() const;  // DVT_AUTHOR_NAME/EMAIL/DATE, then config user.*, then $USER@host
+
+    // Shallow commits (docs/format.md, ".dvt/shallow"): commits fetched from a swarm without their ancestors. History
+    // walks stop at them, and fsck does not require their parents. add_shallow() needs the write lock.
+    std::set<Hash32> shallow() const;
+    bool is_shallow(const Hash32& id) const { return shallow().count(id) > 0; }
+    void add_shallow(const Hash32& id);
 
     // The repository write lock: commit, checkout, gc, ref changes. Waits (printing a message once) up to
     // lock_timeout_ms, then fails with ErrorKind::lock_timeout.

@@ -764,6 +764,11 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
                 throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
         }
     store.write_commit(id, commit_bytes);
+    for (const auto& parent : res.commit.parents)
+        if (!store.has_commit(parent)) {  // fetched without its history (docs/format.md, ".dvt/shallow")
+            repo.add_shallow(id);
+            break;
+        }
     if (on_import) on_import();
     return res;
 }

@@ -188,6 +188,10 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     // Connection attempts happen on libtorrent's internal tick (default every 500 ms): a pull's first connection
     // starts up to that much later. 100 ms is the resolution libtorrent's documentation suggests.
     p.set_int(lt::settings_pack::tick_interval, 100);
+    // A partial pull fetches in stages (pack indexes, then trees and file objects, then chunks); between stages every
+    // wanted piece is present and libtorrent would drop its connections to seeds as redundant, then have to
+    // reconnect for the next stage (measured: ~1 s per stage).
+    p.set_bool(lt::settings_pack::close_redundant_connections, false);
     p.set_str(lt::settings_pack::user_agent, std::string("dvt/") + DVT_VERSION);
     p.set_str(lt::settings_pack::peer_fingerprint, lt::generate_fingerprint("DV", 0, 1, 0));
     p.set_int(lt::settings_pack::alert_mask,

@@ -70,6 +70,23 @@ echo "  pull of v2: $DOWN bytes received for a $V2_BYTES-byte version" >&2
 expect_exit 0 "$DVT" --json pull "$V2" --peer 127.0.0.9:9 --listen 127.0.0.3 --timeout 5
 assert_json 'j["packs_fetched"] == 0 and j["bytes_downloaded"] == 0'
 
+# --- a clone of v2 alone is shallow: log ends at v2, fsck does not ask for v1, show compares against nothing
+expect_exit 0 "$DVT" --json clone "$V2" "$T/shallow" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_same_tree "$T/v2.digest" "$T/shallow" "the shallow clone of v2"
+assert_eq "$(cat "$T/shallow/.dvt/shallow")" "$V2" ".dvt/shallow of the clone"
+expect_exit 0 "$DVT" -C "$T/shallow" --json log
+assert_json 'len(j["commits"]) == 1 and j["commits"][0]["id"] == "'"$V2"'"'
+expect_exit 0 "$DVT" -C "$T/shallow" --json fsck
+assert_json 'j["ok"] and j["shallow_commits"] == 1 and j["reachable_commits"] == 1'
+expect_exit 0 "$DVT" -C "$T/shallow" --json show HEAD
+assert_json 'not j["parent_fetched"] and all(c["status"] == "added" for c in j["changes"])'
+# pulling v1 afterwards fills the history in
+expect_exit 0 "$DVT" -C "$T/shallow" --json pull "$V1" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+expect_exit 0 "$DVT" -C "$T/shallow" --json log "$V2"
+assert_json 'len(j["commits"]) == 2'
+expect_exit 0 "$DVT" -C "$T/shallow" --json fsck
+assert_json 'j["ok"] and j["reachable_commits"] == 2'
+
 # --- the server stops cleanly on SIGTERM
 kill -TERM "$SERVE_PID"
 wait_bg "$SERVE_PID"
