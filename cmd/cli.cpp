@@ -19,7 +19,8 @@ const std::vector<CommandEntry>& command_table() {
         {"ls-tree", register_ls_tree},   {"cat-object", register_cat_object}, {"rev-parse", register_rev_parse},
         {"fsck", register_fsck},         {"gc", register_gc},           {"config", register_config},
         {"serve", register_serve},       {"clone", register_clone},     {"pull", register_pull},
-        {"remote", register_remote},
+        {"remote", register_remote},     {"pin", register_pin},         {"verify", register_verify},
+        {"hooks", register_hooks},
     };
     return table;
 }

@@ -274,15 +274,25 @@ void register_pull(CLI::App& app, Context& ctx) {
     auto a = std::make_shared<SwarmArgs>();
     auto* sub = app.add_subcommand(
         "pull", "Fetch a commit from peers (only what is missing here) and check it out, or only some paths (-- PATHS)");
-    sub->add_option("remote commit", a->positional, "[REMOTE] and the commit id (64 hex digits)")
-        ->required()
-        ->expected(1, 2);
+    sub->add_option("remote commit", a->positional,
+                    "[REMOTE] and the commit id (64 hex digits); none: the commit pinned in dvt.lock (docs/hooks.md)")
+        ->expected(0, 2);
     add_swarm_options(sub, *a);
     sub->add_flag("-f,--force", a->force, "Discard uncommitted changes in the way of the checkout");
     sub->callback([a, &ctx] {
+        if (a->positional.empty()) {  // in a git work tree: the commit, directory and peers pinned in dvt.lock
+            auto pin = pinned_pull(ctx);
+            a->positional = {pin.commit};
+            ctx.dir = pin.dir.string();
+            if (a->peers.empty() && a->trackers.empty()) {
+                a->peers = pin.peers;
+                a->trackers = pin.trackers;
+            }
+        }
         Hash32 id;
         auto opts = parse_swarm_args(*a, a->positional.back(), id);
         auto repo = ctx.open_repo();
+        auto old_head = repo->refs().head().commit;
         std::optional<std::string> remote;
         if (a->positional.size() == 2) remote = a->positional[0];
         else if (opts.peers.empty() && opts.trackers.empty() && repo->config().get("remote.origin.peers")) remote = "origin";
@@ -311,6 +321,7 @@ void register_pull(CLI::App& app, Context& ctx) {
             throw;
         }
         if (tty) *ctx.err << "\n";
+        run_post_pull_hook(*repo, old_head, id, opts.paths);
         if (ctx.json) {
             auto j = fetch_json(r.fetch);
             j["branch"] = r.checkout.branch ? nlohmann::json(*r.checkout.branch) : nlohmann::json(nullptr);

@@ -14,6 +14,7 @@
 
 #include "core/revision.hpp"
 #include "core/tree.hpp"
+#include "hooks/runner.hpp"
 
 namespace dvt::core {
 
@@ -105,7 +106,12 @@ struct WriteJob {
 
 }  // namespace
 
-CheckoutResult checkout(Repository& repo, const std::string& rev, const CheckoutOptions& opts) {
+namespace {
+
+// The checkout itself, under the write lock. `head` receives HEAD as it was; `changes`, if given, one line per path
+// written or removed ("A path", "M path", "D path": the post-checkout hook's stdin).
+CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const CheckoutOptions& opts, refs::Head& head_before,
+                               std::string* changes) {
     auto lock = repo.write_lock();
     CheckoutResult res;
     res.commit = resolve_commit(repo, rev);
@@ -113,6 +119,7 @@ CheckoutResult checkout(Repository& repo, const std::string& rev, const Checkout
     const auto& limits = opts.paths;
     FlatTree target = flatten_tree(repo.store(), target_commit.tree, limits);
     auto head = repo.refs().head();
+    head_before = head;
     FlatTree head_tree;
     if (head.commit) head_tree = flatten_tree(repo.store(), load_commit(repo, *head.commit).tree, limits);
     for (const auto& p : limits) {
@@ -158,6 +165,11 @@ CheckoutResult checkout(Repository& repo, const std::string& rev, const Checkout
         if (conflicts.size() > 5) list += ", ... (" + std::to_string(conflicts.size()) + " paths)";
         throw Error(ErrorKind::conflict, "checkout would overwrite uncommitted changes in " + list +
                                              "; commit them, or use --force to discard them");
+    }
+
+    if (changes) {
+        for (const auto& p : deletes) *changes += "D " + p + "\n";
+        for (const auto& p : writes) *changes += (work.count(p) ? "M " : "A ") + p + "\n";
     }
 
     DirCache dirs(repo.root(), opts.force);
@@ -284,6 +296,29 @@ CheckoutResult checkout(Repository& repo, const std::string& rev, const Checkout
     try {
         StatCache(repo).store(rows);
     } catch (const std::exception&) {
+    }
+    return res;
+}
+
+}  // namespace
+
+CheckoutResult checkout(Repository& repo, const std::string& rev, const CheckoutOptions& opts) {
+    bool hook = hooks::hook_present(repo.dvt_dir(), "post-checkout");
+    refs::Head before;
+    std::string changes;
+    CheckoutResult res = checkout_locked(repo, rev, opts, before, hook ? &changes : nullptr);
+    if (hook) {  // after the write lock is released, so the hook may run dvt commands
+        hooks::HookCall call;
+        call.name = "post-checkout";
+        call.work_tree = repo.root();
+        call.dvt_dir = repo.dvt_dir();
+        if (before.commit) call.old_commit = before.commit->hex();
+        call.new_commit = res.commit.hex();
+        auto now = repo.refs().head();
+        if (now.branch_ref) call.branch = now.branch_ref->substr(11);
+        call.env.emplace_back("DVT_CHECKOUT_KIND", opts.paths.empty() ? "tree" : "paths");
+        call.input = std::move(changes);
+        if (auto st = hooks::run_hook(call); st && *st != 0) hooks::warn_hook_failed("post-checkout", *st);
     }
     return res;
 }

@@ -1,17 +1,62 @@
 #include "core/commit.hpp"
 
+#include <cstdio>
+
 #include "core/revision.hpp"
 #include "core/tree.hpp"
+#include "hooks/git.hpp"
+#include "hooks/runner.hpp"
 
 namespace dvt::core {
 
 using namespace dvt::objects;
 
-CommitResult create_commit(Repository& repo, const CommitOptions& opts) {
+namespace {
+
+// "<status> <path>\n" per change: the stdin of pre-commit and post-commit.
+std::string change_lines(const std::vector<DiffEntry>& changes) {
+    std::string s;
+    for (const auto& d : changes) {
+        s += d.status;
+        s += ' ';
+        s += d.path;
+        s += '\n';
+    }
+    return s;
+}
+
+hooks::HookCall hook_call(Repository& repo, const char* name, const refs::Head& head) {
+    hooks::HookCall c;
+    c.name = name;
+    c.work_tree = repo.root();
+    c.dvt_dir = repo.dvt_dir();
+    if (head.commit) c.old_commit = head.commit->hex();
+    if (head.branch_ref) c.branch = head.branch_ref->substr(11);
+    return c;
+}
+
+void run_pre_commit(Repository& repo, const CommitOptions& opts, const refs::Head& head,
+                    const std::optional<Commit>& parent) {
+    if (!opts.run_hooks || !hooks::hook_present(repo.dvt_dir(), "pre-commit")) return;
+    FlatTree before;
+    if (parent) before = flatten_tree(repo.store(), parent->tree);
+    auto call = hook_call(repo, "pre-commit", head);
+    call.input = change_lines(diff_trees(before, worktree_state(repo)));
+    call.env.emplace_back("DVT_COMMIT_MESSAGE", opts.message);
+    if (opts.git_commit) call.env.emplace_back("DVT_GIT_COMMIT", *opts.git_commit);
+    if (opts.git_dirty) call.env.emplace_back("DVT_GIT_DIRTY", *opts.git_dirty ? "1" : "0");
+    auto status = hooks::run_hook(call);
+    if (status && *status != 0)
+        throw Error(ErrorKind::hook_rejected, "the pre-commit hook rejected the commit (exit status " +
+                                                  std::to_string(*status) + "); nothing was committed");
+}
+
+CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::Head& head, std::string* changes_out) {
     auto lock = repo.write_lock();
-    auto head = repo.refs().head();
+    head = repo.refs().head();
     std::optional<Commit> parent;
     if (head.commit) parent = load_commit(repo, *head.commit);
+    run_pre_commit(repo, opts, head, parent);
 
     auto entries = scan_worktree(repo.root());
     StatCache cache(repo);
@@ -59,11 +104,13 @@ CommitResult create_commit(Repository& repo, const CommitOptions& opts) {
         FlatTree after;
         for (std::size_t i = 0; i < entries.size(); ++i)
             after[entries[i].path] = FlatEntry{entries[i].kind, entries[i].size, ids[i], entries[i].target};
-        for (const auto& d : diff_trees(before, after)) {
+        auto changes = diff_trees(before, after);
+        for (const auto& d : changes) {
             if (d.status == 'A') ++r.added;
             else if (d.status == 'D') ++r.deleted;
             else ++r.modified;
         }
+        if (changes_out) *changes_out = change_lines(changes);
         if (built.root == parent->tree && !opts.allow_empty) {
             ingest.finish();
             cache.store(rows);
@@ -71,6 +118,8 @@ CommitResult create_commit(Repository& repo, const CommitOptions& opts) {
         }
     } else {
         r.added = entries.size();
+        if (changes_out)
+            for (const auto& e : entries) *changes_out += "A " + e.path + "\n";
     }
 
     Commit c;
@@ -97,6 +146,35 @@ CommitResult create_commit(Repository& repo, const CommitOptions& opts) {
     r.id = id;
     r.commit = std::move(c);
     r.stats = ingest.stats();
+    return r;
+}
+
+}  // namespace
+
+CommitResult create_commit(Repository& repo, const CommitOptions& opts) {
+    CommitOptions o = opts;
+    if (o.detect_git && !o.git_commit) {
+        try {
+            if (auto p = hooks::git_provenance(repo.root())) {
+                o.git_commit = p->commit;
+                o.git_dirty = p->dirty;
+            }
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::io) throw;  // a bad DVT_GIT_WORK_TREE is the user's to fix
+            std::fprintf(stderr, "dvt: warning: git provenance not recorded: %s\n", e.what());
+        }
+    }
+    bool post = o.run_hooks && hooks::hook_present(repo.dvt_dir(), "post-commit");
+    refs::Head head;
+    std::string changes;
+    CommitResult r = commit_locked(repo, o, head, post ? &changes : nullptr);
+    if (post) {  // the write lock is released: the hook may run dvt commands that write
+        auto call = hook_call(repo, "post-commit", head);
+        call.new_commit = r.id.hex();
+        call.input = std::move(changes);
+        call.env.emplace_back("DVT_COMMIT_MESSAGE", r.commit.message);
+        if (auto st = hooks::run_hook(call); st && *st != 0) hooks::warn_hook_failed("post-commit", *st);
+    }
     return r;
 }
 
