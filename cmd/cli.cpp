@@ -19,7 +19,8 @@ const std::vector<CommandEntry>& command_table() {
         {"ls-tree", register_ls_tree},   {"cat-object", register_cat_object}, {"rev-parse", register_rev_parse},
         {"fsck", register_fsck},         {"gc", register_gc},           {"config", register_config},
         {"serve", register_serve},       {"clone", register_clone},     {"pull", register_pull},
-        {"remote", register_remote},     {"pin", register_pin},         {"verify", register_verify},
+        {"remote", register_remote},     {"push", register_push},       {"key", register_key},
+        {"pin", register_pin},         {"verify", register_verify},
         {"hooks", register_hooks},
     };
     return table;
@@ -39,6 +40,10 @@ void Context::print_json(const nlohmann::json& j) const { *out << j.dump() << "\
 
 void Context::info(const std::string& line) const {
     if (!quiet && !json) *err << line << "\n";
+}
+
+void Context::warn(const std::string& line) const {
+    if (!quiet) *err << "dvt: warning: " << line << "\n";
 }
 
 bool Context::progress_enabled() const { return !quiet && !json && ::isatty(2); }

@@ -28,6 +28,7 @@ struct Context {
     std::unique_ptr<core::Repository> open_repo() const;
     void print_json(const nlohmann::json& j) const;
     void info(const std::string& line) const;  // human message on stderr unless -q or --json
+    void warn(const std::string& line) const;  // "dvt: warning: ..." on stderr unless -q
     bool progress_enabled() const;             // stderr is a TTY and neither -q nor --json
 };
 
@@ -57,6 +58,8 @@ void register_serve(CLI::App&, Context&);
 void register_clone(CLI::App&, Context&);
 void register_pull(CLI::App&, Context&);
 void register_remote(CLI::App&, Context&);
+void register_push(CLI::App&, Context&);
+void register_key(CLI::App&, Context&);
 void register_pin(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_hooks(CLI::App&, Context&);

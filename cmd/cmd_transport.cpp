@@ -12,6 +12,8 @@
 #include <iostream>
 
 #include "cmd/cli.hpp"
+#include "hooks/lockfile.hpp"
+#include "transport/follower.hpp"
 #include "transport/puller.hpp"
 #include "transport/remote.hpp"
 #include "transport/seeder.hpp"
@@ -77,7 +79,9 @@ util::Fd lock_serve(const std::filesystem::path& dvt_dir) {
 
 struct SwarmArgs {
     std::vector<std::string> positional;  // clone: ID DIR; pull: [REMOTE] ID
-    std::vector<std::string> peers, trackers;
+    std::vector<std::string> peers, trackers, mirrors, bootstrap;
+    bool dht = false;
+    std::string branch = "main";
     std::string upload_limit, download_limit;
     std::string listen;
     double timeout = 60;
@@ -87,6 +91,12 @@ struct SwarmArgs {
 void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
     sub->add_option("--peer", a.peers, "A peer that serves the commit, IP:PORT (repeatable)")->allow_extra_args(false);
     sub->add_option("--tracker", a.trackers, "A BitTorrent tracker announce URL (repeatable)")->allow_extra_args(false);
+    sub->add_option("--mirror", a.mirrors, "An http:// mirror (dvt push --mirror) used as a web seed (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--bootstrap", a.bootstrap, "DHT bootstrap node HOST:PORT: find peers through the DHT (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_flag("--dht", a.dht, "Find peers through the public BitTorrent DHT");
+    sub->add_option("--branch", a.branch, "With a dvt:// address: the published branch to fetch (default main)");
     sub->add_option("--upload-limit", a.upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
     sub->add_option("--download-limit", a.download_limit, "Cap on download rate, bytes/s (e.g. 20M)");
     sub->add_option("--timeout", a.timeout, "Seconds to wait for the data before giving up (default 60)");
@@ -96,8 +106,13 @@ void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
 
 // Checks the command line before anything else happens (usage errors come first, also outside a repository).
 transport::PullOptions parse_swarm_args(const SwarmArgs& a, const std::string& commit, Hash32& id) {
-    id = transport::parse_commit_id(commit);
+    if (!commit.starts_with("dvt://")) id = transport::parse_commit_id(commit);
     transport::PullOptions o;
+    for (const auto& m : a.mirrors) {
+        if (!m.starts_with("http://")) throw Error(ErrorKind::usage, "mirror '" + m + "' is not an http:// URL");
+        o.web_seeds.push_back(m);
+    }
+    o.dht = transport::dht_options(nullptr, a.bootstrap, a.dht);
     for (const auto& p : a.peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
     for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
     if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
@@ -174,8 +189,10 @@ std::string fetch_summary(const transport::FetchResult& f) {
 
 void register_serve(CLI::App& app, Context& ctx) {
     struct Args {
-        std::string listen, upload_limit;
-        std::vector<std::string> trackers;
+        std::string listen, upload_limit, follow, follow_branch = "main";
+        std::vector<std::string> trackers, bootstrap;
+        bool dht = false;
+        double follow_interval = 10;
     };
     auto a = std::make_shared<Args>();
     auto* sub = app.add_subcommand("serve", "Seed this repository's commits and packs to the swarm until stopped");
@@ -184,16 +201,36 @@ void register_serve(CLI::App& app, Context& ctx) {
     sub->add_option("--tracker", a->trackers, "Announce every commit and pack to this tracker (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("--upload-limit", a->upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
+    sub->add_option("--bootstrap", a->bootstrap, "Join the DHT through this node HOST:PORT (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_flag("--dht", a->dht, "Join the public BitTorrent DHT");
+    sub->add_option("--follow", a->follow, "Be a replica of dvt://<key>: fetch every version it publishes");
+    sub->add_option("--follow-branch", a->follow_branch, "The branch to follow (default main)");
+    sub->add_option("--follow-interval", a->follow_interval, "Seconds between looks for a new version (default 10)");
     sub->callback([a, &ctx] {
         auto ep = transport::parse_endpoint(a->listen, "listen address", true);
+        std::optional<lt::dht::public_key> follow;
+        if (!a->follow.empty()) follow = transport::parse_repo_url(a->follow);
+        if (!(a->follow_interval > 0)) throw Error(ErrorKind::usage, "--follow-interval must be positive");
         std::vector<std::string> trackers;
         for (const auto& t : a->trackers) trackers.push_back(transport::check_tracker_url(t));
         std::int64_t up = a->upload_limit.empty() ? 0 : transport::parse_rate(a->upload_limit, "--upload-limit");
         auto repo = ctx.open_repo();
         util::Fd serve_lock = lock_serve(repo->dvt_dir());
         SignalBlock signals;
+        auto dht = transport::dht_options(&repo->config(), a->bootstrap, a->dht);
+        if (follow && !dht.enabled) throw Error(ErrorKind::usage, "--follow needs the DHT: give --bootstrap or --dht");
         transport::SwarmSession session(ep);
         session.set_rate_limits(up, 0);
+        transport::enable_dht(session, dht);
+        auto key = dht.enabled ? transport::load_repo_key(repo->dvt_dir()) : std::nullopt;
+        if (dht.enabled) {  // torrents are announced as they start: join first (the other nodes may start later)
+            try {
+                transport::wait_dht_ready(session, std::chrono::seconds(5));
+            } catch (const Error&) {
+                ctx.warn("no DHT node answered yet; announcing as nodes appear");
+            }
+        }
         std::ostream* err = ctx.err;
         bool quiet = ctx.quiet;
         transport::Seeder seeder(
@@ -216,7 +253,21 @@ void register_serve(CLI::App& app, Context& ctx) {
                      << transport::endpoint_string(at) << "\n";
         ctx.out->flush();
         int sig = 0;
-        seeder.run([&] { return (sig = signals.take()) != 0; });
+        if (!dht.enabled) {
+            seeder.run([&] { return (sig = signals.take()) != 0; });
+        } else {
+            // A DHT server also keeps records alive: the key holder republishes its refs, a follower re-puts the
+            // records it follows (signature unchanged) and fetches every new version (docs/transport.md, "Replicas").
+            transport::Follower follower(*repo, session, dht, key, follow, a->follow_branch,
+                                         std::chrono::milliseconds(static_cast<std::int64_t>(a->follow_interval * 1000)),
+                                         [&ctx](const std::string& m) { ctx.warn(m); },
+                                         [&ctx](const std::string& m) { ctx.info(m); });
+            seeder.run([&] {
+                if ((sig = signals.take()) != 0) return true;
+                follower.tick();
+                return false;
+            });
+        }
         std::string how = sig == SIGINT ? "SIGINT" : "SIGTERM";
         if (ctx.json)
             ctx.print_json({{"stopped", how}, {"bytes_uploaded", seeder.bytes_uploaded()}});
@@ -235,8 +286,18 @@ void register_clone(CLI::App& app, Context& ctx) {
     sub->callback([a, &ctx] {
         Hash32 id;
         auto opts = parse_swarm_args(*a, a->positional[0], id);
-        if (opts.peers.empty() && opts.trackers.empty())
-            throw Error(ErrorKind::usage, "clone needs --peer IP:PORT or --tracker URL");
+        if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled)
+            throw Error(ErrorKind::usage, "clone needs --peer IP:PORT, --tracker URL, --mirror URL or the DHT (--bootstrap)");
+        std::optional<transport::Remote> origin;
+        if (a->positional[0].starts_with("dvt://")) {  // a published repository: its branch through the DHT
+            auto pk = transport::parse_repo_url(a->positional[0]);
+            std::vector<std::string> seeds;
+            id = transport::resolve_published(pk, "refs/heads/" + a->branch, opts, seeds,
+                                              [&ctx](const std::string& w) { ctx.warn(w); });
+            opts.web_seeds.insert(opts.web_seeds.end(), seeds.begin(), seeds.end());
+            origin = transport::Remote{"origin", "dvt://" + transport::public_hex(pk), opts.peers, opts.trackers,
+                                       opts.web_seeds, opts.dht.bootstrap};
+        }
         std::filesystem::path dir = a->positional[1];
         if (!ctx.dir.empty() && dir.is_relative()) dir = std::filesystem::path(ctx.dir) / dir;
         SignalBlock signals;
@@ -255,6 +316,13 @@ void register_clone(CLI::App& app, Context& ctx) {
             throw;
         }
         if (tty) *ctx.err << "\n";
+        if (origin) {  // remember where it came from: `dvt pull` then follows the published branch
+            auto repo = core::Repository::open(r.root);
+            auto lock = repo->write_lock();
+            transport::save_remote(repo->config(), *origin);
+            repo->config().set("remote.origin.branch", a->branch);
+            repo->save_config();
+        }
         if (ctx.json) {
             auto j = fetch_json(r.fetch);
             j["path"] = r.root.string();
@@ -280,6 +348,21 @@ void register_pull(CLI::App& app, Context& ctx) {
     add_swarm_options(sub, *a);
     sub->add_flag("-f,--force", a->force, "Discard uncommitted changes in the way of the checkout");
     sub->callback([a, &ctx] {
+        std::optional<transport::Remote> follow;  // `dvt pull` in a clone of a dvt:// repository: its latest version
+        if (a->positional.empty() && !hooks::lock_file_path(ctx.dir.empty() ? std::filesystem::current_path()
+                                                                            : std::filesystem::absolute(ctx.dir))) {
+            std::unique_ptr<core::Repository> repo;
+            try {
+                repo = ctx.open_repo();
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::not_a_repository) throw;  // no repository: the dvt.lock path reports it
+            }
+            if (repo && repo->config().get("remote.origin.url")) {
+                follow = transport::load_remote(repo->config(), "origin");
+                a->branch = repo->config().get_or("remote.origin.branch", a->branch);
+                a->positional = {follow->url};
+            }
+        }
         if (a->positional.empty()) {  // in a git work tree: the commit, directory and peers pinned in dvt.lock
             auto pin = pinned_pull(ctx);
             a->positional = {pin.commit};
@@ -295,11 +378,30 @@ void register_pull(CLI::App& app, Context& ctx) {
         auto old_head = repo->refs().head().commit;
         std::optional<std::string> remote;
         if (a->positional.size() == 2) remote = a->positional[0];
-        else if (opts.peers.empty() && opts.trackers.empty() && repo->config().get("remote.origin.peers")) remote = "origin";
+        else if (opts.peers.empty() && opts.trackers.empty() && !follow &&
+                 (repo->config().get("remote.origin.peers") || repo->config().get("remote.origin.trackers") ||
+                  repo->config().get("remote.origin.mirrors")))
+            remote = "origin";
         if (remote) {
             auto r = transport::load_remote(repo->config(), *remote);
             opts.peers.insert(opts.peers.end(), r.peers.begin(), r.peers.end());
             opts.trackers.insert(opts.trackers.end(), r.trackers.begin(), r.trackers.end());
+            opts.web_seeds.insert(opts.web_seeds.end(), r.mirrors.begin(), r.mirrors.end());
+            if (!opts.dht.enabled && !r.bootstrap.empty()) opts.dht = transport::dht_options(nullptr, r.bootstrap, false);
+            if (a->positional.back().starts_with("dvt://") == false && !r.url.empty() && !opts.dht.enabled)
+                opts.dht = transport::dht_options(&repo->config(), {}, true);
+        }
+        if (!opts.dht.enabled) opts.dht = transport::dht_options(&repo->config(), {}, false);
+        if (a->positional.back().starts_with("dvt://")) {
+            if (follow && !opts.dht.enabled) opts.dht = transport::dht_options(nullptr, follow->bootstrap, true);
+            if (follow) {
+                opts.peers.insert(opts.peers.end(), follow->peers.begin(), follow->peers.end());
+                opts.web_seeds.insert(opts.web_seeds.end(), follow->mirrors.begin(), follow->mirrors.end());
+            }
+            std::vector<std::string> seeds;
+            id = transport::resolve_published(transport::parse_repo_url(a->positional.back()), "refs/heads/" + a->branch,
+                                              opts, seeds, [&ctx](const std::string& w) { ctx.warn(w); });
+            opts.web_seeds.insert(opts.web_seeds.end(), seeds.begin(), seeds.end());
         }
         auto cwd = std::filesystem::current_path();
         if (!ctx.dir.empty()) cwd = std::filesystem::absolute(ctx.dir);

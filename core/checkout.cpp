@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -66,11 +67,28 @@ public:
             throw_errno("cannot open directory " + rel);
         }
         m_fds[rel] = std::make_unique<util::Fd>(fd);
+        remove_stale_temps(fd);
         return fd;
     }
     void forget(const std::string& rel) { m_fds.erase(rel); }
 
 private:
+    // Temp files of a checkout that was killed (".dvt-tmp-<pid>-<n>": the write lock excludes a live one).
+    static void remove_stale_temps(int dirfd) {
+        int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+        if (dup < 0) return;
+        DIR* d = ::fdopendir(dup);
+        if (!d) {
+            ::close(dup);
+            return;
+        }
+        std::vector<std::string> stale;
+        while (auto* e = ::readdir(d))
+            if (std::strncmp(e->d_name, ".dvt-tmp-", 9) == 0) stale.emplace_back(e->d_name);
+        ::closedir(d);
+        for (const auto& n : stale) ::unlinkat(dirfd, n.c_str(), 0);
+    }
+
     bool m_force;
     std::map<std::string, std::unique_ptr<util::Fd>> m_fds;
 };
@@ -173,6 +191,11 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     }
 
     DirCache dirs(repo.root(), opts.force);
+    {  // opening a directory removes temp files a killed checkout left there: every directory of the version
+        std::set<std::string> tree_dirs;
+        for (const auto& [path, e] : target) tree_dirs.insert(parent_of(path));
+        for (const auto& d : tree_dirs) dirs.open(d, false);
+    }
     std::set<std::string> touched_dirs;
     for (const auto& p : deletes) {
         int dfd = dirs.open(parent_of(p), false);

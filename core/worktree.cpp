@@ -64,6 +64,7 @@ struct Scanner {
         while (auto* de = ::readdir(d)) {
             std::string n = de->d_name;
             if (n == "." || n == ".." || n == ".dvt" || n == ".git") continue;
+            if (n.rfind(".dvt-tmp-", 0) == 0) continue;  // a checkout's temp file (removed by the next checkout)
             names.push_back(std::move(n));
         }
         ::closedir(d);

@@ -23,6 +23,7 @@
 
 #include "core/checkout.hpp"
 #include "core/repository.hpp"
+#include "transport/dht.hpp"
 #include "transport/session.hpp"
 
 namespace dvt::transport {
@@ -44,6 +45,8 @@ struct PullProgress {
 struct PullOptions {
     std::vector<Endpoint> peers;
     std::vector<std::string> trackers;          // announce URLs (checked with check_tracker_url)
+    std::vector<std::string> web_seeds;         // mirror base URLs (docs/transport.md, "HTTP mirrors")
+    DhtOptions dht;                             // find peers through the DHT (a commit id alone suffices)
     std::int64_t upload_limit = 0, download_limit = 0;  // bytes/s, 0 = unlimited (see SwarmSession::set_rate_limits)
     std::optional<Endpoint> listen;  // default: the local address routing to the first peer, any port
     std::vector<std::string> paths;  // pull: only these paths (and only their chunks cross the wire); empty = all
@@ -67,6 +70,12 @@ struct FetchResult {
 
 // True when the commit and every pack it names are present: nothing to download.
 bool have_everything(core::Repository& repo, const Hash32& id);
+
+// Resolves `ref` of the repository published under `pk` through the DHT (opts.dht must be enabled), in a session
+// of its own. Mirror URLs published with the record are returned in `web_seeds`. Throws not_found (no such ref),
+// no_peers (no DHT node), usage.
+Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, const PullOptions& opts,
+                         std::vector<std::string>& web_seeds, const std::function<void(const std::string&)>& warn);
 
 // True when the commit and every object under `paths` are present (a partial pull needs no peer).
 bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std::string>& paths);

@@ -3,6 +3,7 @@
 //   [remote]
 //       origin.peers = 127.0.0.2:7001 127.0.0.3:7001
 //       origin.trackers = http://127.0.0.1:6969/announce
+//       origin.url = dvt://<public key>            (optional; also .mirrors, .bootstrap)
 //
 // Names follow ref-name rules for one component (letters, digits, '-', '_', '.'; not starting with '.').
 #pragma once
@@ -17,8 +18,11 @@ namespace dvt::transport {
 
 struct Remote {
     std::string name;
+    std::string url;                     // "dvt://<public key>" of a published repository, or empty
     std::vector<Endpoint> peers;
     std::vector<std::string> trackers;
+    std::vector<std::string> mirrors;    // http:// mirror base URLs (web seeds)
+    std::vector<std::string> bootstrap;  // DHT bootstrap nodes for this remote
 };
 
 // Throws ErrorKind::usage for a malformed name, ErrorKind::not_found if NAME is not configured, ErrorKind::corrupt if

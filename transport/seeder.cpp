@@ -90,6 +90,16 @@ lt::add_torrent_params partial_pack_seed_params(const objects::ObjectStore& stor
     return atp;
 }
 
+lt::torrent_handle Seeder::commit_handle(const Hash32& id) const {
+    auto it = m_commits.find(id);
+    return it == m_commits.end() ? lt::torrent_handle{} : it->second;
+}
+
+lt::torrent_handle Seeder::pack_handle(const Hash32& id) const {
+    auto it = m_packs.find(id);
+    return it == m_packs.end() ? lt::torrent_handle{} : it->second;
+}
+
 SeedCounts Seeder::counts() const { return {m_commits.size(), m_packs.size() - m_partial.size(), m_partial.size()}; }
 
 Seeder::Seeder(SwarmSession& session, core::Repository& repo, Warn warn, std::vector<std::string> trackers)

@@ -43,6 +43,9 @@ public:
     // Brings the served set in line with the repository. Returns what is being served afterwards.
     SeedCounts rescan();
     SeedCounts counts() const;
+    // The torrent serving commit / pack `id` (an invalid handle when it is not served).
+    lt::torrent_handle commit_handle(const Hash32& id) const;
+    lt::torrent_handle pack_handle(const Hash32& id) const;
 
     // Payload bytes uploaded to peers since the start, over every torrent served (also ones removed since).
     std::uint64_t bytes_uploaded() const;

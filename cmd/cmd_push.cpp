@@ -1,0 +1,186 @@
+// dvt push [--bootstrap IP:PORT]... [--dht] [--listen IP[:PORT]] [--replicas N] [--timeout S]
+//          [--mirror DIR] [--mirror-url URL]
+// Publishes refs/heads/* and refs/tags/* as signed records in the DHT, exports an HTTP mirror, and optionally seeds
+// until N other peers hold complete copies (docs/transport.md, "Signed refs", "HTTP mirrors", "Replicas").
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <set>
+#include <thread>
+
+#include <libtorrent/peer_info.hpp>
+
+#include "cmd/cli.hpp"
+#include "core/revision.hpp"
+#include "transport/dht.hpp"
+#include "transport/keys.hpp"
+#include "transport/mirror.hpp"
+#include "transport/seeder.hpp"
+#include "util/error.hpp"
+
+namespace dvt::cmd {
+
+namespace {
+
+// Peers (by IP) that are seeds of every torrent in `hs` right now.
+std::set<std::string> complete_copies(const std::vector<lt::torrent_handle>& hs) {
+    std::optional<std::set<std::string>> all;
+    for (const auto& h : hs) {
+        std::vector<lt::peer_info> peers;
+        h.get_peer_info(peers);
+        std::set<std::string> seeds;
+        for (const auto& p : peers)
+            if (p.flags & lt::peer_info::seed) seeds.insert(p.ip.address().to_string());
+        if (!all) {
+            all = seeds;
+        } else {
+            std::set<std::string> both;
+            for (const auto& x : *all)
+                if (seeds.count(x)) both.insert(x);
+            all = both;
+        }
+    }
+    return all.value_or(std::set<std::string>{});
+}
+
+}  // namespace
+
+void register_push(CLI::App& app, Context& ctx) {
+    struct Args {
+        std::vector<std::string> bootstrap;
+        bool dht = false;
+        std::string listen, mirror, mirror_url;
+        int replicas = 0;
+        double timeout = 120;
+    };
+    auto a = std::make_shared<Args>();
+    auto* sub = app.add_subcommand("push", "Publish branches and tags as signed DHT records; export a mirror; wait for replicas");
+    sub->add_option("--bootstrap", a->bootstrap, "DHT bootstrap node HOST:PORT (repeatable; default: config dht.bootstrap)")
+        ->allow_extra_args(false);
+    sub->add_flag("--dht", a->dht, "Use the public BitTorrent DHT (when no bootstrap node is configured)");
+    sub->add_option("--listen", a->listen, "Local IP[:PORT] for the DHT and seeding (default: towards the first node)");
+    sub->add_option("--replicas", a->replicas, "Seed until this many other peers hold a complete copy of every pushed head");
+    sub->add_option("--timeout", a->timeout, "Seconds to wait for the DHT and for --replicas (default 120)");
+    sub->add_option("--mirror", a->mirror, "Also export commits and packs to this directory (for any HTTP server)");
+    sub->add_option("--mirror-url", a->mirror_url, "The URL that serves --mirror DIR; published with the refs as a web seed");
+    sub->callback([a, &ctx] {
+        if (!(a->timeout > 0) || !std::isfinite(a->timeout)) throw Error(ErrorKind::usage, "--timeout must be positive");
+        if (a->replicas < 0) throw Error(ErrorKind::usage, "--replicas must be 0 or more");
+        if (!a->mirror_url.empty() && !a->mirror_url.starts_with("http://"))
+            throw Error(ErrorKind::usage, "--mirror-url must be an http:// URL");
+        auto repo = ctx.open_repo();
+        auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a->timeout * 1000));
+        auto dht = transport::dht_options(&repo->config(), a->bootstrap, a->dht);
+        std::vector<std::pair<std::string, Hash32>> refs;
+        for (const char* prefix : {"refs/heads/", "refs/tags/"})
+            for (const auto& r : repo->refs().list(prefix)) refs.push_back(r);
+        if (refs.empty()) throw Error(ErrorKind::nothing_to_do, "no branch or tag to push (commit first)");
+        nlohmann::json out = {{"refs", nlohmann::json::array()}};
+
+        // 1. the mirror
+        if (!a->mirror.empty()) {
+            std::vector<Hash32> commits;
+            for (const auto& r : refs) commits.push_back(r.second);
+            std::filesystem::path dir = a->mirror;
+            if (!ctx.dir.empty() && dir.is_relative()) dir = std::filesystem::path(ctx.dir) / dir;
+            auto m = transport::export_mirror(*repo, commits, dir);
+            out["mirror"] = {{"path", dir.string()}, {"commits_written", m.commits}, {"packs_written", m.packs},
+                             {"bytes_written", m.bytes}};
+            ctx.info("mirror " + dir.string() + ": " + std::to_string(m.commits) + " commits and " +
+                     std::to_string(m.packs) + " packs written (" + human_bytes(m.bytes) + ")");
+        }
+        if (!a->mirror_url.empty()) {
+            auto lock = repo->write_lock();
+            repo->config().set("mirror.url", a->mirror_url);
+            repo->save_config();
+        }
+        if (!dht.enabled) {
+            if (a->mirror.empty())
+                throw Error(ErrorKind::usage, "nothing to push to: give --bootstrap HOST:PORT or --dht (or set "
+                                              "dht.bootstrap), or --mirror DIR");
+            if (ctx.json) ctx.print_json(out);
+            return;
+        }
+
+        // 2. signed records
+        auto key = transport::load_repo_key(repo->dvt_dir());
+        if (!key) throw Error(ErrorKind::not_found, "this repository has no publisher key (dvt key generate)");
+        transport::Endpoint listen;
+        if (!a->listen.empty()) {
+            std::string l = a->listen;
+            if (l.find(':') == std::string::npos) l += ":0";
+            listen = transport::parse_endpoint(l, "listen address", true);
+        } else if (!dht.bootstrap.empty() &&
+                   dht.bootstrap.front().find_first_not_of("0123456789.:[]abcdefABCDEF") == std::string::npos) {
+            listen = transport::Endpoint(
+                transport::local_address_towards(transport::parse_endpoint(dht.bootstrap.front(), "bootstrap node", false)), 0);
+        } else {
+            throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
+        }
+        transport::SwarmSession session(listen);
+        transport::enable_dht(session, dht);
+        transport::wait_dht_ready(session, timeout);
+        std::string mirror_url = repo->config().get_or("mirror.url", "");
+        std::vector<std::pair<std::string, lt::entry>> items;
+        std::vector<std::string> names;
+        for (const auto& [name, id] : refs) {
+            if (name.size() > 64) {
+                ctx.info("dvt: warning: " + name + " is longer than 64 bytes and cannot be published");
+                continue;
+            }
+            lt::entry v = transport::ref_value(id);
+            if (!mirror_url.empty()) v["w"] = lt::entry::list_type{lt::entry(mirror_url)};
+            items.emplace_back(name, v);
+            names.push_back(name);
+        }
+        items.emplace_back(transport::kRefListSalt, transport::ref_list_value(names));
+        auto published = transport::put_items(session, *key, items, timeout);
+        for (std::size_t i = 0; i + 1 < published.size(); ++i) {
+            out["refs"].push_back({{"ref", published[i].salt}, {"commit", refs[i].second.hex()},
+                                   {"seq", published[i].seq}, {"nodes", published[i].nodes}});
+            ctx.info("published " + published[i].salt + " = " + refs[i].second.hex().substr(0, 12) + " (seq " +
+                     std::to_string(published[i].seq) + ", " + std::to_string(published[i].nodes) + " DHT nodes)");
+        }
+        out["url"] = "dvt://" + key->public_hex();
+
+        // 3. replicas: seed the pushed heads until N other peers are seeds of each of their torrents
+        if (a->replicas > 0) {
+            transport::Seeder seeder(session, *repo);
+            seeder.rescan();
+            std::set<Hash32> heads;
+            for (const auto& r : refs)
+                if (r.first.starts_with("refs/heads/")) heads.insert(r.second);
+            auto deadline = std::chrono::steady_clock::now() + timeout;
+            std::size_t have = 0;
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, SIGINT);
+            sigaddset(&set, SIGTERM);
+            pthread_sigmask(SIG_BLOCK, &set, nullptr);
+            while (true) {
+                session.poll(std::chrono::milliseconds(250), [&](lt::alert* al) { seeder.on_alert(al); });
+                have = SIZE_MAX;
+                for (const auto& h : heads) {
+                    std::vector<lt::torrent_handle> hs{seeder.commit_handle(h)};
+                    const objects::Commit c = core::load_commit(*repo, h);
+                    for (const auto& p : c.packs) hs.push_back(seeder.pack_handle(p.id));
+                    std::erase_if(hs, [](const lt::torrent_handle& x) { return !x.is_valid(); });
+                    have = std::min(have, complete_copies(hs).size());
+                }
+                if (have >= static_cast<std::size_t>(a->replicas)) break;
+                timespec zero{0, 0};
+                if (sigtimedwait(&set, nullptr, &zero) > 0) throw Error(ErrorKind::no_peers, "interrupted while waiting for replicas");
+                if (std::chrono::steady_clock::now() >= deadline)
+                    throw Error(ErrorKind::no_peers, "only " + std::to_string(have) + " of " +
+                                                         std::to_string(a->replicas) + " peers hold a complete copy after " +
+                                                         std::to_string(static_cast<int>(a->timeout)) + " s");
+            }
+            out["replicas"] = have;
+            ctx.info(std::to_string(have) + " peers hold a complete copy");
+        }
+        if (ctx.json) ctx.print_json(out);
+    });
+}
+
+}  // namespace dvt::cmd

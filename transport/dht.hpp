@@ -1,0 +1,111 @@
+// The DHT: discovery without infrastructure, and signed refs (docs/transport.md, "DHT" and "Signed refs").
+//
+//  - A session joins the DHT only when asked (DhtOptions::enabled). Bootstrap nodes come from the caller
+//    (--bootstrap, or config dht.bootstrap); with none, the public BitTorrent DHT's well-known routers are used
+//    (real use; tests always give private nodes on 127.0.0.x). With private (loopback/LAN) nodes the per-/24
+//    routing restrictions are lifted, since every node of a test lives in 127.0.0.0/24.
+//  - Every torrent of a DHT session is announced under its info-hash (truncated to 20 bytes, BEP 52), so a
+//    commit id alone finds its peers.
+//  - A ref is a BEP 44 mutable item: key = the publisher's ed25519 public key, salt = the ref name (e.g.
+//    "refs/heads/main", at most 64 bytes), value = {"c": <32-byte commit id>, "v": 1}, signed, with a sequence number
+//    that only goes up (max(previous + 1, current Unix time in ms)). The list of published ref names is the item
+//    with salt "dvt-refs": {"r": [names], "v": 1}. Values are at most 1000 bytes bencoded.
+//  - A reader accepts only answers whose signature verifies for the key, salt, seq and value (checked again here,
+//    on top of libtorrent's check), whose value decodes, and takes the highest sequence number seen within a short
+//    window after the first valid answer; anything else is reported as a warning and ignored.
+#pragma once
+
+#include <libtorrent/entry.hpp>
+#include <libtorrent/kademlia/types.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "transport/keys.hpp"
+#include "transport/session.hpp"
+#include "util/hash.hpp"
+
+namespace dvt::transport {
+
+constexpr const char* kRefListSalt = "dvt-refs";
+
+struct DhtOptions {
+    bool enabled = false;
+    std::vector<std::string> bootstrap;  // "IP:PORT" (or "host:port" for public routers); empty: the public DHT
+};
+
+// What a command's --bootstrap IP:PORT (repeatable) and --dht flags, and the repository config (dht.bootstrap, a
+// space-separated list; dht.enabled = true for the public DHT) ask for. Command-line values win. Throws usage for a
+// malformed node.
+DhtOptions dht_options(const core::Config* config, const std::vector<std::string>& cli_bootstrap, bool cli_dht);
+
+// The public DHT's routers, used when DhtOptions::bootstrap is empty.
+const std::vector<std::string>& public_bootstrap_nodes();
+
+// Joins the DHT with `o` (no-op when !o.enabled).
+void enable_dht(SwarmSession& s, const DhtOptions& o);
+// Waits until the DHT knows at least one node. Throws ErrorKind::no_peers ("no DHT node answered") after `timeout`.
+void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout);
+
+// --- records
+lt::entry ref_value(const Hash32& commit);
+std::optional<Hash32> decode_ref_value(const lt::entry& v);  // nullopt unless {"c": 32 bytes, "v": 1}
+lt::entry ref_list_value(const std::vector<std::string>& names);
+std::optional<std::vector<std::string>> decode_ref_list(const lt::entry& v);
+// The bytes BEP 44 signs: ["4:salt" <len>:<salt>] "3:seqi" <seq> "e1:v" <bencoded value>.
+std::string signed_bytes(const std::string& salt, std::int64_t seq, const std::string& bencoded_value);
+bool verify_record(const lt::dht::public_key& pk, const std::string& salt, std::int64_t seq,
+                   const std::string& bencoded_value, const lt::dht::signature& sig);
+
+struct Answer {  // one dht_mutable_item_alert
+    std::array<char, 32> key{};
+    std::array<char, 64> signature{};
+    std::int64_t seq = 0;
+    std::string salt;
+    lt::entry item;
+    bool authoritative = false;
+};
+
+struct Choice {
+    std::optional<Answer> best;  // highest seq among valid answers for (pk, salt)
+    std::vector<std::string> warnings;
+};
+// Picks the answer to trust (pure: used by resolve_* and by tests). `valid_value` says whether a value decodes.
+Choice choose_answer(const lt::dht::public_key& pk, const std::string& salt, const std::vector<Answer>& answers,
+                     const std::function<bool(const lt::entry&)>& valid_value);
+
+// --- network operations (the caller's thread must not be polling the session meanwhile)
+struct Published {
+    std::string salt;
+    std::int64_t seq = 0;
+    int nodes = 0;  // nodes that acknowledged the put (not proof of storage)
+};
+// Puts signed items, one per (salt, value), and waits for their dht_put_alerts (up to `timeout`).
+std::vector<Published> put_items(SwarmSession& s, const PublisherKey& key,
+                                 const std::vector<std::pair<std::string, lt::entry>>& items,
+                                 std::chrono::milliseconds timeout);
+// Re-puts an item as received (signature and seq unchanged): what followers do to keep records alive.
+void republish(SwarmSession& s, const Answer& a);
+
+// Looks up (pk, salt): returns the best valid answer after `window` past the first valid one, or when an
+// authoritative answer arrives, or nullopt after `timeout`. Warnings go to `warn`.
+std::optional<Answer> get_item(SwarmSession& s, const lt::dht::public_key& pk, const std::string& salt,
+                               const std::function<bool(const lt::entry&)>& valid_value,
+                               std::chrono::milliseconds window, std::chrono::milliseconds timeout,
+                               const std::function<void(const std::string&)>& warn);
+
+// A ref resolved through the DHT. Throws ErrorKind::not_found ("no such ref") when nothing valid answers in time.
+struct ResolvedRef {
+    Hash32 commit;
+    std::int64_t seq = 0;
+    Answer answer;
+};
+ResolvedRef resolve_ref(SwarmSession& s, const lt::dht::public_key& pk, const std::string& ref,
+                        std::chrono::milliseconds timeout, const std::function<void(const std::string&)>& warn);
+
+}  // namespace dvt::transport

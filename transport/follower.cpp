@@ -1,0 +1,85 @@
+#include "transport/follower.hpp"
+
+#include "transport/puller.hpp"
+#include "util/error.hpp"
+
+namespace dvt::transport {
+
+using Clock = std::chrono::steady_clock;
+
+Follower::Follower(core::Repository& repo, SwarmSession& session, DhtOptions dht, std::optional<PublisherKey> key,
+                   std::optional<lt::dht::public_key> follow, std::string branch, std::chrono::milliseconds interval,
+                   Say warn, Say info)
+    : m_repo(repo), m_session(session), m_dht(std::move(dht)), m_key(std::move(key)), m_follow(follow),
+      m_branch(std::move(branch)), m_interval(interval), m_warn(std::move(warn)), m_info(std::move(info)),
+      m_next_follow(Clock::now()), m_next_publish(Clock::now() + std::chrono::seconds(5)) {}
+
+void Follower::tick() {
+    auto now = Clock::now();
+    if (m_follow && now >= m_next_follow) {
+        try {
+            follow_once();
+        } catch (const Error& e) {
+            if (m_warn) m_warn("following dvt://" + public_hex(*m_follow) + ": " + e.what());
+        }
+        m_next_follow = Clock::now() + m_interval;
+    }
+    if (m_key && now >= m_next_publish) {
+        try {
+            publish_own();
+        } catch (const Error& e) {
+            if (m_warn) m_warn(std::string("republishing refs: ") + e.what());
+        }
+        m_next_publish = Clock::now() + republish_every;
+    }
+}
+
+void Follower::publish_own() {
+    std::vector<std::pair<std::string, lt::entry>> items;
+    std::vector<std::string> names;
+    std::string mirror = m_repo.config().get_or("mirror.url", "");
+    for (const char* prefix : {"refs/heads/", "refs/tags/"})
+        for (const auto& [name, id] : m_repo.refs().list(prefix)) {
+            if (name.size() > 64) continue;
+            lt::entry v = ref_value(id);
+            if (!mirror.empty()) v["w"] = lt::entry::list_type{lt::entry(mirror)};
+            items.emplace_back(name, v);
+            names.push_back(name);
+        }
+    if (items.empty()) return;
+    items.emplace_back(kRefListSalt, ref_list_value(names));
+    put_items(m_session, *m_key, items, std::chrono::seconds(30));
+}
+
+void Follower::follow_once() {
+    auto r = resolve_ref(m_session, *m_follow, "refs/heads/" + m_branch, std::chrono::seconds(10), m_warn);
+    republish(m_session, r.answer);
+    if (m_last == r.commit) return;
+    std::string ref = "refs/remotes/follow/" + m_branch;
+    auto record = [&] {
+        auto old = m_repo.refs().read(ref);
+        if (old != r.commit) m_repo.refs().update(ref, old, r.commit, "follow: " + r.commit.hex());
+    };
+    if (have_everything(m_repo, r.commit)) {
+        auto lock = m_repo.write_lock();
+        record();
+    } else {
+        PullOptions o;
+        o.dht = m_dht;
+        o.listen = Endpoint(m_session.listen_endpoint().address(), 0);
+        o.timeout = std::chrono::minutes(10);
+        if (const auto* w = r.answer.item.find_key("w"); w && w->type() == lt::entry::list_t)
+            for (const auto& u : w->list())
+                if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) o.web_seeds.push_back(u.string());
+        SwarmSession s(*o.listen);
+        enable_dht(s, o.dht);
+        wait_dht_ready(s, std::chrono::seconds(30));
+        auto f = fetch(s, m_repo, r.commit, o, record);
+        if (m_info)
+            m_info("follow: fetched " + r.commit.hex().substr(0, 12) + " (" + std::to_string(f.packs_fetched) +
+                   " packs, " + std::to_string(f.bytes_downloaded) + " bytes)");
+    }
+    m_last = r.commit;
+}
+
+}  // namespace dvt::transport
