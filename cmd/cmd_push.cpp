@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include <libtorrent/alert_types.hpp>
 #include <libtorrent/peer_info.hpp>
 
 #include "cmd/cli.hpp"
@@ -119,6 +120,7 @@ void register_push(CLI::App& app, Context& ctx) {
             throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
         }
         transport::SwarmSession session(listen);
+        dht.read_only = true;  // push is short-lived: do not leave a dead entry in other nodes' routing tables
         transport::enable_dht(session, dht);
         transport::wait_dht_ready(session, timeout);
         std::string mirror_url = repo->config().get_or("mirror.url", "");
@@ -158,16 +160,58 @@ void register_push(CLI::App& app, Context& ctx) {
             sigaddset(&set, SIGINT);
             sigaddset(&set, SIGTERM);
             pthread_sigmask(SIG_BLOCK, &set, nullptr);
+            // a peer counts once it has been seen holding every piece of every torrent of the head (it may leave
+            // right after: a follower's download session closes once its copy is verified and imported)
+            std::map<std::pair<Hash32, int>, std::set<std::string>> seen;  // (head, torrent #) -> complete peers
+            auto next_lookup = std::chrono::steady_clock::now();
+            const std::string self = session.listen_endpoint().address().to_string();
+            {  // get_peers answers (dht_operation alerts) tell where the followers are
+                lt::settings_pack sp;
+                sp.set_int(lt::settings_pack::alert_mask, session.settings(session.listen_endpoint()).get_int(
+                                                              lt::settings_pack::alert_mask) |
+                                                              static_cast<int>(lt::alert_category::dht_operation));
+                session.native().apply_settings(std::move(sp));
+            }
+            std::map<lt::sha1_hash, lt::torrent_handle> by_hash;
             while (true) {
-                session.poll(std::chrono::milliseconds(250), [&](lt::alert* al) { seeder.on_alert(al); });
+                session.poll(std::chrono::milliseconds(50), [&](lt::alert* al) {
+                    seeder.on_alert(al);
+                    // two seeds never connect on their own: connect to every peer the DHT lists for the head's
+                    // torrents, so complete copies show up in the swarm's piece availability
+                    if (auto* gp = lt::alert_cast<lt::dht_get_peers_reply_alert>(al))
+                        if (auto it = by_hash.find(gp->info_hash); it != by_hash.end() && it->second.is_valid())
+                            for (const auto& ep : gp->peers())
+                                if (ep.address().to_string() != self) it->second.connect_peer(ep);
+                });
                 have = SIZE_MAX;
+                bool lookup = std::chrono::steady_clock::now() >= next_lookup;
                 for (const auto& h : heads) {
                     std::vector<lt::torrent_handle> hs{seeder.commit_handle(h)};
                     const objects::Commit c = core::load_commit(*repo, h);
                     for (const auto& p : c.packs) hs.push_back(seeder.pack_handle(p.id));
-                    std::erase_if(hs, [](const lt::torrent_handle& x) { return !x.is_valid(); });
-                    have = std::min(have, complete_copies(hs).size());
+                    std::optional<std::set<std::string>> all;
+                    for (std::size_t k = 0; k < hs.size(); ++k) {
+                        if (!hs[k].is_valid()) continue;
+                        if (lookup) {  // find followers' servers, which seed it too
+                            lt::sha1_hash h20(hs[k].info_hashes().v2.data());
+                            by_hash[h20] = hs[k];
+                            session.native().dht_get_peers(h20);
+                        }
+                        auto& acc = seen[{h, static_cast<int>(k)}];
+                        for (const auto& ip : complete_copies({hs[k]}))
+                            if (ip != self) acc.insert(ip);  // not this repository's own `dvt serve`
+                        if (!all) {
+                            all = acc;
+                        } else {
+                            std::set<std::string> both;
+                            for (const auto& x : *all)
+                                if (acc.count(x)) both.insert(x);
+                            all = both;
+                        }
+                    }
+                    have = std::min(have, all ? all->size() : std::size_t{0});
                 }
+                if (lookup) next_lookup = std::chrono::steady_clock::now() + std::chrono::seconds(2);
                 if (have >= static_cast<std::size_t>(a->replicas)) break;
                 timespec zero{0, 0};
                 if (sigtimedwait(&set, nullptr, &zero) > 0) throw Error(ErrorKind::no_peers, "interrupted while waiting for replicas");

@@ -58,8 +58,17 @@ void enable_dht(SwarmSession& s, const DhtOptions& o) {
             all_private = false;
     }
     lt::settings_pack p;
-    p.set_str(lt::settings_pack::dht_bootstrap_nodes, list);
+    // public routers bootstrap the public DHT; private nodes are added as ordinary nodes (SwarmSession::reseed_dht)
+    p.set_str(lt::settings_pack::dht_bootstrap_nodes, all_private ? "" : list);
     if (all_private) {
+        std::vector<Endpoint> eps;
+        for (const auto& n : nodes) {
+            try {
+                eps.push_back(parse_endpoint(n, "bootstrap node", false));
+            } catch (const Error&) {
+            }
+        }
+        s.set_dht_nodes(eps);
         // a private DHT on one host or LAN: every node may share a /24 (127.0.0.0/24 in tests)
         p.set_bool(lt::settings_pack::dht_restrict_routing_ips, false);
         p.set_bool(lt::settings_pack::dht_restrict_search_ips, false);
@@ -67,17 +76,24 @@ void enable_dht(SwarmSession& s, const DhtOptions& o) {
     // each torrent is announced when it starts and then every announce interval (default 15 min): 2 min keeps a
     // swarm that changes (new versions, peers coming and going) findable
     p.set_int(lt::settings_pack::dht_announce_interval, 120);
+    p.set_bool(lt::settings_pack::dht_read_only, o.read_only);
     p.set_bool(lt::settings_pack::enable_dht, true);
     s.native().apply_settings(std::move(p));
+    s.reseed_dht();
 }
 
 void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     auto next_stats = Clock::now();
+    auto next_seed = Clock::now() + std::chrono::milliseconds(200);
     while (Clock::now() < deadline) {
         if (Clock::now() >= next_stats) {
             s.native().post_dht_stats();
             next_stats = Clock::now() + std::chrono::milliseconds(100);
+        }
+        if (Clock::now() >= next_seed) {
+            s.reseed_dht();
+            next_seed = Clock::now() + std::chrono::milliseconds(500);
         }
         bool ready = false;
         s.poll(std::chrono::milliseconds(50), [&](lt::alert* a) {

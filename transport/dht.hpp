@@ -37,6 +37,10 @@ constexpr const char* kRefListSalt = "dvt-refs";
 struct DhtOptions {
     bool enabled = false;
     std::vector<std::string> bootstrap;  // "IP:PORT" (or "host:port" for public routers); empty: the public DHT
+    // BEP 43 read-only node: queries (get, put, get_peers, announce) but answers none, so other nodes do not keep it
+    // in their routing tables. For short-lived processes (push, clone, pull): a node that leaves would otherwise
+    // stay in tables as a dead entry, and every later lookup waits for it to time out (measured: 15 s per push).
+    bool read_only = false;
 };
 
 // What a command's --bootstrap IP:PORT (repeatable) and --dht flags, and the repository config (dht.bootstrap, a

@@ -1,6 +1,9 @@
 #include "transport/follower.hpp"
 
 #include "transport/puller.hpp"
+
+#include <memory>
+#include <set>
 #include "util/error.hpp"
 
 namespace dvt::transport {
@@ -12,10 +15,19 @@ Follower::Follower(core::Repository& repo, SwarmSession& session, DhtOptions dht
                    Say warn, Say info)
     : m_repo(repo), m_session(session), m_dht(std::move(dht)), m_key(std::move(key)), m_follow(follow),
       m_branch(std::move(branch)), m_interval(interval), m_warn(std::move(warn)), m_info(std::move(info)),
-      m_next_follow(Clock::now()), m_next_publish(Clock::now() + std::chrono::seconds(5)) {}
+      m_next_follow(Clock::now()), m_next_publish(Clock::now() + std::chrono::seconds(5)) {
+    // a follower polls every few seconds: say each distinct warning once
+    m_warn = [inner = std::move(m_warn), seen = std::make_shared<std::set<std::string>>()](const std::string& w) {
+        if (inner && seen->insert(w).second) inner(w);
+    };
+}
 
 void Follower::tick() {
     auto now = Clock::now();
+    if (now >= m_next_seed) {  // private nodes that were down at start (or restarted) are found again
+        m_session.reseed_dht();
+        m_next_seed = now + std::chrono::seconds(5);
+    }
     if (m_follow && now >= m_next_follow) {
         try {
             follow_once();
@@ -72,7 +84,9 @@ void Follower::follow_once() {
             for (const auto& u : w->list())
                 if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) o.web_seeds.push_back(u.string());
         SwarmSession s(*o.listen);
-        enable_dht(s, o.dht);
+        DhtOptions d = o.dht;
+        d.read_only = true;
+        enable_dht(s, d);
         wait_dht_ready(s, std::chrono::seconds(30));
         auto f = fetch(s, m_repo, r.commit, o, record);
         if (m_info)

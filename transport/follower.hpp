@@ -42,7 +42,7 @@ private:
     std::string m_branch;
     std::chrono::milliseconds m_interval;
     Say m_warn, m_info;
-    std::chrono::steady_clock::time_point m_next_follow, m_next_publish;
+    std::chrono::steady_clock::time_point m_next_follow, m_next_publish, m_next_seed;
     std::optional<Hash32> m_last;
 };
 

@@ -167,6 +167,7 @@ public:
              const std::function<void(Item&, const lt::torrent_info&)>& on_metadata = {}) {
         auto next_status = Clock::now();
         auto next_save = Clock::now() + std::chrono::seconds(1);
+        auto next_lookup = Clock::now() + std::chrono::seconds(2);
         while (true) {
             m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
             if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
@@ -184,6 +185,13 @@ public:
                     p.have_commit = have_commit;
                     m_opts.progress(p);
                 }
+            }
+            if (m_opts.dht.enabled && Clock::now() >= next_lookup) {
+                // a seeder that announced after our first lookup is found only by asking again (the next
+                // scheduled announce is minutes away)
+                for (auto& i : m_items)
+                    if (!i.done && i.peers == 0 && i.handle.is_valid()) i.handle.force_dht_announce();
+                next_lookup = Clock::now() + std::chrono::seconds(2);
             }
             if (Clock::now() >= next_save) {
                 save_resume(lt::torrent_handle::only_if_modified);
@@ -462,7 +470,9 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
     auto s = std::make_unique<SwarmSession>(listen);
     s->set_rate_limits(opts.upload_limit, opts.download_limit);
     if (opts.dht.enabled) {
-        enable_dht(*s, opts.dht);
+        DhtOptions d = opts.dht;
+        d.read_only = true;  // a pull is short-lived
+        enable_dht(*s, d);
         wait_dht_ready(*s, std::min<std::chrono::milliseconds>(opts.timeout, std::chrono::seconds(30)));
     }
     return s;

@@ -182,6 +182,12 @@ std::uint64_t Seeder::bytes_uploaded() const {
 }
 
 void Seeder::on_alert(lt::alert* a) {
+    if (lt::alert_cast<lt::dht_bootstrap_alert>(a)) {
+        // torrents added before the DHT had any node announced into the void: announce them now
+        for (const auto* m : {&m_commits, &m_packs})
+            for (const auto& [id, h] : *m) h.force_dht_announce();
+        return;
+    }
     if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a))
         warn_once(std::string("torrent-error ") + te->torrent_name(), te->message());
     else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a))

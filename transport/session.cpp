@@ -233,6 +233,10 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
 
 SwarmSession::~SwarmSession() = default;
 
+void SwarmSession::reseed_dht() {
+    for (const auto& n : m_dht_nodes) m_session->add_dht_node({n.address().to_string(), n.port()});
+}
+
 void SwarmSession::set_rate_limits(std::int64_t upload, std::int64_t download) {
     lt::settings_pack p;
     p.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(upload, INT32_MAX)));

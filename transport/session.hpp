@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/hash.hpp"
 
@@ -71,6 +72,12 @@ public:
     // that, and a user who asks for a cap means all traffic.
     void set_rate_limits(std::int64_t upload, std::int64_t download);
 
+    // Private DHT nodes (transport/dht.cpp): added as ordinary routing-table nodes, not as "routers" (libtorrent never
+    // keeps a router in its routing table, so a private DHT of routers only knows nobody). reseed_dht() pings them
+    // again (nodes that were not up yet).
+    void set_dht_nodes(std::vector<Endpoint> nodes) { m_dht_nodes = std::move(nodes); }
+    void reseed_dht();
+
     // Adds a torrent with auto_managed and paused cleared. Throws ErrorKind::internal if libtorrent refuses it.
     lt::torrent_handle add_torrent(lt::add_torrent_params atp);
 
@@ -81,6 +88,7 @@ public:
 private:
     std::unique_ptr<lt::session> m_session;
     Endpoint m_listen;
+    std::vector<Endpoint> m_dht_nodes;
 };
 
 }  // namespace dvt::transport
