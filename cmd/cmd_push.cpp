@@ -14,6 +14,7 @@
 
 #include "cmd/cli.hpp"
 #include "core/revision.hpp"
+#include "hooks/runner.hpp"
 #include "transport/dht.hpp"
 #include "transport/keys.hpp"
 #include "transport/mirror.hpp"
@@ -77,6 +78,18 @@ void register_push(CLI::App& app, Context& ctx) {
         for (const char* prefix : {"refs/heads/", "refs/tags/"})
             for (const auto& r : repo->refs().list(prefix)) refs.push_back(r);
         if (refs.empty()) throw Error(ErrorKind::nothing_to_do, "no branch or tag to push (commit first)");
+        {  // .dvt/hooks/pre-push: one line "<ref> <commit>" per ref on stdin; non-zero aborts before anything is sent
+            hooks::HookCall call;
+            call.name = "pre-push";
+            call.work_tree = repo->root();
+            call.dvt_dir = repo->dvt_dir();
+            for (const auto& [name, id] : refs) call.input += name + " " + id.hex() + "\n";
+            auto head = repo->refs().head();
+            if (head.commit) call.new_commit = head.commit->hex();
+            if (head.branch_ref) call.branch = head.branch_ref->substr(11);
+            if (auto st = hooks::run_hook(call); st && *st != 0)
+                throw Error(ErrorKind::hook_rejected, "the pre-push hook rejected the push (exit " + std::to_string(*st) + ")");
+        }
         nlohmann::json out = {{"refs", nlohmann::json::array()}};
 
         // 1. the mirror

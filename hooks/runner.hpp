@@ -19,7 +19,7 @@
 namespace dvt::hooks {
 
 // The hook names dvt runs (docs/hooks.md). pre-* hooks can abort the command; post-* hooks only report.
-inline constexpr const char* kHookNames[] = {"pre-commit", "post-commit", "post-checkout", "post-pull"};
+inline constexpr const char* kHookNames[] = {"pre-commit", "post-commit", "pre-push", "post-checkout", "post-pull"};
 
 struct HookCall {
     std::string name;                        // e.g. "pre-commit"

@@ -78,6 +78,15 @@ tree_digest "$PUB" >"$T/v2.digest"
 assert_same_tree "$T/v2.digest" "$T/c1" "the clone after dvt pull"
 
 # --- a mirror: every dvt process stops; nginx alone serves a pull
+# a pre-push hook that fails stops the push before anything is written (exit 11)
+mkdir -p "$PUB/.dvt/hooks"
+printf '#!/bin/sh\ncat > "%s/prepush.in"\nexit 1\n' "$T" >"$PUB/.dvt/hooks/pre-push"
+chmod +x "$PUB/.dvt/hooks/pre-push"
+expect_exit 11 "$DVT" -C "$PUB" push --mirror "$T/www"
+one_error_line
+[ ! -e "$T/www" ] || fail "a rejected push wrote the mirror"
+assert_eq "$(cat "$T/prepush.in")" "refs/heads/main $V2" "the refs pre-push was given"
+rm "$PUB/.dvt/hooks/pre-push"
 expect_exit 0 "$DVT" -C "$PUB" --json push --mirror "$T/www"
 assert_json 'j["mirror"]["packs_written"] >= 1'
 for pid in "$PUB_PID" "$F1_PID" "$F2_PID" "$N1_PID" "$N2_PID" "$N3_PID"; do
