@@ -334,14 +334,7 @@ GcResult gc(Repository& repo) {
         std::lock_guard g(idx.mutex());
         SQLite::Transaction t(idx.db());
         for (const auto& [id, path] : doomed) {
-            if (auto info = repo.store().pack_by_id(id)) {
-                SQLite::Statement d1(idx.db(), "DELETE FROM objects WHERE pack=?");
-                d1.bind(1, info->num);
-                d1.exec();
-                SQLite::Statement d2(idx.db(), "DELETE FROM packs WHERE num=?");
-                d2.bind(1, info->num);
-                d2.exec();
-            }
+            if (auto info = repo.store().pack_by_id(id)) repo.store().forget_pack(info->num);
         }
         SQLite::Statement ins(idx.db(), "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
         for (const auto& info : repo.store().packs()) {
@@ -394,13 +387,7 @@ GcResult gc(Repository& repo) {
             SQLite::Transaction t(idx.db());
             for (const auto& id : partial_doomed) {
                 auto info = repo.store().pack_by_id(id);
-                if (!info || !info->partial) continue;
-                SQLite::Statement d1(idx.db(), "DELETE FROM objects WHERE pack=?");
-                d1.bind(1, info->num);
-                d1.exec();
-                SQLite::Statement d2(idx.db(), "DELETE FROM packs WHERE num=?");
-                d2.bind(1, info->num);
-                d2.exec();
+                if (info && info->partial) repo.store().forget_pack(info->num);
             }
             t.commit();
         }

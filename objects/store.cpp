@@ -43,19 +43,18 @@ std::int64_t ObjectStore::add_pack(const SealedPack& p) {
     q.bind(1, p.ref.id.bytes.data(), 32);
     if (!q.executeStep()) throw Error(ErrorKind::internal, "pack row vanished");
     std::int64_t num = q.getColumn(0).getInt64();
-    SQLite::Statement obj(db, "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
-    for (const auto& e : p.entries) {
-        obj.bind(1, e.id.bytes.data(), 32);
-        obj.bind(2, num);
-        obj.bind(3, static_cast<std::int64_t>(e.offset));
-        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
-        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
-        obj.bind(6, static_cast<int>(e.type));
-        obj.bind(7, static_cast<int>(e.compression));
-        obj.exec();
-        obj.reset();
-    }
+    add_partial_objects(num, p.entries);  // the same rows; for a complete pack, all of them
     return num;
+}
+
+void ObjectStore::forget_pack(std::int64_t num) {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement d1(m_db.db(), "DELETE FROM objects WHERE pack=?");
+    d1.bind(1, num);
+    d1.exec();
+    SQLite::Statement d2(m_db.db(), "DELETE FROM packs WHERE num=?");
+    d2.bind(1, num);
+    d2.exec();
 }
 
 PackInfo ObjectStore::add_partial_pack(const PackRef& ref) {
@@ -153,12 +152,7 @@ std::size_t ObjectStore::reconcile() {
     if (!gone.empty() || known.size() != on_disk.size()) {
         SQLite::Transaction t(db);
         for (auto num : gone) {
-            SQLite::Statement d1(db, "DELETE FROM objects WHERE pack=?");
-            d1.bind(1, num);
-            d1.exec();
-            SQLite::Statement d2(db, "DELETE FROM packs WHERE num=?");
-            d2.bind(1, num);
-            d2.exec();
+            forget_pack(num);
             ++changed;
         }
         for (const auto& id : on_disk) {

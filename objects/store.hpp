@@ -62,6 +62,8 @@ public:
     // A partial pack of the same id becomes complete (its row is kept, so its objects' rows stay valid).
     std::int64_t add_pack(const SealedPack& p);
     std::optional<PackInfo> pack(std::int64_t num) const;
+    // Deletes the rows of pack `num` and of its objects (inside the caller's transaction).
+    void forget_pack(std::int64_t num);
     std::optional<PackInfo> pack_by_id(const Hash32& id) const;
     std::vector<PackInfo> packs() const;
     std::filesystem::path pack_path(const Hash32& id) const;       // packs/<id>.pack
@@ -72,7 +74,8 @@ public:
 
     // Registers a partial pack (no objects yet); returns its row number. A complete pack of that id is returned as is.
     PackInfo add_partial_pack(const PackRef& ref);
-    // Adds index rows for objects of a partial pack that the caller has verified (inside the caller's transaction).
+    // Adds index rows for objects of pack `num` (of a partial pack: only objects the caller has verified), inside the
+    // caller's transaction; rows that exist are kept.
     void add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries);
     Bytes piece_layer(std::int64_t num) const;
 

@@ -5,19 +5,6 @@
 # with SIGTERM and must exit 0. Only loopback addresses are used; every process is stopped by PID (lib.sh trap).
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
-# start_serve REPO OUTFILE: `dvt serve` on 127.0.0.2 with a port the kernel picks; sets SERVE_PID and PEER.
-start_serve() {
-    local repo=$1 out=$2 i
-    bg "$DVT" -C "$repo" --json serve --listen 127.0.0.2:0 >"$out" 2>"$out.err"
-    SERVE_PID=$BG_PID
-    for i in $(seq 1 200); do
-        [ -s "$out" ] && break
-        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve exited at start"; }
-        sleep 0.05
-    done
-    [ -s "$out" ] || fail "dvt serve printed nothing within 10 s"
-    PEER=127.0.0.2:$(json_get 'j["port"]' "$out")
-}
 
 SRC=$T/src
 new_repo "$SRC"

@@ -6,18 +6,6 @@
 # Only loopback addresses; every process is stopped by PID, also on failure (lib.sh trap).
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
-start_serve() {  # start_serve REPO OUTFILE [ADDR]: sets SERVE_PID and PEER
-    local repo=$1 out=$2 addr=${3:-127.0.0.2:0} i
-    bg "$DVT" -C "$repo" --json serve --listen "$addr" >"$out" 2>"$out.err"
-    SERVE_PID=$BG_PID
-    for i in $(seq 1 200); do
-        [ -s "$out" ] && break
-        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve exited at start"; }
-        sleep 0.05
-    done
-    [ -s "$out" ] || fail "dvt serve printed nothing within 10 s"
-    PEER=127.0.0.2:$(json_get 'j["port"]' "$out")
-}
 
 now_ms() { date +%s%3N; }
 

@@ -18,19 +18,20 @@ start_serve "$SRC" "$T/serve.json" 127.0.0.2:0
 DST=$T/dst
 new_repo "$DST"
 state() { (cd "$DST/.dvt" && cat HEAD && find refs packs commits -type f -printf '%p %s\n' | sort); }
+refs_state() { (cd "$DST2/.dvt" && cat HEAD && find refs -type f -printf '%p %s\n' | sort); }
 
 # --- 1. a pull killed after most of the data is verified resumes without fetching it again
-bg "$DVT" -C "$DST" --json pull "$V1" --peer "$PEER" --listen 127.0.0.3 --download-limit 4M --timeout 60 \
+bg "$DVT" -C "$DST" --json pull "$V1" --peer "$PEER" --listen 127.0.0.3 --download-limit 3M --timeout 60 \
     >"$T/p1.out" 2>"$T/p1.err"
 P1=$BG_PID
 for _ in $(seq 1 400); do
     done_bytes=$(grep -o '"bytes":[0-9]*' "$T/p1.err" 2>/dev/null | tail -n 1 | cut -d: -f2 || true)
-    [ -n "$done_bytes" ] && [ "$done_bytes" -ge $((SIZE * 6 / 10)) ] && break
+    [ -n "$done_bytes" ] && [ "$done_bytes" -ge $((SIZE * 5 / 10)) ] && break
     kill -0 "$P1" 2>/dev/null || break
     sleep 0.05
 done
-[ -n "${done_bytes:-}" ] && [ "$done_bytes" -ge $((SIZE * 6 / 10)) ] || { cat "$T/p1.err" >&2; fail "the limited pull never reported 60% verified"; }
-sleep 1.2  # resume data is saved every second
+[ -n "${done_bytes:-}" ] && [ "$done_bytes" -ge $((SIZE * 5 / 10)) ] || { cat "$T/p1.err" >&2; fail "the limited pull never reported 50% verified"; }
+sleep 1.1  # resume data is saved every second
 kill -KILL "$P1"
 wait_bg "$P1"
 [ "$BG_STATUS" = 137 ] || fail "the pull was not killed (exit $BG_STATUS)"
@@ -53,7 +54,7 @@ assert_json 'j["ok"] and j["partial_packs"] == 0'
 DST2=$T/dst2
 new_repo "$DST2"
 DST=$DST2
-before=$(state)
+before=$(refs_state)
 completed=0 fresh_runs=0
 RANDOM=4242
 for run in $(seq 1 20); do
@@ -78,10 +79,11 @@ for run in $(seq 1 20); do
         assert_same_tree "$T/v1.digest" "$DST2" "the tree after run $run"
         rm -rf "$DST2"
         new_repo "$DST2"
-        before=$(state)
+        before=$(refs_state)
     elif [ ! -e "$DST2/.dvt/refs/remotes/swarm/fetched" ]; then
-        # killed before the import: nothing visible changed
-        [ "$(state)" = "$before" ] || fail "run $run: a pull killed before its import changed refs, packs or commits"
+        # killed before its ref was set: HEAD and refs are as before (packs or the commit file may already be
+        # imported: the write ordering allows that, they are unreferenced until the ref, and fsck passed above)
+        [ "$(refs_state)" = "$before" ] || fail "run $run: a pull killed before setting its ref changed HEAD or refs"
     fi
 done
 echo "  20 kill runs, $completed of them completed before the kill" >&2
