@@ -9,13 +9,14 @@ source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 # --- a private DHT of three nodes (each knows the next)
 for i in 1 2 3; do new_repo "$T/node$i"; done
-start_serve "$T/node1" "$T/node1.json" 127.0.0.11:0 --bootstrap 127.0.0.12:17012
+P2=$(free_port 127.0.0.12)  # node 1 must name node 2 before node 2 runs
+start_serve "$T/node1" "$T/node1.json" 127.0.0.11:0 --bootstrap "127.0.0.12:$P2"
 N1=$PEER N1_PID=$SERVE_PID
-start_serve "$T/node2" "$T/node2.json" 127.0.0.12:17012 --bootstrap "$N1"
+start_serve "$T/node2" "$T/node2.json" "127.0.0.12:$P2" --bootstrap "$N1"
 N2_PID=$SERVE_PID
-start_serve "$T/node3" "$T/node3.json" 127.0.0.13:0 --bootstrap "$N1" --bootstrap 127.0.0.12:17012
+start_serve "$T/node3" "$T/node3.json" 127.0.0.13:0 --bootstrap "$N1" --bootstrap "127.0.0.12:$P2"
 N3=$PEER N3_PID=$SERVE_PID
-BOOT=(--bootstrap "$N1" --bootstrap 127.0.0.12:17012)
+BOOT=(--bootstrap "$N1" --bootstrap "127.0.0.12:$P2")
 
 # --- the publisher
 PUB=$T/pub
