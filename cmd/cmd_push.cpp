@@ -25,25 +25,14 @@ namespace dvt::cmd {
 
 namespace {
 
-// Peers (by IP) that are seeds of every torrent in `hs` right now.
-std::set<std::string> complete_copies(const std::vector<lt::torrent_handle>& hs) {
-    std::optional<std::set<std::string>> all;
-    for (const auto& h : hs) {
-        std::vector<lt::peer_info> peers;
-        h.get_peer_info(peers);
-        std::set<std::string> seeds;
-        for (const auto& p : peers)
-            if (p.flags & lt::peer_info::seed) seeds.insert(p.ip.address().to_string());
-        if (!all) {
-            all = seeds;
-        } else {
-            std::set<std::string> both;
-            for (const auto& x : *all)
-                if (seeds.count(x)) both.insert(x);
-            all = both;
-        }
-    }
-    return all.value_or(std::set<std::string>{});
+// Peers (by IP) that are seeds of torrent `h` right now.
+std::set<std::string> seeds_of(const lt::torrent_handle& h) {
+    std::vector<lt::peer_info> peers;
+    h.get_peer_info(peers);
+    std::set<std::string> seeds;
+    for (const auto& p : peers)
+        if (p.flags & lt::peer_info::seed) seeds.insert(p.ip.address().to_string());
+    return seeds;
 }
 
 }  // namespace
@@ -125,10 +114,8 @@ void register_push(CLI::App& app, Context& ctx) {
             std::string l = a->listen;
             if (l.find(':') == std::string::npos) l += ":0";
             listen = transport::parse_endpoint(l, "listen address", true);
-        } else if (!dht.bootstrap.empty() &&
-                   dht.bootstrap.front().find_first_not_of("0123456789.:[]abcdefABCDEF") == std::string::npos) {
-            listen = transport::Endpoint(
-                transport::local_address_towards(transport::parse_endpoint(dht.bootstrap.front(), "bootstrap node", false)), 0);
+        } else if (auto node = transport::first_bootstrap_address(dht)) {
+            listen = transport::Endpoint(transport::local_address_towards(*node), 0);
         } else {
             throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
         }
@@ -136,25 +123,15 @@ void register_push(CLI::App& app, Context& ctx) {
         dht.read_only = true;  // push is short-lived: do not leave a dead entry in other nodes' routing tables
         transport::enable_dht(session, dht);
         transport::wait_dht_ready(session, timeout);
-        std::string mirror_url = repo->config().get_or("mirror.url", "");
-        std::vector<std::pair<std::string, lt::entry>> items;
-        std::vector<std::string> names;
-        for (const auto& [name, id] : refs) {
-            if (name.size() > 64) {
-                ctx.info("dvt: warning: " + name + " is longer than 64 bytes and cannot be published");
-                continue;
-            }
-            lt::entry v = transport::ref_value(id);
-            if (!mirror_url.empty()) v["w"] = lt::entry::list_type{lt::entry(mirror_url)};
-            items.emplace_back(name, v);
-            names.push_back(name);
-        }
-        items.emplace_back(transport::kRefListSalt, transport::ref_list_value(names));
+        std::vector<std::string> skipped;
+        auto items = transport::ref_items(refs, repo->config().get_or("mirror.url", ""), &skipped);
+        for (const auto& name : skipped) ctx.warn(name + " is longer than 64 bytes and cannot be published");
         auto published = transport::put_items(session, *key, items, timeout);
-        for (std::size_t i = 0; i + 1 < published.size(); ++i) {
-            out["refs"].push_back({{"ref", published[i].salt}, {"commit", refs[i].second.hex()},
+        for (std::size_t i = 0; i + 1 < published.size(); ++i) {  // the last item is the ref list
+            std::string commit = transport::decode_ref_value(items[i].second)->hex();
+            out["refs"].push_back({{"ref", published[i].salt}, {"commit", commit},
                                    {"seq", published[i].seq}, {"nodes", published[i].nodes}});
-            ctx.info("published " + published[i].salt + " = " + refs[i].second.hex().substr(0, 12) + " (seq " +
+            ctx.info("published " + published[i].salt + " = " + commit.substr(0, 12) + " (seq " +
                      std::to_string(published[i].seq) + ", " + std::to_string(published[i].nodes) + " DHT nodes)");
         }
         out["url"] = "dvt://" + key->public_hex();
@@ -211,7 +188,7 @@ void register_push(CLI::App& app, Context& ctx) {
                             session.native().dht_get_peers(h20);
                         }
                         auto& acc = seen[{h, static_cast<int>(k)}];
-                        for (const auto& ip : complete_copies({hs[k]}))
+                        for (const auto& ip : seeds_of(hs[k]))
                             if (ip != self) acc.insert(ip);  // not this repository's own `dvt serve`
                         if (!all) {
                             all = acc;

@@ -65,16 +65,11 @@ private:
 // One `dvt serve` per repository: a non-blocking flock on .dvt/serve.lock, held until exit.
 util::Fd lock_serve(const std::filesystem::path& dvt_dir) {
     auto p = dvt_dir / "serve.lock";
-    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw_errno("cannot open " + p.string());
-    util::Fd g(fd);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            throw Error(ErrorKind::conflict,
-                        "this repository is already being served by another 'dvt serve' (" + p.string() + " is locked)");
-        throw_errno("cannot lock " + p.string());
-    }
-    return g;
+    auto lock = util::try_lock_file(p);
+    if (!lock)
+        throw Error(ErrorKind::conflict,
+                    "this repository is already being served by another 'dvt serve' (" + p.string() + " is locked)");
+    return std::move(*lock);
 }
 
 struct SwarmArgs {

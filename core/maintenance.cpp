@@ -367,9 +367,8 @@ GcResult gc(Repository& repo) {
     // 4. partial packs no reachable commit names: rows first, then files (with their resume data). Not while a pull
     //    holds .dvt/pull.lock: the commit that will name the packs it is fetching is not written yet.
     std::set<Hash32> partial_doomed;
-    int pull_fd = ::open((repo.dvt_dir() / "pull.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    util::Fd pull_lock(pull_fd);
-    bool pull_running = pull_fd >= 0 && ::flock(pull_fd, LOCK_EX | LOCK_NB) != 0;
+    auto pull_lock = util::try_lock_file(repo.dvt_dir() / "pull.lock");
+    bool pull_running = !pull_lock;
     std::error_code ec;
     if (!pull_running) {
         for (const auto& info : repo.store().packs())

@@ -14,6 +14,11 @@ namespace dvt::transport {
 
 using Clock = std::chrono::steady_clock;
 
+// "IP:PORT" or "[IPv6]:PORT" rather than a host name
+static bool is_address_text(const std::string& n) {
+    return n.find_first_not_of("0123456789.:[]abcdefABCDEF") == std::string::npos;
+}
+
 const std::vector<std::string>& public_bootstrap_nodes() {
     static const std::vector<std::string> nodes = {"dht.libtorrent.org:25401", "router.bittorrent.com:6881",
                                                    "router.utorrent.com:6881", "dht.transmissionbt.com:6881"};
@@ -32,8 +37,7 @@ DhtOptions dht_options(const core::Config* config, const std::vector<std::string
         auto colon = n.rfind(':');
         if (colon == std::string::npos || colon == 0 || colon + 1 == n.size())
             throw Error(ErrorKind::usage, "bootstrap node '" + n + "' is not HOST:PORT");
-        if (n.find_first_not_of("0123456789.:[]abcdefABCDEF") == std::string::npos)
-            parse_endpoint(n, "bootstrap node", false);  // an address: checked strictly
+        if (is_address_text(n)) parse_endpoint(n, "bootstrap node", false);  // an address: checked strictly
     }
     o.bootstrap = nodes;
     o.enabled = !nodes.empty() || cli_dht || (config && config->get_or("dht.enabled", "false") == "true");
@@ -148,6 +152,37 @@ std::optional<std::vector<std::string>> decode_ref_list(const lt::entry& v) {
         out.push_back(n.string());
     }
     return out;
+}
+
+std::vector<std::pair<std::string, lt::entry>> ref_items(const std::vector<std::pair<std::string, Hash32>>& refs,
+                                                        const std::string& mirror_url, std::vector<std::string>* skipped) {
+    std::vector<std::pair<std::string, lt::entry>> items;
+    std::vector<std::string> names;
+    for (const auto& [name, id] : refs) {
+        if (name.size() > 64) {
+            if (skipped) skipped->push_back(name);
+            continue;
+        }
+        lt::entry v = ref_value(id);
+        if (!mirror_url.empty()) v["w"] = lt::entry::list_type{lt::entry(mirror_url)};
+        items.emplace_back(name, v);
+        names.push_back(name);
+    }
+    items.emplace_back(kRefListSalt, ref_list_value(names));
+    return items;
+}
+
+std::vector<std::string> record_web_seeds(const lt::entry& value) {
+    std::vector<std::string> out;
+    if (const auto* w = value.find_key("w"); w && w->type() == lt::entry::list_t)
+        for (const auto& u : w->list())
+            if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) out.push_back(u.string());
+    return out;
+}
+
+std::optional<Endpoint> first_bootstrap_address(const DhtOptions& o) {
+    if (o.bootstrap.empty() || !is_address_text(o.bootstrap.front())) return std::nullopt;
+    return parse_endpoint(o.bootstrap.front(), "bootstrap node", false);
 }
 
 std::string signed_bytes(const std::string& salt, std::int64_t seq, const std::string& bencoded_value) {

@@ -61,6 +61,16 @@ lt::entry ref_value(const Hash32& commit);
 std::optional<Hash32> decode_ref_value(const lt::entry& v);  // nullopt unless {"c": 32 bytes, "v": 1}
 lt::entry ref_list_value(const std::vector<std::string>& names);
 std::optional<std::vector<std::string>> decode_ref_list(const lt::entry& v);
+// The records a publisher puts for `refs` (name, commit): one per ref (with "w": [mirror_url] when set), then the
+// ref list. Names longer than 64 bytes cannot be a salt: they are left out and listed in `skipped`.
+std::vector<std::pair<std::string, lt::entry>> ref_items(const std::vector<std::pair<std::string, Hash32>>& refs,
+                                                        const std::string& mirror_url,
+                                                        std::vector<std::string>* skipped = nullptr);
+// The http:// mirror URLs a ref record names ("w"), if any.
+std::vector<std::string> record_web_seeds(const lt::entry& value);
+// The first bootstrap node, when it is written as an address (to pick the local address a session listens on).
+std::optional<Endpoint> first_bootstrap_address(const DhtOptions& o);
+
 // The bytes BEP 44 signs: ["4:salt" <len>:<salt>] "3:seqi" <seq> "e1:v" <bencoded value>.
 std::string signed_bytes(const std::string& salt, std::int64_t seq, const std::string& bencoded_value);
 bool verify_record(const lt::dht::public_key& pk, const std::string& salt, std::int64_t seq,

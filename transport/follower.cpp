@@ -47,20 +47,11 @@ void Follower::tick() {
 }
 
 void Follower::publish_own() {
-    std::vector<std::pair<std::string, lt::entry>> items;
-    std::vector<std::string> names;
-    std::string mirror = m_repo.config().get_or("mirror.url", "");
+    std::vector<std::pair<std::string, Hash32>> refs;
     for (const char* prefix : {"refs/heads/", "refs/tags/"})
-        for (const auto& [name, id] : m_repo.refs().list(prefix)) {
-            if (name.size() > 64) continue;
-            lt::entry v = ref_value(id);
-            if (!mirror.empty()) v["w"] = lt::entry::list_type{lt::entry(mirror)};
-            items.emplace_back(name, v);
-            names.push_back(name);
-        }
-    if (items.empty()) return;
-    items.emplace_back(kRefListSalt, ref_list_value(names));
-    put_items(m_session, *m_key, items, std::chrono::seconds(30));
+        for (const auto& r : m_repo.refs().list(prefix)) refs.push_back(r);
+    if (refs.empty()) return;
+    put_items(m_session, *m_key, ref_items(refs, m_repo.config().get_or("mirror.url", "")), std::chrono::seconds(30));
 }
 
 void Follower::follow_once() {
@@ -80,9 +71,7 @@ void Follower::follow_once() {
         o.dht = m_dht;
         o.listen = Endpoint(m_session.listen_endpoint().address(), 0);
         o.timeout = std::chrono::minutes(10);
-        if (const auto* w = r.answer.item.find_key("w"); w && w->type() == lt::entry::list_t)
-            for (const auto& u : w->list())
-                if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) o.web_seeds.push_back(u.string());
+        o.web_seeds = record_web_seeds(r.answer.item);
         SwarmSession s(*o.listen);
         DhtOptions d = o.dht;
         d.read_only = true;

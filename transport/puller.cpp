@@ -461,9 +461,8 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
         listen = Endpoint(local_address_towards(Endpoint(*a, 80)), 0);
     } else if (auto w = opts.web_seeds.empty() ? std::nullopt : tracker_address(opts.web_seeds.front())) {
         listen = Endpoint(local_address_towards(Endpoint(*w, 80)), 0);
-    } else if (opts.dht.enabled && !opts.dht.bootstrap.empty() &&
-               opts.dht.bootstrap.front().find_first_not_of("0123456789.:[]abcdef") == std::string::npos) {
-        listen = Endpoint(local_address_towards(parse_endpoint(opts.dht.bootstrap.front(), "bootstrap node", false)), 0);
+    } else if (auto node = opts.dht.enabled ? first_bootstrap_address(opts.dht) : std::nullopt) {
+        listen = Endpoint(local_address_towards(*node), 0);
     } else {
         throw Error(ErrorKind::usage, "give --listen IP: no peer, tracker or bootstrap node is an IP address");
     }
@@ -504,9 +503,8 @@ Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, 
     o.web_seeds.clear();
     auto session = open_session(o);
     auto r = resolve_ref(*session, pk, ref, opts.timeout, warn);
-    if (const auto* w = r.answer.item.find_key("w"); w && w->type() == lt::entry::list_t)
-        for (const auto& u : w->list())
-            if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) web_seeds.push_back(u.string());
+    auto seeds = record_web_seeds(r.answer.item);
+    web_seeds.insert(web_seeds.end(), seeds.begin(), seeds.end());
     return r.commit;
 }
 
@@ -546,15 +544,9 @@ namespace {
 // held, since the commit that will name them is not written yet).
 util::Fd lock_pull(const fs::path& dvt_dir) {
     auto p = dvt_dir / "pull.lock";
-    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw_errno("cannot open " + p.string());
-    util::Fd g(fd);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            throw Error(ErrorKind::conflict, "another pull into this repository is in progress (" + p.string() + ")");
-        throw_errno("cannot lock " + p.string());
-    }
-    return g;
+    auto lock = util::try_lock_file(p);
+    if (!lock) throw Error(ErrorKind::conflict, "another pull into this repository is in progress (" + p.string() + ")");
+    return std::move(*lock);
 }
 
 // The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it

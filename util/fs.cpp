@@ -152,4 +152,13 @@ FileLock::FileLock(const fs::path& p, int timeout_ms, const std::function<void()
     }
 }
 
+std::optional<Fd> try_lock_file(const fs::path& p) {
+    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("cannot open " + p.string());
+    Fd g(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return g;
+    if (errno == EWOULDBLOCK) return std::nullopt;
+    throw_errno("cannot lock " + p.string());
+}
+
 }  // namespace dvt::util
