@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 
+#include "util/error.hpp"
+
 namespace dvt::objects {
 
 void MerkleBuilder::update(const std::uint8_t* data, std::size_t n) {
@@ -66,6 +68,23 @@ Hash32 merkle_root(std::span<const std::uint8_t> data) {
     MerkleBuilder b;
     b.update(data.data(), data.size());
     return b.root();
+}
+
+Hash32 root_from_piece_layer(const Bytes& layer, std::uint64_t length, std::uint32_t piece_length) {
+    std::uint64_t pieces = (length + piece_length - 1) / piece_length;
+    if (length <= piece_length || layer.size() != pieces * 32)
+        throw Error(ErrorKind::corrupt, "a piece layer of " + std::to_string(layer.size()) + " bytes does not fit a file of " +
+                                            std::to_string(length) + " bytes");
+    std::uint64_t leaves = std::bit_ceil((length + kBlockSize - 1) / kBlockSize);
+    std::vector<Hash32> pad(1);  // the root of one piece of zero leaves
+    for (std::uint32_t blocks = piece_length / kBlockSize; blocks > 1; blocks /= 2) {
+        pad.push_back(pad[0]);
+        reduce(pad);
+    }
+    std::vector<Hash32> v(static_cast<std::size_t>(leaves / (piece_length / kBlockSize)), pad[0]);
+    for (std::uint64_t i = 0; i < pieces; ++i) std::memcpy(v[i].bytes.data(), layer.data() + i * 32, 32);
+    while (v.size() > 1) reduce(v);
+    return v[0];
 }
 
 std::uint32_t pack_piece_length(std::uint64_t length) {

@@ -43,6 +43,10 @@ private:
 
 Hash32 merkle_root(std::span<const std::uint8_t> data);
 
+// The merkle root of a file of `length` bytes (> piece_length) from its piece layer (pieces padded, as BEP 52 does,
+// with the root of a piece of zero leaf hashes). Throws ErrorKind::corrupt when the layer has the wrong size.
+Hash32 root_from_piece_layer(const Bytes& layer, std::uint64_t length, std::uint32_t piece_length);
+
 std::uint32_t pack_piece_length(std::uint64_t length);
 std::string pack_torrent_name(const Hash32& pack_id);
 

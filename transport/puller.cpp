@@ -115,6 +115,7 @@ struct Item {
     std::uint64_t wanted_bytes = 0;
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
     bool saving = false;
+    bool resumed = false;  // started with pieces from resume data (hashed by an earlier process)
 };
 
 // The torrents of one pull, in one session: runs download phases until the items are done, with the pull's deadline,
@@ -447,6 +448,41 @@ objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& re
     return s;
 }
 
+// A downloaded pack whose every piece libtorrent hashed during this pull. The posix disk I/O dvt uses hashes a piece by
+// reading it back from the file (pread), against the piece layer, which libtorrent checked against the pieces root in
+// the info dict, i.e. against the pack id; the layer is checked against the id again here. So every byte of the file
+// was verified after it was written, and a second pass over it is not needed. (A pack with pieces from resume data
+// takes verify_pack: those were hashed by an earlier process and, after a power loss, may not be on disk.)
+objects::SealedPack verify_pack_layer(const fs::path& file, const objects::PackRef& ref, const Bytes& layer) {
+    std::string what = "pack " + ref.id.hex() + " received from the swarm";
+    std::uint32_t piece = objects::pack_piece_length(ref.length);
+    if (objects::root_from_piece_layer(layer, ref.length, piece) != ref.id)
+        throw Error(ErrorKind::corrupt, what + ": its piece layer does not hash to its id");
+    util::Fd fd = util::open_read(file);
+    if (std::uint64_t len = util::file_size(fd.get()); len != ref.length)
+        throw Error(ErrorKind::corrupt, what + " has " + std::to_string(len) + " bytes, the commit names " +
+                                            std::to_string(ref.length));
+    objects::PackIndex pi = objects::read_pack_index(fd.get(), what);
+    if (pi.length != ref.length || pi.index_offset != ref.index_offset)
+        throw Error(ErrorKind::corrupt, what + ": its index offset differs from the one the commit names");
+    util::fsync_fd(fd.get(), file.string());
+    objects::SealedPack s;
+    s.ref = ref;
+    s.entries = std::move(pi.entries);
+    s.piece_layer = layer;
+    return s;
+}
+
+// The piece layer libtorrent holds for a single-file torrent (empty when it has none, e.g. a one-piece file).
+Bytes piece_layer_of(const lt::torrent_handle& h) {
+    Bytes out;
+    auto layers = h.piece_layers();
+    if (layers.size() != 1 || layers[0].size() < 2) return out;
+    for (const auto& x : layers[0]) out.insert(out.end(), reinterpret_cast<const std::uint8_t*>(x.data()),
+                                               reinterpret_cast<const std::uint8_t*>(x.data()) + 32);
+    return out;
+}
+
 std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
     if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled)
         throw Error(ErrorKind::usage,
@@ -611,6 +647,7 @@ struct PackFetch {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // byte ranges wanted so far
     std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
     std::int64_t num = 0;                                         // its row (partial pulls)
+    Bytes layer;  // whole pulls: the piece layer libtorrent verified, when every piece was hashed by this pull
 };
 
 // Reads the objects `want` from the partial file of `pf`, verifies each against its id and indexes them.
@@ -739,7 +776,9 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             it.length = pf.ref.length;
             it.kick_when_checked = true;
             it.resume = store.resume_path(pf.ref.id);
-            pf.item = &t.add(std::move(it), pack_fetch_params(store, pf.ref, opts.web_seeds));
+            auto atp = pack_fetch_params(store, pf.ref, opts.web_seeds);
+            it.resumed = atp.have_pieces.count() > 0;
+            pf.item = &t.add(std::move(it), std::move(atp));
         }
         auto want_more = [&](PackFetch& pf, std::uint64_t off, std::uint64_t len) { pf.ranges.emplace_back(off, len); };
         auto apply = [&] {
@@ -804,15 +843,21 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
                 res.objects_fetched += meta[k].size() + chunks[k].size();
             }
         }
+        if (!partial)
+            for (auto& pf : fetches)
+                if (!pf.item->resumed) pf.layer = piece_layer_of(pf.item->handle);
         t.close();
         payload += t.payload();
         received += t.received();
-        // 3. Whole packs: verify every byte (BEP 52 merkle root = id, index, length) before the pack is used.
+        // 3. Whole packs: verify every byte (BEP 52 merkle root = id, index, length) before the pack is used: from the
+        //    piece hashes libtorrent checked on its reads from the file, or else by hashing the file again.
         if (!partial)
             for (const auto& pf : fetches) {
                 fs::path file = store.partial_path(pf.ref.id);
                 try {
-                    verified.emplace_back(file, with_settle_retries([&] { return verify_pack(file, pf.ref); }));
+                    verified.emplace_back(file, with_settle_retries([&] {
+                        return pf.layer.empty() ? verify_pack(file, pf.ref) : verify_pack_layer(file, pf.ref, pf.layer);
+                    }));
                 } catch (const Error& e) {
                     if (e.kind() == ErrorKind::corrupt) {  // start over next time rather than trust those pieces
                         fs::remove(file, ec);

@@ -12,6 +12,7 @@
 
 #include "objects/object.hpp"
 #include "objects/torrent_id.hpp"
+#include "util/error.hpp"
 
 using namespace dvt;
 using namespace dvt::objects;
@@ -115,6 +116,27 @@ TEST_CASE("pack info-hash and piece layer equal libtorrent's", "[torrent_id]") {
             CHECK(Bytes(root.bytes.begin(), root.bytes.end()) == lt.piece_layer);
         }
     }
+}
+
+TEST_CASE("root_from_piece_layer rebuilds the pack id from a piece layer and rejects a wrong one", "[torrent_id]") {
+    // lengths around piece and power-of-two boundaries, several piece lengths
+    for (std::size_t n : {std::size_t{16385}, std::size_t{3 << 20}, std::size_t{(3 << 20) + 1}, std::size_t{(20 << 20) + 12345},
+                          std::size_t{1100 * 16384}}) {
+        Bytes data = pseudo_random(n, 5);
+        MerkleBuilder m;
+        m.update(data.data(), data.size());
+        for (std::uint32_t pl : {pack_piece_length(n), std::uint32_t{16384}, std::uint32_t{65536}}) {
+            if (n <= pl) continue;
+            INFO("size " << n << " piece length " << pl);
+            Bytes layer = m.piece_layer(pl);
+            CHECK(root_from_piece_layer(layer, n, pl) == m.root());
+            layer[layer.size() / 2] ^= 1;  // one bit of one piece hash
+            CHECK(root_from_piece_layer(layer, n, pl) != m.root());
+            layer.resize(layer.size() - 32);
+            CHECK_THROWS_AS(root_from_piece_layer(layer, n, pl), Error);
+        }
+    }
+    CHECK_THROWS_AS(root_from_piece_layer(Bytes{}, 5000, 16384), Error);  // a one-piece file has no layer
 }
 
 TEST_CASE("pack piece length rule keeps at most 1024 pieces", "[torrent_id]") {
