@@ -7,13 +7,26 @@
 # fail / soft_fail, expect_exit ($OUT/$ERR), bg / kill_bg / wait_bg (background processes killed by PID on exit, also
 # on failure), make_tree, gen_bytes, gen_text, tree_digest / tree_hash / assert_same_tree, json_get / assert_json /
 # is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok; for swarm tests start_serve / stop_serve
-# (`dvt serve` in the background, stopped by PID) and free_port.
+# (`dvt serve` in the background, stopped by PID) and free_port; NETNS=1 (set before sourcing) for a private network
+# namespace.
 set -euo pipefail
 
 DVT=${DVT:-/work/main/build/dvt}
 [[ "$DVT" = /* ]] || DVT="$(cd "$(dirname "$DVT")" && pwd)/$(basename "$DVT")"
 [ -x "$DVT" ] || { echo "FAIL: dvt binary not found at $DVT (build it or set DVT)" >&2; exit 1; }
 export DVT
+
+# Network tests set NETNS=1 before sourcing this file: they then run in a private network namespace (`unshare --net`,
+# with only their own loopback interface), so nothing they start can reach, or be reached from, anything outside the
+# test, and their fixed ports cannot collide with a test running beside them. `exec` keeps the test's PID (ctest's
+# timeout still stops it; every process it starts dies with it as before). Where unshare is not permitted the test
+# runs on the host's loopback, with a note.
+if [[ ${NETNS:-} == 1 && -z ${DVT_IN_NETNS:-} ]]; then
+    if unshare --net -- ip link set lo up 2>/dev/null; then
+        exec unshare --net -- env DVT_IN_NETNS=1 bash -c 'ip link set lo up && exec bash "$@"' bash "$0" "$@"
+    fi
+    echo "note: unshare --net is not available here; running on the host's loopback" >&2
+fi
 
 # Deterministic identity; no inherited settings that change behaviour.
 export DVT_AUTHOR_NAME="E2E Tester"

@@ -4,6 +4,7 @@
 # into the pinned directory, verified and checked out; `dvt verify` passes. A new pin reaches the runner with a
 # post-pull hook reporting old/new commit and paths. A runner that restored a cached .dvt needs no peer at all;
 # one with no cache and an unreachable peer fails with exit 10. Every process is stopped by PID.
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid

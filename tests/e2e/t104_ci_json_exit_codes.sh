@@ -3,6 +3,7 @@
 # the new commands has its exit code (usage 2, not a repository 3, not found 4, corrupt 5, conflict 6, lock
 # timeout 7 via DVT_LOCK_TIMEOUT, unsupported 8, hook rejected 11) with one error line and, with --json, one
 # {"error"} document; nothing waits for input when stdin is not a terminal.
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid

@@ -5,6 +5,7 @@
 # returns once both hold it; `dvt pull` in the clone then follows the published branch. Finally every dvt process is
 # stopped and a pull is served by nginx alone from a `push --mirror` export. Loopback only, every process stopped by
 # PID (lib.sh trap); nginx runs with a private config on 127.0.0.1.
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 # --- a private DHT of three nodes (each knows the next)

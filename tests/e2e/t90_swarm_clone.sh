@@ -3,6 +3,7 @@
 # 127.0.0.3. The clone's tree must equal the source's; after a small change on the seeder side, `dvt pull` must
 # receive far less than the whole version (only the new packs), and the clone must pass fsck. The server is stopped
 # with SIGTERM and must exit 0. Only loopback addresses are used; every process is stopped by PID (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 

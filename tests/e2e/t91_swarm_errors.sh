@@ -4,6 +4,7 @@
 # listen port in use (12), a second `dvt serve` on the same repository (6). `dvt serve` exits 0 on SIGTERM and on
 # SIGINT (and releases its lock).
 # Only loopback addresses; every process is stopped by PID, also on failure (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 

@@ -8,6 +8,7 @@
 #  d. incremental: after a small change on A, a pull in B (which is still serving) receives far less than the version.
 # Every clone must equal the source tree and pass fsck. Every server exits 0 on SIGTERM. Every process is stopped by
 # PID, also on failure (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 MIB=$((1024 * 1024))

@@ -7,6 +7,7 @@
 #    one error line naming the failed verification, and leaves no directory behind; a pull into an existing
 #    repository leaves it unchanged.
 # Only loopback addresses; every process is stopped by PID, also on failure (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 MIB=$((1024 * 1024))

@@ -9,6 +9,7 @@
 #    really is the only way to the seeder; once whitelisted (tracker reloaded with SIGHUP, server restarted so that
 #    it announces again) the same pull succeeds and fetches only the new pack.
 # The tracker and every dvt process are stopped by PID, also on failure (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 OPENTRACKER=${OPENTRACKER:-/usr/bin/opentracker}

@@ -3,6 +3,7 @@
 # untouched, and from which the next pull completes with the right tree. A pull killed after it has verified most of
 # the data resumes: the next pull receives only what was missing (bytes counted by the puller), not the whole version.
 # Loopback only (127.0.0.2 seeder, 127.0.0.3 puller); every process is stopped by PID (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 SRC=$T/src

@@ -4,6 +4,7 @@
 # reports the rest as not fetched rather than missing. A peer holding only part of the packs seeds that part: a third
 # repository pulls the same directory from it alone. A later full pull completes the partial packs (only the rest
 # crosses the wire) and everything then verifies. Loopback only; every process stopped by PID (lib.sh trap).
+NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
 SRC=$T/src
