@@ -6,36 +6,20 @@
 
 #include <chrono>
 #include <cmath>
-#include <set>
-#include <thread>
-
-#include <libtorrent/alert_types.hpp>
-#include <libtorrent/peer_info.hpp>
+#include <map>
 
 #include "cmd/cli.hpp"
 #include "core/revision.hpp"
 #include "hooks/runner.hpp"
 #include "transport/dht.hpp"
+#include "transport/follower.hpp"
 #include "transport/keys.hpp"
 #include "transport/mirror.hpp"
+#include "transport/replicas.hpp"
 #include "transport/seeder.hpp"
 #include "util/error.hpp"
 
 namespace dvt::cmd {
-
-namespace {
-
-// Peers (by IP) that are seeds of torrent `h` right now.
-std::set<std::string> seeds_of(const lt::torrent_handle& h) {
-    std::vector<lt::peer_info> peers;
-    h.get_peer_info(peers);
-    std::set<std::string> seeds;
-    for (const auto& p : peers)
-        if (p.flags & lt::peer_info::seed) seeds.insert(p.ip.address().to_string());
-    return seeds;
-}
-
-}  // namespace
 
 void register_push(CLI::App& app, Context& ctx) {
     struct Args {
@@ -119,20 +103,32 @@ void register_push(CLI::App& app, Context& ctx) {
         } else {
             throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
         }
+        // A `dvt serve` of this repository with the DHT and the key publishes moved refs itself within 2 s; pushing
+        // through it leaves no dead DHT node behind (transport::wait_server_published). Otherwise put them here.
+        auto by_server =
+            transport::wait_server_published(*repo, refs, std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10)));
         transport::SwarmSession session(listen);
         dht.read_only = true;  // push is short-lived: do not leave a dead entry in other nodes' routing tables
         transport::enable_dht(session, dht);
-        transport::wait_dht_ready(session, timeout);
-        std::vector<std::string> skipped;
-        auto items = transport::ref_items(refs, repo->config().get_or("mirror.url", ""), &skipped);
-        for (const auto& name : skipped) ctx.warn(name + " is longer than 64 bytes and cannot be published");
-        auto published = transport::put_items(session, *key, items, timeout);
-        for (std::size_t i = 0; i + 1 < published.size(); ++i) {  // the last item is the ref list
-            std::string commit = transport::decode_ref_value(items[i].second)->hex();
-            out["refs"].push_back({{"ref", published[i].salt}, {"commit", commit},
-                                   {"seq", published[i].seq}, {"nodes", published[i].nodes}});
-            ctx.info("published " + published[i].salt + " = " + commit.substr(0, 12) + " (seq " +
-                     std::to_string(published[i].seq) + ", " + std::to_string(published[i].nodes) + " DHT nodes)");
+        std::vector<transport::Published> published;
+        if (by_server) {
+            published = std::move(*by_server);
+            out["published_by"] = "server";
+        } else {
+            transport::wait_dht_ready(session, timeout);
+            std::vector<std::string> skipped;
+            auto items = transport::ref_items(refs, repo->config().get_or("mirror.url", ""), &skipped);
+            for (const auto& name : skipped) ctx.warn(name + " is longer than 64 bytes and cannot be published");
+            published = transport::put_items(session, *key, items, timeout);
+            if (!published.empty()) published.pop_back();  // the ref list
+            out["published_by"] = "push";
+        }
+        std::map<std::string, Hash32> commit_of(refs.begin(), refs.end());
+        for (const auto& p : published) {
+            std::string commit = commit_of.at(p.salt).hex();
+            out["refs"].push_back({{"ref", p.salt}, {"commit", commit}, {"seq", p.seq}, {"nodes", p.nodes}});
+            ctx.info("published " + p.salt + " = " + commit.substr(0, 12) + " (seq " + std::to_string(p.seq) + ", " +
+                     std::to_string(p.nodes) + " DHT nodes" + (by_server ? ", by the running dvt serve)" : ")"));
         }
         out["url"] = "dvt://" + key->public_hex();
 
@@ -140,9 +136,13 @@ void register_push(CLI::App& app, Context& ctx) {
         if (a->replicas > 0) {
             transport::Seeder seeder(session, *repo);
             seeder.rescan();
-            std::set<Hash32> heads;
-            for (const auto& r : refs)
-                if (r.first.starts_with("refs/heads/")) heads.insert(r.second);
+            transport::ReplicaCounter counter(session);
+            for (const auto& r : refs) {
+                if (!r.first.starts_with("refs/heads/")) continue;
+                std::vector<lt::torrent_handle> hs{seeder.commit_handle(r.second)};
+                for (const auto& p : core::load_commit(*repo, r.second).packs) hs.push_back(seeder.pack_handle(p.id));
+                counter.watch(r.second, hs);
+            }
             auto deadline = std::chrono::steady_clock::now() + timeout;
             std::size_t have = 0;
             sigset_t set;
@@ -150,58 +150,13 @@ void register_push(CLI::App& app, Context& ctx) {
             sigaddset(&set, SIGINT);
             sigaddset(&set, SIGTERM);
             pthread_sigmask(SIG_BLOCK, &set, nullptr);
-            // a peer counts once it has been seen holding every piece of every torrent of the head (it may leave
-            // right after: a follower's download session closes once its copy is verified and imported)
-            std::map<std::pair<Hash32, int>, std::set<std::string>> seen;  // (head, torrent #) -> complete peers
-            auto next_lookup = std::chrono::steady_clock::now();
-            const std::string self = session.listen_endpoint().address().to_string();
-            {  // get_peers answers (dht_operation alerts) tell where the followers are
-                lt::settings_pack sp;
-                sp.set_int(lt::settings_pack::alert_mask, session.settings(session.listen_endpoint()).get_int(
-                                                              lt::settings_pack::alert_mask) |
-                                                              static_cast<int>(lt::alert_category::dht_operation));
-                session.native().apply_settings(std::move(sp));
-            }
-            std::map<lt::sha1_hash, lt::torrent_handle> by_hash;
             while (true) {
                 session.poll(std::chrono::milliseconds(50), [&](lt::alert* al) {
                     seeder.on_alert(al);
-                    // two seeds never connect on their own: connect to every peer the DHT lists for the head's
-                    // torrents, so complete copies show up in the swarm's piece availability
-                    if (auto* gp = lt::alert_cast<lt::dht_get_peers_reply_alert>(al))
-                        if (auto it = by_hash.find(gp->info_hash); it != by_hash.end() && it->second.is_valid())
-                            for (const auto& ep : gp->peers())
-                                if (ep.address().to_string() != self) it->second.connect_peer(ep);
+                    counter.on_alert(al);
                 });
-                have = SIZE_MAX;
-                bool lookup = std::chrono::steady_clock::now() >= next_lookup;
-                for (const auto& h : heads) {
-                    std::vector<lt::torrent_handle> hs{seeder.commit_handle(h)};
-                    const objects::Commit c = core::load_commit(*repo, h);
-                    for (const auto& p : c.packs) hs.push_back(seeder.pack_handle(p.id));
-                    std::optional<std::set<std::string>> all;
-                    for (std::size_t k = 0; k < hs.size(); ++k) {
-                        if (!hs[k].is_valid()) continue;
-                        if (lookup) {  // find followers' servers, which seed it too
-                            lt::sha1_hash h20(hs[k].info_hashes().v2.data());
-                            by_hash[h20] = hs[k];
-                            session.native().dht_get_peers(h20);
-                        }
-                        auto& acc = seen[{h, static_cast<int>(k)}];
-                        for (const auto& ip : seeds_of(hs[k]))
-                            if (ip != self) acc.insert(ip);  // not this repository's own `dvt serve`
-                        if (!all) {
-                            all = acc;
-                        } else {
-                            std::set<std::string> both;
-                            for (const auto& x : *all)
-                                if (acc.count(x)) both.insert(x);
-                            all = both;
-                        }
-                    }
-                    have = std::min(have, all ? all->size() : std::size_t{0});
-                }
-                if (lookup) next_lookup = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+                counter.update();
+                have = counter.min_complete();
                 if (have >= static_cast<std::size_t>(a->replicas)) break;
                 timespec zero{0, 0};
                 if (sigtimedwait(&set, nullptr, &zero) > 0) throw Error(ErrorKind::no_peers, "interrupted while waiting for replicas");

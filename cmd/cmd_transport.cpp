@@ -29,11 +29,17 @@ namespace {
 // main loop can poll for them and shut down in order instead of dying mid-write.
 class SignalBlock {
 public:
+    // Blocks SIGINT, SIGTERM and SIGUSR1 in this thread and in every thread it starts afterwards (libtorrent's): the
+    // signals stay pending until take() / take_usr1() consume them.
     SignalBlock() {
         sigemptyset(&m_set);
         sigaddset(&m_set, SIGINT);
         sigaddset(&m_set, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
+        sigemptyset(&m_usr1);
+        sigaddset(&m_usr1, SIGUSR1);
+        sigset_t all = m_set;
+        sigaddset(&all, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &all, &m_old);
     }
     ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &m_old, nullptr); }
     SignalBlock(const SignalBlock&) = delete;
@@ -44,6 +50,11 @@ public:
         timespec zero{0, 0};
         int s = sigtimedwait(&m_set, nullptr, &zero);
         return s > 0 ? s : 0;
+    }
+    // Whether a SIGUSR1 was pending (consumed).
+    bool take_usr1() {
+        timespec zero{0, 0};
+        return sigtimedwait(&m_usr1, nullptr, &zero) > 0;
     }
     // Die by `sig` as if it had not been blocked (exit status 128+sig for the shell).
     [[noreturn]] void die(int sig) {
@@ -59,7 +70,7 @@ public:
     }
 
 private:
-    sigset_t m_set, m_old;
+    sigset_t m_set, m_usr1, m_old;
 };
 
 // One `dvt serve` per repository: a non-blocking flock on .dvt/serve.lock, held until exit.
@@ -186,7 +197,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     struct Args {
         std::string listen, upload_limit, follow, follow_branch = "main";
         std::vector<std::string> trackers, bootstrap;
-        bool dht = false;
+        bool dht = false, super_seed = false;
         double follow_interval = 10;
     };
     auto a = std::make_shared<Args>();
@@ -202,6 +213,8 @@ void register_serve(CLI::App& app, Context& ctx) {
     sub->add_option("--follow", a->follow, "Be a replica of dvt://<key>: fetch every version it publishes");
     sub->add_option("--follow-branch", a->follow_branch, "The branch to follow (default main)");
     sub->add_option("--follow-interval", a->follow_interval, "Seconds between looks for a new version (default 10)");
+    sub->add_flag("--super-seed", a->super_seed,
+                  "Initial seeding (BEP 16): upload each piece about once and let the peers trade the rest");
     sub->callback([a, &ctx] {
         auto ep = transport::parse_endpoint(a->listen, "listen address", true);
         std::optional<lt::dht::public_key> follow;
@@ -234,6 +247,7 @@ void register_serve(CLI::App& app, Context& ctx) {
                 if (!quiet) *err << "dvt: warning: " << msg << std::endl;
             },
             trackers);
+        seeder.set_super_seeding(a->super_seed);
         auto counts = seeder.rescan();
         const auto& at = session.listen_endpoint();
         if (ctx.json)
@@ -248,8 +262,24 @@ void register_serve(CLI::App& app, Context& ctx) {
                      << transport::endpoint_string(at) << "\n";
         ctx.out->flush();
         int sig = 0;
+        // SIGUSR1 prints a status line (like dd's): what has been uploaded so far, without stopping
+        auto status_on_usr1 = [&] {
+            while (signals.take_usr1()) {
+                auto c = seeder.counts();
+                if (ctx.json)
+                    ctx.print_json({{"status", "serving"}, {"bytes_uploaded", seeder.bytes_uploaded()},
+                                    {"commits", c.commits}, {"packs", c.packs}, {"partial_packs", c.partial_packs}});
+                else
+                    *ctx.out << "serving " << c.commits << " commits and " << c.packs << " packs, "
+                             << human_bytes(seeder.bytes_uploaded()) << " uploaded\n";
+                ctx.out->flush();
+            }
+        };
         if (!dht.enabled) {
-            seeder.run([&] { return (sig = signals.take()) != 0; });
+            seeder.run([&] {
+                status_on_usr1();
+                return (sig = signals.take()) != 0;
+            });
         } else {
             // A DHT server also keeps records alive: the key holder republishes its refs, a follower re-puts the
             // records it follows (signature unchanged) and fetches every new version (docs/transport.md, "Replicas").
@@ -257,7 +287,9 @@ void register_serve(CLI::App& app, Context& ctx) {
                                          std::chrono::milliseconds(static_cast<std::int64_t>(a->follow_interval * 1000)),
                                          [&ctx](const std::string& m) { ctx.warn(m); },
                                          [&ctx](const std::string& m) { ctx.info(m); });
+            follower.upload_limit = up;
             seeder.run([&] {
+                status_on_usr1();
                 if ((sig = signals.take()) != 0) return true;
                 follower.tick();
                 return false;

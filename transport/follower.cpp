@@ -3,8 +3,12 @@
 #include "transport/puller.hpp"
 
 #include <memory>
+#include <thread>
+#include <sstream>
+#include <map>
 #include <set>
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace dvt::transport {
 
@@ -15,7 +19,8 @@ Follower::Follower(core::Repository& repo, SwarmSession& session, DhtOptions dht
                    Say warn, Say info)
     : m_repo(repo), m_session(session), m_dht(std::move(dht)), m_key(std::move(key)), m_follow(follow),
       m_branch(std::move(branch)), m_interval(interval), m_warn(std::move(warn)), m_info(std::move(info)),
-      m_next_follow(Clock::now()), m_next_publish(Clock::now() + std::chrono::seconds(5)) {
+      m_next_follow(Clock::now()), m_next_publish(Clock::now() + std::chrono::seconds(5)),
+      m_next_check(Clock::now() + std::chrono::seconds(5)) {
     // a follower polls every few seconds: say each distinct warning once
     m_warn = [inner = std::move(m_warn), seen = std::make_shared<std::set<std::string>>()](const std::string& w) {
         if (inner && seen->insert(w).second) inner(w);
@@ -36,22 +41,66 @@ void Follower::tick() {
         }
         m_next_follow = Clock::now() + m_interval;
     }
-    if (m_key && now >= m_next_publish) {
-        try {
-            publish_own();
-        } catch (const Error& e) {
-            if (m_warn) m_warn(std::string("republishing refs: ") + e.what());
+    if (m_key && now >= m_next_check) {  // a branch or tag moved (a commit, a tag): publish it now
+        m_next_check = now + std::chrono::seconds(2);
+        if (now >= m_next_publish || own_refs() != m_published) {
+            try {
+                publish_own();
+            } catch (const Error& e) {
+                if (m_warn) m_warn(std::string("publishing refs: ") + e.what());
+            }
+            m_next_publish = Clock::now() + republish_every;
         }
-        m_next_publish = Clock::now() + republish_every;
     }
 }
 
-void Follower::publish_own() {
+std::vector<std::pair<std::string, Hash32>> Follower::own_refs() const {
     std::vector<std::pair<std::string, Hash32>> refs;
     for (const char* prefix : {"refs/heads/", "refs/tags/"})
         for (const auto& r : m_repo.refs().list(prefix)) refs.push_back(r);
+    return refs;
+}
+
+void Follower::publish_own() {
+    auto refs = own_refs();
     if (refs.empty()) return;
-    put_items(m_session, *m_key, ref_items(refs, m_repo.config().get_or("mirror.url", "")), std::chrono::seconds(30));
+    std::vector<std::string> skipped;
+    auto items = ref_items(refs, m_repo.config().get_or("mirror.url", ""), &skipped);
+    auto done = put_items(m_session, *m_key, items, std::chrono::seconds(30));
+    std::string text;
+    for (std::size_t i = 0; i + 1 < done.size() && i + 1 < items.size(); ++i)
+        if (auto c = decode_ref_value(items[i].second))
+            text += done[i].salt + " " + c->hex() + " " + std::to_string(done[i].seq) + " " +
+                    std::to_string(done[i].nodes) + "\n";
+    util::atomic_write_file(m_repo.dvt_dir() / kPublishedFile, text);
+    m_published = std::move(refs);
+}
+
+std::optional<std::vector<Published>> wait_server_published(const core::Repository& repo,
+                                                            const std::vector<std::pair<std::string, Hash32>>& refs,
+                                                            std::chrono::milliseconds timeout) {
+    if (util::try_lock_file(repo.dvt_dir() / "serve.lock")) return std::nullopt;  // no server holds it
+    if (!util::try_read_text(repo.dvt_dir() / kPublishedFile)) return std::nullopt;  // it never published (no DHT/key)
+    auto deadline = Clock::now() + timeout;
+    while (true) {
+        if (auto text = util::try_read_text(repo.dvt_dir() / kPublishedFile)) {
+            std::map<std::string, std::pair<std::string, Published>> got;
+            std::istringstream in(*text);
+            std::string ref, commit;
+            Published p;
+            while (in >> ref >> commit >> p.seq >> p.nodes) {
+                p.salt = ref;
+                got[ref] = {commit, p};
+            }
+            std::vector<Published> out;
+            for (const auto& [name, id] : refs)
+                if (auto it = got.find(name); it != got.end() && it->second.first == id.hex() && it->second.second.nodes > 0)
+                    out.push_back(it->second.second);
+            if (out.size() == refs.size()) return out;
+        }
+        if (Clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
 }
 
 void Follower::follow_once() {
@@ -72,7 +121,10 @@ void Follower::follow_once() {
         o.listen = Endpoint(m_session.listen_endpoint().address(), 0);
         o.timeout = std::chrono::minutes(10);
         o.web_seeds = record_web_seeds(r.answer.item);
+        o.upload_limit = upload_limit;
+        o.download_limit = download_limit;
         SwarmSession s(*o.listen);
+        s.set_rate_limits(o.upload_limit, o.download_limit);
         DhtOptions d = o.dht;
         d.read_only = true;
         enable_dht(s, d);

@@ -136,6 +136,11 @@ public:
     }
 
     Item& add(Item it, lt::add_torrent_params atp) {
+        // With the DHT, a pull only looks peers up (lookup_peers), it never announces: libtorrent 2.0.8 puts every
+        // node that sends announce_peer (or put) into the receiver's routing table even when the sender is a
+        // read-only node, so each short-lived pull would leave a dead node behind, and later lookups that reach it
+        // wait 15 s for its timeout. (A pull still serves the peers that find it through the seeder, by PEX.)
+        if (m_opts.dht.enabled) atp.flags |= lt::torrent_flags::disable_dht;
         atp.peers = m_opts.peers;
         atp.trackers = m_opts.trackers;
         // mirrors (BEP 19): packs at <base>/packs/<id>.pack, commits at <base>/commits/<id>/dvt-commit
@@ -168,7 +173,7 @@ public:
              const std::function<void(Item&, const lt::torrent_info&)>& on_metadata = {}) {
         auto next_status = Clock::now();
         auto next_save = Clock::now() + std::chrono::seconds(1);
-        auto next_lookup = Clock::now() + std::chrono::seconds(2);
+        auto next_lookup = Clock::now();
         while (true) {
             m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
             if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
@@ -188,10 +193,11 @@ public:
                 }
             }
             if (m_opts.dht.enabled && Clock::now() >= next_lookup) {
-                // a seeder that announced after our first lookup is found only by asking again (the next
-                // scheduled announce is minutes away)
+                // at once, then every 2 s while a torrent has few peers: a seeder that announced after the first
+                // lookup is found only by asking again
                 for (auto& i : m_items)
-                    if (!i.done && i.peers == 0 && i.handle.is_valid()) i.handle.force_dht_announce();
+                    if (!i.done && i.peers < 4 && i.handle.is_valid())
+                        m_s.native().dht_get_peers(lt::sha1_hash(i.handle.info_hashes().v2.data()));
                 next_lookup = Clock::now() + std::chrono::seconds(2);
             }
             if (Clock::now() >= next_save) {
@@ -317,6 +323,11 @@ private:
             m_tracker_errors[tr->tracker_url()] = "it answered with " + std::to_string(tr->num_peers) + " peers";
         } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
             ++m_hash_failures;
+        } else if (auto* gp = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
+            for (auto& i : m_items)
+                if (!i.done && i.handle.is_valid() && lt::sha1_hash(i.handle.info_hashes().v2.data()) == gp->info_hash)
+                    for (const auto& ep : gp->peers())
+                        if (ep != m_s.listen_endpoint()) i.handle.connect_peer(ep);
         }
     }
 

@@ -107,6 +107,7 @@ Seeder::Seeder(SwarmSession& session, core::Repository& repo, Warn warn, std::ve
 
 lt::torrent_handle Seeder::add(lt::add_torrent_params atp) {
     atp.trackers = m_trackers;
+    if (m_super_seed) atp.flags |= lt::torrent_flags::super_seeding;
     return m_session.add_torrent(std::move(atp));
 }
 
@@ -186,6 +187,11 @@ void Seeder::on_alert(lt::alert* a) {
         // torrents added before the DHT had any node announced into the void: announce them now
         for (const auto* m : {&m_commits, &m_packs})
             for (const auto& [id, h] : *m) h.force_dht_announce();
+        return;
+    }
+    if (auto* ck = lt::alert_cast<lt::torrent_checked_alert>(a); ck && m_super_seed) {
+        // libtorrent honours the flag only for a torrent that is a seed; set it again once the check has made it one
+        ck->handle.set_flags(lt::torrent_flags::super_seeding);
         return;
     }
     if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a))

@@ -75,6 +75,18 @@ assert_json 'len(j["commits"]) == 2'
 expect_exit 0 "$DVT" -C "$T/shallow" --json fsck
 assert_json 'j["ok"] and j["reachable_commits"] == 2'
 
+# --- SIGUSR1: a status line with what was uploaded so far (at least the clones above), and serving goes on
+LINES=$(wc -l <"$T/serve.json")
+kill -USR1 "$SERVE_PID"
+for _ in $(seq 1 100); do
+    [ "$(wc -l <"$T/serve.json")" -gt "$LINES" ] && break
+    sleep 0.05
+done
+tail -n 1 "$T/serve.json" >"$T/status.json"
+assert_json 'j["status"] == "serving" and j["commits"] == 2 and j["bytes_uploaded"] > 3 * 1024 * 1024' "$T/status.json"
+kill -0 "$SERVE_PID" 2>/dev/null || fail "dvt serve exited on SIGUSR1"
+expect_exit 0 "$DVT" --json clone "$V2" "$T/after-usr1" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+
 # --- the server stops cleanly on SIGTERM
 kill -TERM "$SERVE_PID"
 wait_bg "$SERVE_PID"
