@@ -92,13 +92,13 @@ void show_remote(Context& ctx, const ShowArgs& a) {
     }
     if (refs.empty()) o << "  no refs are published\n";
     for (const auto& p : refs) {
-        std::string watched = p.torrents > 1 ? "the commit and " + std::to_string(p.torrents - 1) + " packs"
-                                             : "the commit only (not here)";
+        std::string watched = p.torrents > 1 ? "commit and " + std::to_string(p.torrents - 1) + " packs watched"
+                                             : "commit watched; its packs are unknown here";
         o << "  " << p.ref << " " << p.commit.hex().substr(0, 12) << " (seq " << p.seq
-          << "): " << p.copies.seen.size() << " peers seen, " << p.copies.complete.size()
-          << " hold a complete copy (" << watched << ")\n";
+          << "): " << p.copies.complete.size() << " complete copies, " << p.copies.seen.size() << " peers seen ("
+          << watched << ")\n";
         for (const auto& ip : p.copies.seen)
-            o << "    " << ip << (p.copies.complete.count(ip) ? " complete" : "") << "\n";
+            o << "    " << ip << (p.copies.complete.count(ip) ? " complete" : " incomplete") << "\n";
     }
 }
 
