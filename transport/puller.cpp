@@ -432,55 +432,43 @@ auto with_settle_retries(F&& f) -> decltype(f()) {
     }
 }
 
-objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& ref) {
+// The merkle root of a downloaded pack is checked in one of two ways. With `layer` empty, the whole file is read and
+// hashed again. With `layer` (the piece layer libtorrent verified, when it hashed every piece during this pull), the
+// layer is checked against the id instead: the posix disk I/O dvt uses hashes a piece by reading it back from the file
+// (pread), against that layer, so every byte of the file was verified after it was written and a second pass is not
+// needed. (A pack with pieces from resume data passes no layer: those were hashed by an earlier process and, after a
+// power loss, may not be on disk.) Either way the length, the index and its offset are checked and the file fsynced.
+objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& ref, const Bytes& layer) {
     std::string what = "pack " + ref.id.hex() + " received from the swarm";
+    std::uint32_t piece = objects::pack_piece_length(ref.length);
+    if (!layer.empty() && objects::root_from_piece_layer(layer, ref.length, piece) != ref.id)
+        throw Error(ErrorKind::corrupt, what + ": its piece layer does not hash to its id");
     util::Fd fd = util::open_read(file);
     std::uint64_t len = util::file_size(fd.get());
     if (len != ref.length)
         throw Error(ErrorKind::corrupt, what + " has " + std::to_string(len) + " bytes, the commit names " +
                                             std::to_string(ref.length));
-    objects::MerkleBuilder m;
-    Bytes buf(4 << 20);
-    for (std::uint64_t off = 0; off < len;) {
-        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), len - off));
-        util::pread_all(fd.get(), buf.data(), n, off, file.string());
-        m.update(buf.data(), n);
-        off += n;
+    objects::SealedPack s;
+    s.ref = ref;
+    if (layer.empty()) {
+        objects::MerkleBuilder m;
+        Bytes buf(4 << 20);
+        for (std::uint64_t off = 0; off < len;) {
+            std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), len - off));
+            util::pread_all(fd.get(), buf.data(), n, off, file.string());
+            m.update(buf.data(), n);
+            off += n;
+        }
+        if (m.root() != ref.id) throw Error(ErrorKind::corrupt, what + " does not hash to its id");
+        s.piece_layer = m.piece_layer(piece);
+    } else {
+        s.piece_layer = layer;
     }
-    if (m.root() != ref.id) throw Error(ErrorKind::corrupt, what + " does not hash to its id");
     objects::PackIndex pi = objects::read_pack_index(fd.get(), what);
     if (pi.length != ref.length || pi.index_offset != ref.index_offset)
         throw Error(ErrorKind::corrupt, what + ": its index offset differs from the one the commit names");
     util::fsync_fd(fd.get(), file.string());
-    objects::SealedPack s;
-    s.ref = ref;
     s.entries = std::move(pi.entries);
-    s.piece_layer = m.piece_layer(objects::pack_piece_length(len));
-    return s;
-}
-
-// A downloaded pack whose every piece libtorrent hashed during this pull. The posix disk I/O dvt uses hashes a piece by
-// reading it back from the file (pread), against the piece layer, which libtorrent checked against the pieces root in
-// the info dict, i.e. against the pack id; the layer is checked against the id again here. So every byte of the file
-// was verified after it was written, and a second pass over it is not needed. (A pack with pieces from resume data
-// takes verify_pack: those were hashed by an earlier process and, after a power loss, may not be on disk.)
-objects::SealedPack verify_pack_layer(const fs::path& file, const objects::PackRef& ref, const Bytes& layer) {
-    std::string what = "pack " + ref.id.hex() + " received from the swarm";
-    std::uint32_t piece = objects::pack_piece_length(ref.length);
-    if (objects::root_from_piece_layer(layer, ref.length, piece) != ref.id)
-        throw Error(ErrorKind::corrupt, what + ": its piece layer does not hash to its id");
-    util::Fd fd = util::open_read(file);
-    if (std::uint64_t len = util::file_size(fd.get()); len != ref.length)
-        throw Error(ErrorKind::corrupt, what + " has " + std::to_string(len) + " bytes, the commit names " +
-                                            std::to_string(ref.length));
-    objects::PackIndex pi = objects::read_pack_index(fd.get(), what);
-    if (pi.length != ref.length || pi.index_offset != ref.index_offset)
-        throw Error(ErrorKind::corrupt, what + ": its index offset differs from the one the commit names");
-    util::fsync_fd(fd.get(), file.string());
-    objects::SealedPack s;
-    s.ref = ref;
-    s.entries = std::move(pi.entries);
-    s.piece_layer = layer;
     return s;
 }
 
@@ -866,9 +854,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             for (const auto& pf : fetches) {
                 fs::path file = store.partial_path(pf.ref.id);
                 try {
-                    verified.emplace_back(file, with_settle_retries([&] {
-                        return pf.layer.empty() ? verify_pack(file, pf.ref) : verify_pack_layer(file, pf.ref, pf.layer);
-                    }));
+                    verified.emplace_back(file, with_settle_retries([&] { return verify_pack(file, pf.ref, pf.layer); }));
                 } catch (const Error& e) {
                     if (e.kind() == ErrorKind::corrupt) {  // start over next time rather than trust those pieces
                         fs::remove(file, ec);

@@ -58,13 +58,7 @@ void download_nothing(lt::add_torrent_params& atp, const fs::path& save_path) {
 // --- ReplicaCounter
 
 ReplicaCounter::ReplicaCounter(SwarmSession& s)
-    : m_session(s), m_self(s.listen_endpoint().address().to_string()), m_next_lookup(Clock::now()) {
-    lt::settings_pack sp;  // get_peers answers (dht_get_peers_reply_alert) tell where the other copies are
-    sp.set_int(lt::settings_pack::alert_mask,
-               SwarmSession::settings(s.listen_endpoint()).get_int(lt::settings_pack::alert_mask) |
-                   static_cast<int>(lt::alert_category::dht_operation));
-    s.native().apply_settings(std::move(sp));
-}
+    : m_session(s), m_self(s.listen_endpoint().address().to_string()), m_next_lookup(Clock::now()) {}
 
 void ReplicaCounter::watch(const Hash32& version, const std::vector<lt::torrent_handle>& torrents) {
     Version& v = m_versions[version];

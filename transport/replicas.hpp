@@ -35,7 +35,7 @@ namespace dvt::transport {
 
 class ReplicaCounter {
 public:
-    // Turns on the session's DHT operation alerts (get_peers answers). The session's DHT must be enabled by the caller.
+    // The session's DHT must be enabled by the caller (enable_dht, which also turns on the get_peers answer alerts).
     explicit ReplicaCounter(SwarmSession& s);
 
     // Watches `version` through `torrents` (invalid handles and torrents it already has are ignored; with none,
