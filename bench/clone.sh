@@ -48,20 +48,16 @@ OUT=$W/results
 SEED_IP=127.0.0.2 PULL_IP=127.0.0.4 NGINX_ADDR=127.0.0.3:18081
 
 report() {
-    python3 - "$OUT" <<'PY'
-import csv, os, statistics, sys
+    PYTHONPATH="$here" python3 - "$OUT" <<'PY'
+import os, sys
+import report_lib
+from report_lib import num as f, med, read_tsv, read_meta
 out = sys.argv[1]
-t = {r["name"]: r for r in csv.DictReader(open(os.path.join(out, "clone.tsv")), delimiter="\t")}
-extra = list(csv.DictReader(open(os.path.join(out, "extra.tsv")), delimiter="\t"))
-meta = dict(l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "meta.tsv")))
-def f(x):
-    try: return float(x)
-    except (TypeError, ValueError): return None
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
+t = {r["name"]: r for r in read_tsv(os.path.join(out, "clone.tsv"))}
+extra = read_tsv(os.path.join(out, "extra.tsv"))
+meta = read_meta(os.path.join(out, "meta.tsv"))
 def fmt(x, d=2):
-    return "—" if x is None else f"{x:,.{d}f}"
+    return report_lib.fmt(x, d)
 data = f(meta["data_bytes"])
 runs = sorted({int(r["run"]) for r in extra})
 print("# dvt clone vs curl | tar (one seeder, one puller, no caps)\n")

@@ -37,16 +37,14 @@ export QUIET_WAIT=${QUIET_WAIT:-30}
 export RESTIC_PASSWORD=dvtbench
 
 report() {
-    python3 - "$1" <<'PY'
-import csv, os, statistics, sys
+    PYTHONPATH="$here" python3 - "$1" <<'PY'
+import os, sys
+import report_lib
+from report_lib import num, med, read_tsv
 out = sys.argv[1]
 
 def rows(name):
-    p = os.path.join(out, name)
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+    return read_tsv(os.path.join(out, name))
 
 times = {r["name"]: r for r in rows("core.tsv")}
 sizes = rows("sizes.tsv")
@@ -54,22 +52,12 @@ verify = rows("verify.tsv")
 meta = {r["key"]: r["value"] for r in rows("meta.tsv")}
 runs = sorted({int(n.split(".")[0][1:]) for n in times})
 
-def num(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return None
-
 def t(run, tool, step, field="wall_s"):
     r = times.get(f"r{run}.{tool}.{step}")
     return num(r[field]) if r else None
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
 def fmt(x, d=2):
-    return "—" if x is None else f"{x:,.{d}f}"
+    return report_lib.fmt(x, d)
 
 def size(run, tool, key):
     for r in sizes:

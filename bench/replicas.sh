@@ -52,19 +52,12 @@ W=$BENCH_DIR/replicas
 OUT=$W/results
 
 report() {
-    python3 - "$OUT" <<'PY'
-import csv, os, statistics, sys
+    PYTHONPATH="$here" python3 - "$OUT" <<'PY'
+import os, sys
+from report_lib import num as f, med, fmt, read_tsv, read_meta
 out = sys.argv[1]
-rows = list(csv.DictReader(open(os.path.join(out, "replicas.tsv")), delimiter="\t"))
-meta = dict(l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "meta.tsv")))
-def f(x):
-    try: return float(x)
-    except (TypeError, ValueError): return None
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-def fmt(x, d=1):
-    return "—" if x is None else f"{x:,.{d}f}"
+rows = read_tsv(os.path.join(out, "replicas.tsv"))
+meta = read_meta(os.path.join(out, "meta.tsv"))
 data, limit, n = f(meta["data_bytes"]), f(meta["limit_bps"]), int(meta["n"])
 print(f"# dvt push to {n} followers: new version of {data / 2**20:.0f} MiB, every uplink {limit / 1e6:g} MB/s\n")
 for k in ("data", "dvt", "network", "followers", "runs", "started", "finished"):
