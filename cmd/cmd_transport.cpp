@@ -14,6 +14,7 @@
 #include "cmd/cli.hpp"
 #include "hooks/lockfile.hpp"
 #include "transport/follower.hpp"
+#include "transport/lsd.hpp"
 #include "transport/puller.hpp"
 #include "transport/remote.hpp"
 #include "transport/seeder.hpp"
@@ -86,7 +87,7 @@ util::Fd lock_serve(const std::filesystem::path& dvt_dir) {
 struct SwarmArgs {
     std::vector<std::string> positional;  // clone: ID DIR; pull: [REMOTE] ID
     std::vector<std::string> peers, trackers, mirrors, bootstrap;
-    bool dht = false;
+    bool dht = false, lsd = false;
     std::string branch = "main";
     std::string upload_limit, download_limit;
     std::string listen;
@@ -102,6 +103,7 @@ void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
     sub->add_option("--bootstrap", a.bootstrap, "DHT bootstrap node HOST:PORT: find peers through the DHT (repeatable)")
         ->allow_extra_args(false);
     sub->add_flag("--dht", a.dht, "Find peers through the public BitTorrent DHT");
+    sub->add_flag("--lsd", a.lsd, "Find peers on the local network (BEP 14 multicast; or config lsd.enabled = true)");
     sub->add_option("--branch", a.branch, "With a dvt:// address: the published branch to fetch (default main)");
     sub->add_option("--upload-limit", a.upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
     sub->add_option("--download-limit", a.download_limit, "Cap on download rate, bytes/s (e.g. 20M)");
@@ -119,6 +121,7 @@ transport::PullOptions parse_swarm_args(const SwarmArgs& a, const std::string& c
         o.web_seeds.push_back(m);
     }
     o.dht = transport::dht_options(nullptr, a.bootstrap, a.dht);
+    o.lsd = a.lsd;
     for (const auto& p : a.peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
     for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
     if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
@@ -197,7 +200,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     struct Args {
         std::string listen, upload_limit, follow, follow_branch = "main";
         std::vector<std::string> trackers, bootstrap;
-        bool dht = false, super_seed = false;
+        bool dht = false, super_seed = false, lsd = false;
         double follow_interval = 10;
     };
     auto a = std::make_shared<Args>();
@@ -210,6 +213,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     sub->add_option("--bootstrap", a->bootstrap, "Join the DHT through this node HOST:PORT (repeatable)")
         ->allow_extra_args(false);
     sub->add_flag("--dht", a->dht, "Join the public BitTorrent DHT");
+    sub->add_flag("--lsd", a->lsd, "Announce on the local network (BEP 14 multicast; or config lsd.enabled = true)");
     sub->add_option("--follow", a->follow, "Be a replica of dvt://<key>: fetch every version it publishes");
     sub->add_option("--follow-branch", a->follow_branch, "The branch to follow (default main)");
     sub->add_option("--follow-interval", a->follow_interval, "Seconds between looks for a new version (default 10)");
@@ -231,6 +235,8 @@ void register_serve(CLI::App& app, Context& ctx) {
         transport::SwarmSession session(ep);
         session.set_rate_limits(up, 0);
         transport::enable_dht(session, dht);
+        bool lsd = transport::lsd_option(&repo->config(), a->lsd);
+        if (lsd) transport::enable_lsd(session);
         auto key = dht.enabled ? transport::load_repo_key(repo->dvt_dir()) : std::nullopt;
         if (dht.enabled) {  // torrents are announced as they start: join first (the other nodes may start later)
             try {
@@ -288,6 +294,7 @@ void register_serve(CLI::App& app, Context& ctx) {
                                          [&ctx](const std::string& m) { ctx.warn(m); },
                                          [&ctx](const std::string& m) { ctx.info(m); });
             follower.upload_limit = up;
+            follower.lsd = lsd;
             seeder.run([&] {
                 status_on_usr1();
                 if ((sig = signals.take()) != 0) return true;
@@ -313,8 +320,9 @@ void register_clone(CLI::App& app, Context& ctx) {
     sub->callback([a, &ctx] {
         Hash32 id;
         auto opts = parse_swarm_args(*a, a->positional[0], id);
-        if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled)
-            throw Error(ErrorKind::usage, "clone needs --peer IP:PORT, --tracker URL, --mirror URL or the DHT (--bootstrap)");
+        if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled && !opts.lsd)
+            throw Error(ErrorKind::usage,
+                        "clone needs --peer IP:PORT, --tracker URL, --mirror URL, the DHT (--bootstrap) or --lsd");
         std::optional<transport::Remote> origin;
         if (a->positional[0].starts_with("dvt://")) {  // a published repository: its branch through the DHT
             auto pk = transport::parse_repo_url(a->positional[0]);
@@ -419,6 +427,7 @@ void register_pull(CLI::App& app, Context& ctx) {
                 opts.dht = transport::dht_options(&repo->config(), {}, true);
         }
         if (!opts.dht.enabled) opts.dht = transport::dht_options(&repo->config(), {}, false);
+        opts.lsd = transport::lsd_option(&repo->config(), opts.lsd);
         if (a->positional.back().starts_with("dvt://")) {
             if (follow && !opts.dht.enabled) opts.dht = transport::dht_options(nullptr, follow->bootstrap, true);
             if (follow) {

@@ -1,5 +1,6 @@
 #include "transport/follower.hpp"
 
+#include "transport/lsd.hpp"
 #include "transport/puller.hpp"
 
 #include <memory>
@@ -122,9 +123,11 @@ void Follower::follow_once() {
         o.timeout = std::chrono::minutes(10);
         o.web_seeds = record_web_seeds(r.answer.item);
         o.upload_limit = upload_limit;
+        o.lsd = lsd;
         o.download_limit = download_limit;
         SwarmSession s(*o.listen);
         s.set_rate_limits(o.upload_limit, o.download_limit);
+        if (o.lsd) enable_lsd(s);
         DhtOptions d = o.dht;
         d.read_only = true;
         enable_dht(s, d);

@@ -49,6 +49,7 @@ public:
     std::chrono::milliseconds republish_every = std::chrono::minutes(10);
     // Caps (bytes/s, 0 = none) for the session a fetch runs in: a server's --upload-limit covers its fetches too.
     std::int64_t upload_limit = 0, download_limit = 0;
+    bool lsd = false;  // fetches also look for peers on the LAN (the server runs with --lsd)
 
 private:
     void publish_own();

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "objects/torrent_id.hpp"
+#include "transport/lsd.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/http.hpp"
@@ -116,6 +117,7 @@ struct Item {
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
     bool saving = false;
     bool resumed = false;  // started with pieces from resume data (hashed by an earlier process)
+    Clock::time_point added;  // when the torrent was added to the session
 };
 
 // The torrents of one pull, in one session: runs download phases until the items are done, with the pull's deadline,
@@ -150,6 +152,7 @@ public:
                                                                            : base + "packs/");
         }
         it.handle = m_s.add_torrent(std::move(atp));
+        it.added = Clock::now();
         m_items.push_back(std::move(it));
         return m_items.back();
     }
@@ -174,6 +177,7 @@ public:
         auto next_status = Clock::now();
         auto next_save = Clock::now() + std::chrono::seconds(1);
         auto next_lookup = Clock::now();
+        auto next_lsd = Clock::now();
         while (true) {
             m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
             if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
@@ -199,6 +203,15 @@ public:
                     if (!i.done && i.peers < 4 && i.handle.is_valid())
                         m_s.native().dht_get_peers(lt::sha1_hash(i.handle.info_hashes().v2.data()));
                 next_lookup = Clock::now() + std::chrono::seconds(2);
+            }
+            if (m_opts.lsd && Clock::now() >= next_lsd) {
+                // a torrent announces itself on the LAN when it starts; one that has found nobody asks again (a
+                // seeder that starts later, or a lost datagram), at most every 5 s
+                for (auto& i : m_items)
+                    if (!i.done && i.peers == 0 && i.handle.is_valid() &&
+                        Clock::now() - i.added >= std::chrono::seconds(5))
+                        i.handle.force_lsd_announce();
+                next_lsd = Clock::now() + std::chrono::seconds(5);
             }
             if (Clock::now() >= next_save) {
                 save_resume(lt::torrent_handle::only_if_modified);
@@ -367,6 +380,8 @@ private:
             peers += (peers.empty() ? "tracker " : ", tracker ") + t;
             if (auto e = m_tracker_errors.find(t); e != m_tracker_errors.end()) peers += " (" + e->second + ")";
         }
+        if (m_opts.dht.enabled) peers += (peers.empty() ? "" : ", ") + std::string("DHT");
+        if (m_opts.lsd) peers += (peers.empty() ? "" : ", ") + std::string("LAN discovery");
         auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_deadline - m_start).count();
         std::string msg;
         if (!have_commit) {
@@ -483,10 +498,10 @@ Bytes piece_layer_of(const lt::torrent_handle& h) {
 }
 
 std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
-    if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled)
+    if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled && !opts.lsd)
         throw Error(ErrorKind::usage,
-                    "no peer, tracker, mirror or DHT given (use --peer IP:PORT, --tracker URL, --bootstrap IP:PORT, "
-                    "--dht, or a remote)");
+                    "no peer, tracker, mirror, DHT or LAN discovery given (use --peer IP:PORT, --tracker URL, "
+                    "--bootstrap IP:PORT, --dht, --lsd, or a remote)");
     Endpoint listen;
     if (opts.listen) {
         listen = *opts.listen;
@@ -498,11 +513,14 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
         listen = Endpoint(local_address_towards(Endpoint(*w, 80)), 0);
     } else if (auto node = opts.dht.enabled ? first_bootstrap_address(opts.dht) : std::nullopt) {
         listen = Endpoint(local_address_towards(*node), 0);
+    } else if (opts.lsd) {
+        listen = Endpoint(lsd_local_address(), 0);
     } else {
         throw Error(ErrorKind::usage, "give --listen IP: no peer, tracker or bootstrap node is an IP address");
     }
     auto s = std::make_unique<SwarmSession>(listen);
     s->set_rate_limits(opts.upload_limit, opts.download_limit);
+    if (opts.lsd) enable_lsd(*s);
     if (opts.dht.enabled) {
         DhtOptions d = opts.dht;
         d.read_only = true;  // a pull is short-lived

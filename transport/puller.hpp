@@ -47,6 +47,7 @@ struct PullOptions {
     std::vector<std::string> trackers;          // announce URLs (checked with check_tracker_url)
     std::vector<std::string> web_seeds;         // mirror base URLs (docs/transport.md, "HTTP mirrors")
     DhtOptions dht;                             // find peers through the DHT (a commit id alone suffices)
+    bool lsd = false;                           // find peers on the LAN (BEP 14, transport/lsd.hpp)
     std::int64_t upload_limit = 0, download_limit = 0;  // bytes/s, 0 = unlimited (see SwarmSession::set_rate_limits)
     std::optional<Endpoint> listen;  // default: the local address routing to the first peer, any port
     std::vector<std::string> paths;  // pull: only these paths (and only their chunks cross the wire); empty = all

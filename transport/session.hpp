@@ -3,7 +3,8 @@
 // Contract:
 //  - Listens, and makes outgoing connections, only on the explicit IP given by the caller (never a wildcard), TCP
 //    only. DHT, LSD, UPnP, NAT-PMP and the IP notifier are off and no bootstrap node is configured, so nothing
-//    leaves the machine except connections to peers the caller names (or that connect to us).
+//    leaves the machine except connections to peers the caller names (or that connect to us), until the caller
+//    turns on the DHT (transport/dht.hpp) or LAN discovery (transport/lsd.hpp).
 //  - The constructor returns only once the TCP listen socket is open; a listen failure (port in use, address not
 //    local) is ErrorKind::network with a one-line message. Port 0 picks a free port: see listen_endpoint().
 //  - Torrents are added not auto-managed and not paused, so no queueing limit ever delays one.

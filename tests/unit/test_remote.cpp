@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/config.hpp"
+#include "transport/lsd.hpp"
 #include "transport/remote.hpp"
 #include "transport/session.hpp"
 #include "util/error.hpp"
@@ -73,4 +74,18 @@ TEST_CASE("tracker URLs need a scheme and a host", "[remote]") {
         CHECK(kind_of([&] { transport::check_tracker_url(bad); }) == ErrorKind::usage);
     CHECK(transport::tracker_address("http://127.0.0.5:6969/announce") == lt::make_address("127.0.0.5"));
     CHECK_FALSE(transport::tracker_address("http://tracker.example/announce"));
+}
+
+TEST_CASE("LAN discovery is off unless the flag or config lsd.enabled asks for it", "[remote]") {
+    core::Config c;
+    CHECK_FALSE(transport::lsd_option(nullptr, false));
+    CHECK(transport::lsd_option(nullptr, true));
+    CHECK_FALSE(transport::lsd_option(&c, false));
+    c.set("lsd.enabled", "true");
+    CHECK(transport::lsd_option(&c, false));
+    c.set("lsd.enabled", "false");
+    CHECK_FALSE(transport::lsd_option(&c, false));
+    CHECK(transport::lsd_option(&c, true));  // the flag wins over the config
+    c.set("lsd.enabled", "yes");
+    CHECK(kind_of([&] { transport::lsd_option(&c, false); }) == ErrorKind::usage);
 }
