@@ -8,6 +8,7 @@
 #   SIZE_MB=64 RUNS=1 NS="1 4" DVT=/tmp/dvt-snap/dvt bench/swarm.sh     # quick check
 #
 # Env: DVT=<repo>/build/dvt, BENCH_DIR=/tmp/dvt-bench-swarm (work dir; generated data is reused), RUNS=3,
+#      SEED_OPTS="" (extra `dvt serve` options for the seeder, e.g. --super-seed),
 #      NS="1 4 8", SIZE_MB=256 (version size, MiB), FILES=4 (files it is split into), LIMIT=20M (every uplink, bytes/s,
 #      dvt syntax: 20M = 20,000,000 B/s), DISCOVERY=pex|mesh (how pullers find each other, below), TIMEOUT=600 (clone
 #      --timeout), CENTRAL=tc|limit_rate|none (baseline method, below; default tc when `unshare --net` + tc work),
@@ -52,6 +53,7 @@ SIZE_MB=${SIZE_MB:-256}
 FILES=${FILES:-4}
 LIMIT=${LIMIT:-20M}
 DISCOVERY=${DISCOVERY:-pex}
+SEED_OPTS=${SEED_OPTS:-}
 TIMEOUT=${TIMEOUT:-600}
 CENTRAL=${CENTRAL:-auto}
 QUIET_WAIT=${QUIET_WAIT:-30}
@@ -122,7 +124,7 @@ rows = read_tsv(os.path.join(out, "swarm.tsv"))
 meta = read_meta(os.path.join(out, "meta.tsv"))
 data, tar, limit = f(meta["data_bytes"]), f(meta["tar_bytes"]), f(meta["limit_bps"])
 print(f"# dvt swarm scaling: 1 seeder + N pullers, every uplink {limit/1e6:g} MB/s\n")
-for k in ("data", "dvt", "discovery", "central", "runs", "started", "finished"):
+for k in ("data", "dvt", "seeder", "discovery", "central", "runs", "started", "finished"):
     if k in meta: print(f"- {k}: {meta[k]}")
 print()
 print("| N | dvt wall s (median) | dvt wall s (each run) | first puller done s | slowest download s | seeder uploaded MiB "
@@ -213,6 +215,7 @@ printf 'run\tn\ttool\twall_s\tfirst_s\tseed_up_bytes\tok\tnote\tdl_max_s\n' >"$O
     printf 'tar_bytes\t%s\n' "$tar_bytes"
     printf 'limit_bps\t%s\n' "$limit_bps"
     printf 'dvt\t%s (%s)\n' "$DVT" "$("$DVT" --version 2>&1)"
+    printf 'seeder\t%s\n' "dvt serve --upload-limit $LIMIT${SEED_OPTS:+ $SEED_OPTS}"
     printf 'discovery\t%s\n' "$DISCOVERY (pullers get --peer seeder$([[ $DISCOVERY == mesh ]] && echo ' + every other puller'))"
     printf 'central\t%s\n' "$CENTRAL: $(case $CENTRAL in tc) echo "nginx in a private netns, HTB $rate_mbit on everything it sends (total uplink cap)" ;; limit_rate) echo "nginx limit_rate $limit_bps/N per connection" ;; *) echo "not measured" ;; esac)"
     printf 'runs\t%s\n' "$RUNS"
@@ -232,7 +235,8 @@ dvt_once() {
     wait_quiet "$QUIET_WAIT"
     local busy0
     busy0=$(_busy_cpu_s)
-    "$DVT" -C "$src" --json serve --listen "$SEED_IP:0" --upload-limit "$LIMIT" >"$d/seed.out" 2>"$d/seed.err" &
+    # shellcheck disable=SC2086  # SEED_OPTS: words
+    "$DVT" -C "$src" --json serve --listen "$SEED_IP:0" --upload-limit "$LIMIT" $SEED_OPTS >"$d/seed.out" 2>"$d/seed.err" &
     local sp=$!
     track "$sp"
     wait_json_line "$d/seed.out" "$sp" 30
@@ -274,9 +278,13 @@ dvt_once() {
     stop_pid "$sp" TERM || { ok=0; note+="serve exit $?; "; }
     up=$(json_field "$d/seed.out" bytes_uploaded -1 2>/dev/null || echo NA)
     # per-puller download seconds and verification of each tree (untimed)
-    local secs=() got
+    local secs=() ups=() phases=() got
     for ((i = 1; i <= n; i++)); do
         secs+=("$(json_field "$d/p$i.out" seconds -1 2>/dev/null | awk '{printf "%.1f", $1}' || echo NA)")
+        ups+=("$(json_field "$d/p$i.out" bytes_uploaded -1 2>/dev/null | awk '{printf "%.0f", $1 / 1048576}' || echo NA)")
+        phases+=("$(python3 -c 'import json,sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+print("%.1f/%.1f/%.1f/%.1f" % (j["transfer_seconds"], j["seconds"] - j["transfer_seconds"], j["import_seconds"], j["checkout_seconds"]))' "$d/p$i.out" 2>/dev/null || echo NA)")
         if [[ -d $d/p$i ]]; then
             got=$( (cd "$d/p$i" && find . -path ./.dvt -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum |
                 LC_ALL=C sort -k2) | cmp -s - "$W/manifest-${SIZE_MB}M" && echo same || echo differs)
@@ -285,7 +293,7 @@ dvt_once() {
         fi
         [[ $got == same ]] || { ok=0; note+="p$i tree $got; "; }
     done
-    echo "  run $run N=$n dvt: wall ${wall}s, pullers done at ${done_at[*]} s (download seconds ${secs[*]}), seeder uploaded $up B, ok=$ok; machine busy CPU during the run $(awk -v a="$busy0" -v b="$(_busy_cpu_s)" 'BEGIN{printf "%.1f", b-a}') s" >&2
+    echo "  run $run N=$n dvt: wall ${wall}s, pullers done at ${done_at[*]} s (download seconds ${secs[*]}; MiB uploaded ${ups[*]}; transfer/verify/import/checkout s ${phases[*]}), seeder uploaded $up B, ok=$ok; machine busy CPU during the run $(awk -v a="$busy0" -v b="$(_busy_cpu_s)" 'BEGIN{printf "%.1f", b-a}') s" >&2
     dlmax=$(median_max "${secs[@]}")
     printf '%s\t%s\tdvt\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$n" "$wall" "$first" "$up" "$ok" "${note:-}" "$dlmax" >>"$OUT/swarm.tsv"
     mkdir -p "$OUT/logs/r$run-n$n"

@@ -180,7 +180,10 @@ nlohmann::json fetch_json(const transport::FetchResult& f) {
             {"bytes_fetched", f.bytes_fetched},
             {"bytes_downloaded", f.bytes_downloaded},
             {"bytes_received", f.bytes_received},
-            {"seconds", f.seconds}};
+            {"bytes_uploaded", f.bytes_uploaded},
+            {"seconds", f.seconds},
+            {"transfer_seconds", f.transfer_seconds},
+            {"import_seconds", f.import_seconds}};
 }
 
 std::string fetch_summary(const transport::FetchResult& f) {
@@ -364,6 +367,7 @@ void register_clone(CLI::App& app, Context& ctx) {
             j["branch"] = "main";
             j["written"] = r.checkout.written;
             j["bytes_written"] = r.checkout.bytes_written;
+            j["checkout_seconds"] = r.checkout.seconds;
             ctx.print_json(j);
             return;
         }
@@ -468,6 +472,7 @@ void register_pull(CLI::App& app, Context& ctx) {
             j["written"] = r.checkout.written;
             j["deleted"] = r.checkout.deleted;
             j["bytes_written"] = r.checkout.bytes_written;
+            j["checkout_seconds"] = r.checkout.seconds;
             ctx.print_json(j);
             return;
         }

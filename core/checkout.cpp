@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -329,7 +330,9 @@ CheckoutResult checkout(Repository& repo, const std::string& rev, const Checkout
     bool hook = hooks::hook_present(repo.dvt_dir(), "post-checkout");
     refs::Head before;
     std::string changes;
+    auto start = std::chrono::steady_clock::now();
     CheckoutResult res = checkout_locked(repo, rev, opts, before, hook ? &changes : nullptr);
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (hook) {  // after the write lock is released, so the hook may run dvt commands
         hooks::HookCall call;
         call.name = "post-checkout";

@@ -23,6 +23,7 @@ struct CheckoutResult {
     std::optional<std::string> branch;  // set when HEAD now names a branch
     std::size_t written = 0, deleted = 0;
     std::uint64_t bytes_written = 0;
+    double seconds = 0;  // wall time of the checkout
 };
 
 CheckoutResult checkout(Repository& repo, const std::string& rev, const CheckoutOptions& opts);

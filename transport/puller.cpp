@@ -107,7 +107,7 @@ struct Item {
     std::uint64_t length = 0;  // 0 until known (a commit before its metadata)
     lt::torrent_handle handle;
     bool done = false;
-    std::int64_t payload = 0, received = 0;
+    std::int64_t payload = 0, received = 0, uploaded = 0;
     std::uint64_t verified = 0;  // bytes of wanted pieces present and verified (libtorrent's total_wanted_done)
     int peers = 0;
     bool kick_when_checked = false;  // added with metadata (see Transfer::handle)
@@ -118,6 +118,8 @@ struct Item {
     bool saving = false;
     bool resumed = false;  // started with pieces from resume data (hashed by an earlier process)
     Clock::time_point added;  // when the torrent was added to the session
+    fs::path file;            // packs: the file libtorrent writes (partial/<id>.pack)
+    util::Fd writeback;       // opened on the first writeback tick (Transfer::start_writeback)
 };
 
 // The torrents of one pull, in one session: runs download phases until the items are done, with the pull's deadline,
@@ -214,6 +216,7 @@ public:
                 next_lsd = Clock::now() + std::chrono::seconds(5);
             }
             if (Clock::now() >= next_save) {
+                start_writeback();
                 save_resume(lt::torrent_handle::only_if_modified);
                 next_save = Clock::now() + std::chrono::seconds(1);
             }
@@ -230,7 +233,8 @@ public:
             if (!i.handle.is_valid()) continue;
             m_payload_removed += i.payload;
             m_received_removed += i.received;
-            i.payload = i.received = 0;
+            m_uploaded_removed += i.uploaded;
+            i.payload = i.received = i.uploaded = 0;
             i.handle.pause();
         }
         save_resume({});
@@ -255,8 +259,28 @@ public:
     std::deque<Item>& items() { return m_items; }
     std::int64_t payload() const { return m_payload_removed + payload_live(); }
     std::int64_t received() const { return m_received_removed + received_live(); }
+    std::int64_t uploaded() const {
+        std::int64_t n = m_uploaded_removed;
+        for (const auto& i : m_items) n += i.uploaded;
+        return n;
+    }
 
 private:
+    // Starts writing the received bytes of every pack out to disk (sync_file_range, asynchronous), so that the fsync
+    // before the import (verify_pack) finds little left to write: it would otherwise write a whole pack at the end of
+    // the pull, while nothing else happens (measured: 0.6 s per 256 MiB on one puller, 2.8 s with 8 on one host).
+    void start_writeback() {
+        for (auto& i : m_items) {
+            if (i.file.empty()) continue;
+            if (!i.writeback) {
+                int fd = ::open(i.file.c_str(), O_RDONLY | O_CLOEXEC);
+                if (fd < 0) continue;  // not created yet
+                i.writeback = util::Fd(fd);
+            }
+            (void)::sync_file_range(i.writeback.get(), 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: errors do not matter
+        }
+    }
+
     std::int64_t payload_live() const {
         std::int64_t n = 0;
         for (const auto& i : m_items) n += i.payload;
@@ -350,6 +374,7 @@ private:
             lt::torrent_status st = i.handle.status(i.wanted ? lt::torrent_handle::query_pieces : lt::status_flags_t{});
             i.payload = st.total_payload_download;
             i.received = st.total_download;
+            i.uploaded = st.total_payload_upload;
             i.peers = st.num_peers;
             if (!st.has_metadata) continue;
             i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
@@ -402,7 +427,7 @@ private:
     const PullOptions& m_opts;
     Clock::time_point m_start, m_deadline;
     std::deque<Item> m_items;
-    std::int64_t m_payload_removed = 0, m_received_removed = 0;
+    std::int64_t m_payload_removed = 0, m_received_removed = 0, m_uploaded_removed = 0;
     std::map<std::string, std::string> m_peer_errors;
     std::set<std::string> m_connected;
     std::map<std::string, std::string> m_tracker_errors;
@@ -701,7 +726,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     // 1. The commit: from the store, or by its info-hash alone (the info dict arrives through ut_metadata and is
     //    checked against the info-hash by libtorrent), then re-hashed into its id by us.
     Bytes commit_bytes;
-    std::int64_t payload = 0, received = 0;
+    std::int64_t payload = 0, received = 0, uploaded = 0;
     std::string mirror_errors;
     if (!store.has_commit(id))
         for (const auto& w : opts.web_seeds) {  // a mirror serves the commit file as is; its id checks it
@@ -750,6 +775,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
         t.close();
         payload += t.payload();
         received += t.received();
+        uploaded += t.uploaded();
         if (file.empty()) file = dir.path() / objects::kCommitTorrentName;
         commit_bytes = with_settle_retries([&] {
             Bytes b = util::read_file(file);
@@ -793,6 +819,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             it.length = pf.ref.length;
             it.kick_when_checked = true;
             it.resume = store.resume_path(pf.ref.id);
+            it.file = store.partial_path(pf.ref.id);
             auto atp = pack_fetch_params(store, pf.ref, opts.web_seeds);
             it.resumed = atp.have_pieces.count() > 0;
             pf.item = &t.add(std::move(it), std::move(atp));
@@ -866,6 +893,8 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
         t.close();
         payload += t.payload();
         received += t.received();
+        uploaded += t.uploaded();
+        res.transfer_seconds = std::chrono::duration<double>(Clock::now() - start).count();
         // 3. Whole packs: verify every byte (BEP 52 merkle root = id, index, length) before the pack is used: from the
         //    piece hashes libtorrent checked on its reads from the file, or else by hashing the file again.
         if (!partial)
@@ -886,7 +915,9 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     res.bytes_downloaded = static_cast<std::uint64_t>(payload);
     res.bytes_received = static_cast<std::uint64_t>(received);
+    res.bytes_uploaded = static_cast<std::uint64_t>(uploaded);
     res.packs_fetched = verified.size();
+    auto import_start = Clock::now();
 
     // 4. Import (docs/format.md, "Write ordering"): complete packs renamed from partial/ into packs/ and the
     //    directory fsynced, then their index rows in one transaction, then the commit file; all under the repository
@@ -926,6 +957,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             break;
         }
     if (on_import) on_import();
+    res.import_seconds = std::chrono::duration<double>(Clock::now() - import_start).count();
     return res;
 }
 

@@ -66,7 +66,10 @@ struct FetchResult {
     std::uint64_t bytes_fetched = 0;   // size of the files downloaded (commit + packs)
     std::uint64_t bytes_downloaded = 0;  // payload bytes received from peers
     std::uint64_t bytes_received = 0;    // everything received, protocol overhead included
-    double seconds = 0;                  // download time
+    std::uint64_t bytes_uploaded = 0;    // payload bytes sent to other peers while this one downloaded
+    double seconds = 0;                  // download time, verification included
+    double transfer_seconds = 0;         // of which receiving (the rest: verifying the packs)
+    double import_seconds = 0;           // moving the verified packs in and indexing them (under the write lock)
 };
 
 // True when the commit and every pack it names are present: nothing to download.
