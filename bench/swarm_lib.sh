@@ -78,6 +78,8 @@ path, key, line = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lines = [l for l in open(path) if l.strip()]
 d = json.loads(lines[line - 1] if line > 0 else lines[line])
 for k in key.split("."):
+    if not isinstance(d, dict) or k not in d:
+        sys.exit(f"{path}: no \"{key}\" in {json.dumps(d)[:300]}")  # e.g. {"error": ...} from a refused dvt serve
     d = d[k]
 print(d)
 PY
