@@ -156,8 +156,15 @@ void register_push(CLI::App& app, Context& ctx) {
                     counter.on_alert(al);
                 });
                 counter.update();
-                have = counter.min_complete();
-                if (have >= static_cast<std::size_t>(a->replicas)) break;
+                auto now_have = counter.min_complete();
+                if (now_have >= static_cast<std::size_t>(a->replicas)) {
+                    have = now_have;
+                    break;
+                }
+                if (now_have != have)  // progress: a copy was completed
+                    ctx.info(std::to_string(now_have) + " of " + std::to_string(a->replicas) +
+                             " peers hold a complete copy so far");
+                have = now_have;
                 timespec zero{0, 0};
                 if (sigtimedwait(&set, nullptr, &zero) > 0) throw Error(ErrorKind::no_peers, "interrupted while waiting for replicas");
                 if (std::chrono::steady_clock::now() >= deadline)

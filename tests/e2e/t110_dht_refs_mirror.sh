@@ -61,8 +61,10 @@ done
 gen_bytes $((512 * 1024)) v2-new >"$PUB/shards/new.bin"
 cd "$PUB"
 V2=$(commit_id v2)
+PUSH_T0=$(date +%s.%N)
 expect_exit 0 "$DVT" -C "$PUB" --json push "${BOOT[@]}" --listen 127.0.0.21 --replicas 2 --timeout 90
 assert_json 'j["replicas"] >= 2'
+echo "  push --replicas 2 returned after $(awk -v a="$PUSH_T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s" >&2
 for f in 1 2; do
     for _ in $(seq 1 100); do
         [ "$(cat "$T/f$f/.dvt/refs/remotes/follow/main" 2>/dev/null)" = "$V2" ] && break
