@@ -67,13 +67,13 @@ inline void atomic_write_file(const fs::path& p, const Bytes& b, mode_t mode = 0
 // A unique temp path "<dir>/.tmp-<tag>-<pid>-<counter>-<random>" (not created).
 fs::path temp_path(const fs::path& dir, std::string_view tag);
 
-// Exclusive advisory lock (flock) on a lock file, waiting up to timeout_ms. While waiting, `on_wait` is called once
-// (the CLI prints "waiting for lock ..."). Released by the destructor or by process death (flock), so a SIGKILLed
-// holder never leaves a stale lock.
 // A non-blocking exclusive flock on `p` (created if missing), held until the Fd is closed: nullopt when another
 // process holds it. Throws io for other failures.
 std::optional<Fd> try_lock_file(const fs::path& p);
 
+// Exclusive advisory lock (flock) on a lock file, waiting up to timeout_ms. While waiting, `on_wait` is called once
+// (the CLI prints "waiting for lock ..."). Released by the destructor or by process death (flock), so a SIGKILLed
+// holder never leaves a stale lock.
 class FileLock {
 public:
     FileLock(const fs::path& p, int timeout_ms, const std::function<void()>& on_wait, bool shared = false);
