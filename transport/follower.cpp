@@ -1,6 +1,5 @@
 #include "transport/follower.hpp"
 
-#include "transport/lsd.hpp"
 #include "transport/puller.hpp"
 
 #include <memory>
@@ -123,16 +122,10 @@ void Follower::follow_once() {
         o.timeout = std::chrono::minutes(10);
         o.web_seeds = record_web_seeds(r.answer.item);
         o.upload_limit = upload_limit;
-        o.lsd = lsd;
         o.download_limit = download_limit;
-        SwarmSession s(*o.listen);
-        s.set_rate_limits(o.upload_limit, o.download_limit);
-        if (o.lsd) enable_lsd(s);
-        DhtOptions d = o.dht;
-        d.read_only = true;
-        enable_dht(s, d);
-        wait_dht_ready(s, std::chrono::seconds(30));
-        auto f = fetch(s, m_repo, r.commit, o, record);
+        o.lsd = lsd;
+        auto s = open_session(o);
+        auto f = fetch(*s, m_repo, r.commit, o, record);
         if (m_info)
             m_info("follow: fetched " + r.commit.hex().substr(0, 12) + " (" + std::to_string(f.packs_fetched) +
                    " packs, " + std::to_string(f.bytes_downloaded) + " bytes)");

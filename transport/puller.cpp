@@ -101,13 +101,25 @@ private:
     util::Fd m_fd;
 };
 
+// What a torrent moved, libtorrent's running totals: payload received, everything received (protocol overhead
+// included), payload sent to other peers.
+struct Traffic {
+    std::int64_t payload = 0, received = 0, uploaded = 0;
+    Traffic& operator+=(const Traffic& o) {
+        payload += o.payload;
+        received += o.received;
+        uploaded += o.uploaded;
+        return *this;
+    }
+};
+
 struct Item {
     std::string name;  // torrent name: "dvt-commit" or "<id>.pack"
     Hash32 id;
     std::uint64_t length = 0;  // 0 until known (a commit before its metadata)
     lt::torrent_handle handle;
     bool done = false;
-    std::int64_t payload = 0, received = 0, uploaded = 0;
+    Traffic traffic;
     std::uint64_t verified = 0;  // bytes of wanted pieces present and verified (libtorrent's total_wanted_done)
     int peers = 0;
     bool kick_when_checked = false;  // added with metadata (see Transfer::handle)
@@ -231,10 +243,8 @@ public:
         refresh();
         for (auto& i : m_items) {
             if (!i.handle.is_valid()) continue;
-            m_payload_removed += i.payload;
-            m_received_removed += i.received;
-            m_uploaded_removed += i.uploaded;
-            i.payload = i.received = i.uploaded = 0;
+            m_removed += i.traffic;
+            i.traffic = {};
             i.handle.pause();
         }
         save_resume({});
@@ -257,12 +267,11 @@ public:
     }
 
     std::deque<Item>& items() { return m_items; }
-    std::int64_t payload() const { return m_payload_removed + payload_live(); }
-    std::int64_t received() const { return m_received_removed + received_live(); }
-    std::int64_t uploaded() const {
-        std::int64_t n = m_uploaded_removed;
-        for (const auto& i : m_items) n += i.uploaded;
-        return n;
+    // Over every torrent of the transfer, also the ones close() removed.
+    Traffic traffic() const {
+        Traffic t = m_removed;
+        for (const auto& i : m_items) t += i.traffic;
+        return t;
     }
 
 private:
@@ -281,16 +290,6 @@ private:
         }
     }
 
-    std::int64_t payload_live() const {
-        std::int64_t n = 0;
-        for (const auto& i : m_items) n += i.payload;
-        return n;
-    }
-    std::int64_t received_live() const {
-        std::int64_t n = 0;
-        for (const auto& i : m_items) n += i.received;
-        return n;
-    }
     std::uint64_t payload_done() const {
         std::uint64_t n = 0;
         for (const auto& i : m_items) n += i.verified;
@@ -372,9 +371,7 @@ private:
         for (auto& i : m_items) {
             if (!i.handle.is_valid()) continue;
             lt::torrent_status st = i.handle.status(i.wanted ? lt::torrent_handle::query_pieces : lt::status_flags_t{});
-            i.payload = st.total_payload_download;
-            i.received = st.total_download;
-            i.uploaded = st.total_payload_upload;
+            i.traffic = {st.total_payload_download, st.total_download, st.total_payload_upload};
             i.peers = st.num_peers;
             if (!st.has_metadata) continue;
             i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
@@ -427,7 +424,7 @@ private:
     const PullOptions& m_opts;
     Clock::time_point m_start, m_deadline;
     std::deque<Item> m_items;
-    std::int64_t m_payload_removed = 0, m_received_removed = 0, m_uploaded_removed = 0;
+    Traffic m_removed;  // of the torrents close() removed
     std::map<std::string, std::string> m_peer_errors;
     std::set<std::string> m_connected;
     std::map<std::string, std::string> m_tracker_errors;
@@ -522,6 +519,23 @@ Bytes piece_layer_of(const lt::torrent_handle& h) {
     return out;
 }
 
+bool is_ancestor(core::Repository& repo, const Hash32& ancestor, const Hash32& of) {
+    std::set<Hash32> seen{of};
+    std::vector<Hash32> stack{of};
+    while (!stack.empty()) {
+        Hash32 c = stack.back();
+        stack.pop_back();
+        if (c == ancestor) return true;
+        auto commit = repo.store().read_commit(c);  // nullopt past a shallow boundary
+        if (!commit) continue;
+        for (const auto& p : commit->parents)
+            if (seen.insert(p).second) stack.push_back(p);
+    }
+    return false;
+}
+
+}  // namespace
+
 std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
     if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled && !opts.lsd)
         throw Error(ErrorKind::usage,
@@ -554,23 +568,6 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
     }
     return s;
 }
-
-bool is_ancestor(core::Repository& repo, const Hash32& ancestor, const Hash32& of) {
-    std::set<Hash32> seen{of};
-    std::vector<Hash32> stack{of};
-    while (!stack.empty()) {
-        Hash32 c = stack.back();
-        stack.pop_back();
-        if (c == ancestor) return true;
-        auto commit = repo.store().read_commit(c);  // nullopt past a shallow boundary
-        if (!commit) continue;
-        for (const auto& p : commit->parents)
-            if (seen.insert(p).second) stack.push_back(p);
-    }
-    return false;
-}
-
-}  // namespace
 
 Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, const PullOptions& opts,
                          std::vector<std::string>& web_seeds, const std::function<void(const std::string&)>& warn) {
@@ -726,7 +723,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     // 1. The commit: from the store, or by its info-hash alone (the info dict arrives through ut_metadata and is
     //    checked against the info-hash by libtorrent), then re-hashed into its id by us.
     Bytes commit_bytes;
-    std::int64_t payload = 0, received = 0, uploaded = 0;
+    Traffic traffic;
     std::string mirror_errors;
     if (!store.has_commit(id))
         for (const auto& w : opts.web_seeds) {  // a mirror serves the commit file as is; its id checks it
@@ -773,9 +770,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             file = files.file_path(lt::file_index_t{0}, dir.path().string());
         });
         t.close();
-        payload += t.payload();
-        received += t.received();
-        uploaded += t.uploaded();
+        traffic += t.traffic();
         if (file.empty()) file = dir.path() / objects::kCommitTorrentName;
         commit_bytes = with_settle_retries([&] {
             Bytes b = util::read_file(file);
@@ -891,9 +886,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             for (auto& pf : fetches)
                 if (!pf.item->resumed) pf.layer = piece_layer_of(pf.item->handle);
         t.close();
-        payload += t.payload();
-        received += t.received();
-        uploaded += t.uploaded();
+        traffic += t.traffic();
         res.transfer_seconds = std::chrono::duration<double>(Clock::now() - start).count();
         // 3. Whole packs: verify every byte (BEP 52 merkle root = id, index, length) before the pack is used: from the
         //    piece hashes libtorrent checked on its reads from the file, or else by hashing the file again.
@@ -913,9 +906,9 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             }
     }
     res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    res.bytes_downloaded = static_cast<std::uint64_t>(payload);
-    res.bytes_received = static_cast<std::uint64_t>(received);
-    res.bytes_uploaded = static_cast<std::uint64_t>(uploaded);
+    res.bytes_downloaded = static_cast<std::uint64_t>(traffic.payload);
+    res.bytes_received = static_cast<std::uint64_t>(traffic.received);
+    res.bytes_uploaded = static_cast<std::uint64_t>(traffic.uploaded);
     res.packs_fetched = verified.size();
     auto import_start = Clock::now();
 

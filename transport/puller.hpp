@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,12 @@ Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, 
 
 // True when the commit and every object under `paths` are present (a partial pull needs no peer).
 bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std::string>& paths);
+
+// The session a pull runs in: listening on opts.listen, else on the local address that routes to the first peer,
+// tracker, mirror or bootstrap node (or to the LAN discovery group); with opts' rate limits and LAN discovery; in the
+// DHT as a read-only node once a node has answered (waits up to min(opts.timeout, 30 s)). Throws usage when opts name
+// no way to find peers or no address to listen on, network when listening fails, no_peers when no DHT node answers.
+std::unique_ptr<SwarmSession> open_session(const PullOptions& opts);
 
 // Fetches `id` into `repo` through `session` (whose alerts it consumes while running). Does not move refs or touch
 // the work tree; the caller must make the commit reachable (a ref) before gc could drop it. `on_import`, if given,
