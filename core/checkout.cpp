@@ -17,6 +17,7 @@
 #include "core/revision.hpp"
 #include "core/tree.hpp"
 #include "hooks/runner.hpp"
+#include "util/file_writer.hpp"
 
 namespace dvt::core {
 
@@ -236,7 +237,6 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     std::exception_ptr error;
     std::vector<StatRow> rows(jobs.size());
     auto run = [&] {
-        Bytes chunk;
         try {
             for (std::size_t i = next++; i < jobs.size(); i = next++) {
                 {
@@ -264,16 +264,10 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
                             if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
                             locs.push_back(*loc);
                         }
-                        // verified chunks are gathered into ~1 MiB writes
-                        chunk.clear();
-                        repo.store().read_many(locs, [&](std::size_t, const Bytes& data) {
-                            chunk.insert(chunk.end(), data.begin(), data.end());
-                            if (chunk.size() >= (1u << 20)) {
-                                util::write_all(fd, chunk.data(), chunk.size(), j.path);
-                                chunk.clear();
-                            }
-                        });
-                        if (!chunk.empty()) util::write_all(fd, chunk.data(), chunk.size(), j.path);
+                        // verified chunks are gathered into 1 MiB writes (large files bypass the page cache)
+                        util::FileWriter w(fd, f.size, j.path);
+                        repo.store().read_many(locs, [&](std::size_t, const Bytes& data) { w.append(data.data(), data.size()); });
+                        w.finish();
                         bytes += f.size;
                     }
                 } catch (...) {
