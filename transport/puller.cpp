@@ -137,7 +137,6 @@ struct Item {
     std::future<objects::SealedPack> sealed;  // that verification, in the background (Transfer::start_verifying)
 };
 
-Bytes piece_layer_of(const lt::torrent_handle& h);
 objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& ref, const Bytes& layer);
 template <class F>
 auto with_settle_retries(F&& f) -> decltype(f());
@@ -262,9 +261,8 @@ public:
         for (auto& i : m_items) {
             if (running >= kVerifyThreads) break;
             if (!i.done || !i.verify || i.sealed.valid() || !i.handle.is_valid()) continue;
-            i.sealed = std::async(std::launch::async, [h = i.handle, file = i.file, ref = *i.verify, layer = !i.resumed] {
-                Bytes l = layer ? piece_layer_of(h) : Bytes{};
-                return with_settle_retries([&] { return verify_pack(file, ref, l); });
+            i.sealed = std::async(std::launch::async, [file = i.file, ref = *i.verify, l = m_s.piece_layer(i.file.string())] {
+                return with_settle_retries([&] { return verify_pack(file, ref, l.value_or(Bytes{})); });
             });
             ++running;
         }
@@ -495,10 +493,10 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
 }
 
 // A downloaded pack, verified: its bytes hash to the id, it has the length and index the commit names.
-// libtorrent 2.0 (mmap disk I/O) marks a piece as present once it has hashed it from its store buffer; the write
-// into the file may still be queued on a disk thread, and pausing, flushing or removing the torrent does not wait
-// for it (measured: 10 of 72 pullers in 4- and 8-puller swarms read a stale block right after completion). So a read
-// that fails verification is retried for a while before the data is called corrupt: in-flight writes land within
+// libtorrent's own mmap disk I/O marked a piece as present once it had hashed it from its store buffer, with the write
+// into the file still queued (measured: 10 of 72 pullers in 4- and 8-puller swarms read a stale block right after
+// completion). dvt's disk I/O (transport/disk_io.hpp) writes before it reports a hash, but a read that fails
+// verification is still retried for a while before the data is called corrupt: in-flight writes land within
 // milliseconds, a really bad file stays bad.
 template <class F>
 auto with_settle_retries(F&& f) -> decltype(f()) {
@@ -514,10 +512,10 @@ auto with_settle_retries(F&& f) -> decltype(f()) {
 }
 
 // The merkle root of a downloaded pack is checked in one of two ways. With `layer` empty, the whole file is read and
-// hashed again. With `layer` (the piece layer libtorrent verified, when it hashed every piece during this pull), the
-// layer is checked against the id instead: the posix disk I/O dvt uses hashes a piece by reading it back from the file
-// (pread), against that layer, so every byte of the file was verified after it was written and a second pass is not
-// needed. (A pack with pieces from resume data passes no layer: those were hashed by an earlier process and, after a
+// hashed again. With `layer` (from dvt's disk I/O, when it hashed and wrote every piece during this pull:
+// SwarmSession::piece_layer), the layer is checked against the id instead: each piece's hash in it was computed from
+// the very buffer that was then written into the file, so the file holds verified bytes and a second pass is not
+// needed. (A pack with pieces from resume data has no such layer: those were hashed by an earlier process and, after a
 // power loss, may not be on disk.) Either way the length, the index and its offset are checked and the file fsynced.
 objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& ref, const Bytes& layer) {
     std::string what = "pack " + ref.id.hex() + " received from the swarm";
@@ -551,16 +549,6 @@ objects::SealedPack verify_pack(const fs::path& file, const objects::PackRef& re
     util::fsync_fd(fd.get(), file.string());
     s.entries = std::move(pi.entries);
     return s;
-}
-
-// The piece layer libtorrent holds for a single-file torrent (empty when it has none, e.g. a one-piece file).
-Bytes piece_layer_of(const lt::torrent_handle& h) {
-    Bytes out;
-    auto layers = h.piece_layers();
-    if (layers.size() != 1 || layers[0].size() < 2) return out;
-    for (const auto& x : layers[0]) out.insert(out.end(), reinterpret_cast<const std::uint8_t*>(x.data()),
-                                               reinterpret_cast<const std::uint8_t*>(x.data()) + 32);
-    return out;
 }
 
 bool is_ancestor(core::Repository& repo, const Hash32& ancestor, const Hash32& of) {

@@ -9,7 +9,6 @@
 #include <libtorrent/fingerprint.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session_params.hpp>
-#include <libtorrent/posix_disk_io.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -215,10 +214,12 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
 
 SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait) : m_listen(listen) {
     lt::session_params params(settings(listen));
-    // pread/pwrite disk I/O, not libtorrent's default mmap: with mmap, 2.0.8 reported whole packs complete whose last
-    // pieces were never written (zeros) in 4- and 8-puller swarms (3 of 8 pullers per run failed dvt's verification;
-    // 0 of 16 with this). It also keeps the page cache out of dvt's RSS.
-    params.disk_io_constructor = lt::posix_disk_io_constructor;
+    // dvt's own disk I/O (transport/disk_io.hpp), not libtorrent's: its default mmap back end reported whole packs
+    // complete whose last pieces were never written (zeros) in 4- and 8-puller swarms, and its pread/pwrite back end
+    // writes, reads back and hashes every piece on the network thread.
+    m_disk = make_disk_registry();
+    DiskOptions d;
+    params.disk_io_constructor = pack_disk_io(d, m_disk);
     m_session = std::make_unique<lt::session>(std::move(params));
     auto deadline = std::chrono::steady_clock::now() + listen_wait;
     std::string failure;

@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "transport/disk_io.hpp"
+#include "util/bytes.hpp"
 #include "util/hash.hpp"
 
 namespace dvt::transport {
@@ -86,7 +88,12 @@ public:
     // valid only during the call). Returns the number of alerts handled.
     std::size_t poll(std::chrono::milliseconds wait, const std::function<void(lt::alert*)>& handler);
 
+    // The piece layer of a torrent's file as dvt's disk I/O hashed and wrote it in this session, if it hashed every
+    // piece (transport/disk_io.hpp).
+    std::optional<Bytes> piece_layer(const std::string& file) const { return m_disk->piece_layer(file); }
+
 private:
+    std::shared_ptr<DiskRegistry> m_disk;
     std::unique_ptr<lt::session> m_session;
     Endpoint m_listen;
     std::vector<Endpoint> m_dht_nodes;

@@ -1,0 +1,674 @@
+#include "transport/disk_io.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libtorrent/disk_buffer_holder.hpp>
+#include <libtorrent/disk_observer.hpp>
+#include <libtorrent/error_code.hpp>
+#include <libtorrent/file_storage.hpp>
+#include <libtorrent/add_torrent_params.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <tuple>
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "util/hash.hpp"
+
+namespace dvt::transport {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kBlock = 16 * 1024;
+constexpr std::size_t kAlign = 4096;
+// Bytes of received blocks held in memory before libtorrent is told to stop reading from peers (async_write returns
+// true) and, once below the low mark, to go on (disk_observer::on_disk).
+constexpr std::int64_t kHighWater = 64 << 20;
+constexpr std::int64_t kLowWater = 32 << 20;
+
+struct Aligned {
+    void operator()(char* p) const { std::free(p); }
+};
+
+// The blocks of one piece received and not yet written out.
+struct PieceBuf {
+    std::unique_ptr<char, Aligned> data;  // piece-length bytes, 4 KiB aligned
+    std::vector<char> have;               // per block
+    int size = 0;                         // bytes in this piece (the last piece is shorter)
+};
+
+lt::storage_error err(int e, lt::operation_t op) {
+    return lt::storage_error(lt::error_code(e, boost::system::system_category()), lt::file_index_t{0}, op);
+}
+
+// 0 or errno. A read past the end of the file fills with zeros (a piece not there hashes wrong and is fetched).
+int pread_full(int fd, char* p, std::size_t n, std::int64_t off) {
+    while (n > 0) {
+        ssize_t r = ::pread(fd, p, n, off);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (r == 0) {
+            std::memset(p, 0, n);
+            return 0;
+        }
+        p += r;
+        n -= static_cast<std::size_t>(r);
+        off += r;
+    }
+    return 0;
+}
+
+int pwrite_full(int fd, const char* p, std::size_t n, std::int64_t off) {
+    while (n > 0) {
+        ssize_t r = ::pwrite(fd, p, n, off);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += r;
+        n -= static_cast<std::size_t>(r);
+        off += r;
+    }
+    return 0;
+}
+
+Hash32 hash_pair(const Hash32& a, const Hash32& b) {
+    std::uint8_t buf[64];
+    std::memcpy(buf, a.bytes.data(), 32);
+    std::memcpy(buf + 32, b.bytes.data(), 32);
+    return sha256(buf, 64);
+}
+
+struct Storage {
+    std::string path;
+    bool supported = true;  // single-file torrent
+    std::int64_t size = 0;   // of the file
+    std::int64_t total = 0;  // with the pad after it
+    int piece_length = 0;
+    int num_pieces = 0;
+
+    std::mutex mu;  // pending, roots, hashed (held only briefly: the network thread takes it in async_write)
+    std::map<int, std::shared_ptr<PieceBuf>> pending;
+    std::vector<Hash32> roots;  // per piece: root of the bytes last hashed and written
+    std::vector<char> hashed;   // per piece: roots[p] is valid
+
+    std::shared_mutex fd_mu;  // the descriptors: I/O holds it shared, opening and closing exclusive
+    int fd = -1;
+
+    ~Storage() { close(); }
+    // bytes of the file in piece p (what is hashed and written), and with the pad (what libtorrent may send)
+    int piece_size(int p) const {
+        return static_cast<int>(std::min<std::int64_t>(piece_length, size - std::int64_t{p} * piece_length));
+    }
+    int padded_piece_size(int p) const {
+        return static_cast<int>(std::min<std::int64_t>(piece_length, total - std::int64_t{p} * piece_length));
+    }
+    // Runs f(fd) on the open file (opened first, and created with its directory when `create`); f's result or errno.
+    template <class F>
+    int with_fd(bool create, F&& f) {
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            {
+                std::shared_lock g(fd_mu);
+                if (fd >= 0) return f(fd);
+            }
+            std::unique_lock g(fd_mu);
+            if (fd >= 0) continue;
+            int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+            fd = ::open(path.c_str(), flags, 0644);
+            if (fd < 0 && create && errno == ENOENT) {
+                std::error_code ec;
+                fs::create_directories(fs::path(path).parent_path(), ec);
+                fd = ::open(path.c_str(), flags, 0644);
+            }
+            if (fd < 0) return errno;
+        }
+        return EBADF;
+    }
+    void close() {
+        std::unique_lock g(fd_mu);
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+};
+
+// Frees the buffers handed to libtorrent for reads. It must outlive the disk I/O object: libtorrent destroys the
+// handlers still queued (holding such buffers) after it has destroyed its disk I/O.
+struct MallocBuffers final : lt::buffer_allocator_interface {
+    void free_disk_buffer(char* b) override { std::free(b); }
+};
+MallocBuffers g_buffers;
+
+}  // namespace
+
+class PackDiskIO;
+
+class RegistryImpl final : public DiskRegistry {
+public:
+    std::optional<Bytes> piece_layer(const std::string& path) override;
+    std::mutex mu;
+    PackDiskIO* io = nullptr;
+};
+
+class PackDiskIO final : public lt::disk_interface {
+public:
+    PackDiskIO(lt::io_context& ioc, DiskOptions opts, std::shared_ptr<RegistryImpl> reg)
+        : m_ioc(ioc), m_opts(opts), m_reg(std::move(reg)) {
+        for (int i = 0; i < std::max(1, opts.threads); ++i) m_threads.emplace_back([this] { work(); });
+        if (m_reg) {
+            std::lock_guard g(m_reg->mu);
+            m_reg->io = this;
+        }
+    }
+    ~PackDiskIO() override {
+        if (m_reg) {
+            std::lock_guard g(m_reg->mu);
+            m_reg->io = nullptr;
+        }
+        abort(true);
+        for (auto& t : m_threads)
+            if (t.joinable()) t.join();
+    }
+
+    // ---- lt::disk_interface
+    lt::storage_holder new_torrent(lt::storage_params const& p, std::shared_ptr<void> const&) override {
+        auto s = std::make_shared<Storage>();
+        const lt::file_storage& files = p.mapped_files ? *p.mapped_files : p.files;  // renamed files: the new names
+        // one file, which libtorrent may follow with a pad file up to the piece boundary (never written or hashed)
+        s->supported = files.num_files() >= 1 && !files.pad_file_at(lt::file_index_t{0});
+        for (lt::file_index_t f{1}; f < files.end_file(); ++f)
+            if (!files.pad_file_at(f)) s->supported = false;
+        s->path = fs::path(files.file_path(lt::file_index_t{0}, p.path)).lexically_normal().string();
+        s->size = files.file_size(lt::file_index_t{0});
+        s->total = files.total_size();
+        s->piece_length = p.files.piece_length();
+        s->num_pieces = p.files.num_pieces();
+        s->roots.resize(static_cast<std::size_t>(s->num_pieces));
+        s->hashed.resize(static_cast<std::size_t>(s->num_pieces));
+        std::lock_guard g(m_table_mu);
+        std::size_t idx;
+        if (!m_free.empty()) {
+            idx = m_free.back();
+            m_free.pop_back();
+            m_table[idx] = std::move(s);
+        } else {
+            idx = m_table.size();
+            m_table.push_back(std::move(s));
+        }
+        return lt::storage_holder(lt::storage_index_t(static_cast<std::uint32_t>(idx)), *this);
+    }
+
+    void remove_torrent(lt::storage_index_t idx) override {
+        std::shared_ptr<Storage> s;
+        {
+            std::lock_guard g(m_table_mu);
+            auto i = static_cast<std::size_t>(static_cast<std::uint32_t>(idx));
+            s = std::move(m_table[i]);
+            m_free.push_back(i);
+        }
+        if (s)
+            submit([this, s] {
+                flush_unfinished(*s);
+                forget_pending(*s);
+            });
+    }
+
+    void async_read(lt::storage_index_t idx, lt::peer_request const& r,
+                    std::function<void(lt::disk_buffer_holder, lt::storage_error const&)> handler,
+                    lt::disk_job_flags_t) override {
+        auto s = get(idx);
+        submit([this, s, r, handler = std::move(handler)]() mutable {
+            char* buf = static_cast<char*>(std::malloc(static_cast<std::size_t>(std::max(r.length, 1))));
+            lt::storage_error e;
+            if (!buf) e = err(ENOMEM, lt::operation_t::alloc_cache_piece);
+            else if (!s->supported) e = err(EOPNOTSUPP, lt::operation_t::file_read);
+            else e = read(*s, static_cast<int>(r.piece), r.start, r.length, buf);
+            lt::disk_buffer_holder h(g_buffers, buf, r.length);
+            if (e) h.reset();
+            post([handler = std::move(handler), h = std::move(h), e]() mutable { handler(std::move(h), e); });
+        });
+    }
+
+    bool async_write(lt::storage_index_t idx, lt::peer_request const& r, char const* buf,
+                     std::shared_ptr<lt::disk_observer> o, std::function<void(lt::storage_error const&)> handler,
+                     lt::disk_job_flags_t) override {
+        auto s = get(idx);
+        int p = static_cast<int>(r.piece);
+        lt::storage_error e;
+        if (!s->supported) {
+            e = err(EOPNOTSUPP, lt::operation_t::file_write);
+        } else if (r.start % kBlock != 0 || r.length <= 0 || r.start + r.length > s->padded_piece_size(p)) {
+            e = err(EINVAL, lt::operation_t::file_write);
+        } else if (r.start >= s->piece_size(p)) {
+            // all in the pad after the file: nothing to keep
+        } else {
+            std::lock_guard g(s->mu);
+            auto& pb = s->pending[p];
+            if (!pb) {
+                pb = std::make_shared<PieceBuf>();
+                void* mem = nullptr;
+                if (::posix_memalign(&mem, kAlign, static_cast<std::size_t>(s->piece_length)) != 0) {
+                    s->pending.erase(p);
+                    e = err(ENOMEM, lt::operation_t::alloc_cache_piece);
+                } else {
+                    pb->data.reset(static_cast<char*>(mem));
+                    pb->size = s->piece_size(p);
+                    pb->have.assign(static_cast<std::size_t>((pb->size + kBlock - 1) / kBlock), 0);
+                    m_buffered += s->piece_length;
+                }
+            }
+            if (!e) {
+                // a last block may run on into the pad after the file: only the file's part is kept
+                std::memcpy(pb->data.get() + r.start, buf, static_cast<std::size_t>(std::min(r.length, pb->size - r.start)));
+                pb->have[static_cast<std::size_t>(r.start / kBlock)] = 1;
+                s->hashed[static_cast<std::size_t>(p)] = 0;
+            }
+        }
+        post([handler = std::move(handler), e] { handler(e); });
+        if (m_buffered.load() > kHighWater) {
+            std::lock_guard g(m_obs_mu);
+            m_observers.push_back(std::move(o));
+            return true;
+        }
+        return false;
+    }
+
+    void async_hash(lt::storage_index_t idx, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
+                    lt::disk_job_flags_t flags,
+                    std::function<void(lt::piece_index_t, lt::sha1_hash const&, lt::storage_error const&)> handler) override {
+        auto s = get(idx);
+        submit([this, s, piece, v2, flags, handler = std::move(handler)]() mutable {
+            lt::sha1_hash v1;
+            lt::storage_error e = hash_piece(*s, static_cast<int>(piece), v2, bool(flags & disk_interface::v1_hash), v1);
+            post([handler = std::move(handler), piece, v1, e] { handler(piece, v1, e); });
+        });
+    }
+
+    void async_hash2(lt::storage_index_t idx, lt::piece_index_t piece, int offset, lt::disk_job_flags_t,
+                     std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)> handler) override {
+        auto s = get(idx);
+        submit([this, s, piece, offset, handler = std::move(handler)]() mutable {
+            lt::sha256_hash h;
+            lt::storage_error e;
+            int p = static_cast<int>(piece);
+            int n = std::min(kBlock, s->piece_size(p) - offset);
+            if (!s->supported) {
+                e = err(EOPNOTSUPP, lt::operation_t::file_read);
+            } else if (n <= 0) {
+                e = err(EINVAL, lt::operation_t::file_read);
+            } else {
+                std::vector<char> buf(static_cast<std::size_t>(n));
+                e = read(*s, p, offset, n, buf.data());
+                if (!e) {
+                    Hash32 d = sha256(buf.data(), buf.size());
+                    std::memcpy(h.data(), d.bytes.data(), 32);
+                }
+            }
+            post([handler = std::move(handler), piece, h, e] { handler(piece, h, e); });
+        });
+    }
+
+    void async_move_storage(lt::storage_index_t, std::string p, lt::move_flags_t,
+                            std::function<void(lt::status_t, std::string const&, lt::storage_error const&)> handler) override {
+        post([handler = std::move(handler), p] {
+            handler(lt::status_t::fatal_disk_error, p, err(EOPNOTSUPP, lt::operation_t::file_rename));
+        });
+    }
+
+    void async_release_files(lt::storage_index_t idx, std::function<void()> handler) override {
+        auto s = get(idx);
+        submit([this, s, handler = std::move(handler)]() mutable {
+            flush_unfinished(*s);
+            s->close();
+            if (handler) post(std::move(handler));
+        });
+    }
+
+    void async_check_files(lt::storage_index_t idx, lt::add_torrent_params const* resume,
+                           lt::aux::vector<std::string, lt::file_index_t>,
+                           std::function<void(lt::status_t, lt::storage_error const&)> handler) override {
+        auto s = get(idx);
+        // Pieces the caller says are present must be in a file long enough to hold them; otherwise libtorrent
+        // checks every piece (async_hash), and the ones not there are fetched.
+        std::int64_t need = 0;
+        if (resume) {
+            if (resume->flags & lt::torrent_flags::seed_mode) need = s->size;
+            for (int p = static_cast<int>(resume->have_pieces.size()) - 1; p >= 0 && need == 0; --p)
+                if (resume->have_pieces.get_bit(lt::piece_index_t(p)))
+                    need = std::int64_t{p} * s->piece_length + s->piece_size(p);
+        }
+        submit([this, s, need, handler = std::move(handler)]() mutable {
+            lt::status_t st = lt::status_t::no_error;
+            if (need > 0) {
+                struct stat sb;
+                if (!s->supported || ::stat(s->path.c_str(), &sb) != 0 || sb.st_size < need)
+                    st = lt::status_t::need_full_check;
+            }
+            post([handler = std::move(handler), st] { handler(st, lt::storage_error()); });
+        });
+    }
+
+    void async_stop_torrent(lt::storage_index_t idx, std::function<void()> handler) override {
+        async_release_files(idx, std::move(handler));
+    }
+
+    void async_rename_file(lt::storage_index_t, lt::file_index_t index, std::string name,
+                           std::function<void(std::string const&, lt::file_index_t, lt::storage_error const&)> handler) override {
+        post([handler = std::move(handler), index, name] {
+            handler(name, index, err(EOPNOTSUPP, lt::operation_t::file_rename));
+        });
+    }
+
+    void async_delete_files(lt::storage_index_t idx, lt::remove_flags_t,
+                            std::function<void(lt::storage_error const&)> handler) override {
+        auto s = get(idx);
+        submit([this, s, handler = std::move(handler)]() mutable {
+            lt::storage_error e;
+            forget_pending(*s);
+            s->close();
+            if (::unlink(s->path.c_str()) != 0 && errno != ENOENT) e = err(errno, lt::operation_t::file_remove);
+            post([handler = std::move(handler), e] { handler(e); });
+        });
+    }
+
+    void async_set_file_priority(lt::storage_index_t, lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio,
+                                 std::function<void(lt::storage_error const&,
+                                                    lt::aux::vector<lt::download_priority_t, lt::file_index_t>)> handler) override {
+        post([handler = std::move(handler), prio = std::move(prio)]() mutable { handler(lt::storage_error(), std::move(prio)); });
+    }
+
+    void async_clear_piece(lt::storage_index_t idx, lt::piece_index_t index,
+                           std::function<void(lt::piece_index_t)> handler) override {
+        auto s = get(idx);
+        {
+            std::lock_guard g(s->mu);
+            if (s->pending.erase(static_cast<int>(index))) released(s->piece_length);
+            s->hashed[static_cast<std::size_t>(static_cast<int>(index))] = 0;
+        }
+        post([handler = std::move(handler), index] { handler(index); });
+    }
+
+    void update_stats_counters(lt::counters&) const override {}
+    std::vector<lt::open_file_state> get_status(lt::storage_index_t) const override { return {}; }
+
+    void abort(bool wait) override {
+        {
+            std::lock_guard g(m_mu);
+            if (m_stop) return;
+            m_stop = true;
+        }
+        m_cv.notify_all();
+        if (wait)
+            for (auto& t : m_threads)
+                if (t.joinable()) t.join();
+    }
+
+    void submit_jobs() override {}
+    void settings_updated() override {}
+
+    // DiskRegistry::piece_layer
+    std::optional<Bytes> layer_of(const std::string& path) {
+        std::string want = fs::path(path).lexically_normal().string();
+        std::vector<std::shared_ptr<Storage>> table;
+        {
+            std::lock_guard g(m_table_mu);
+            table = m_table;
+        }
+        for (const auto& s : table) {
+            if (!s || s->path != want) continue;
+            std::lock_guard g(s->mu);
+            if (!s->pending.empty()) return std::nullopt;
+            for (char h : s->hashed)
+                if (!h) return std::nullopt;
+            Bytes out;
+            if (s->num_pieces <= 1) return out;
+            out.reserve(static_cast<std::size_t>(s->num_pieces) * 32);
+            for (const auto& r : s->roots) out.insert(out.end(), r.bytes.begin(), r.bytes.end());
+            return out;
+        }
+        return std::nullopt;
+    }
+
+private:
+    std::shared_ptr<Storage> get(lt::storage_index_t idx) {
+        std::lock_guard g(m_table_mu);
+        return m_table.at(static_cast<std::size_t>(static_cast<std::uint32_t>(idx)));
+    }
+
+    template <class F>
+    void post(F&& f) {
+        lt::post(m_ioc, std::forward<F>(f));
+    }
+
+    // Queues a job for the workers; after abort() (no workers left) runs it here. Until the job has run (and posted
+    // its handler) the io_context counts it as outstanding work, so libtorrent's network loop does not end before
+    // the handler runs: a handler destroyed unrun, after this object, would destroy a torrent whose storage_holder
+    // calls remove_torrent() on a dead disk I/O.
+    void submit(std::function<void()> f) {
+        auto work = std::make_shared<lt::executor_work_guard<lt::io_context::executor_type>>(lt::make_work_guard(m_ioc));
+        std::function<void()> job = [f = std::move(f), work]() mutable {
+            f();
+            work->reset();
+        };
+        {
+            std::lock_guard g(m_mu);
+            if (!m_stop) {
+                m_jobs.push_back(std::move(job));
+                m_cv.notify_one();
+                return;
+            }
+        }
+        job();
+    }
+
+    void work() {
+        while (true) {
+            std::function<void()> job;
+            {
+                std::unique_lock g(m_mu);
+                m_cv.wait(g, [&] { return m_stop || !m_jobs.empty(); });
+                if (m_jobs.empty()) return;  // stopping, and every queued job done
+                job = std::move(m_jobs.front());
+                m_jobs.pop_front();
+            }
+            job();
+        }
+    }
+
+    void released(std::int64_t n) {
+        if (m_buffered.fetch_sub(n) - n >= kLowWater) return;
+        std::vector<std::shared_ptr<lt::disk_observer>> obs;
+        {
+            std::lock_guard g(m_obs_mu);
+            obs.swap(m_observers);
+        }
+        if (obs.empty()) return;
+        post([obs = std::move(obs)] {
+            for (const auto& o : obs)
+                if (o) o->on_disk();
+        });
+    }
+
+    // `n` bytes at `start` of piece `p`: from the piece's buffer when it holds them all, else from the file.
+    lt::storage_error read(Storage& s, int p, int start, int n, char* out) {
+        {
+            std::lock_guard g(s.mu);
+            auto it = s.pending.find(p);
+            if (it != s.pending.end()) {
+                const PieceBuf& pb = *it->second;
+                bool all = start >= 0 && start + n <= pb.size;
+                for (int b = start / kBlock; all && b <= (start + n - 1) / kBlock; ++b) all = pb.have[static_cast<std::size_t>(b)];
+                if (all) {
+                    std::memcpy(out, pb.data.get() + start, static_cast<std::size_t>(n));
+                    return {};
+                }
+            }
+        }
+        std::int64_t off = std::int64_t{p} * s.piece_length + start;
+        if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, out, static_cast<std::size_t>(n), off); }))
+            return err(e, lt::operation_t::file_read);
+        return {};
+    }
+
+    // Writes the blocks of piece `p` that `have` marks, from `pb`: a whole piece in one write, else block by block.
+    // 0 or errno.
+    int write_piece(Storage& s, int p, const PieceBuf& pb, const std::vector<char>& have) {
+        std::int64_t off = std::int64_t{p} * s.piece_length;
+        bool whole = std::all_of(have.begin(), have.end(), [](char c) { return c != 0; });
+        auto bytes = static_cast<std::size_t>(pb.size);
+        return s.with_fd(true, [&](int fd) {
+            if (whole) return pwrite_full(fd, pb.data.get(), bytes, off);
+            for (std::size_t b = 0; b < have.size(); ++b) {
+                if (!have[b]) continue;
+                int start = static_cast<int>(b) * kBlock;
+                int n = std::min(kBlock, pb.size - start);
+                if (int e = pwrite_full(fd, pb.data.get() + start, static_cast<std::size_t>(n), off + start)) return e;
+            }
+            return 0;
+        });
+    }
+
+    // Takes piece `p`'s buffer out of memory once its blocks are in the file (if it is still the same buffer).
+    void drop(Storage& s, int p, const std::shared_ptr<PieceBuf>& pb) {
+        std::lock_guard g(s.mu);
+        auto it = s.pending.find(p);
+        if (it != s.pending.end() && it->second == pb) {
+            s.pending.erase(it);
+            released(s.piece_length);
+        }
+    }
+
+    void forget_pending(Storage& s) {
+        std::lock_guard g(s.mu);
+        for (std::size_t n = s.pending.size(); n > 0; --n) released(s.piece_length);
+        s.pending.clear();
+    }
+
+    lt::storage_error hash_piece(Storage& s, int p, lt::span<lt::sha256_hash> v2, bool v1, lt::sha1_hash& v1_out) {
+        if (!s.supported) return err(EOPNOTSUPP, lt::operation_t::file_read);
+        if (p < 0 || p >= s.num_pieces) return err(EINVAL, lt::operation_t::file_read);
+        int size = s.piece_size(p);
+        std::shared_ptr<PieceBuf> pb;
+        std::vector<char> have;
+        {
+            std::lock_guard g(s.mu);
+            auto it = s.pending.find(p);
+            if (it != s.pending.end()) {
+                pb = it->second;
+                have = pb->have;
+            }
+        }
+        // the piece's bytes: the buffer, with any block it lacks read from the file (libtorrent writes no block of a
+        // piece it is hashing, so the buffer holds still)
+        std::unique_ptr<char, Aligned> own;
+        const char* data;
+        if (pb && std::all_of(have.begin(), have.end(), [](char c) { return c != 0; })) {
+            data = pb->data.get();
+        } else {
+            void* mem = nullptr;
+            if (::posix_memalign(&mem, kAlign, static_cast<std::size_t>(std::max(size, 1))) != 0)
+                return err(ENOMEM, lt::operation_t::alloc_cache_piece);
+            own.reset(static_cast<char*>(mem));
+            for (int start = 0; start < size; start += kBlock) {
+                int n = std::min(kBlock, size - start);
+                if (pb && have[static_cast<std::size_t>(start / kBlock)]) {
+                    std::memcpy(own.get() + start, pb->data.get() + start, static_cast<std::size_t>(n));
+                    continue;
+                }
+                std::int64_t off = std::int64_t{p} * s.piece_length + start;
+                if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, own.get() + start, static_cast<std::size_t>(n), off); }))
+                    return err(e, lt::operation_t::file_read);
+            }
+            data = own.get();
+        }
+        // SHA-256 per block, and the piece's root over them (padded with zero hashes to a full piece)
+        int blocks = (size + kBlock - 1) / kBlock;
+        std::vector<Hash32> leaves(static_cast<std::size_t>(s.piece_length / kBlock));
+        for (int b = 0; b < blocks; ++b) {
+            int n = std::min(kBlock, size - b * kBlock);
+            leaves[static_cast<std::size_t>(b)] = sha256(data + b * kBlock, static_cast<std::size_t>(n));
+            if (b < v2.size())
+                std::memcpy(v2[static_cast<std::ptrdiff_t>(b)].data(), leaves[static_cast<std::size_t>(b)].bytes.data(), 32);
+        }
+        while (leaves.size() > 1) {
+            for (std::size_t i = 0; i < leaves.size() / 2; ++i) leaves[i] = hash_pair(leaves[2 * i], leaves[2 * i + 1]);
+            leaves.resize(leaves.size() / 2);
+        }
+        if (v1) {
+            unsigned int len = 0;
+            EVP_Digest(data, static_cast<std::size_t>(size), reinterpret_cast<unsigned char*>(v1_out.data()), &len,
+                       EVP_sha1(), nullptr);
+        }
+        // the same bytes into the file, then the piece leaves memory
+        if (pb) {
+            if (int e = write_piece(s, p, *pb, have)) return err(e, lt::operation_t::file_write);
+            drop(s, p, pb);
+        }
+        std::lock_guard g(s.mu);
+        s.roots[static_cast<std::size_t>(p)] = leaves[0];
+        s.hashed[static_cast<std::size_t>(p)] = 1;
+        return {};
+    }
+
+    // Writes out the blocks of pieces not complete yet (stop, release, removal), so that a later process finds them;
+    // they stay in memory too.
+    void flush_unfinished(Storage& s) {
+        std::vector<std::tuple<int, std::shared_ptr<PieceBuf>, std::vector<char>>> pending;
+        {
+            std::lock_guard g(s.mu);
+            for (const auto& [p, pb] : s.pending) pending.emplace_back(p, pb, pb->have);
+        }
+        for (const auto& [p, pb, have] : pending) (void)write_piece(s, p, *pb, have);
+    }
+
+    lt::io_context& m_ioc;
+    DiskOptions m_opts;
+    std::shared_ptr<RegistryImpl> m_reg;
+
+    std::mutex m_table_mu;
+    std::vector<std::shared_ptr<Storage>> m_table;
+    std::vector<std::size_t> m_free;
+
+    std::mutex m_mu;
+    std::condition_variable m_cv;
+    std::deque<std::function<void()>> m_jobs;
+    bool m_stop = false;
+    std::vector<std::thread> m_threads;
+
+    std::atomic<std::int64_t> m_buffered{0};
+    std::mutex m_obs_mu;
+    std::vector<std::shared_ptr<lt::disk_observer>> m_observers;
+};
+
+std::optional<Bytes> RegistryImpl::piece_layer(const std::string& path) {
+    std::lock_guard g(mu);
+    if (!io) return std::nullopt;
+    return io->layer_of(path);
+}
+
+std::shared_ptr<DiskRegistry> make_disk_registry() { return std::make_shared<RegistryImpl>(); }
+
+lt::disk_io_constructor_type pack_disk_io(DiskOptions opts, std::shared_ptr<DiskRegistry> registry) {
+    auto reg = std::dynamic_pointer_cast<RegistryImpl>(registry);
+    return [opts, reg](lt::io_context& ioc, lt::settings_interface const&, lt::counters&) -> std::unique_ptr<lt::disk_interface> {
+        return std::make_unique<PackDiskIO>(ioc, opts, reg);
+    };
+}
+
+}  // namespace dvt::transport
