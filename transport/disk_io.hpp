@@ -20,7 +20,8 @@
 //    the pack id instead of reading the pack again (transport/puller.cpp, verify_pack).
 //  - Jobs run on worker threads; their handlers are posted to libtorrent's io_context, which counts every queued job
 //    as outstanding work. Buffers handed out for reads are freed by an allocator that outlives this object.
-//  - Stopping or releasing a torrent writes out the blocks of unfinished pieces; removing it forgets it.
+//  - Stopping or releasing a torrent writes out the blocks of unfinished pieces; removing it forgets it. Under memory
+//    pressure (DiskOptions::spill_at) unfinished pieces are written out early.
 //  - Only single-file torrents (a pad file after the one file is allowed): jobs of a torrent with several files
 //    fail with "operation not supported".
 #pragma once
@@ -39,6 +40,14 @@ namespace dvt::transport {
 
 struct DiskOptions {
     int threads = 4;  // worker threads for hashing, writing and reading
+    // Memory for received blocks, counted in whole piece buffers. Above spill_at, the blocks of unfinished pieces are
+    // written out and their buffers dropped (their hashing reads them back), down to spill_to: libtorrent asks for
+    // single blocks of many pieces at once (whole_pieces_threshold 0, transport/session.cpp), and without this the
+    // buffers of half-received pieces reached 770 MiB in a 2 GB clone. Above stall_at, async_write also tells
+    // libtorrent to stop reading from that peer until the workers catch up (disk_observer::on_disk, below spill_to).
+    std::int64_t spill_at = 64 << 20;
+    std::int64_t spill_to = 32 << 20;
+    std::int64_t stall_at = 256 << 20;
 };
 
 class DiskRegistry;  // what the session keeps to reach its disk I/O object (piece layers)

@@ -212,14 +212,14 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     return p;
 }
 
-SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait) : m_listen(listen) {
+SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait, DiskOptions disk)
+    : m_listen(listen) {
     lt::session_params params(settings(listen));
     // dvt's own disk I/O (transport/disk_io.hpp), not libtorrent's: its default mmap back end reported whole packs
     // complete whose last pieces were never written (zeros) in 4- and 8-puller swarms, and its pread/pwrite back end
     // writes, reads back and hashes every piece on the network thread.
     m_disk = make_disk_registry();
-    DiskOptions d;
-    params.disk_io_constructor = pack_disk_io(d, m_disk);
+    params.disk_io_constructor = pack_disk_io(disk, m_disk);
     m_session = std::make_unique<lt::session>(std::move(params));
     auto deadline = std::chrono::steady_clock::now() + listen_wait;
     std::string failure;

@@ -58,7 +58,9 @@ Hash32 from_lt(const lt::sha256_hash& h);
 class SwarmSession {
 public:
     // `listen`: the IP and port to listen on (port 0: any free port). Waits up to `listen_wait` for the socket.
-    explicit SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait = std::chrono::seconds(10));
+    // `disk`: the disk I/O's options (tests make it spill early).
+    explicit SwarmSession(const Endpoint& listen, std::chrono::milliseconds listen_wait = std::chrono::seconds(10),
+                          DiskOptions disk = {});
     ~SwarmSession();
     SwarmSession(const SwarmSession&) = delete;
     SwarmSession& operator=(const SwarmSession&) = delete;
