@@ -124,6 +124,29 @@ struct WriteJob {
     int dirfd;
 };
 
+// Orders the jobs by turns over their directories (the first file of each directory, then the second, ...), so that
+// the checkout threads, which take jobs in order, mostly create files in different directories instead of waiting
+// for one directory's lock.
+void interleave_directories(std::vector<WriteJob>& jobs) {
+    std::vector<std::vector<WriteJob>> groups;
+    std::unordered_map<int, std::size_t> group_of;
+    for (auto& j : jobs) {
+        auto [it, fresh] = group_of.try_emplace(j.dirfd, groups.size());
+        if (fresh) groups.emplace_back();
+        groups[it->second].push_back(std::move(j));
+    }
+    jobs.clear();
+    for (std::size_t k = 0;; ++k) {
+        bool any = false;
+        for (auto& g : groups)
+            if (k < g.size()) {
+                jobs.push_back(std::move(g[k]));
+                any = true;
+            }
+        if (!any) break;
+    }
+}
+
 }  // namespace
 
 namespace {
@@ -230,6 +253,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         }
         jobs.push_back(WriteJob{p, &target.at(p), dfd});
     }
+    interleave_directories(jobs);
 
     std::atomic<std::size_t> next{0};
     std::atomic<std::uint64_t> bytes{0};
