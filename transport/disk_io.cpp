@@ -327,7 +327,7 @@ public:
             }
         }
         post([handler = std::move(handler), e] { handler(e); });
-        if (m_buffered.load() > m_opts.spill_at && !m_spilling.exchange(true)) submit([this] { spill(); });
+        if (m_buffered.load() > m_opts.spill_at) request_spill();
         if (m_buffered.load() > m_opts.stall_at) {
             std::lock_guard g(m_obs_mu);
             m_observers.push_back(std::move(o));
@@ -673,6 +673,24 @@ private:
         return {};
     }
 
+    // Starts a spill, or makes the running one take another pass: a request during a pass (blocks that arrived while
+    // it ran kept their pieces in memory) is never lost, so once libtorrent has stopped reading (stall_at) a last pass
+    // runs after the last block and frees what the peers wait for.
+    void request_spill() {
+        if (m_spilling.exchange(true)) {
+            m_spill_again = true;
+            return;
+        }
+        submit([this] {
+            do {
+                m_spill_again = false;
+                spill();
+            } while (m_spill_again.load());
+            m_spilling = false;
+            if (m_spill_again.exchange(false)) request_spill();  // asked for between the loop's check and the reset
+        });
+    }
+
     // Writes the blocks of unfinished pieces into their files and drops their buffers until at most spill_to bytes of
     // buffers remain (complete pieces, about to be hashed, stay). Their hashing reads those blocks back.
     void spill() {
@@ -700,7 +718,6 @@ private:
                 }
             }
         }
-        m_spilling = false;
     }
 
     // Writes out the blocks of pieces not complete yet (stop, release, removal), so that a later process finds them;
@@ -730,7 +747,8 @@ private:
 
     std::shared_ptr<BufferPool> m_pool = std::make_shared<BufferPool>();
     std::atomic<std::int64_t> m_buffered{0};
-    std::atomic<bool> m_spilling{false};
+    std::atomic<bool> m_spilling{false};    // a spill job is queued or running
+    std::atomic<bool> m_spill_again{false};  // asked for while it was
     std::mutex m_obs_mu;
     std::vector<std::shared_ptr<lt::disk_observer>> m_observers;
 };
