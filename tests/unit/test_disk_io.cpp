@@ -10,42 +10,18 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <random>
 
 #include "objects/torrent_id.hpp"
 #include "transport/session.hpp"
 #include "util/fs.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
+using dvt::test::pseudo_random;
+using dvt::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("dvt-unit-disk-io-" + std::to_string(std::random_device{}()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-Bytes pseudo_random(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
-
-void write_file(const fs::path& p, const Bytes& b) {
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
 // The torrent of `data` named like a pack (objects/torrent_id.hpp), for libtorrent, saved under `dir`.
 struct PackTorrent {
@@ -99,7 +75,7 @@ TEST_CASE("a file fetched through dvt's disk I/O is byte-exact and its piece lay
           "[transport][disk_io]") {
     // 16 KiB pieces with a short last block (and libtorrent's pad after the file); 32 KiB pieces of two blocks
     auto size = GENERATE(std::size_t{300 * 1024 + 7}, std::size_t{(17 << 20) + 123});
-    TempDir t;
+    test::TempDir t("disk-io");
     Bytes data = pseudo_random(size, static_cast<unsigned>(size));
     PackTorrent pt(data);
     write_file(t.path / "seed" / pt.name, data);
@@ -129,7 +105,7 @@ TEST_CASE("a file fetched through dvt's disk I/O is byte-exact and its piece lay
 
 TEST_CASE("pieces already in a file are hashed from it and not fetched again; the missing ones are",
           "[transport][disk_io]") {
-    TempDir t;
+    test::TempDir t("disk-io");
     std::size_t size = (4 << 20) + 5000;  // 16 KiB pieces
     Bytes data = pseudo_random(size, 11);
     PackTorrent pt(data);
@@ -167,7 +143,7 @@ TEST_CASE("under memory pressure unfinished pieces are written out early and has
     // spill every unfinished piece; and spill above two piece buffers with libtorrent also told to stop reading from
     // the peer above three (~900 times per run in a trial): every byte must still arrive right
     bool stall = GENERATE(false, true);
-    TempDir t;
+    test::TempDir t("disk-io");
     std::size_t size = (17 << 20) + 4321;  // 32 KiB pieces: two blocks each, so pieces are often half-received
     Bytes data = pseudo_random(size, 23);
     PackTorrent pt(data);

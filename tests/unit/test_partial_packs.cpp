@@ -16,9 +16,11 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
 using namespace dvt::objects;
+using dvt::test::pseudo_random;
 namespace fs = std::filesystem;
 
 namespace {
@@ -35,20 +37,13 @@ struct Dir {
     }
 };
 
-Bytes blob(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
-
 // A sealed pack of three raw chunks in dir/tmp, moved to dir/partial as if a pull had fetched it.
 SealedPack make_pack(const fs::path& dvt, std::vector<Bytes>& chunks) {
     fs::path stage = dvt / "tmp" / "stage";
     fs::create_directories(stage);
     PackWriter w(dvt / "tmp", stage);
     for (unsigned i = 0; i < 3; ++i) {
-        chunks.push_back(blob(20000 + i, i + 1));
+        chunks.push_back(pseudo_random(20000 + i, i + 1));
         w.append(ObjectType::chunk, sha256(chunks.back()), Compression::none,
                  static_cast<std::uint32_t>(chunks.back().size()), chunks.back());
     }

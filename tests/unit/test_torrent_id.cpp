@@ -13,35 +13,21 @@
 #include "objects/object.hpp"
 #include "objects/torrent_id.hpp"
 #include "util/error.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
 using namespace dvt::objects;
+using dvt::test::pseudo_random;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("dvt-unit-" + std::to_string(std::random_device{}()));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-Bytes pseudo_random(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
-
 // What libtorrent says the v2 info-hash (and pieces root, piece layer) of `data` named `name` is.
 struct LtResult {
     Hash32 info_hash, root;
     Bytes piece_layer;
 };
 LtResult libtorrent_view(const Bytes& data, const std::string& name, int piece_length) {
-    TempDir dir;
+    test::TempDir dir("torrent-id");
     {
         std::ofstream f(dir.path / name, std::ios::binary);
         f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));

@@ -23,36 +23,14 @@
 #include "transport/session.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
+using dvt::test::pseudo_random;
+using dvt::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("dvt-unit-transport-" + std::to_string(std::random_device{}()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-void write_file(const fs::path& p, const Bytes& b) {
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
-
-Bytes pseudo_random(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
 
 Bytes text(std::size_t lines, const std::string& tag) {
     std::string s;
@@ -142,7 +120,7 @@ TEST_CASE("a session listens on the explicit address; a busy port is a network e
 }
 
 TEST_CASE("the seeder's torrents have dvt's swarm identities", "[transport]") {
-    TempDir t;
+    test::TempDir t("transport");
     auto repo = core::Repository::init(t.path / "a", small_packs());
     write_file(t.path / "a/data.bin", pseudo_random(3 << 20, 1));
     auto id = commit_all(*repo, "v1");
@@ -163,7 +141,7 @@ TEST_CASE("the seeder's torrents have dvt's swarm identities", "[transport]") {
 }
 
 TEST_CASE("a repository is fetched through the swarm byte-identical, then incrementally", "[transport]") {
-    TempDir t;
+    test::TempDir t("transport");
     auto a = core::Repository::init(t.path / "a", small_packs());
     write_file(t.path / "a/data/blob.bin", pseudo_random((3 << 20) + 12345, 2));
     write_file(t.path / "a/data/small.bin", pseudo_random(4096, 3));
@@ -222,7 +200,7 @@ TEST_CASE("a repository is fetched through the swarm byte-identical, then increm
 }
 
 TEST_CASE("a commit nobody serves times out with no_peers and changes nothing", "[transport]") {
-    TempDir t;
+    test::TempDir t("transport");
     auto a = core::Repository::init(t.path / "a", core::InitOptions{});
     write_file(t.path / "a/x.txt", text(10, "x"));
     commit_all(*a, "v1");
@@ -250,7 +228,7 @@ TEST_CASE("a commit nobody serves times out with no_peers and changes nothing", 
 }
 
 TEST_CASE("a seeder serving damaged pack bytes gets nothing into the puller's repository", "[transport]") {
-    TempDir t;
+    test::TempDir t("transport");
     auto a = core::Repository::init(t.path / "a", small_packs());
     write_file(t.path / "a/blob.bin", pseudo_random(3 << 20, 5));
     auto v1 = commit_all(*a, "v1");
@@ -287,7 +265,7 @@ TEST_CASE("a seeder serving damaged pack bytes gets nothing into the puller's re
 }
 
 TEST_CASE("clone and pull: refs, fast-forward and an incremental pull", "[transport]") {
-    TempDir t;
+    test::TempDir t("transport");
     auto a = core::Repository::init(t.path / "a", small_packs());
     write_file(t.path / "a/blob.bin", pseudo_random(2 << 20, 4));
     auto v1 = commit_all(*a, "v1");
