@@ -30,15 +30,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-# shellcheck source=lib.sh
-source "$here/lib.sh"
 # shellcheck source=swarm_lib.sh
-source "$here/swarm_lib.sh"
-
-DVT=${DVT:-$repo/build/dvt}
-BENCH_DIR=${BENCH_DIR:-/tmp/dvt-bench-swarm}
-RUNS=${RUNS:-3}
+source "$here/swarm_lib.sh"  # also lib.sh; sets repo, DVT, BENCH_DIR, RUNS
 export SCALE=${SCALE:-1} SEED=${SEED:-42}
 GEN=${GEN:-$repo/../shared/bench/make_dataset.sh}
 TIMEOUT=${TIMEOUT:-600}

@@ -1,5 +1,7 @@
 # shellcheck shell=bash
-# Helpers shared by bench/swarm.sh and bench/clone.sh (sourced, not executed).
+# Helpers shared by bench/swarm.sh, bench/clone.sh and bench/replicas.sh (sourced, not executed). Sourcing it also
+# sources lib.sh and sets: repo (the checkout), and the defaults DVT=<repo>/build/dvt,
+# BENCH_DIR=/tmp/dvt-bench-swarm, RUNS=3.
 #
 #   track PID             remember a background process; every tracked process is stopped (TERM, then KILL after
 #                         5 s) by the EXIT trap that `install_cleanup` sets, also when the script fails.
@@ -11,6 +13,13 @@
 #                         LISTEN; sets NGINX_PID (tracked) and waits until it answers
 #   make_tar SRC OUT      uncompressed tar of SRC's files (no .dvt); reused when OUT exists (delete it with SRC)
 #   tmark                 seconds since the epoch, ns resolution (for wall times)
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DVT=${DVT:-$repo/build/dvt}
+BENCH_DIR=${BENCH_DIR:-/tmp/dvt-bench-swarm}
+RUNS=${RUNS:-3}
 
 BENCH_PIDS=()
 
