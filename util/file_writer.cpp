@@ -1,7 +1,10 @@
 #include "util/file_writer.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -14,9 +17,13 @@ namespace {
 constexpr std::size_t kAlign = 4096;
 }
 
-FileWriter::FileWriter(int fd, std::uint64_t size, std::string what) : m_fd(fd), m_what(std::move(what)) {
+FileWriter::FileWriter(int fd, std::uint64_t size, std::string what)
+    : m_fd(fd),
+      m_what(std::move(what)),
+      // a small file needs no 1 MiB buffer: its size, rounded up to the alignment
+      m_cap(static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, (std::max<std::uint64_t>(size, 1) + kAlign - 1) / kAlign * kAlign))) {
     void* p = nullptr;
-    if (::posix_memalign(&p, kAlign, kBlock) != 0) throw Error(ErrorKind::internal, "out of memory");
+    if (::posix_memalign(&p, kAlign, m_cap) != 0) throw Error(ErrorKind::internal, "out of memory");
     m_buf = static_cast<std::uint8_t*>(p);
     if (size >= kDirectMin) {
         int flags = ::fcntl(m_fd, F_GETFL);
@@ -29,14 +36,21 @@ FileWriter::~FileWriter() { std::free(m_buf); }
 void FileWriter::flush_block() {
     if (m_used == 0) return;
     if (m_direct) {
-        try {
-            write_all(m_fd, m_buf, m_used, m_what);
-        } catch (const Error&) {
-            // O_DIRECT accepted by fcntl but not by the file system's write path (EINVAL): use the page cache
-            int flags = ::fcntl(m_fd, F_GETFL);
-            if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) throw;
-            m_direct = false;
-            write_all(m_fd, m_buf, m_used, m_what);
+        std::size_t done = 0;
+        while (done < m_used) {
+            ssize_t n = ::write(m_fd, m_buf + done, m_used - done);
+            if (n >= 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (errno == EINVAL && done == 0) {
+                // O_DIRECT accepted by fcntl but not by the file system's write path: use the page cache
+                int flags = ::fcntl(m_fd, F_GETFL);
+                if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) throw_errno("cannot write " + m_what);
+                m_direct = false;
+                write_all(m_fd, m_buf, m_used, m_what);
+                break;
+            } else if (errno != EINTR) {
+                throw_errno("cannot write " + m_what);
+            }
         }
     } else {
         write_all(m_fd, m_buf, m_used, m_what);
@@ -46,12 +60,12 @@ void FileWriter::flush_block() {
 
 void FileWriter::append(const std::uint8_t* data, std::size_t size) {
     while (size > 0) {
-        std::size_t n = std::min(size, kBlock - m_used);
+        std::size_t n = std::min(size, m_cap - m_used);
         std::memcpy(m_buf + m_used, data, n);
         m_used += n;
         data += n;
         size -= n;
-        if (m_used == kBlock) flush_block();
+        if (m_used == m_cap) flush_block();
     }
 }
 

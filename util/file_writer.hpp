@@ -2,8 +2,9 @@
 // files.
 //
 // Contract:
-//  - append() takes bytes in any amounts; they reach the file in order, in writes of kBlock bytes, the rest at
-//    finish(). Errors are ErrorKind::io naming `what`.
+//  - append() takes bytes in any amounts; they reach the file in order, in writes of kBlock bytes (or of the file's
+//    size rounded up to 4 KiB, for a smaller file: the buffer is that big), the rest at finish(). Errors are
+//    ErrorKind::io naming `what`.
 //  - A file of at least kDirectMin bytes (the size the caller announces) is written with O_DIRECT from an aligned
 //    buffer: the kernel copies nothing into the page cache, which on this kind of machine costs more CPU than the
 //    rest of a checkout (measured: 64 MiB in 0.07-0.2 s of system time buffered, 0.01-0.02 s direct). Its tail (the
@@ -40,7 +41,8 @@ private:
     int m_fd;
     std::string m_what;
     bool m_direct = false;
-    std::uint8_t* m_buf = nullptr;  // kBlock bytes, 4 KiB aligned
+    std::size_t m_cap;               // buffer size: min(kBlock, size rounded up to 4 KiB)
+    std::uint8_t* m_buf = nullptr;  // m_cap bytes, 4 KiB aligned
     std::size_t m_used = 0;
 };
 

@@ -63,3 +63,25 @@ TEST_CASE("FileWriter writes exactly the bytes appended", "[file_writer]") {
     CHECK(fs::file_size(f.path) == sizes);
     if (sizes < util::FileWriter::kDirectMin) CHECK_FALSE(direct);  // small files never bypass the page cache
 }
+
+TEST_CASE("FileWriter sized for a small file still writes every byte appended past that size", "[file_writer]") {
+    // the buffer of a writer told 5,000 bytes is 8 KiB: more bytes go out in several writes, none lost or reordered
+    std::mt19937 rng(11);
+    Bytes data(300007);
+    for (auto& b : data) b = static_cast<std::uint8_t>(rng());
+    TempFile f;
+    {
+        int fd = ::open(f.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+        REQUIRE(fd >= 0);
+        util::Fd g(fd);
+        util::FileWriter w(fd, 5000, f.path.string());
+        CHECK_FALSE(w.direct());
+        for (std::size_t off = 0; off < data.size();) {
+            std::size_t n = std::min<std::size_t>(data.size() - off, 1 + rng() % 20000);
+            w.append(data.data() + off, n);
+            off += n;
+        }
+        w.finish();
+    }
+    CHECK(util::read_file(f.path) == data);
+}
