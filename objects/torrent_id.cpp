@@ -64,6 +64,11 @@ Bytes MerkleBuilder::piece_layer(std::uint32_t piece_length) const {
     return out;
 }
 
+Hash32 root_of_leaves(std::vector<Hash32> leaves) {
+    while (leaves.size() > 1) reduce(leaves);
+    return leaves.empty() ? Hash32{} : leaves[0];
+}
+
 Hash32 merkle_root(std::span<const std::uint8_t> data) {
     MerkleBuilder b;
     b.update(data.data(), data.size());

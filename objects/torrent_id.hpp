@@ -43,6 +43,10 @@ private:
 
 Hash32 merkle_root(std::span<const std::uint8_t> data);
 
+// The root over `leaves` (a power of two of them, e.g. one piece's block hashes padded with zero hashes): each layer
+// is SHA-256 of pairs of the one below, as BEP 52 builds its trees.
+Hash32 root_of_leaves(std::vector<Hash32> leaves);
+
 // The merkle root of a file of `length` bytes (> piece_length) from its piece layer (pieces padded, as BEP 52 does,
 // with the root of a piece of zero leaf hashes). Throws ErrorKind::corrupt when the layer has the wrong size.
 Hash32 root_from_piece_layer(const Bytes& layer, std::uint64_t length, std::uint32_t piece_length);

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "objects/torrent_id.hpp"
 #include "util/hash.hpp"
 
 namespace dvt::transport {
@@ -34,7 +35,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kBlock = 16 * 1024;
+constexpr int kBlock = static_cast<int>(objects::kBlockSize);
 constexpr std::size_t kAlign = 4096;
 
 struct Aligned {
@@ -97,6 +98,11 @@ struct PieceBuf {
     }
 };
 
+// Whether every block of a piece is marked.
+bool all_blocks(const std::vector<char>& have) {
+    return std::all_of(have.begin(), have.end(), [](char c) { return c != 0; });
+}
+
 lt::storage_error err(int e, lt::operation_t op) {
     return lt::storage_error(lt::error_code(e, boost::system::system_category()), lt::file_index_t{0}, op);
 }
@@ -132,13 +138,6 @@ int pwrite_full(int fd, const char* p, std::size_t n, std::int64_t off) {
         off += r;
     }
     return 0;
-}
-
-Hash32 hash_pair(const Hash32& a, const Hash32& b) {
-    std::uint8_t buf[64];
-    std::memcpy(buf, a.bytes.data(), 32);
-    std::memcpy(buf + 32, b.bytes.data(), 32);
-    return sha256(buf, 64);
 }
 
 struct Storage {
@@ -580,7 +579,7 @@ private:
     // 0 or errno.
     int write_piece(Storage& s, int p, const PieceBuf& pb, const std::vector<char>& have) {
         std::int64_t off = std::int64_t{p} * s.piece_length;
-        bool whole = std::all_of(have.begin(), have.end(), [](char c) { return c != 0; });
+        bool whole = all_blocks(have);
         auto bytes = static_cast<std::size_t>(pb.size);
         std::lock_guard g(s.write_mu);
         return s.with_fd(true, [&](int fd) {
@@ -629,7 +628,7 @@ private:
         // piece it is hashing, so the buffer holds still)
         std::unique_ptr<char, Aligned> own;
         const char* data;
-        if (pb && std::all_of(have.begin(), have.end(), [](char c) { return c != 0; })) {
+        if (pb && all_blocks(have)) {
             data = pb->data;
         } else {
             void* mem = nullptr;
@@ -657,10 +656,7 @@ private:
             if (b < v2.size())
                 std::memcpy(v2[static_cast<std::ptrdiff_t>(b)].data(), leaves[static_cast<std::size_t>(b)].bytes.data(), 32);
         }
-        while (leaves.size() > 1) {
-            for (std::size_t i = 0; i < leaves.size() / 2; ++i) leaves[i] = hash_pair(leaves[2 * i], leaves[2 * i + 1]);
-            leaves.resize(leaves.size() / 2);
-        }
+        Hash32 root = objects::root_of_leaves(std::move(leaves));
         if (v1) {
             unsigned int len = 0;
             EVP_Digest(data, static_cast<std::size_t>(size), reinterpret_cast<unsigned char*>(v1_out.data()), &len,
@@ -672,7 +668,7 @@ private:
             drop(s, p, pb);
         }
         std::lock_guard g(s.mu);
-        s.roots[static_cast<std::size_t>(p)] = leaves[0];
+        s.roots[static_cast<std::size_t>(p)] = root;
         s.hashed[static_cast<std::size_t>(p)] = 1;
         return {};
     }
@@ -705,13 +701,7 @@ private:
         }
         for (const auto& s : table) {
             if (!s || m_buffered.load() <= m_opts.spill_to) continue;
-            std::vector<std::tuple<int, std::shared_ptr<PieceBuf>, std::vector<char>>> partial;
-            {
-                std::lock_guard g(s->mu);
-                for (const auto& [p, pb] : s->pending)
-                    if (std::find(pb->have.begin(), pb->have.end(), 0) != pb->have.end()) partial.emplace_back(p, pb, pb->have);
-            }
-            for (const auto& [p, pb, have] : partial) {
+            for (const auto& [p, pb, have] : in_memory(*s, true)) {
                 if (m_buffered.load() <= m_opts.spill_to) break;
                 if (write_piece(*s, p, *pb, have) != 0) continue;  // stays in memory; a failing write shows at hashing
                 std::lock_guard g(s->mu);
@@ -724,15 +714,20 @@ private:
         }
     }
 
-    // Writes out the blocks of pieces not complete yet (stop, release, removal), so that a later process finds them;
-    // they stay in memory too.
+    // Writes out the blocks of every piece still in memory, not hashed yet (stop, release, removal), so that a later
+    // process finds them; they stay in memory too.
     void flush_unfinished(Storage& s) {
-        std::vector<std::tuple<int, std::shared_ptr<PieceBuf>, std::vector<char>>> pending;
-        {
-            std::lock_guard g(s.mu);
-            for (const auto& [p, pb] : s.pending) pending.emplace_back(p, pb, pb->have);
-        }
-        for (const auto& [p, pb, have] : pending) (void)write_piece(s, p, *pb, have);
+        for (const auto& [p, pb, have] : in_memory(s, false)) (void)write_piece(s, p, *pb, have);
+    }
+
+    // The pieces of `s` in memory (only those with blocks still missing, if `unfinished_only`), each with the blocks
+    // it held at this moment.
+    std::vector<std::tuple<int, std::shared_ptr<PieceBuf>, std::vector<char>>> in_memory(Storage& s, bool unfinished_only) {
+        std::vector<std::tuple<int, std::shared_ptr<PieceBuf>, std::vector<char>>> out;
+        std::lock_guard g(s.mu);
+        for (const auto& [p, pb] : s.pending)
+            if (!unfinished_only || !all_blocks(pb->have)) out.emplace_back(p, pb, pb->have);
+        return out;
     }
 
     lt::io_context& m_ioc;

@@ -129,7 +129,6 @@ struct Item {
     std::uint64_t wanted_bytes = 0;
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
     bool saving = false;
-    bool resumed = false;  // started with pieces from resume data (hashed by an earlier process)
     Clock::time_point added;  // when the torrent was added to the session
     fs::path file;            // packs: the file libtorrent writes (partial/<id>.pack)
     util::Fd writeback;       // opened on the first writeback tick (Transfer::start_writeback)
@@ -248,10 +247,9 @@ public:
     }
 
     // Starts verifying (verify_pack) every complete pack that asks for it, each on a thread of its own, while the
-    // other packs still arrive. Its piece layer comes from libtorrent when this pull hashed every piece (not resumed):
-    // that call blocks until libtorrent's network thread serves it, ~0.4 s per 64 MiB pack while the thread is busy
-    // seeding, and the fsync waits for the disk; one pack after the other at the end of the pull, that took 1.7 s for
-    // the layers of 4 packs alone (8 pullers on one host).
+    // other packs still arrive. Its piece layer comes from dvt's disk I/O when this session hashed every piece
+    // (SwarmSession::piece_layer); else the file is hashed again. The fsync waits for the disk; one pack after the
+    // other at the end of the pull, verification took 1.7 s for 4 packs (8 pullers on one host).
     // At most kVerifyThreads at a time (a clone of 2 GB completes ~30 packs within a few seconds).
     void start_verifying() {
         constexpr int kVerifyThreads = 4;
@@ -847,7 +845,6 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             it.resume = store.resume_path(pf.ref.id);
             it.file = store.partial_path(pf.ref.id);
             auto atp = pack_fetch_params(store, pf.ref, opts.web_seeds);
-            it.resumed = atp.have_pieces.count() > 0;
             if (!partial) it.verify = pf.ref;
             pf.item = &t.add(std::move(it), std::move(atp));
         }
@@ -915,7 +912,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
             }
         }
         // 3. Whole packs: every byte verified (BEP 52 merkle root = id, index, length) before the pack is used, from
-        //    the piece hashes libtorrent checked on its reads from the file, or else by hashing the file again. Each
+        //    the piece hashes dvt's disk I/O computed from the bytes it wrote, or else by hashing the file again. Each
         //    pack's verification started when it was complete (Transfer::start_verifying); wait for all of them.
         auto waited = Clock::now();
         t.finish_verifying();
