@@ -33,6 +33,12 @@ FileWriter::FileWriter(int fd, std::uint64_t size, std::string what)
 
 FileWriter::~FileWriter() { std::free(m_buf); }
 
+void FileWriter::leave_direct() {
+    int flags = ::fcntl(m_fd, F_GETFL);
+    if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) throw_errno("cannot write " + m_what);
+    m_direct = false;
+}
+
 void FileWriter::flush_block() {
     if (m_used == 0) return;
     if (m_direct) {
@@ -42,10 +48,7 @@ void FileWriter::flush_block() {
             if (n >= 0) {
                 done += static_cast<std::size_t>(n);
             } else if (errno == EINVAL && done == 0) {
-                // O_DIRECT accepted by fcntl but not by the file system's write path: use the page cache
-                int flags = ::fcntl(m_fd, F_GETFL);
-                if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) throw_errno("cannot write " + m_what);
-                m_direct = false;
+                leave_direct();  // O_DIRECT accepted by fcntl but not by the file system's write path
                 write_all(m_fd, m_buf, m_used, m_what);
                 break;
             } else if (errno != EINTR) {
@@ -78,9 +81,7 @@ void FileWriter::finish() {
         flush_block();
         if (tail) std::memmove(m_buf, m_buf + aligned, tail);
         m_used = tail;
-        int flags = ::fcntl(m_fd, F_GETFL);
-        if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) throw_errno("cannot write " + m_what);
-        m_direct = false;
+        leave_direct();
     }
     flush_block();
 }

@@ -38,6 +38,7 @@ public:
 
 private:
     void flush_block();
+    void leave_direct();  // clears O_DIRECT on the file: later writes go through the page cache
     int m_fd;
     std::string m_what;
     bool m_direct = false;

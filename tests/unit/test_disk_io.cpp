@@ -29,7 +29,7 @@ struct PackTorrent {
     std::uint32_t piece = 0;
     Bytes layer;
     std::string name;
-    lt::add_torrent_params params(const fs::path& dir) const { return params_of(dir); }
+    Bytes torrent;
 
     explicit PackTorrent(const Bytes& data) {
         objects::MerkleBuilder m;
@@ -41,12 +41,16 @@ struct PackTorrent {
         torrent = objects::torrent_file(name, data.size(), root, piece, layer);
     }
 
-private:
-    Bytes torrent;
-    lt::add_torrent_params params_of(const fs::path& dir) const {
+    lt::add_torrent_params params(const fs::path& dir) const {
         auto atp = lt::load_torrent_buffer({reinterpret_cast<const char*>(torrent.data()),
                                             static_cast<std::ptrdiff_t>(torrent.size())});
         atp.save_path = dir.string();
+        return atp;
+    }
+    // As dvt serve adds a pack: every piece present (verified when written), no re-hashing.
+    lt::add_torrent_params seed_params(const fs::path& dir) const {
+        auto atp = params(dir);
+        atp.have_pieces.resize(atp.ti->num_pieces(), true);
         return atp;
     }
 };
@@ -82,9 +86,7 @@ TEST_CASE("a file fetched through dvt's disk I/O is byte-exact and its piece lay
 
     transport::SwarmSession seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true));
     transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true));
-    auto sp = pt.params(t.path / "seed");
-    sp.have_pieces.resize(sp.ti->num_pieces(), true);  // as dvt serve adds a pack: verified, no re-hashing
-    seeder.add_torrent(std::move(sp));
+    seeder.add_torrent(pt.seed_params(t.path / "seed"));
     auto fp = pt.params(t.path / "fetch");
     fp.peers = {seeder.listen_endpoint()};
     auto h = fetcher.add_torrent(std::move(fp));
@@ -116,9 +118,7 @@ TEST_CASE("pieces already in a file are hashed from it and not fetched again; th
 
     transport::SwarmSession seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true));
     transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true));
-    auto sp = pt.params(t.path / "seed");
-    sp.have_pieces.resize(sp.ti->num_pieces(), true);
-    seeder.add_torrent(std::move(sp));
+    seeder.add_torrent(pt.seed_params(t.path / "seed"));
     // claims every piece: the file is too short for that, so every piece is checked against the file first
     auto fp = pt.params(t.path / "fetch");
     fp.have_pieces.resize(fp.ti->num_pieces(), true);
@@ -156,9 +156,7 @@ TEST_CASE("under memory pressure unfinished pieces are written out early and has
     if (stall) tight.stall_at = 96 << 10;
     transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true), std::chrono::seconds(10),
                                     tight);
-    auto sp = pt.params(t.path / "seed");
-    sp.have_pieces.resize(sp.ti->num_pieces(), true);
-    seeder.add_torrent(std::move(sp));
+    seeder.add_torrent(pt.seed_params(t.path / "seed"));
     auto fp = pt.params(t.path / "fetch");
     fp.peers = {seeder.listen_endpoint()};
     auto h = fetcher.add_torrent(std::move(fp));
