@@ -209,8 +209,10 @@ class PackDiskIO;
 class RegistryImpl final : public DiskRegistry {
 public:
     std::optional<Bytes> piece_layer(const std::string& path) override;
+    std::int64_t peak_buffered() override { return peak.load(); }
     std::mutex mu;
     PackDiskIO* io = nullptr;
+    std::atomic<std::int64_t> peak{0};
 };
 
 class PackDiskIO final : public lt::disk_interface {
@@ -318,7 +320,7 @@ public:
                 } else {
                     pb->size = s->piece_size(p);
                     pb->have.assign(static_cast<std::size_t>((pb->size + kBlock - 1) / kBlock), 0);
-                    m_buffered += s->piece_length;
+                    note_buffered(m_buffered += s->piece_length);
                 }
             }
             if (!e) {
@@ -328,14 +330,23 @@ public:
                 s->hashed[static_cast<std::size_t>(p)] = 0;
             }
         }
-        post([handler = std::move(handler), e] { handler(e); });
-        if (m_buffered.load() > m_opts.spill_at) request_spill();
-        if (m_buffered.load() > m_opts.stall_at) {
+        std::function<void()> done = [handler = std::move(handler), e] { handler(e); };
+        bool stall = false;
+        {
+            // Above stall_at the write completes only once the buffers are back under resume_at (released()).
+            // Returning true alone did not hold libtorrent back (555 MiB of buffers with stall_at at 256 MiB): it
+            // reads from the peer again as the peer's outstanding writes complete. Checked under the lock released()
+            // takes, so no completion is left behind.
             std::lock_guard g(m_obs_mu);
-            m_observers.push_back(std::move(o));
-            return true;
+            if (!e && m_buffered.load() > m_opts.stall_at) {
+                m_deferred.push_back(std::move(done));
+                m_observers.push_back(std::move(o));
+                stall = true;
+            }
         }
-        return false;
+        if (!stall) post(std::move(done));
+        if (m_buffered.load() > m_opts.spill_at) request_spill();
+        return stall;
     }
 
     void async_hash(lt::storage_index_t idx, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
@@ -462,6 +473,7 @@ public:
             if (m_stop) return;
             m_stop = true;
         }
+        resume_writers();  // a held-back completion must reach libtorrent's loop, which runs it before it ends
         m_cv.notify_all();
         if (wait)
             for (auto& t : m_threads)
@@ -536,19 +548,35 @@ private:
                 job = std::move(m_jobs.front());
                 m_jobs.pop_front();
             }
+            if (m_opts.job_delay.count() > 0) std::this_thread::sleep_for(m_opts.job_delay);
             job();
         }
     }
 
+    void note_buffered(std::int64_t now) {
+        if (!m_reg) return;
+        std::int64_t seen = m_reg->peak.load();
+        while (now > seen && !m_reg->peak.compare_exchange_weak(seen, now)) {
+        }
+    }
+
     void released(std::int64_t n) {
-        if (m_buffered.fetch_sub(n) - n >= m_opts.spill_to) return;
+        if (m_buffered.fetch_sub(n) - n > m_opts.resume_at) return;
+        resume_writers();
+    }
+
+    // Completes the writes held back above stall_at and tells their peers to read again.
+    void resume_writers() {
         std::vector<std::shared_ptr<lt::disk_observer>> obs;
+        std::vector<std::function<void()>> deferred;
         {
             std::lock_guard g(m_obs_mu);
             obs.swap(m_observers);
+            deferred.swap(m_deferred);
         }
-        if (obs.empty()) return;
-        post([obs = std::move(obs)] {
+        if (obs.empty() && deferred.empty()) return;
+        post([obs = std::move(obs), deferred = std::move(deferred)] {
+            for (const auto& d : deferred) d();
             for (const auto& o : obs)
                 if (o) o->on_disk();
         });
@@ -749,7 +777,8 @@ private:
     std::atomic<bool> m_spilling{false};    // a spill job is queued or running
     std::atomic<bool> m_spill_again{false};  // asked for while it was
     std::mutex m_obs_mu;
-    std::vector<std::shared_ptr<lt::disk_observer>> m_observers;
+    std::vector<std::shared_ptr<lt::disk_observer>> m_observers;  // peers told to stop reading
+    std::vector<std::function<void()>> m_deferred;                 // their write completions, held back
 };
 
 std::optional<Bytes> RegistryImpl::piece_layer(const std::string& path) {

@@ -2,8 +2,8 @@
 // commit each; docs/transport.md, "Disk I/O").
 //
 // Contract:
-//  - Received blocks are copied into a per-piece buffer in memory and acknowledged at once; the network thread never
-//    touches the disk. When libtorrent asks for a piece's hash, a worker thread hashes the piece from that buffer
+//  - Received blocks are copied into a per-piece buffer in memory and acknowledged at once (above
+//    DiskOptions::stall_at, once memory is back under resume_at); the network thread never touches the disk. When libtorrent asks for a piece's hash, a worker thread hashes the piece from that buffer
 //    (SHA-256 per 16 KiB block; SHA-1 of the piece only for v1 torrents, which dvt does not make), writes the same
 //    buffer into the file, and only then reports the hash: a piece libtorrent calls complete is in the file, with
 //    the bytes that were hashed (a failed write fails the piece). Blocks that are not in memory (written by an earlier
@@ -30,6 +30,8 @@
 #include <libtorrent/io_context.hpp>
 #include <libtorrent/session_params.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,11 +45,16 @@ struct DiskOptions {
     // Memory for received blocks, counted in whole piece buffers. Above spill_at, the blocks of unfinished pieces are
     // written out and their buffers dropped (their hashing reads them back), down to spill_to: libtorrent asks for
     // single blocks of many pieces at once (whole_pieces_threshold 0, transport/session.cpp), and without this the
-    // buffers of half-received pieces reached 770 MiB in a 2 GB clone. Above stall_at, async_write also tells
-    // libtorrent to stop reading from that peer until the workers catch up (disk_observer::on_disk, below spill_to).
+    // buffers of half-received pieces reached 770 MiB in a 2 GB clone. Above stall_at, a write completes only once
+    // the buffers are back under resume_at: libtorrent stops reading from a peer whose writes are outstanding (and is
+    // told so: async_write returns true, disk_observer::on_disk at resume_at). Without it, complete pieces waiting for
+    // the workers (~4,400 hash jobs queued) held 555 MiB in a 2 GB clone on 2 cores.
     std::int64_t spill_at = 64 << 20;
     std::int64_t spill_to = 32 << 20;
     std::int64_t stall_at = 256 << 20;
+    std::int64_t resume_at = 192 << 20;
+    // Tests only: a pause before every worker job, so that the network outruns the disk.
+    std::chrono::microseconds job_delay{0};
 };
 
 class DiskRegistry;  // what the session keeps to reach its disk I/O object (piece layers)
@@ -62,6 +69,8 @@ public:
     // The piece layer of `path` as hashed and written in this process (see the contract above); nullopt unless every
     // piece of the file was. One-piece files have an empty layer.
     virtual std::optional<Bytes> piece_layer(const std::string& path) = 0;
+    // The most bytes of piece buffers (received blocks) held at once, over every disk I/O object made so far.
+    virtual std::int64_t peak_buffered() = 0;
 };
 
 std::shared_ptr<DiskRegistry> make_disk_registry();

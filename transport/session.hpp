@@ -93,6 +93,8 @@ public:
     // The piece layer of a torrent's file as dvt's disk I/O hashed and wrote it in this session, if it hashed every
     // piece (transport/disk_io.hpp).
     std::optional<Bytes> piece_layer(const std::string& file) const { return m_disk->piece_layer(file); }
+    // The most bytes of received blocks the disk I/O held in memory at once so far (DiskOptions bounds it).
+    std::int64_t disk_peak_buffered() const { return m_disk->peak_buffered(); }
 
 private:
     std::shared_ptr<DiskRegistry> m_disk;
