@@ -1,7 +1,8 @@
 // dvt's libtorrent disk back end (transport/disk_io.hpp), through two real sessions on loopback: a seeder on
 // 127.0.0.2 and a fetcher on 127.0.0.3, each with the disk I/O every dvt session uses. Files must arrive byte-exact,
-// pieces already in the file must be found by hashing them from the file, and the piece layer the disk I/O reports
-// must be the file's (and be reported only for files whose every piece it hashed).
+// pieces already in the file must be found by hashing them from the file, the piece layer the disk I/O reports
+// must be the file's (and be reported only for files whose every piece it hashed), and the received blocks it holds
+// in memory must stay bounded when the disk falls behind.
 #include <catch2/catch.hpp>
 
 #include <libtorrent/alert_types.hpp>
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "objects/torrent_id.hpp"
 #include "transport/session.hpp"
@@ -73,6 +75,33 @@ lt::torrent_status fetch_until_done(transport::SwarmSession& seeder, transport::
     return {};
 }
 
+// A whole transfer: `data` is seeded from 127.0.0.2 (dir/seed) and fetched on 127.0.0.3 (dir/fetch) by a session
+// whose disk I/O has `opts`; `prepare` may change the fetcher's torrent (its resume state) before it is added. The
+// constructor returns when the fetch is complete and flushed; the sessions stay up for questions.
+struct Transfer {
+    PackTorrent pt;
+    transport::SwarmSession seeder;
+    transport::SwarmSession fetcher;
+    lt::torrent_status st;
+    fs::path file;  // the fetched file
+
+    Transfer(const fs::path& dir, const Bytes& data, transport::DiskOptions opts = {},
+             const std::function<void(lt::add_torrent_params&)>& prepare = {})
+        : pt(data),
+          seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true)),
+          fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true), std::chrono::seconds(10), opts),
+          file(dir / "fetch" / pt.name) {
+        write_file(dir / "seed" / pt.name, data);
+        seeder.add_torrent(pt.seed_params(dir / "seed"));
+        auto fp = pt.params(dir / "fetch");
+        if (prepare) prepare(fp);
+        fp.peers = {seeder.listen_endpoint()};
+        auto h = fetcher.add_torrent(std::move(fp));
+        st = fetch_until_done(seeder, fetcher, h);
+        h.flush_cache();  // as a pull does before it reads the file; the pieces are in it already
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a file fetched through dvt's disk I/O is byte-exact and its piece layer is the one written",
@@ -81,28 +110,17 @@ TEST_CASE("a file fetched through dvt's disk I/O is byte-exact and its piece lay
     auto size = GENERATE(std::size_t{300 * 1024 + 7}, std::size_t{(17 << 20) + 123});
     test::TempDir t("disk-io");
     Bytes data = pseudo_random(size, static_cast<unsigned>(size));
-    PackTorrent pt(data);
-    write_file(t.path / "seed" / pt.name, data);
+    Transfer x(t.path, data);
 
-    transport::SwarmSession seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true));
-    transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true));
-    seeder.add_torrent(pt.seed_params(t.path / "seed"));
-    auto fp = pt.params(t.path / "fetch");
-    fp.peers = {seeder.listen_endpoint()};
-    auto h = fetcher.add_torrent(std::move(fp));
-
-    auto st = fetch_until_done(seeder, fetcher, h);
-    CHECK(st.total_payload_download >= static_cast<std::int64_t>(size));
-    h.flush_cache();  // as a pull does before it reads the file; the pieces are in it already
-    CHECK(util::read_file(t.path / "fetch" / pt.name) == data);
-
-    auto layer = fetcher.piece_layer((t.path / "fetch" / pt.name).string());
+    CHECK(x.st.total_payload_download >= static_cast<std::int64_t>(size));
+    CHECK(util::read_file(x.file) == data);
+    auto layer = x.fetcher.piece_layer(x.file.string());
     REQUIRE(layer.has_value());
-    CHECK(*layer == pt.layer);
-    CHECK(objects::root_from_piece_layer(*layer, size, pt.piece) == pt.root);
+    CHECK(*layer == x.pt.layer);
+    CHECK(objects::root_from_piece_layer(*layer, size, x.pt.piece) == x.pt.root);
     // the seeder hashed nothing (its pieces were given as present), so it has no layer to vouch for
-    CHECK_FALSE(seeder.piece_layer((t.path / "seed" / pt.name).string()).has_value());
-    CHECK_FALSE(fetcher.piece_layer((t.path / "elsewhere" / pt.name).string()).has_value());
+    CHECK_FALSE(x.seeder.piece_layer((t.path / "seed" / x.pt.name).string()).has_value());
+    CHECK_FALSE(x.fetcher.piece_layer((t.path / "elsewhere" / x.pt.name).string()).has_value());
 }
 
 TEST_CASE("pieces already in a file are hashed from it and not fetched again; the missing ones are",
@@ -110,32 +128,22 @@ TEST_CASE("pieces already in a file are hashed from it and not fetched again; th
     test::TempDir t("disk-io");
     std::size_t size = (4 << 20) + 5000;  // 16 KiB pieces
     Bytes data = pseudo_random(size, 11);
-    PackTorrent pt(data);
-    write_file(t.path / "seed" / pt.name, data);
     // the fetcher's file holds the first 60 % (as a pull killed half-way leaves it), and nothing after
     std::size_t have = size * 6 / 10;
-    write_file(t.path / "fetch" / pt.name, Bytes(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(have)));
+    write_file(t.path / "fetch" / PackTorrent(data).name,
+               Bytes(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(have)));
+    // it claims every piece: the file is too short for that, so every piece is checked against the file first
+    Transfer x(t.path, data, {}, [](lt::add_torrent_params& fp) { fp.have_pieces.resize(fp.ti->num_pieces(), true); });
 
-    transport::SwarmSession seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true));
-    transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true));
-    seeder.add_torrent(pt.seed_params(t.path / "seed"));
-    // claims every piece: the file is too short for that, so every piece is checked against the file first
-    auto fp = pt.params(t.path / "fetch");
-    fp.have_pieces.resize(fp.ti->num_pieces(), true);
-    fp.peers = {seeder.listen_endpoint()};
-    auto h = fetcher.add_torrent(std::move(fp));
-
-    auto st = fetch_until_done(seeder, fetcher, h);
-    h.flush_cache();
-    CHECK(util::read_file(t.path / "fetch" / pt.name) == data);
+    CHECK(util::read_file(x.file) == data);
     // only what the file lacked travelled: the piece that straddles the 60 % mark and the rest (libtorrent counts the
     // last piece whole, with the pad after the file)
-    CHECK(st.total_payload_download <= static_cast<std::int64_t>(size - have + 2 * pt.piece));
-    CHECK(st.total_payload_download >= static_cast<std::int64_t>(size - have));
+    CHECK(x.st.total_payload_download <= static_cast<std::int64_t>(size - have + 2 * x.pt.piece));
+    CHECK(x.st.total_payload_download >= static_cast<std::int64_t>(size - have));
     // every piece was hashed in this process (from the file or from memory): the layer is known and right
-    auto layer = fetcher.piece_layer((t.path / "fetch" / pt.name).string());
+    auto layer = x.fetcher.piece_layer(x.file.string());
     REQUIRE(layer.has_value());
-    CHECK(*layer == pt.layer);
+    CHECK(*layer == x.pt.layer);
 }
 
 TEST_CASE("under memory pressure unfinished pieces are written out early and hashed from file and memory together",
@@ -146,10 +154,6 @@ TEST_CASE("under memory pressure unfinished pieces are written out early and has
     test::TempDir t("disk-io");
     std::size_t size = (17 << 20) + 4321;  // 32 KiB pieces: two blocks each, so pieces are often half-received
     Bytes data = pseudo_random(size, 23);
-    PackTorrent pt(data);
-    write_file(t.path / "seed" / pt.name, data);
-
-    transport::SwarmSession seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true));
     transport::DiskOptions tight;
     tight.spill_at = stall ? 64 << 10 : 1;  // 1: any buffered block spills every unfinished piece
     tight.spill_to = stall ? 32 << 10 : 0;
@@ -157,22 +161,15 @@ TEST_CASE("under memory pressure unfinished pieces are written out early and has
         tight.stall_at = 96 << 10;
         tight.resume_at = 64 << 10;
     }
-    transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true), std::chrono::seconds(10),
-                                    tight);
-    seeder.add_torrent(pt.seed_params(t.path / "seed"));
-    auto fp = pt.params(t.path / "fetch");
-    fp.peers = {seeder.listen_endpoint()};
-    auto h = fetcher.add_torrent(std::move(fp));
+    Transfer x(t.path, data, tight);
 
-    auto st = fetch_until_done(seeder, fetcher, h);
-    h.flush_cache();
-    CHECK(util::read_file(t.path / "fetch" / pt.name) == data);
+    CHECK(util::read_file(x.file) == data);
     // no piece failed its hash (a block lost between memory and file would have made one fail and travel again)
-    CHECK(st.total_failed_bytes == 0);
-    CHECK(st.total_payload_download < static_cast<std::int64_t>(size + 2 * pt.piece));
-    auto layer = fetcher.piece_layer((t.path / "fetch" / pt.name).string());
+    CHECK(x.st.total_failed_bytes == 0);
+    CHECK(x.st.total_payload_download < static_cast<std::int64_t>(size + 2 * x.pt.piece));
+    auto layer = x.fetcher.piece_layer(x.file.string());
     REQUIRE(layer.has_value());
-    CHECK(*layer == pt.layer);
+    CHECK(*layer == x.pt.layer);
 }
 
 TEST_CASE("when the disk falls behind the network, the blocks held in memory stay near stall_at",
@@ -181,12 +178,7 @@ TEST_CASE("when the disk falls behind the network, the blocks held in memory sta
     // network would deliver them in a fraction of that. The fetcher's writes complete only while under 2 MiB of
     // buffers, so libtorrent stops reading from the seeder; without that, most of the file piles up in memory.
     test::TempDir t("disk-io");
-    std::size_t size = 48 << 20;
-    Bytes data = pseudo_random(size, 31);
-    PackTorrent pt(data);
-    write_file(t.path / "seed" / pt.name, data);
-
-    transport::SwarmSession seeder(transport::parse_endpoint("127.0.0.2:0", "listen", true));
+    Bytes data = pseudo_random(48 << 20, 31);
     transport::DiskOptions slow;
     slow.threads = 1;
     slow.job_delay = std::chrono::milliseconds(1);
@@ -194,19 +186,12 @@ TEST_CASE("when the disk falls behind the network, the blocks held in memory sta
     slow.spill_to = 1 << 20;
     slow.stall_at = 2 << 20;
     slow.resume_at = 1 << 20;
-    transport::SwarmSession fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true), std::chrono::seconds(10),
-                                    slow);
-    seeder.add_torrent(pt.seed_params(t.path / "seed"));
-    auto fp = pt.params(t.path / "fetch");
-    fp.peers = {seeder.listen_endpoint()};
-    auto h = fetcher.add_torrent(std::move(fp));
+    Transfer x(t.path, data, slow);
 
-    auto st = fetch_until_done(seeder, fetcher, h);
-    h.flush_cache();
-    CHECK(util::read_file(t.path / "fetch" / pt.name) == data);
-    CHECK(st.total_failed_bytes == 0);
+    CHECK(util::read_file(x.file) == data);
+    CHECK(x.st.total_failed_bytes == 0);
     // the stall point plus what libtorrent had already read from the socket (1 MiB buffer, doubled by the kernel)
-    std::int64_t peak = fetcher.disk_peak_buffered();
+    std::int64_t peak = x.fetcher.disk_peak_buffered();
     INFO("peak buffered " << peak << " bytes");
     CHECK(peak > 0);
     CHECK(peak <= (8 << 20));
