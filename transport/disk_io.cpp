@@ -338,7 +338,7 @@ public:
             // reads from the peer again as the peer's outstanding writes complete. Checked under the lock released()
             // takes, so no completion is left behind.
             std::lock_guard g(m_obs_mu);
-            if (!e && m_buffered.load() > m_opts.stall_at) {
+            if (!e && !m_aborted && m_buffered.load() > m_opts.stall_at) {
                 m_deferred.push_back(std::move(done));
                 m_observers.push_back(std::move(o));
                 stall = true;
@@ -473,7 +473,9 @@ public:
             if (m_stop) return;
             m_stop = true;
         }
-        resume_writers();  // a held-back completion must reach libtorrent's loop, which runs it before it ends
+        // a held-back completion must reach libtorrent's loop, which runs it before it ends; none is held back after
+        m_aborted = true;
+        resume_writers();
         m_cv.notify_all();
         if (wait)
             for (auto& t : m_threads)
@@ -779,6 +781,7 @@ private:
     std::mutex m_obs_mu;
     std::vector<std::shared_ptr<lt::disk_observer>> m_observers;  // peers told to stop reading
     std::vector<std::function<void()>> m_deferred;                 // their write completions, held back
+    std::atomic<bool> m_aborted{false};                            // abort() released them; hold back no more
 };
 
 std::optional<Bytes> RegistryImpl::piece_layer(const std::string& path) {
