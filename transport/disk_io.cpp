@@ -330,21 +330,20 @@ public:
                 s->hashed[static_cast<std::size_t>(p)] = 0;
             }
         }
-        std::function<void()> done = [handler = std::move(handler), e] { handler(e); };
         bool stall = false;
-        {
+        if (!e && m_buffered.load() > m_opts.stall_at) {
             // Above stall_at the write completes only once the buffers are back under resume_at (released()).
             // Returning true alone did not hold libtorrent back (555 MiB of buffers with stall_at at 256 MiB): it
-            // reads from the peer again as the peer's outstanding writes complete. Checked under the lock released()
-            // takes, so no completion is left behind.
+            // reads from the peer again as the peer's outstanding writes complete. Checked again under the lock
+            // released() and abort() take, so no completion is left behind.
             std::lock_guard g(m_obs_mu);
-            if (!e && !m_aborted && m_buffered.load() > m_opts.stall_at) {
-                m_deferred.push_back(std::move(done));
+            if (!m_stop && m_buffered.load() > m_opts.stall_at) {
+                m_deferred.push_back([handler = std::move(handler), e] { handler(e); });
                 m_observers.push_back(std::move(o));
                 stall = true;
             }
         }
-        if (!stall) post(std::move(done));
+        if (!stall) post([handler = std::move(handler), e] { handler(e); });
         if (m_buffered.load() > m_opts.spill_at) request_spill();
         return stall;
     }
@@ -473,9 +472,7 @@ public:
             if (m_stop) return;
             m_stop = true;
         }
-        // a held-back completion must reach libtorrent's loop, which runs it before it ends; none is held back after
-        m_aborted = true;
-        resume_writers();
+        resume_writers();  // a held-back completion must reach libtorrent's loop, which runs it before it ends
         m_cv.notify_all();
         if (wait)
             for (auto& t : m_threads)
@@ -771,7 +768,7 @@ private:
     std::mutex m_mu;
     std::condition_variable m_cv;
     std::deque<std::function<void()>> m_jobs;
-    bool m_stop = false;
+    std::atomic<bool> m_stop{false};  // set under m_mu; async_write reads it to hold nothing back after abort()
     std::vector<std::thread> m_threads;
 
     std::shared_ptr<BufferPool> m_pool = std::make_shared<BufferPool>();
@@ -781,7 +778,6 @@ private:
     std::mutex m_obs_mu;
     std::vector<std::shared_ptr<lt::disk_observer>> m_observers;  // peers told to stop reading
     std::vector<std::function<void()>> m_deferred;                 // their write completions, held back
-    std::atomic<bool> m_aborted{false};                            // abort() released them; hold back no more
 };
 
 std::optional<Bytes> RegistryImpl::piece_layer(const std::string& path) {

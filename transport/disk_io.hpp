@@ -3,11 +3,12 @@
 //
 // Contract:
 //  - Received blocks are copied into a per-piece buffer in memory and acknowledged at once (above
-//    DiskOptions::stall_at, once memory is back under resume_at); the network thread never touches the disk. When libtorrent asks for a piece's hash, a worker thread hashes the piece from that buffer
-//    (SHA-256 per 16 KiB block; SHA-1 of the piece only for v1 torrents, which dvt does not make), writes the same
-//    buffer into the file, and only then reports the hash: a piece libtorrent calls complete is in the file, with
-//    the bytes that were hashed (a failed write fails the piece). Blocks that are not in memory (written by an earlier
-//    process, or flushed on stop) are read back from the file for hashing.
+//    DiskOptions::stall_at, once memory is back under resume_at); the network thread never touches the disk. When
+//    libtorrent asks for a piece's hash, a worker thread hashes the piece from that buffer (SHA-256 per 16 KiB block;
+//    SHA-1 of the piece only for v1 torrents, which dvt does not make), writes the same buffer into the file, and only
+//    then reports the hash: a piece libtorrent calls complete is in the file, with the bytes that were hashed (a failed
+//    write fails the piece). Blocks that are not in memory (written by an earlier process, or flushed on stop) are read
+//    back from the file for hashing.
 //  - Writes go through the page cache (pwrite), where a checkout right after the pull finds them. (O_DIRECT piece
 //    writes were measured and dropped: the direct writes of 64 KiB pieces fell behind the network, up to 770 MiB
 //    of received blocks piled up in memory, and the checkout then read every pack back from the disk; a clone of the
