@@ -15,7 +15,7 @@
 #include "hooks/lockfile.hpp"
 #include "transport/follower.hpp"
 #include "transport/lsd.hpp"
-#include "transport/puller.hpp"
+#include "transport/pull.hpp"
 #include "transport/remote.hpp"
 #include "transport/seeder.hpp"
 #include "util/error.hpp"

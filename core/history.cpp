@@ -57,4 +57,19 @@ std::vector<Hash32> reachable_commits(Repository& repo) {
     return {seen.begin(), seen.end()};
 }
 
+bool is_ancestor(Repository& repo, const Hash32& ancestor, const Hash32& of) {
+    std::set<Hash32> seen{of};
+    std::vector<Hash32> stack{of};
+    while (!stack.empty()) {
+        Hash32 c = stack.back();
+        stack.pop_back();
+        if (c == ancestor) return true;
+        auto commit = repo.store().read_commit(c);  // nullopt past a shallow boundary
+        if (!commit) continue;
+        for (const auto& p : commit->parents)
+            if (seen.insert(p).second) stack.push_back(p);
+    }
+    return false;
+}
+
 }  // namespace dvt::core

@@ -20,4 +20,8 @@ void walk_history(Repository& repo, const std::vector<Hash32>& starts, const std
 std::vector<Hash32> reachable_commits(Repository& repo);
 std::vector<Hash32> root_commits(Repository& repo);
 
+// Whether `ancestor` is `of` or reachable from it through parents present here (the walk stops at commits a shallow
+// repository lacks, so false can also mean "not known here").
+bool is_ancestor(Repository& repo, const Hash32& ancestor, const Hash32& of);
+
 }  // namespace dvt::core

@@ -1,6 +1,6 @@
 #include "transport/follower.hpp"
 
-#include "transport/puller.hpp"
+#include "transport/pull.hpp"
 
 #include <memory>
 #include <thread>

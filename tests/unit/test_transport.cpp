@@ -18,7 +18,7 @@
 #include "core/commit.hpp"
 #include "core/maintenance.hpp"
 #include "objects/torrent_id.hpp"
-#include "transport/puller.hpp"
+#include "transport/pull.hpp"
 #include "transport/seeder.hpp"
 #include "transport/session.hpp"
 #include "util/error.hpp"

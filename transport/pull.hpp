@@ -1,5 +1,6 @@
-// Puller: fetches a commit and the packs it names from peers, verifies everything, imports it, and (clone, pull)
-// checks it out. docs/transport.md, "Pulling", describes each step and its verification.
+// Pulling: fetches a commit and the packs it names from peers, verifies everything, imports it, and (clone, pull)
+// checks it out. docs/transport.md, "Pulling", describes each step and its verification. fetch() is in fetch.cpp (its
+// torrents run in a Transfer, transfer.hpp; what arrives is checked by verify_received.hpp); the rest in pull.cpp.
 //
 // Contract:
 //  - Nothing unverified enters .dvt/packs or .dvt/commits: data is downloaded into .dvt/tmp/pull-<id>/; the commit

@@ -1,0 +1,468 @@
+// fetch(): a commit and the packs it names, from peers and mirrors, verified, then handed to the object store.
+// The steps (docs/transport.md, "Pulling"): the commit (fetch_commit), the packs whole or only the pieces under some
+// paths (fetch_whole_packs, fetch_partial_packs), the import under the write lock (import).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libtorrent/load_torrent.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+#include <map>
+#include <set>
+
+#include "core/tree.hpp"
+#include "objects/torrent_id.hpp"
+#include "transport/pull.hpp"
+#include "transport/transfer.hpp"
+#include "transport/verify_received.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/http.hpp"
+
+namespace dvt::transport {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Largest commit file a puller accepts (a commit lists packs at ~150 bytes each: this is ~100,000 packs).
+constexpr std::uint64_t kMaxCommitSize = 16u << 20;
+
+// .dvt/tmp/pull-<id>/: locked with flock on the directory itself against a concurrent pull of the same commit;
+// stale contents (a killed earlier run) are cleared. The directory is removed when the object is destroyed.
+class PullDir {
+public:
+    PullDir(const fs::path& tmp_root, const Hash32& id) : m_path(tmp_root / ("pull-" + id.hex())) {
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            std::error_code ec;
+            fs::create_directories(m_path, ec);
+            if (ec) throw Error(ErrorKind::io, "cannot create " + m_path.string() + ": " + ec.message());
+            int fd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno == ENOENT) continue;  // removed by the pull that held it: try again
+                throw_errno("cannot open " + m_path.string());
+            }
+            util::Fd guard(fd);
+            if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                if (errno == EWOULDBLOCK)
+                    throw Error(ErrorKind::conflict,
+                                "another pull of commit " + id.hex() + " into this repository is in progress");
+                throw_errno("cannot lock " + m_path.string());
+            }
+            struct stat a, b;
+            if (::fstat(fd, &a) != 0 || ::stat(m_path.c_str(), &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+                continue;  // we locked a directory that was removed in between
+            m_fd = std::move(guard);
+            std::vector<fs::path> stale;
+            for (const auto& de : fs::directory_iterator(m_path)) stale.push_back(de.path());
+            for (const auto& p : stale) fs::remove_all(p);
+            return;
+        }
+        throw Error(ErrorKind::conflict, "cannot take " + m_path.string() + " (concurrent pulls of the same commit)");
+    }
+    ~PullDir() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    PullDir(const PullDir&) = delete;
+    PullDir& operator=(const PullDir&) = delete;
+    const fs::path& path() const { return m_path; }
+
+private:
+    fs::path m_path;
+    util::Fd m_fd;
+};
+
+lt::add_torrent_params pack_params(const objects::PackRef& p) {
+    // A torrent made of the info dictionary alone: libtorrent fetches the piece layers from peers (BEP 52 hash
+    // requests) and checks them against the pieces root, which is the pack id.
+    Bytes t;
+    put_str(t, "d4:info");
+    Bytes info = objects::info_dict(objects::pack_torrent_name(p.id), p.length, p.id, objects::pack_piece_length(p.length));
+    t.insert(t.end(), info.begin(), info.end());
+    t.push_back('e');
+    lt::add_torrent_params atp;
+    try {
+        atp = lt::load_torrent_buffer({reinterpret_cast<const char*>(t.data()), static_cast<std::ptrdiff_t>(t.size())});
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::internal, "libtorrent cannot load the torrent of pack " + p.id.hex() + ": " + e.what());
+    }
+    if (!atp.ti || from_lt(atp.ti->info_hashes().v2) != objects::pack_info_hash(p.id, p.length))
+        throw Error(ErrorKind::internal, "libtorrent's info-hash for pack " + p.id.hex() + " differs from dvt's");
+    return atp;
+}
+
+// One pull at a time per repository: a non-blocking flock on .dvt/pull.lock (gc leaves partial packs alone while it is
+// held, since the commit that will name them is not written yet).
+util::Fd lock_pull(const fs::path& dvt_dir) {
+    auto p = dvt_dir / "pull.lock";
+    auto lock = util::try_lock_file(p);
+    if (!lock) throw Error(ErrorKind::conflict, "another pull into this repository is in progress (" + p.string() + ")");
+    return std::move(*lock);
+}
+
+// The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
+// verified are not fetched again), else from the info dict alone.
+lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, const objects::PackRef& p,
+                                         const std::vector<std::string>& web_seeds) {
+    auto fresh = pack_params(p);
+    auto expected = fresh.ti->info_hashes();
+    if (auto text = util::try_read_text(store.resume_path(p.id))) {
+        lt::error_code ec;
+        auto atp = lt::read_resume_data({text->data(), static_cast<std::ptrdiff_t>(text->size())}, ec);
+        if (!ec && atp.ti && atp.ti->info_hashes() == expected) {
+            atp.save_path = store.partial_dir().string();
+            atp.peers.clear();
+            atp.trackers.clear();
+            atp.tracker_tiers.clear();
+            atp.url_seeds.clear();
+            atp.piece_priorities.clear();  // a partial pull saved its own; this pull sets what it wants
+            atp.file_priorities.clear();
+            atp.flags &= ~(lt::torrent_flags::seed_mode | lt::torrent_flags::upload_mode | lt::torrent_flags::share_mode);
+            return atp;
+        }
+    }
+    std::error_code ec;
+    fs::remove(store.partial_path(p.id), ec);  // nothing trustworthy says which of its pieces are good
+    fresh.save_path = store.partial_dir().string();
+    // A mirror also serves the pack's .torrent (with its piece layer), which a web seed alone cannot supply; it is
+    // used only if it describes exactly this pack (same info-hash; libtorrent checks the layer against the root).
+    for (const auto& w : web_seeds) {
+        std::string base = w.ends_with('/') ? w : w + "/";
+        auto r = util::http_get(base + "packs/" + p.id.hex() + ".torrent", std::chrono::seconds(10), 1 << 20);
+        if (r.status != 200) continue;
+        try {
+            auto atp = lt::load_torrent_buffer(
+                {reinterpret_cast<const char*>(r.body.data()), static_cast<std::ptrdiff_t>(r.body.size())});
+            if (atp.ti && atp.ti->info_hashes() == expected) {
+                atp.save_path = fresh.save_path;
+                atp.trackers.clear();
+                atp.url_seeds.clear();
+                return atp;
+            }
+        } catch (const std::exception&) {
+        }
+    }
+    return fresh;
+}
+
+std::vector<bool> pieces_for(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges, std::uint64_t length,
+                             std::uint32_t piece) {
+    std::vector<bool> out(static_cast<std::size_t>((length + piece - 1) / piece), false);
+    for (const auto& [off, len] : ranges) {
+        if (len == 0) continue;
+        for (std::uint64_t p = off / piece; p <= (off + len - 1) / piece && p < out.size(); ++p) out[p] = true;
+    }
+    return out;
+}
+
+struct PackFetch {
+    objects::PackRef ref;
+    Item* item = nullptr;
+    std::uint32_t piece = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // byte ranges wanted so far
+    std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
+    std::int64_t num = 0;                                         // its row (partial pulls)
+};
+
+// What the steps of one fetch share.
+struct Fetch {
+    SwarmSession& session;
+    core::Repository& repo;
+    objects::ObjectStore& store;
+    const Hash32& id;
+    const PullOptions& opts;
+    Clock::time_point start, deadline;
+    const PullDir& dir;
+    FetchResult& res;
+    Traffic traffic;
+};
+
+// 1. The commit: from the store, from a mirror (the file as is; its id checks it), or by its info-hash alone (the info
+//    dict arrives through ut_metadata and is checked against the info-hash by libtorrent), then re-hashed into its id.
+Bytes fetch_commit(Fetch& f) {
+    auto& store = f.store;
+    const auto& id = f.id;
+    const auto& opts = f.opts;
+    auto& res = f.res;
+    std::string mirror_errors;
+    if (!store.has_commit(id))
+        for (const auto& w : opts.web_seeds) {
+            std::string base = w.ends_with('/') ? w : w + "/";
+            auto r = util::http_get(base + "commits/" + id.hex() + "/" + objects::kCommitTorrentName,
+                                    std::chrono::seconds(10), kMaxCommitSize);
+            if (r.status == 200 && objects::commit_id_of(r.body) == id) {
+                res.commit_fetched = true;
+                res.bytes_fetched += r.body.size();
+                return std::move(r.body);
+            }
+            mirror_errors += (mirror_errors.empty() ? "" : "; ") + w + ": " +
+                             (r.status == 200 ? "the file does not hash to the commit id" : r.error);
+        }
+    if (!mirror_errors.empty() && opts.peers.empty() && opts.trackers.empty() && !opts.dht.enabled)
+        throw Error(ErrorKind::network, "mirror unreachable or without commit " + id.hex() + " (" + mirror_errors + ")");
+    if (store.has_commit(id)) return store.read_commit_bytes(id);
+    Transfer t(f.session, id, opts, f.start, f.deadline);
+    lt::add_torrent_params atp;
+    atp.info_hashes.v2 = to_lt(id);
+    atp.name = objects::kCommitTorrentName;
+    atp.save_path = f.dir.path().string();
+    Item commit_item;
+    commit_item.name = objects::kCommitTorrentName;
+    commit_item.id = id;
+    t.add(std::move(commit_item), std::move(atp));
+    fs::path file;
+    t.run(0, 0, false, [&](Item& i, const lt::torrent_info& ti) {
+        // one real file (libtorrent may append a pad file), named dvt-commit, of a sane size
+        const auto& files = ti.files();
+        int real = 0;
+        for (auto fi : files.file_range())
+            if (!files.pad_file_at(fi)) ++real;
+        if (real != 1 || files.pad_file_at(lt::file_index_t{0}) ||
+            files.file_name(lt::file_index_t{0}) != objects::kCommitTorrentName ||
+            static_cast<std::uint64_t>(files.file_size(lt::file_index_t{0})) > kMaxCommitSize)
+            throw Error(ErrorKind::corrupt, id.hex() + " names a torrent that is not a dvt commit");
+        i.length = static_cast<std::uint64_t>(files.file_size(lt::file_index_t{0}));
+        file = files.file_path(lt::file_index_t{0}, f.dir.path().string());
+    });
+    t.close();
+    f.traffic += t.traffic();
+    if (file.empty()) file = f.dir.path() / objects::kCommitTorrentName;
+    Bytes commit_bytes = with_settle_retries([&] {
+        Bytes b = util::read_file(file);
+        if (objects::commit_id_of(b) != id)
+            throw Error(ErrorKind::corrupt, "the commit received for " + id.hex() + " does not hash to its id");
+        return b;
+    });
+    res.commit_fetched = true;
+    res.bytes_fetched += commit_bytes.size();
+    return commit_bytes;
+}
+
+// Indexes the objects of a partial pack that verify_objects checked.
+std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, const std::vector<objects::PackEntry>& want) {
+    if (want.empty()) return 0;
+    std::uint64_t bytes = verify_objects(store.partial_path(pf.ref.id), pf.ref, want);
+    std::lock_guard g(store.index().mutex());
+    SQLite::Transaction tx(store.index().db());
+    store.add_partial_objects(pf.num, want);
+    tx.commit();
+    return bytes;
+}
+
+// 2b. Only the pieces of `fetches` that hold what `opts.paths` need: every pack's index (its tail, checked against
+//     the footer's SHA-256), then the trees and file objects not yet here, then the chunks of the files under the
+//     paths. Each object is verified against its id and indexed as it arrives.
+void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, std::uint64_t base) {
+    auto& store = f.store;
+    auto& res = f.res;
+    auto want_more = [&](PackFetch& pf, std::uint64_t off, std::uint64_t len) { pf.ranges.emplace_back(off, len); };
+    auto apply = [&] {
+        for (auto& pf : fetches) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
+    };
+    for (auto& pf : fetches) {
+        want_more(pf, 0, objects::kPackHeaderSize);
+        want_more(pf, pf.ref.index_offset, pf.ref.length - pf.ref.index_offset);
+    }
+    apply();
+    t.run(base, base, true);
+    for (auto& pf : fetches) {
+        util::Fd fd = util::open_read(store.partial_path(pf.ref.id));
+        objects::PackIndex pi = with_settle_retries(
+            [&] { return objects::read_pack_index(fd.get(), "pack " + pf.ref.id.hex() + " received from the swarm"); });
+        if (pi.length != pf.ref.length || pi.index_offset != pf.ref.index_offset)
+            throw Error(ErrorKind::corrupt, "pack " + pf.ref.id.hex() + ": its index differs from what the commit names");
+        pf.entries = std::move(pi.entries);
+        pf.num = store.add_partial_pack(pf.ref).num;
+    }
+    // the trees and file objects not yet here
+    std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
+    std::vector<std::vector<objects::PackEntry>> meta(fetches.size());
+    for (std::size_t k = 0; k < fetches.size(); ++k)
+        for (const auto& e : fetches[k].entries) {
+            where.emplace(e.id, std::make_pair(&fetches[k], e));
+            if (e.type != objects::ObjectType::chunk && !store.locate(e.id)) {
+                want_more(fetches[k], e.offset, objects::kRecordHeaderSize + e.stored_len);
+                meta[k].push_back(e);
+            }
+        }
+    apply();
+    t.run(base, base, true);
+    for (std::size_t k = 0; k < fetches.size(); ++k) res.bytes_fetched += import_objects(store, fetches[k], meta[k]);
+    // the chunks of the files under the paths
+    auto flat = core::flatten_tree(store, res.commit.tree, f.opts.paths);
+    if (flat.empty())
+        throw Error(ErrorKind::not_found, "no path of commit " + f.id.hex().substr(0, 12) + " matches the paths given");
+    std::vector<std::vector<objects::PackEntry>> chunks(fetches.size());
+    std::set<Hash32> seen;
+    for (const auto& [path, fe] : flat) {
+        if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
+        for (const auto& c : store.read_file_object(fe.id).chunks) {
+            if (!seen.insert(c.id).second || store.locate(c.id)) continue;
+            auto w = where.find(c.id);
+            if (w == where.end())
+                throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding chunk " + c.id.hex() +
+                                                    " of '" + path + "'");
+            auto& [pf, e] = w->second;
+            want_more(*pf, e.offset, objects::kRecordHeaderSize + e.stored_len);
+            chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
+        }
+    }
+    apply();
+    t.run(base, base, true);
+    for (std::size_t k = 0; k < fetches.size(); ++k) {
+        res.bytes_fetched += import_objects(store, fetches[k], chunks[k]);
+        res.objects_fetched += meta[k].size() + chunks[k].size();
+    }
+}
+
+// 2. The packs the commit names that we do not have complete, all at once, into partial/ (docs/format.md, "Partial
+//    packs"), each from its resume data or its info dict alone; whole, or for a partial pull only what the paths
+//    need. Returns the whole packs, verified (BEP 52 merkle root = id, index, length) before any is used: from the
+//    piece hashes dvt's disk I/O computed from the bytes it wrote, or else by hashing the file again. Each pack's
+//    verification starts when it is complete (Transfer::start_verifying).
+std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
+    auto& store = f.store;
+    auto& res = f.res;
+    std::vector<PackFetch> fetches;
+    for (const auto& p : res.commit.packs) {
+        auto have = store.pack_by_id(p.id);
+        if (have && !have->partial) continue;
+        PackFetch pf;
+        pf.ref = p;
+        pf.piece = objects::pack_piece_length(p.length);
+        fetches.push_back(pf);
+    }
+    std::vector<objects::SealedPack> verified;
+    if (fetches.empty()) return verified;
+    const bool partial = !f.opts.paths.empty();
+    std::error_code ec;
+    fs::create_directories(store.partial_dir(), ec);
+    if (ec) throw Error(ErrorKind::io, "cannot create " + store.partial_dir().string() + ": " + ec.message());
+    Transfer t(f.session, f.id, f.opts, f.start, f.deadline);
+    for (auto& pf : fetches) {
+        Item it;
+        it.name = objects::pack_torrent_name(pf.ref.id);
+        it.id = pf.ref.id;
+        it.length = pf.ref.length;
+        it.kick_when_checked = true;
+        it.resume = store.resume_path(pf.ref.id);
+        it.file = store.partial_path(pf.ref.id);
+        auto atp = pack_fetch_params(store, pf.ref, f.opts.web_seeds);
+        if (!partial) it.verify = pf.ref;
+        pf.item = &t.add(std::move(it), std::move(atp));
+    }
+    if (partial)
+        fetch_partial_packs(f, t, fetches, base);
+    else
+        t.run(base, base, true);
+    auto waited = Clock::now();
+    t.finish_verifying();
+    std::vector<std::pair<const PackFetch*, std::future<objects::SealedPack>>> sealed;
+    for (auto& pf : fetches)
+        if (pf.item->sealed.valid()) sealed.emplace_back(&pf, std::move(pf.item->sealed));
+    res.transfer_seconds = std::chrono::duration<double>(waited - f.start).count();
+    t.close();
+    f.traffic += t.traffic();
+    for (auto& [pf, result] : sealed) {
+        fs::path file = store.partial_path(pf->ref.id);
+        try {
+            verified.push_back(result.get());
+            verified.back().path = file;
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::corrupt) {  // start over next time rather than trust those pieces
+                fs::remove(file, ec);
+                fs::remove(store.resume_path(pf->ref.id), ec);
+            }
+            throw;
+        }
+        res.bytes_fetched += pf->ref.length;
+    }
+    return verified;
+}
+
+// The verified packs (SealedPack::path: their file in partial/) renamed into packs/ and the directory fsynced, then
+// their index rows in one transaction. (Moves into the object store.)
+void install_packs(objects::ObjectStore& store, std::vector<objects::SealedPack>& verified) {
+    std::vector<fs::path> sources;
+    for (auto& sp : verified) {
+        fs::path file = sp.path;
+        sources.push_back(file);
+        fs::path dest = store.pack_path(sp.ref.id);
+        sp.path = dest;
+        if (::chmod(file.c_str(), 0444) != 0) throw_errno("cannot chmod " + file.string());
+        if (::access(dest.c_str(), F_OK) == 0) continue;  // imported meanwhile (same bytes: same id)
+        if (::rename(file.c_str(), dest.c_str()) != 0) throw_errno("cannot move a pack into " + dest.string());
+    }
+    if (verified.empty()) return;
+    util::fsync_dir(store.packs_dir());
+    {
+        std::lock_guard g(store.index().mutex());
+        SQLite::Transaction tx(store.index().db());
+        for (const auto& sp : verified) store.add_pack(sp);
+        tx.commit();
+    }
+    std::error_code ec;
+    for (std::size_t k = 0; k < verified.size(); ++k) {
+        fs::remove(sources[k], ec);  // only if the rename was skipped
+        fs::remove(store.resume_path(verified[k].ref.id), ec);
+    }
+}
+
+// 3. Import (docs/format.md, "Write ordering"), under the repository write lock: the verified packs installed by the
+//    object store, then the commit file, then whatever `on_import` does (a ref), so gc never sees one without the
+//    other.
+void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& commit_bytes,
+            const std::function<void()>& on_import) {
+    auto& store = f.store;
+    auto lock = f.repo.write_lock();
+    install_packs(store, verified);
+    if (f.opts.paths.empty())
+        for (const auto& p : f.res.commit.packs) {
+            auto have = store.pack_by_id(p.id);
+            if (!have || have->partial)
+                throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
+        }
+    store.write_commit(f.id, commit_bytes);
+    for (const auto& parent : f.res.commit.parents)
+        if (!store.has_commit(parent)) {  // fetched without its history (docs/format.md, ".dvt/shallow")
+            f.repo.add_shallow(f.id);
+            break;
+        }
+    if (on_import) on_import();
+}
+
+}  // namespace
+
+FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& id, const PullOptions& opts,
+                  const std::function<void()>& on_import) {
+    FetchResult res;
+    res.id = id;
+    auto start = Clock::now();
+    util::Fd pull_lock = lock_pull(repo.dvt_dir());
+    PullDir dir(repo.store().tmp_dir(), id);
+    Fetch f{session, repo, repo.store(), id, opts, start, start + opts.timeout, dir, res, {}};
+
+    Bytes commit_bytes = fetch_commit(f);
+    try {
+        res.commit = objects::Commit::decode(commit_bytes);
+    } catch (const Error& e) {
+        throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
+    }
+    res.packs_total = res.commit.packs.size();
+    auto verified = fetch_packs(f, res.commit_fetched ? commit_bytes.size() : 0);
+    res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    res.bytes_downloaded = static_cast<std::uint64_t>(f.traffic.payload);
+    res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
+    res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
+    res.packs_fetched = verified.size();
+    auto import_start = Clock::now();
+    import(f, verified, commit_bytes, on_import);
+    res.import_seconds = std::chrono::duration<double>(Clock::now() - import_start).count();
+    return res;
+}
+
+}  // namespace dvt::transport

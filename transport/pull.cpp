@@ -1,0 +1,189 @@
+#include "transport/pull.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/history.hpp"
+#include "core/tree.hpp"
+#include "transport/lsd.hpp"
+#include "util/error.hpp"
+
+namespace dvt::transport {
+
+namespace fs = std::filesystem;
+
+Hash32 parse_commit_id(std::string_view text) {
+    std::string lower(text);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto h = lower.size() == 64 && std::all_of(lower.begin(), lower.end(),
+                                               [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })
+                 ? Hash32::from_hex(lower)
+                 : std::nullopt;
+    if (!h)
+        throw Error(ErrorKind::usage,
+                    "'" + std::string(text) + "' is not a commit id (a swarm fetch needs the full 64-hex-digit id)");
+    if (*h == Hash32{}) throw Error(ErrorKind::usage, "the all-zero id names no commit");
+    return *h;
+}
+
+std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
+    if (opts.peers.empty() && opts.trackers.empty() && opts.web_seeds.empty() && !opts.dht.enabled && !opts.lsd)
+        throw Error(ErrorKind::usage,
+                    "no peer, tracker, mirror, DHT or LAN discovery given (use --peer IP:PORT, --tracker URL, "
+                    "--bootstrap IP:PORT, --dht, --lsd, or a remote)");
+    Endpoint listen;
+    if (opts.listen) {
+        listen = *opts.listen;
+    } else if (!opts.peers.empty()) {
+        listen = Endpoint(local_address_towards(opts.peers.front()), 0);
+    } else if (auto a = opts.trackers.empty() ? std::nullopt : tracker_address(opts.trackers.front())) {
+        listen = Endpoint(local_address_towards(Endpoint(*a, 80)), 0);
+    } else if (auto w = opts.web_seeds.empty() ? std::nullopt : tracker_address(opts.web_seeds.front())) {
+        listen = Endpoint(local_address_towards(Endpoint(*w, 80)), 0);
+    } else if (auto node = opts.dht.enabled ? first_bootstrap_address(opts.dht) : std::nullopt) {
+        listen = Endpoint(local_address_towards(*node), 0);
+    } else if (opts.lsd) {
+        listen = Endpoint(lsd_local_address(), 0);
+    } else {
+        throw Error(ErrorKind::usage, "give --listen IP: no peer, tracker or bootstrap node is an IP address");
+    }
+    auto s = std::make_unique<SwarmSession>(listen);
+    s->set_rate_limits(opts.upload_limit, opts.download_limit);
+    if (opts.lsd) enable_lsd(*s);
+    if (opts.dht.enabled) {
+        DhtOptions d = opts.dht;
+        d.read_only = true;  // a pull is short-lived
+        enable_dht(*s, d);
+        wait_dht_ready(*s, std::min<std::chrono::milliseconds>(opts.timeout, std::chrono::seconds(30)));
+    }
+    return s;
+}
+
+Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, const PullOptions& opts,
+                         std::vector<std::string>& web_seeds, const std::function<void(const std::string&)>& warn) {
+    if (!opts.dht.enabled) throw Error(ErrorKind::usage, "a dvt:// address needs the DHT: give --bootstrap HOST:PORT or --dht");
+    PullOptions o = opts;
+    o.peers.clear();
+    o.trackers.clear();
+    o.web_seeds.clear();
+    auto session = open_session(o);
+    auto r = resolve_ref(*session, pk, ref, opts.timeout, warn);
+    auto seeds = record_web_seeds(r.answer.item);
+    web_seeds.insert(web_seeds.end(), seeds.begin(), seeds.end());
+    return r.commit;
+}
+
+bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std::string>& paths) {
+    auto& store = repo.store();
+    auto c = store.read_commit(id);
+    if (!c) return false;
+    try {
+        auto flat = core::flatten_tree(store, c->tree, paths);
+        if (flat.empty()) return false;
+        for (const auto& [path, fe] : flat) {
+            if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
+            for (const auto& ch : store.read_file_object(fe.id).chunks)
+                if (!store.locate(ch.id)) return false;
+        }
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::not_found) return false;
+        throw;
+    }
+    return true;
+}
+
+bool have_everything(core::Repository& repo, const Hash32& id) {
+    auto& store = repo.store();
+    if (!store.has_commit(id)) return false;
+    auto c = store.read_commit(id);
+    for (const auto& p : c->packs) {
+        auto have = store.pack_by_id(p.id);
+        if (!have || have->partial) return false;
+    }
+    return true;
+}
+
+CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts) {
+    std::error_code ec;
+    bool existed = fs::exists(dir, ec);
+    if (existed && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)))
+        throw Error(ErrorKind::conflict, "destination '" + dir.string() + "' already exists and is not empty");
+    auto session = open_session(opts);  // before creating anything: a listen failure leaves no trace
+
+    struct Undo {  // on failure: remove what the clone created (all of DIR, or what it put into an empty DIR)
+        fs::path path;
+        bool keep_dir;
+        bool active = true;
+        ~Undo() {
+            if (!active) return;
+            std::error_code e;
+            if (!keep_dir) {
+                fs::remove_all(path, e);
+                return;
+            }
+            std::vector<fs::path> entries;
+            for (const auto& de : fs::directory_iterator(path, e)) entries.push_back(de.path());
+            for (const auto& p : entries) fs::remove_all(p, e);
+        }
+    } undo{dir, existed};
+
+    CloneResult res;
+    auto repo = core::Repository::init(dir, core::InitOptions{});
+    res.root = repo->root();
+    res.fetch = fetch(*session, *repo, id, opts, [&] {
+        repo->refs().update("refs/heads/main", std::nullopt, id, "clone: " + id.hex() + " from the swarm");
+    });
+    session.reset();  // close the swarm before writing the work tree
+    res.checkout = core::checkout(*repo, "main", core::CheckoutOptions{});
+    undo.active = false;
+    return res;
+}
+
+PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
+    PullResult res;
+    auto record = [&] {  // keeps the commit reachable (gc) from the moment it is imported
+        auto old = repo.refs().read("refs/remotes/swarm/fetched");
+        if (old != id) repo.refs().update("refs/remotes/swarm/fetched", old, id, "pull: " + id.hex());
+    };
+    if (have_everything(repo, id) || (!opts.paths.empty() && have_paths(repo, id, opts.paths))) {
+        res.fetch.id = id;
+        res.fetch.commit = *repo.store().read_commit(id);
+        res.fetch.packs_total = res.fetch.commit.packs.size();
+        auto lock = repo.write_lock();
+        record();
+    } else {
+        auto session = open_session(opts);
+        res.fetch = fetch(*session, repo, id, opts, record);
+    }
+
+    auto head = repo.refs().head();
+    core::CheckoutOptions co;
+    co.force = force;
+    if (!opts.paths.empty()) {  // like `dvt checkout <id> -- PATHS`: those paths only, HEAD does not move
+        co.paths = opts.paths;
+        res.checkout = core::checkout(repo, id.hex(), co);
+        res.checkout.branch = head.branch_ref ? std::optional<std::string>(head.branch_ref->substr(11)) : std::nullopt;
+        return res;
+    }
+    std::string branch = head.branch_ref ? head.branch_ref->substr(std::string("refs/heads/").size()) : "";
+    if (head.branch_ref && head.commit == id) {
+        res.checkout = core::checkout(repo, branch, co);  // already there: restore the tree, stay on the branch
+        return res;
+    }
+    res.checkout = core::checkout(repo, id.hex(), co);  // HEAD detached at the commit
+    bool ff = head.branch_ref && (!head.commit || core::is_ancestor(repo, *head.commit, id));
+    if (ff) {
+        auto lock = repo.write_lock();
+        try {
+            repo.refs().update(*head.branch_ref, head.commit, id, "pull: fast-forward to " + id.hex());
+            repo.refs().set_head_branch(*head.branch_ref, "pull: back on " + branch);
+            res.fast_forward = true;
+            res.checkout.branch = branch;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::conflict) throw;  // the branch moved meanwhile: stay detached
+        }
+    }
+    return res;
+}
+
+}  // namespace dvt::transport

@@ -1,0 +1,322 @@
+#include "transport/transfer.hpp"
+
+#include <fcntl.h>
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include <algorithm>
+
+#include "transport/verify_received.hpp"
+#include "util/error.hpp"
+
+namespace dvt::transport {
+
+namespace {
+
+std::string mib(std::uint64_t n) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+    return buf;
+}
+
+// A complete pack that asks for verification and whose verification has not been started.
+bool verification_pending(const Item& i) { return i.done && i.verify && !i.sealed.valid() && i.handle.is_valid(); }
+
+}  // namespace
+
+Item& Transfer::add(Item it, lt::add_torrent_params atp) {
+    // With the DHT, a pull only looks peers up (lookup_peers), it never announces: libtorrent 2.0.8 puts every
+    // node that sends announce_peer (or put) into the receiver's routing table even when the sender is a
+    // read-only node, so each short-lived pull would leave a dead node behind, and later lookups that reach it
+    // wait 15 s for its timeout. (A pull still serves the peers that find it through the seeder, by PEX.)
+    if (m_opts.dht.enabled) atp.flags |= lt::torrent_flags::disable_dht;
+    atp.peers = m_opts.peers;
+    atp.trackers = m_opts.trackers;
+    // mirrors (BEP 19): packs at <base>/packs/<id>.pack, commits at <base>/commits/<id>/dvt-commit
+    for (const auto& w : m_opts.web_seeds) {
+        std::string base = w.ends_with('/') ? w : w + "/";
+        atp.url_seeds.push_back(it.name == objects::kCommitTorrentName ? base + "commits/" + it.id.hex() + "/"
+                                                                       : base + "packs/");
+    }
+    it.handle = m_s.add_torrent(std::move(atp));
+    it.added = Clock::now();
+    m_items.push_back(std::move(it));
+    return m_items.back();
+}
+
+void Transfer::want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length) {
+    std::vector<lt::download_priority_t> prio(pieces.size(), lt::dont_download);
+    it.wanted_bytes = 0;
+    for (std::size_t i = 0; i < pieces.size(); ++i)
+        if (pieces[i]) {
+            prio[i] = lt::default_priority;
+            it.wanted_bytes += std::min<std::uint64_t>(piece_length, it.length - i * std::uint64_t{piece_length});
+        }
+    it.handle.prioritize_pieces(prio);
+    it.wanted = pieces;
+    it.done = false;
+}
+
+void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
+         const std::function<void(Item&, const lt::torrent_info&)>& on_metadata) {
+    auto next_status = Clock::now();
+    auto next_save = Clock::now() + std::chrono::seconds(1);
+    auto next_lookup = Clock::now();
+    auto next_lsd = Clock::now();
+    while (true) {
+        m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
+        if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
+        if (Clock::now() >= next_status) {
+            refresh();
+            next_status = Clock::now() + std::chrono::milliseconds(250);
+            if (m_opts.progress) {
+                PullProgress p;
+                p.done = base_done + payload_done();
+                p.total = base_total;
+                for (const auto& i : m_items) {
+                    p.total += i.wanted ? i.wanted_bytes : i.length;
+                    p.peers += i.peers;
+                }
+                p.have_commit = have_commit;
+                m_opts.progress(p);
+            }
+        }
+        if (m_opts.dht.enabled && Clock::now() >= next_lookup) {
+            // at once, then every 2 s while a torrent has few peers: a seeder that announced after the first
+            // lookup is found only by asking again
+            for (auto& i : m_items)
+                if (!i.done && i.peers < 4 && i.handle.is_valid())
+                    m_s.native().dht_get_peers(lt::sha1_hash(i.handle.info_hashes().v2.data()));
+            next_lookup = Clock::now() + std::chrono::seconds(2);
+        }
+        if (m_opts.lsd && Clock::now() >= next_lsd) {
+            // a torrent announces itself on the LAN when it starts; one that has found nobody asks again (a
+            // seeder that starts later, or a lost datagram), at most every 5 s
+            for (auto& i : m_items)
+                if (!i.done && i.peers == 0 && i.handle.is_valid() &&
+                    Clock::now() - i.added >= std::chrono::seconds(5))
+                    i.handle.force_lsd_announce();
+            next_lsd = Clock::now() + std::chrono::seconds(5);
+        }
+        if (Clock::now() >= next_save) {
+            start_writeback();
+            save_resume(lt::torrent_handle::only_if_modified);
+            next_save = Clock::now() + std::chrono::seconds(1);
+        }
+        start_verifying();
+        if (std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; })) break;
+        if (Clock::now() >= m_deadline) timeout(have_commit);
+    }
+    refresh();
+    start_verifying();
+}
+
+void Transfer::start_verifying() {
+    constexpr int kVerifyThreads = 4;
+    int running = 0;
+    for (auto& i : m_items)
+        if (i.sealed.valid() && i.sealed.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ++running;
+    for (auto& i : m_items) {
+        if (running >= kVerifyThreads) break;
+        if (!verification_pending(i)) continue;
+        i.sealed = std::async(std::launch::async, [file = i.file, ref = *i.verify, l = m_s.piece_layer(i.file.string())] {
+            return with_settle_retries([&] { return verify_pack(file, ref, l.value_or(Bytes{})); });
+        });
+        ++running;
+    }
+}
+
+void Transfer::finish_verifying() {
+    while (true) {
+        start_verifying();
+        auto busy = std::find_if(m_items.begin(), m_items.end(), [](const Item& i) {
+            return i.sealed.valid() && i.sealed.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+        });
+        if (busy != m_items.end()) {
+            busy->sealed.wait();
+            continue;
+        }
+        // None running: done only if none is left to start either (start_verifying starts at most kVerifyThreads, and
+        // those may all have finished before the check above, with complete packs still waiting to be started).
+        if (std::none_of(m_items.begin(), m_items.end(), [](const Item& i) { return verification_pending(i); })) return;
+    }
+}
+
+void Transfer::close() {
+    if (m_items.empty()) return;
+    refresh();
+    for (auto& i : m_items) {
+        if (!i.handle.is_valid()) continue;
+        m_removed += i.traffic;
+        i.traffic = {};
+        i.handle.pause();
+    }
+    save_resume({});
+    std::vector<lt::torrent_handle> flushing;
+    for (auto& i : m_items)
+        if (i.handle.is_valid() && i.handle.status({}).has_metadata) {  // only a torrent with metadata has storage
+            i.handle.flush_cache();
+            flushing.push_back(i.handle);
+        }
+    auto until = Clock::now() + std::chrono::seconds(10);
+    auto saving = [&] { return std::any_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.saving; }); };
+    while ((!flushing.empty() || saving()) && Clock::now() < until)
+        m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
+            if (auto* c = lt::alert_cast<lt::cache_flushed_alert>(a)) std::erase(flushing, c->handle);
+            else handle(a, {});
+        });
+    for (auto& i : m_items)
+        if (i.handle.is_valid()) m_s.native().remove_torrent(i.handle);
+    m_items.clear();
+}
+
+Traffic Transfer::traffic() const {
+    Traffic t = m_removed;
+    for (const auto& i : m_items) t += i.traffic;
+    return t;
+}
+
+void Transfer::start_writeback() {
+    for (auto& i : m_items) {
+        if (i.file.empty()) continue;
+        if (!i.writeback) {
+            int fd = ::open(i.file.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;  // not created yet
+            i.writeback = util::Fd(fd);
+        }
+        (void)::sync_file_range(i.writeback.get(), 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: errors do not matter
+    }
+}
+
+std::uint64_t Transfer::payload_done() const {
+    std::uint64_t n = 0;
+    for (const auto& i : m_items) n += i.verified;
+    return n;
+}
+
+Item* Transfer::find(const lt::torrent_handle& h) {
+    for (auto& i : m_items)
+        if (i.handle == h) return &i;
+    return nullptr;
+}
+
+void Transfer::save_resume(lt::resume_data_flags_t flags) {
+    for (auto& i : m_items)
+        if (!i.resume.empty() && i.handle.is_valid() && !i.saving) {
+            i.saving = true;
+            i.handle.save_resume_data(flags | lt::torrent_handle::save_info_dict);
+        }
+}
+
+void Transfer::handle(lt::alert* a, const std::function<void(Item&, const lt::torrent_info&)>& on_metadata) {
+    if (auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+        if (auto* i = find(rd->handle)) {
+            i->saving = false;
+            std::vector<char> buf = lt::write_resume_data_buf(rd->params);
+            util::atomic_write_file(i->resume, std::string_view(buf.data(), buf.size()));
+        }
+    } else if (auto* rf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+        if (auto* i = find(rf->handle)) i->saving = false;  // e.g. nothing modified since the last save
+    } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+        // "finished" means every piece with a non-zero priority: complete only when seeding
+        if (auto* i = find(f->handle); i && !i->wanted && i->handle.status({}).is_seeding) i->done = true;
+    } else if (auto* ck = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+        // libtorrent 2.0.8 puts a torrent that was added with its metadata on the session's connect list only
+        // at the torrent's next one-second tick; resuming it puts it there at once (measured: the first
+        // connection of a pack torrent starts ~1 s earlier). Not for a torrent added by hash: its connection
+        // is already up when it gets checked, and pausing would drop it.
+        if (auto* i = find(ck->handle); i && i->kick_when_checked) {
+            i->kick_when_checked = false;
+            i->handle.pause();
+            i->handle.resume();
+        }
+    } else if (auto* m = lt::alert_cast<lt::metadata_received_alert>(a)) {
+        if (auto* i = find(m->handle))
+            if (auto ti = i->handle.torrent_file(); ti && on_metadata) on_metadata(*i, *ti);
+    } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
+        if (find(e->handle))
+            throw Error(ErrorKind::io, "receiving commit " + m_commit.hex() + " failed: " + e->error.message() +
+                                           (e->filename()[0] ? std::string(" (") + e->filename() + ")" : ""));
+    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+        if (find(fe->handle))
+            throw Error(ErrorKind::io, std::string("cannot write ") + fe->filename() + ": " + fe->error.message());
+    } else if (auto* d = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
+        if (auto* i = find(d->handle); i && i->done) return;  // a finished torrent lets its peers go
+        if (d->error == boost::asio::error::eof || d->error == boost::asio::error::connection_reset)
+            m_peer_errors[endpoint_string(d->endpoint)] = "it closed the connection: it does not serve this data";
+        else if (d->error)
+            m_peer_errors[endpoint_string(d->endpoint)] = d->error.message();
+    } else if (auto* pe = lt::alert_cast<lt::peer_error_alert>(a)) {
+        if (pe->error) m_peer_errors[endpoint_string(pe->endpoint)] = pe->error.message();
+    } else if (auto* c = lt::alert_cast<lt::peer_connect_alert>(a)) {
+        m_connected.insert(endpoint_string(c->endpoint));
+    } else if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+        std::string why = te->failure_reason()[0] ? te->failure_reason() : te->error.message();
+        m_tracker_errors[te->tracker_url()] = why;
+    } else if (auto* tr = lt::alert_cast<lt::tracker_reply_alert>(a)) {
+        m_tracker_errors[tr->tracker_url()] = "it answered with " + std::to_string(tr->num_peers) + " peers";
+    } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
+        ++m_hash_failures;
+    } else if (auto* gp = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
+        for (auto& i : m_items)
+            if (!i.done && i.handle.is_valid() && lt::sha1_hash(i.handle.info_hashes().v2.data()) == gp->info_hash)
+                for (const auto& ep : gp->peers())
+                    if (ep != m_s.listen_endpoint()) i.handle.connect_peer(ep);
+    }
+}
+
+void Transfer::refresh() {
+    for (auto& i : m_items) {
+        if (!i.handle.is_valid()) continue;
+        lt::torrent_status st = i.handle.status(i.wanted ? lt::torrent_handle::query_pieces : lt::status_flags_t{});
+        i.traffic = {st.total_payload_download, st.total_download, st.total_payload_upload};
+        i.peers = st.num_peers;
+        if (!st.has_metadata) continue;
+        i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
+        if (!i.wanted) {
+            if (st.is_seeding) i.done = true;
+            continue;
+        }
+        i.have = st.pieces;
+        bool all = true;
+        for (std::size_t p = 0; p < i.wanted->size() && all; ++p)
+            if ((*i.wanted)[p] && (static_cast<int>(p) >= i.have.size() || !i.have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
+                all = false;
+        i.done = all;
+    }
+}
+
+void Transfer::timeout(bool have_commit) {
+    refresh();
+    std::string peers;
+    for (const auto& p : m_opts.peers) {
+        std::string ep = endpoint_string(p);
+        auto err = m_peer_errors.find(ep);
+        peers += (peers.empty() ? "" : ", ") + ep;
+        if (err != m_peer_errors.end()) peers += " (" + err->second + ")";
+        else if (m_connected.count(ep)) peers += " (connected)";
+    }
+    for (const auto& t : m_opts.trackers) {
+        peers += (peers.empty() ? "tracker " : ", tracker ") + t;
+        if (auto e = m_tracker_errors.find(t); e != m_tracker_errors.end()) peers += " (" + e->second + ")";
+    }
+    if (m_opts.dht.enabled) peers += (peers.empty() ? "" : ", ") + std::string("DHT");
+    if (m_opts.lsd) peers += (peers.empty() ? "" : ", ") + std::string("LAN discovery");
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_deadline - m_start).count();
+    std::string msg;
+    if (!have_commit) {
+        msg = "no peer delivered commit " + m_commit.hex() + " within " + std::to_string(secs) + " s";
+    } else {
+        std::uint64_t total = 0;
+        for (const auto& i : m_items) total += i.wanted ? i.wanted_bytes : i.length;
+        msg = "timed out after " + std::to_string(secs) + " s with " + mib(payload_done()) + " of " + mib(total) +
+              " of commit " + m_commit.hex().substr(0, 12) + " received (kept: a later pull resumes)";
+    }
+    msg += " (peers: " + peers + ")";
+    if (m_hash_failures) msg += "; " + std::to_string(m_hash_failures) + " pieces failed verification";
+    throw Error(ErrorKind::no_peers, msg);
+}
+
+}  // namespace dvt::transport

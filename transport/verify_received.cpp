@@ -1,0 +1,57 @@
+#include "transport/verify_received.hpp"
+
+#include "objects/torrent_id.hpp"
+#include "util/fs.hpp"
+
+namespace dvt::transport {
+
+objects::SealedPack verify_pack(const std::filesystem::path& file, const objects::PackRef& ref, const Bytes& layer) {
+    std::string what = "pack " + ref.id.hex() + " received from the swarm";
+    std::uint32_t piece = objects::pack_piece_length(ref.length);
+    if (!layer.empty() && objects::root_from_piece_layer(layer, ref.length, piece) != ref.id)
+        throw Error(ErrorKind::corrupt, what + ": its piece layer does not hash to its id");
+    util::Fd fd = util::open_read(file);
+    std::uint64_t len = util::file_size(fd.get());
+    if (len != ref.length)
+        throw Error(ErrorKind::corrupt, what + " has " + std::to_string(len) + " bytes, the commit names " +
+                                            std::to_string(ref.length));
+    objects::SealedPack s;
+    s.ref = ref;
+    if (layer.empty()) {
+        objects::MerkleBuilder m;
+        Bytes buf(4 << 20);
+        for (std::uint64_t off = 0; off < len;) {
+            std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), len - off));
+            util::pread_all(fd.get(), buf.data(), n, off, file.string());
+            m.update(buf.data(), n);
+            off += n;
+        }
+        if (m.root() != ref.id) throw Error(ErrorKind::corrupt, what + " does not hash to its id");
+        s.piece_layer = m.piece_layer(piece);
+    } else {
+        s.piece_layer = layer;
+    }
+    objects::PackIndex pi = objects::read_pack_index(fd.get(), what);
+    if (pi.length != ref.length || pi.index_offset != ref.index_offset)
+        throw Error(ErrorKind::corrupt, what + ": its index offset differs from the one the commit names");
+    util::fsync_fd(fd.get(), file.string());
+    s.entries = std::move(pi.entries);
+    return s;
+}
+
+std::uint64_t verify_objects(const std::filesystem::path& file, const objects::PackRef& ref,
+                             const std::vector<objects::PackEntry>& want) {
+    if (want.empty()) return 0;
+    util::Fd fd = util::open_read(file);
+    Bytes out;
+    std::uint64_t bytes = 0;
+    std::string what = "pack " + ref.id.hex() + " received from the swarm";
+    for (const auto& e : want) {
+        with_settle_retries([&] { objects::read_record(fd.get(), e, out, what); });  // corrupt unless it hashes to its id
+        bytes += objects::kRecordHeaderSize + e.stored_len;
+    }
+    util::fsync_fd(fd.get(), what);
+    return bytes;
+}
+
+}  // namespace dvt::transport
