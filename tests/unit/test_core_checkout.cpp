@@ -252,3 +252,42 @@ TEST_CASE("checkout: an unknown revision changes nothing", "[core]") {
     CHECK(t.head().branch_ref == std::optional<std::string>("refs/heads/main"));
     CHECK(t.head().commit == t.v2);
 }
+
+TEST_CASE("checkout --force never writes through a symlink standing where the tree has a directory", "[core]") {
+    TwoVersions t;
+    t.checkout(t.v1.hex());
+    fs::path outside = t.r.dir.path / "outside";
+    fs::create_directories(outside);
+    t.r.symlink("new", outside.string());  // v2 has new/deep/x.txt
+
+    CHECK(t.checkout_fails("main") == ErrorKind::conflict);
+    CHECK(fs::is_symlink(t.r.root() / "new"));
+
+    t.checkout("main", true);
+    CHECK(fs::is_empty(outside));
+    CHECK_FALSE(fs::is_symlink(t.r.root() / "new"));
+    CHECK(fs::is_directory(fs::symlink_status(t.r.root() / "new")));
+    CHECK(t.r.snapshot() == t.s2);
+}
+
+// HEAD has dir/sub/c.txt (tracked) and the target has a file where HEAD has the directory "dir/sub"; an untracked
+// file inside dir/sub keeps the directory from being replaced. The planning step does not see this, so the conflict
+// is only found while writing.
+TEST_CASE("checkout: a conflict found while writing leaves the work tree as it was", "[core][!mayfail]") {
+    test::CoreRepo r("checkout-late-conflict");
+    r.write("dir/sub", "sub is a file here\n");
+    r.write("a.txt", "a1\n");
+    Hash32 file_version = r.commit("dir/sub is a file");
+    r.remove("dir/sub");
+    r.write("dir/sub/c.txt", "c\n");
+    r.write("a.txt", "a2\n");
+    Hash32 dir_version = r.commit("dir/sub is a directory");
+    r.write("dir/sub/untracked.txt", "mine\n");
+    auto before = r.snapshot();
+
+    CHECK(kind_of([&] { core::checkout(*r.repo, file_version.hex(), {}); }) == ErrorKind::conflict);
+    CHECK(r.repo->refs().head().commit == dir_version);
+    CHECK(str(r.read("dir/sub/untracked.txt")) == "mine\n");  // never lost
+    // refused means nothing changed: no tracked file removed, no file of the target written
+    CHECK(r.snapshot() == before);
+}

@@ -246,3 +246,31 @@ TEST_CASE("worktree_state matches the committed tree until the work tree changes
     CHECK(summary(core::diff_trees(flat(r, v1, {"dir"}), core::worktree_state(*r.repo, {"dir"}))) ==
           Changes{{"dir/a.txt", 'M'}});
 }
+
+TEST_CASE("commit: an unchanged work tree is nothing_to_do unless allow_empty; counts follow the tree diff", "[core]") {
+    test::CoreRepo r("tree-commit");
+    r.write("a.txt", "a\n");
+    r.write("d/b.txt", "b\n");
+    auto first = r.commit_result("first");
+    CHECK(first.added == 2);
+    CHECK(first.commit.parents.empty());
+    CHECK(first.commit.files == 2);
+    CHECK(first.commit.bytes == 4);
+
+    CHECK(test::kind_of([&] { r.commit("again"); }) == ErrorKind::nothing_to_do);
+    CHECK(r.repo->refs().head().commit == first.id);
+
+    auto empty = r.commit_result("empty", true);
+    CHECK(empty.commit.tree == first.commit.tree);
+    REQUIRE(empty.commit.parents.size() == 1);
+    CHECK(empty.commit.parents[0] == first.id);
+    CHECK(r.repo->refs().head().commit == empty.id);
+
+    // a symlink is committed as its target
+    r.symlink("d/l", "b.txt");
+    auto with_link = r.commit_result("link");
+    CHECK(with_link.added == 1);
+    auto t = core::flatten_tree(r.repo->store(), with_link.commit.tree);
+    CHECK(t.at("d/l").kind == EntryKind::symlink);
+    CHECK(t.at("d/l").target == "b.txt");
+}
