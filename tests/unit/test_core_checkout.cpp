@@ -289,5 +289,7 @@ TEST_CASE("checkout: a conflict found while writing leaves the work tree as it w
     CHECK(r.repo->refs().head().commit == dir_version);
     CHECK(str(r.read("dir/sub/untracked.txt")) == "mine\n");  // never lost
     // refused means nothing changed: no tracked file removed, no file of the target written
+    CHECK(r.exists("dir/sub/c.txt"));
+    CHECK(str(r.read("a.txt")) == "a2\n");
     CHECK(r.snapshot() == before);
 }
