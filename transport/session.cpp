@@ -53,6 +53,20 @@ Endpoint parse_endpoint(std::string_view text, std::string_view what, bool allow
     return Endpoint(addr, static_cast<std::uint16_t>(p));
 }
 
+Endpoint parse_listen_address(std::string_view text, bool port_required) {
+    bool no_port = text.find(':') == std::string_view::npos || (text.starts_with('[') && text.ends_with(']'));
+    if (port_required || !no_port) return parse_endpoint(text, "listen address", true);
+    std::string with_port = std::string(text) + ":0";
+    try {
+        return parse_endpoint(with_port, "listen address", true);
+    } catch (const Error& e) {  // name what the user wrote, not the ":0" added here
+        std::string msg = e.what();
+        if (auto at = msg.find("'" + with_port + "'"); at != std::string::npos)
+            msg.replace(at, with_port.size() + 2, "'" + std::string(text) + "'");
+        throw Error(e.kind(), msg);
+    }
+}
+
 std::string endpoint_string(const Endpoint& ep) {
     std::string a = ep.address().to_string();
     if (ep.address().is_v6()) a = "[" + a + "]";
