@@ -34,7 +34,8 @@ void run_pre_push_hook(core::Repository& repo, const Refs& refs) {
 }
 
 // Seeds the pushed heads until `want` other peers are seeds of each of their torrents; returns how many are.
-std::size_t wait_replicas(core::Repository& repo, SwarmSession& session, const Refs& refs, const PublishOptions& o) {
+std::size_t wait_replicas(core::Repository& repo, SwarmSession& session, const Refs& refs, const PublishOptions& o,
+                          const std::function<bool()>& interrupted) {
     Seeder seeder(session, repo);
     seeder.rescan();
     ReplicaCounter counter(session);
@@ -58,8 +59,7 @@ std::size_t wait_replicas(core::Repository& repo, SwarmSession& session, const R
         if (now_have != have && o.info)  // progress: a copy was completed
             o.info(std::to_string(now_have) + " of " + std::to_string(want) + " peers hold a complete copy so far");
         have = now_have;
-        if (o.interrupted && o.interrupted())
-            throw Error(ErrorKind::no_peers, "interrupted while waiting for replicas");
+        if (interrupted()) throw Error(ErrorKind::no_peers, "interrupted while waiting for replicas");
         if (std::chrono::steady_clock::now() >= deadline)
             throw Error(ErrorKind::no_peers, "only " + std::to_string(have) + " of " + std::to_string(want) +
                                                  " peers hold a complete copy after " +
@@ -73,15 +73,31 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     auto info = [&o](const std::string& m) {
         if (o.info) o.info(m);
     };
-    auto check_interrupted = [&o] {
-        if (o.interrupted && o.interrupted()) throw Interrupted();
+    bool stopped = false;  // sticky: o.interrupted() may consume what it reports
+    std::function<bool()> interrupted = [&] { return stopped = stopped || (o.interrupted && o.interrupted()); };
+    auto check_interrupted = [&] {
+        if (interrupted()) throw Interrupted();
+    };
+    // the DHT steps poll `interrupted` and then fail with no_peers "interrupted": that is an Interrupted here
+    auto interruptible = [&](auto&& step) {
+        try {
+            return step();
+        } catch (const Error&) {
+            if (stopped) throw Interrupted();
+            throw;
+        }
     };
     auto dht = dht_options(&repo.config(), o.bootstrap, o.dht);
     Refs refs;
     for (const char* prefix : {"refs/heads/", "refs/tags/"})
         for (const auto& r : repo.refs().list(prefix)) refs.push_back(r);
     if (refs.empty()) throw Error(ErrorKind::nothing_to_do, "no branch or tag to push (commit first)");
-    run_pre_push_hook(repo, refs);
+    try {
+        run_pre_push_hook(repo, refs);
+    } catch (const Error& e) {  // a Ctrl-C reaches the hook too: that is not the hook's verdict
+        if (e.kind() == ErrorKind::hook_rejected && interrupted()) throw Interrupted();
+        throw;
+    }
     check_interrupted();
     PublishResult out;
 
@@ -114,8 +130,8 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     else throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
     // A `dvt serve` of this repository with the DHT and the key publishes moved refs itself within 2 s; pushing
     // through it leaves no dead DHT node behind (wait_server_published). Otherwise put them here.
-    auto by_server =
-        wait_server_published(repo, refs, std::min<std::chrono::milliseconds>(o.timeout, std::chrono::seconds(10)));
+    auto by_server = wait_server_published(
+        repo, refs, std::min<std::chrono::milliseconds>(o.timeout, std::chrono::seconds(10)), interrupted);
     check_interrupted();
     SwarmSession session(listen);
     dht.read_only = true;  // push is short-lived: do not leave a dead entry in other nodes' routing tables
@@ -126,13 +142,13 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     if (by_server) {
         published = std::move(*by_server);
     } else {
-        wait_dht_ready(session, o.timeout);
+        interruptible([&] { wait_dht_ready(session, o.timeout, interrupted); });
         check_interrupted();
         std::vector<std::string> skipped;
         auto items = ref_items(refs, repo.config().get_or("mirror.url", ""), &skipped);
         for (const auto& name : skipped)
             if (o.warn) o.warn(name + " is longer than 64 bytes and cannot be published");
-        published = put_items(session, *key, items, o.timeout);
+        published = interruptible([&] { return put_items(session, *key, items, o.timeout, interrupted); });
         if (!published.empty()) published.pop_back();  // the ref list
     }
     std::map<std::string, Hash32> commit_of(refs.begin(), refs.end());
@@ -147,7 +163,7 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     // 3. replicas: seed the pushed heads until N other peers are seeds of each of their torrents
     if (o.replicas > 0) {
         check_interrupted();
-        out.replicas = wait_replicas(repo, session, refs, o);
+        out.replicas = wait_replicas(repo, session, refs, o, interrupted);
         info(std::to_string(*out.replicas) + " peers hold a complete copy");
     }
     return out;

@@ -59,7 +59,9 @@ struct PublishResult {
 //     skipped with a warning;
 //  6. with o.replicas > 0: seeds the pushed branch heads until that many other peers hold complete copies of each;
 //     no_peers after the timeout, or ("interrupted while waiting for replicas") when interrupted() says so.
-// interrupted() returning true between steps throws transport::Interrupted (puller.hpp). Progress goes to `info`.
+// interrupted() returning true between steps or while waiting for the DHT (server, node, puts) throws
+// transport::Interrupted (puller.hpp), as does a pre-push hook failing while interrupted() is true (the signal
+// reached the hook too); the mirror export runs to its end. Progress goes to `info`.
 // No signal handling here: the caller decides what interrupted() means.
 PublishResult publish(core::Repository& repo, const PublishOptions& o);
 

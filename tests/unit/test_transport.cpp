@@ -134,6 +134,7 @@ TEST_CASE("one parser reads every --listen address: IP, IP:PORT, [v6], [v6]:PORT
         FAIL("no error");
     } catch (const Error& e) {
         CHECK(std::string(e.what()).find("'localhost'") != std::string::npos);
+        CHECK(std::string(e.what()).find("[IPv6] or [IPv6]:PORT") != std::string::npos);
     }
 }
 
