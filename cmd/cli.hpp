@@ -64,20 +64,6 @@ void register_pin(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_hooks(CLI::App&, Context&);
 
-// cmd_pin.cpp: `dvt pull` without a commit id reads dvt.lock (hooks/lockfile.hpp): the pinned commit, the dataset
-// directory (initialised as an empty repository if it has none yet) and the peers and trackers to use.
-struct PinnedPull {
-    std::string commit;
-    std::filesystem::path dir;
-    std::vector<std::string> peers, trackers;
-};
-PinnedPull pinned_pull(Context& ctx);
-
-// cmd_hooks.cpp: runs .dvt/hooks/post-pull (if any) after a pull from `old_head` to `id`, with the paths that
-// changed between their trees (under `paths` only, for a partial pull) on stdin.
-void run_post_pull_hook(core::Repository& repo, const std::optional<Hash32>& old_head, const Hash32& id,
-                        const std::vector<std::string>& paths);
-
 const std::vector<CommandEntry>& command_table();
 
 int run(int argc, char** argv, std::ostream& out, std::ostream& err);

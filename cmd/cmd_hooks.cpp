@@ -4,8 +4,6 @@
 #include <unistd.h>
 
 #include "cmd/cli.hpp"
-#include "core/revision.hpp"
-#include "core/tree.hpp"
 #include "hooks/git.hpp"
 #include "hooks/githooks.hpp"
 #include "hooks/runner.hpp"
@@ -38,27 +36,6 @@ nlohmann::json states_json(const std::vector<hooks::GitHookState>& v) {
 }
 
 }  // namespace
-
-void run_post_pull_hook(core::Repository& repo, const std::optional<Hash32>& old_head, const Hash32& id,
-                        const std::vector<std::string>& paths) {
-    if (!hooks::hook_present(repo.dvt_dir(), "post-pull")) return;
-    hooks::HookCall call;
-    call.name = "post-pull";
-    call.work_tree = repo.root();
-    call.dvt_dir = repo.dvt_dir();
-    if (old_head) call.old_commit = old_head->hex();
-    call.new_commit = id.hex();
-    auto head = repo.refs().head();
-    if (head.branch_ref) call.branch = head.branch_ref->substr(11);
-    core::FlatTree before;
-    if (old_head) before = core::flatten_tree(repo.store(), core::load_commit(repo, *old_head).tree, paths);
-    auto after = core::flatten_tree(repo.store(), core::load_commit(repo, id).tree, paths);
-    for (const auto& d : core::diff_trees(before, after)) call.input += std::string(1, d.status) + " " + d.path + "\n";
-    std::string joined;
-    for (const auto& p : paths) joined += (joined.empty() ? "" : "\n") + p;
-    call.env.emplace_back("DVT_PULL_PATHS", joined);
-    if (auto st = hooks::run_hook(call); st && *st != 0) hooks::warn_hook_failed("post-pull", *st);
-}
 
 void register_hooks(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("hooks", "Install or remove the git hooks that keep the pinned dataset checked out");

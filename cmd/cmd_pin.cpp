@@ -1,5 +1,6 @@
 // dvt pin [REV]: write dvt.lock (the dataset commit, its path and where to fetch it) into the git work tree, to be
-// committed with the code. Also the lock-file side of `dvt pull` without a commit id (pinned_pull). docs/hooks.md.
+// committed with the code. (The lock-file side of `dvt pull` without a commit id: transport::resolve_pull_source.)
+// docs/hooks.md.
 #include <unistd.h>
 
 #include "cmd/cli.hpp"
@@ -16,8 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path start_dir(const Context& ctx) { return ctx.dir.empty() ? fs::current_path() : fs::absolute(ctx.dir); }
-
 std::string relative_path(const fs::path& to, const fs::path& from_dir) {
     auto canon = [](const fs::path& p) {
         std::error_code ec;
@@ -30,26 +29,6 @@ std::string relative_path(const fs::path& to, const fs::path& from_dir) {
 }
 
 }  // namespace
-
-PinnedPull pinned_pull(Context& ctx) {
-    auto lock_path = hooks::lock_file_path(start_dir(ctx));
-    if (!lock_path)
-        throw Error(ErrorKind::usage, "pull needs a commit id, or a dvt.lock at the root of the git work tree "
-                                      "(see 'dvt pin'; DVT_PIN_FILE names another lock file)");
-    auto lock = hooks::read_lock_file(*lock_path);
-    PinnedPull p;
-    p.commit = lock.commit;
-    p.dir = hooks::dataset_dir(*lock_path, lock);
-    p.peers = lock.peers;
-    p.trackers = lock.trackers;
-    if (!fs::exists(p.dir / ".dvt" / "config")) {  // a fresh checkout of the code (CI): start the dataset here
-        core::Repository::init(p.dir, core::InitOptions{});
-        ctx.info("initialised an empty dataset repository in " + p.dir.string() + " for the pinned commit");
-    }
-    ctx.info("pulling " + p.commit.substr(0, 12) + " into " + p.dir.string() + " as pinned in " +
-             lock_path->string());
-    return p;
-}
 
 void register_pin(CLI::App& app, Context& ctx) {
     struct Args {
@@ -80,10 +59,8 @@ void register_pin(CLI::App& app, Context& ctx) {
         lock.path = relative_path(repo->root(), file.parent_path());
 
         if (lock.peers.empty() && lock.trackers.empty()) {
-            std::optional<std::string> remote;
-            if (!a->remote.empty()) remote = a->remote;
-            else if (repo->config().get("remote.origin.peers") || repo->config().get("remote.origin.trackers"))
-                remote = "origin";
+            auto remote = a->remote.empty() ? transport::default_remote(repo->config(), false)
+                                            : std::optional<std::string>(a->remote);
             if (remote) {
                 auto r = transport::load_remote(repo->config(), *remote);
                 for (const auto& p : r.peers) lock.peers.push_back(transport::endpoint_string(p));

@@ -52,9 +52,7 @@ void show_remote(Context& ctx, const ShowArgs& a) {
         // --bootstrap, else the remote's nodes, else config dht.bootstrap, else the public DHT
         o.dht = transport::dht_options(&repo->config(), a.bootstrap.empty() ? r.bootstrap : a.bootstrap, true);
         if (!a.listen.empty()) {
-            std::string l = a.listen;
-            if (l.find(':') == std::string::npos || (l.starts_with('[') && l.ends_with(']'))) l += ":0";
-            o.listen = transport::parse_endpoint(l, "listen address", true);
+            o.listen = transport::parse_listen_address(a.listen);
         } else if (auto node = transport::first_bootstrap_address(o.dht)) {
             o.listen = transport::Endpoint(transport::local_address_towards(*node), 0);
         } else {

@@ -1,38 +1,14 @@
 // dvt verify [REV]: is the checked-out data byte-identical to the pinned commit (dvt.lock), or to REV / HEAD?
 // Every file is re-read and re-hashed (no stat cache unless --fast); exit 0 only if identical, else 5.
 #include "cmd/cli.hpp"
-#include "core/ingest.hpp"
 #include "core/revision.hpp"
-#include "core/tree.hpp"
-#include "core/worktree.hpp"
+#include "core/verify.hpp"
 #include "hooks/lockfile.hpp"
 #include "util/error.hpp"
 
 namespace dvt::cmd {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// The work tree as a FlatTree, every regular file hashed from its bytes (nothing stored, the stat cache unused).
-core::FlatTree hash_worktree(core::Repository& repo) {
-    auto entries = core::scan_worktree(repo.root());
-    std::vector<const core::WorkEntry*> files;
-    for (const auto& e : entries)
-        if (e.kind != objects::EntryKind::symlink) files.push_back(&e);
-    core::Ingest ingest(repo, false);
-    auto ids = ingest.add_files(files);
-    core::FlatTree t;
-    std::size_t k = 0;
-    for (const auto& e : entries) {
-        core::FlatEntry f{e.kind, e.size, Hash32{}, e.target};
-        if (e.kind != objects::EntryKind::symlink) f.id = ids[k++];
-        t[e.path] = f;
-    }
-    return t;
-}
-
-}  // namespace
 
 void register_verify(CLI::App& app, Context& ctx) {
     struct Args {
@@ -68,12 +44,11 @@ void register_verify(CLI::App& app, Context& ctx) {
             repo = ctx.open_repo();
             id = core::resolve_commit(*repo, a->rev.empty() ? "HEAD" : a->rev);
         }
-        auto commit = core::load_commit(*repo, id);
-        auto expected = core::flatten_tree(repo->store(), commit.tree);
-        auto actual = a->fast ? core::worktree_state(*repo) : hash_worktree(*repo);
-        auto diffs = core::diff_trees(expected, actual);
+        auto v = core::verify_worktree(*repo, id, a->fast);
+        const auto& commit = v.commit;
+        const auto& diffs = v.diffs;
         auto head = repo->refs().head();
-        bool ok = diffs.empty();
+        bool ok = v.ok();
         if (ctx.json) {
             nlohmann::json probs = nlohmann::json::array();
             for (const auto& d : diffs) probs.push_back({{"path", d.path}, {"status", status_word(d.status)}});

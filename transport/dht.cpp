@@ -98,7 +98,7 @@ void enable_dht(SwarmSession& s, const DhtOptions& o) {
     s.reseed_dht();
 }
 
-void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout) {
+void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout, const std::function<bool()>& interrupted) {
     auto deadline = Clock::now() + timeout;
     auto next_stats = Clock::now();
     auto next_seed = Clock::now() + std::chrono::milliseconds(200);
@@ -118,6 +118,7 @@ void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout) {
                     if (b.num_nodes > 0) ready = true;
         });
         if (ready) return;
+        if (interrupted && interrupted()) throw Error(ErrorKind::no_peers, "interrupted");
     }
     throw Error(ErrorKind::no_peers, "no DHT node answered within " + std::to_string(timeout.count() / 1000) +
                                          " s (check --bootstrap and the network)");
@@ -248,7 +249,7 @@ Choice choose_answer(const lt::dht::public_key& pk, const std::string& salt, con
 
 std::vector<Published> put_items(SwarmSession& s, const PublisherKey& key,
                                  const std::vector<std::pair<std::string, lt::entry>>& items,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout, const std::function<bool()>& interrupted) {
     std::vector<Published> out;
     std::map<std::string, std::size_t> pending;
     for (const auto& [salt, value] : items) {
@@ -277,7 +278,8 @@ std::vector<Published> put_items(SwarmSession& s, const PublisherKey& key,
     }
     auto deadline = Clock::now() + timeout;
     std::size_t done = 0;
-    while (done < out.size() && Clock::now() < deadline)
+    while (done < out.size() && Clock::now() < deadline) {
+        if (interrupted && interrupted()) throw Error(ErrorKind::no_peers, "interrupted");
         s.poll(std::chrono::milliseconds(50), [&](lt::alert* a) {
             if (auto* p = lt::alert_cast<lt::dht_put_alert>(a)) {
                 auto it = pending.find(p->salt);
@@ -288,6 +290,7 @@ std::vector<Published> put_items(SwarmSession& s, const PublisherKey& key,
                 ++done;
             }
         });
+    }
     if (done < out.size())
         throw Error(ErrorKind::no_peers, "publishing to the DHT did not complete within " +
                                              std::to_string(timeout.count() / 1000) + " s");

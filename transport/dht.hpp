@@ -53,8 +53,9 @@ const std::vector<std::string>& public_bootstrap_nodes();
 
 // Joins the DHT with `o` (no-op when !o.enabled).
 void enable_dht(SwarmSession& s, const DhtOptions& o);
-// Waits until the DHT knows at least one node. Throws ErrorKind::no_peers ("no DHT node answered") after `timeout`.
-void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout);
+// Waits until the DHT knows at least one node. Throws ErrorKind::no_peers ("no DHT node answered") after `timeout`,
+// or ("interrupted") as soon as `interrupted` (polled about every 50 ms, if given) returns true.
+void wait_dht_ready(SwarmSession& s, std::chrono::milliseconds timeout, const std::function<bool()>& interrupted = {});
 
 // --- records
 lt::entry ref_value(const Hash32& commit);
@@ -99,10 +100,11 @@ struct Published {
     std::int64_t seq = 0;
     int nodes = 0;  // nodes that acknowledged the put (not proof of storage)
 };
-// Puts signed items, one per (salt, value), and waits for their dht_put_alerts (up to `timeout`).
+// Puts signed items, one per (salt, value), and waits for their dht_put_alerts (up to `timeout`; no_peers
+// "interrupted" as soon as `interrupted`, if given, returns true).
 std::vector<Published> put_items(SwarmSession& s, const PublisherKey& key,
                                  const std::vector<std::pair<std::string, lt::entry>>& items,
-                                 std::chrono::milliseconds timeout);
+                                 std::chrono::milliseconds timeout, const std::function<bool()>& interrupted = {});
 // Re-puts an item as received (signature and seq unchanged): what followers do to keep records alive.
 void republish(SwarmSession& s, const Answer& a);
 

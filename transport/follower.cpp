@@ -78,7 +78,8 @@ void Follower::publish_own() {
 
 std::optional<std::vector<Published>> wait_server_published(const core::Repository& repo,
                                                             const std::vector<std::pair<std::string, Hash32>>& refs,
-                                                            std::chrono::milliseconds timeout) {
+                                                            std::chrono::milliseconds timeout,
+                                                            const std::function<bool()>& interrupted) {
     if (util::try_lock_file(repo.dvt_dir() / "serve.lock")) return std::nullopt;  // no server holds it
     if (!util::try_read_text(repo.dvt_dir() / kPublishedFile)) return std::nullopt;  // it never published (no DHT/key)
     auto deadline = Clock::now() + timeout;
@@ -98,7 +99,7 @@ std::optional<std::vector<Published>> wait_server_published(const core::Reposito
                     out.push_back(it->second.second);
             if (out.size() == refs.size()) return out;
         }
-        if (Clock::now() >= deadline) return std::nullopt;
+        if (Clock::now() >= deadline || (interrupted && interrupted())) return std::nullopt;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }

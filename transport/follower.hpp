@@ -29,13 +29,15 @@ constexpr const char* kPublishedFile = "published";
 
 // If a `dvt serve` holds this repository (its serve.lock is taken), waits up to `timeout` for it to publish exactly
 // `refs` (it does so within 2 s of a ref moving, when it runs with the DHT and the key) and returns what it put.
-// nullopt when no server runs or it did not publish them in time (the caller then puts the records itself).
+// nullopt when no server runs or it did not publish them in time (the caller then puts the records itself), or as
+// soon as `interrupted` (polled every 100 ms, if given) returns true.
 // Why: libtorrent 2.0.8 adds every node that sends a put to the receiver's routing table, read-only or not, so each
 // short-lived push leaves a dead node behind; the next lookups that reach it wait 15 s (measured: a second push took
 // 15.3 s instead of 0.2 s). A long-lived server publishing leaves nothing behind.
 std::optional<std::vector<Published>> wait_server_published(const core::Repository& repo,
                                                             const std::vector<std::pair<std::string, Hash32>>& refs,
-                                                            std::chrono::milliseconds timeout);
+                                                            std::chrono::milliseconds timeout,
+                                                            const std::function<bool()>& interrupted = {});
 
 class Follower {
 public:

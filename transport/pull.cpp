@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/history.hpp"
+#include "core/hook_points.hpp"
 #include "core/tree.hpp"
 #include "transport/lsd.hpp"
 #include "util/error.hpp"
@@ -139,7 +140,9 @@ CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts
     return res;
 }
 
-PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
+namespace {
+
+PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
     PullResult res;
     auto record = [&] {  // keeps the commit reachable (gc) from the moment it is imported
         auto old = repo.refs().read("refs/remotes/swarm/fetched");
@@ -183,6 +186,15 @@ PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opt
             if (e.kind() != ErrorKind::conflict) throw;  // the branch moved meanwhile: stay detached
         }
     }
+    return res;
+}
+
+}  // namespace
+
+PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
+    auto old_head = repo.refs().head().commit;
+    PullResult res = fetch_and_check_out(repo, id, opts, force);
+    core::run_post_pull_hook(repo, old_head, id, opts.paths);
     return res;
 }
 

@@ -116,7 +116,8 @@ struct PullResult {
 
 // dvt pull: fetches into an existing repository, records the commit in refs/remotes/swarm/fetched, then checks
 // it out: HEAD's branch is fast-forwarded when the commit descends from it (or the branch is unborn); otherwise
-// HEAD is detached at the commit. Uncommitted changes in the way are a conflict unless `force`.
+// HEAD is detached at the commit. Uncommitted changes in the way are a conflict unless `force`. Then runs the
+// post-pull hook (core/hook_points.hpp).
 PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force);
 
 }  // namespace dvt::transport

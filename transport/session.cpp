@@ -53,6 +53,23 @@ Endpoint parse_endpoint(std::string_view text, std::string_view what, bool allow
     return Endpoint(addr, static_cast<std::uint16_t>(p));
 }
 
+Endpoint parse_listen_address(std::string_view text, bool port_required) {
+    if (port_required) return parse_endpoint(text, "listen address", true);
+    bool no_port = text.find(':') == std::string_view::npos || (text.starts_with('[') && text.ends_with(']'));
+    std::string with_port = std::string(text) + (no_port ? ":0" : "");
+    try {
+        return parse_endpoint(with_port, "listen address", true);
+    } catch (const Error& e) {  // name what the user wrote (not the ":0" added here) and what a port-less form is
+        std::string msg = e.what();
+        if (auto at = msg.find("'" + with_port + "'"); at != std::string::npos)
+            msg.replace(at, with_port.size() + 2, "'" + std::string(text) + "'");
+        const std::string hint = "(expected IPv4:PORT or [IPv6]:PORT)";
+        if (auto at = msg.rfind(hint); at != std::string::npos)
+            msg.replace(at, hint.size(), "(expected IPv4, IPv4:PORT, [IPv6] or [IPv6]:PORT)");
+        throw Error(e.kind(), msg);
+    }
+}
+
 std::string endpoint_string(const Endpoint& ep) {
     std::string a = ep.address().to_string();
     if (ep.address().is_v6()) a = "[" + a + "]";

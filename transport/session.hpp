@@ -38,6 +38,13 @@ using Endpoint = lt::tcp::endpoint;
 Endpoint parse_endpoint(std::string_view text, std::string_view what, bool allow_port_zero);
 std::string endpoint_string(const Endpoint& ep);
 
+// A --listen value (serve, clone, pull, push, remote show): "IPv4", "IPv4:PORT", "[IPv6]" or "[IPv6]:PORT". Without a
+// port the port is 0 (any free port). Port 0 is allowed. With `port_required` (dvt serve) the port must be written
+// (the message is then exactly parse_endpoint's).
+// Throws ErrorKind::usage ("listen address '<text>' ...", as parse_endpoint) for anything else: a host name, a
+// wildcard address, an IPv6 address without brackets.
+Endpoint parse_listen_address(std::string_view text, bool port_required = false);
+
 // The local address the kernel would use as source for connections to `peer` (UDP connect + getsockname; no packet
 // is sent). Throws ErrorKind::network if there is no route.
 lt::address local_address_towards(const Endpoint& peer);

@@ -112,6 +112,32 @@ TEST_CASE("addresses and commit ids given on the command line are checked", "[tr
         CHECK(kind_of([&] { transport::parse_commit_id(bad); }) == ErrorKind::usage);
 }
 
+TEST_CASE("one parser reads every --listen address: IP, IP:PORT, [v6], [v6]:PORT", "[transport]") {
+    using transport::parse_listen_address;
+    CHECK(transport::endpoint_string(parse_listen_address("127.0.0.2")) == "127.0.0.2:0");
+    CHECK(transport::endpoint_string(parse_listen_address("127.0.0.2:7001")) == "127.0.0.2:7001");
+    CHECK(transport::endpoint_string(parse_listen_address("127.0.0.2:0")) == "127.0.0.2:0");
+    CHECK(transport::endpoint_string(parse_listen_address("[::1]")) == "[::1]:0");
+    CHECK(transport::endpoint_string(parse_listen_address("[::1]:7001")) == "[::1]:7001");
+    CHECK(parse_listen_address("[fe80::1]").address().is_v6());
+    for (const char* bad : {"", "localhost", "localhost:80", "0.0.0.0", "[::]", "::1", "::1:80", "[::1", "[::1]80",
+                            "127.0.0.2:", "127.0.0.2:99999", "1.2.3", "127.0.0.2:80x", "[127.0.0.1]"})
+        CHECK(kind_of([&] { parse_listen_address(bad); }) == ErrorKind::usage);
+    // dvt serve: the port must be written (0 still picks a free one)
+    CHECK(parse_listen_address("127.0.0.2:0", true).port() == 0);
+    CHECK(parse_listen_address("[::1]:7001", true).port() == 7001);
+    for (const char* bad : {"127.0.0.2", "[::1]"})
+        CHECK(kind_of([&] { parse_listen_address(bad, true); }) == ErrorKind::usage);
+    // the message names what was written, not the port added to it
+    try {
+        parse_listen_address("localhost");
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("'localhost'") != std::string::npos);
+        CHECK(std::string(e.what()).find("[IPv6] or [IPv6]:PORT") != std::string::npos);
+    }
+}
+
 TEST_CASE("a session listens on the explicit address; a busy port is a network error", "[transport]") {
     transport::SwarmSession a(transport::parse_endpoint("127.0.0.2:0", "listen", true));
     CHECK(a.listen_endpoint().address().to_string() == "127.0.0.2");

@@ -1,0 +1,107 @@
+#include "cmd/swarm_args.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "transport/dht.hpp"
+#include "util/error.hpp"
+
+namespace dvt::cmd {
+
+void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
+    sub->add_option("--peer", a.peers, "A peer that serves the commit, IP:PORT (repeatable)")->allow_extra_args(false);
+    sub->add_option("--tracker", a.trackers, "A BitTorrent tracker announce URL (repeatable)")->allow_extra_args(false);
+    sub->add_option("--mirror", a.mirrors, "An http:// mirror (dvt push --mirror) used as a web seed (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--bootstrap", a.bootstrap, "DHT bootstrap node HOST:PORT: find peers through the DHT (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_flag("--dht", a.dht, "Find peers through the public BitTorrent DHT");
+    sub->add_flag("--lsd", a.lsd, "Find peers on the local network (BEP 14 multicast; or config lsd.enabled = true)");
+    sub->add_option("--branch", a.branch, "With a dvt:// address: the published branch to fetch (default main)");
+    sub->add_option("--upload-limit", a.upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
+    sub->add_option("--download-limit", a.download_limit, "Cap on download rate, bytes/s (e.g. 20M)");
+    sub->add_option("--timeout", a.timeout, "Seconds to wait for the data before giving up (default 60)");
+    sub->add_option("--listen", a.listen,
+                    "Local IP[:PORT] to connect from and listen on (default: the address routing to the first peer)");
+}
+
+transport::PullOptions parse_swarm_args(const SwarmArgs& a) {
+    transport::PullOptions o;
+    for (const auto& m : a.mirrors) {
+        if (!m.starts_with("http://")) throw Error(ErrorKind::usage, "mirror '" + m + "' is not an http:// URL");
+        o.web_seeds.push_back(m);
+    }
+    o.dht = transport::dht_options(nullptr, a.bootstrap, a.dht);
+    o.lsd = a.lsd;
+    for (const auto& p : a.peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+    for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
+    if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
+    if (!a.download_limit.empty()) o.download_limit = transport::parse_rate(a.download_limit, "--download-limit");
+    if (!(a.timeout > 0) || !std::isfinite(a.timeout) || a.timeout > 1e7)
+        throw Error(ErrorKind::usage, "--timeout must be a positive number of seconds");
+    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
+    if (!a.listen.empty()) o.listen = transport::parse_listen_address(a.listen);
+    return o;
+}
+
+std::function<void(const transport::PullProgress&)> progress_printer(const Context& ctx) {
+    bool tty = ctx.progress_enabled();
+    if (!tty && !(ctx.json && !ctx.quiet)) return {};
+    auto start = std::chrono::steady_clock::now();
+    auto last = start - std::chrono::seconds(1);
+    std::ostream* err = ctx.err;
+    return [start, last, err, tty](const transport::PullProgress& p) mutable {
+        auto now = std::chrono::steady_clock::now();
+        double s = std::chrono::duration<double>(now - start).count();
+        double rate = s > 0 ? static_cast<double>(p.done) / s : 0;
+        double eta = p.have_commit && rate > 0 && p.total > p.done ? static_cast<double>(p.total - p.done) / rate : 0;
+        if (!tty) {
+            if (now - last < std::chrono::seconds(1)) return;
+            last = now;
+            nlohmann::json j = {{"progress",
+                                 {{"bytes", p.done},
+                                  {"total", p.have_commit ? nlohmann::json(p.total) : nlohmann::json(nullptr)},
+                                  {"rate", static_cast<std::uint64_t>(rate)},
+                                  {"peers", p.peers},
+                                  {"eta_seconds", static_cast<std::uint64_t>(eta)},
+                                  {"elapsed_seconds", s}}}};
+            *err << j.dump() << std::endl;
+            return;
+        }
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "\rreceiving %s of %s (%.1f MB/s, %d peer%s, ETA %.0f s)   ",
+                      human_bytes(p.done).c_str(), p.have_commit ? human_bytes(p.total).c_str() : "?", rate / 1e6,
+                      p.peers, p.peers == 1 ? "" : "s", eta);
+        *err << buf << std::flush;
+    };
+}
+
+nlohmann::json fetch_json(const transport::FetchResult& f) {
+    return {{"commit", f.id.hex()},
+            {"commit_fetched", f.commit_fetched},
+            {"packs", f.packs_total},
+            {"packs_fetched", f.packs_fetched},
+            {"objects_fetched", f.objects_fetched},
+            {"bytes_fetched", f.bytes_fetched},
+            {"bytes_downloaded", f.bytes_downloaded},
+            {"bytes_received", f.bytes_received},
+            {"bytes_uploaded", f.bytes_uploaded},
+            {"seconds", f.seconds},
+            {"transfer_seconds", f.transfer_seconds},
+            {"import_seconds", f.import_seconds}};
+}
+
+std::string fetch_summary(const transport::FetchResult& f) {
+    if (!f.commit_fetched && f.packs_fetched == 0) return "everything was already here";
+    char rate[64] = "";
+    if (f.seconds > 0 && f.bytes_downloaded)
+        std::snprintf(rate, sizeof rate, " (%.1f MB/s)", static_cast<double>(f.bytes_downloaded) / f.seconds / 1e6);
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.2f s", f.seconds);
+    return "received " + std::to_string(f.packs_fetched) + " of " + std::to_string(f.packs_total) + " packs, " +
+           human_bytes(f.bytes_downloaded) + " in " + secs + rate;
+}
+
+}  // namespace dvt::cmd

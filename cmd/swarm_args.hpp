@@ -1,0 +1,37 @@
+// What clone and pull share: the swarm options of the command line, the progress printer and the JSON / summary line
+// of a fetch (docs/cli.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cmd/cli.hpp"
+#include "transport/pull.hpp"
+
+namespace dvt::cmd {
+
+struct SwarmArgs {
+    std::vector<std::string> positional;  // clone: ID DIR; pull: [REMOTE] ID
+    std::vector<std::string> peers, trackers, mirrors, bootstrap;
+    bool dht = false, lsd = false;
+    std::string branch = "main";
+    std::string upload_limit, download_limit;
+    std::string listen;
+    double timeout = 60;
+    bool force = false;
+};
+
+void add_swarm_options(CLI::App* sub, SwarmArgs& a);
+
+// The options as PullOptions (peers, trackers, mirrors, --bootstrap/--dht, --lsd, limits, timeout, listen). Checks
+// the command line before anything else happens (usage errors come first, also outside a repository).
+transport::PullOptions parse_swarm_args(const SwarmArgs& a);
+
+// On a terminal: "\rreceiving 12.0 MiB of 100.0 MiB (95.1 MB/s, 1 peer, ETA 1 s)". With --json: one JSON line per
+// second on stderr ({"progress": {...}}), so stdout keeps exactly one result document. With -q: nothing.
+std::function<void(const transport::PullProgress&)> progress_printer(const Context& ctx);
+
+nlohmann::json fetch_json(const transport::FetchResult& f);
+std::string fetch_summary(const transport::FetchResult& f);
+
+}  // namespace dvt::cmd
