@@ -2,6 +2,8 @@
 // Tables: packs and objects (object id -> pack and offset, rebuilt from the pack indexes), worktree (the stat cache)
 // and file_packs (file id -> packs its objects live in). Deleting the file loses nothing: `dvt fsck --repair`
 // rebuilds it, and opening a repository re-indexes any sealed pack the database does not know.
+// Private to objects/: ObjectStore (packs, objects, file_packs) and StatCacheTable (worktree) are its only users
+// (besides unit tests of objects/); SQLite failures leave objects/ as dvt::Error (objects/sqlite_error.hpp).
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
