@@ -6,8 +6,6 @@
 #include <chrono>
 #include <ctime>
 
-#include "objects/index_db.hpp"
-
 namespace dvt::core {
 
 namespace fs = std::filesystem;
@@ -43,7 +41,7 @@ std::unique_ptr<Repository> Repository::open(const fs::path& start, OpenOptions 
     r->m_config = Config::load(r->m_dvt / "config");
     check_format(r->m_config, r->m_dvt);
     r->chunker_params().validate();
-    r->m_index = std::make_unique<objects::IndexDb>(r->m_dvt / "index.db");
+    r->m_index = objects::open_index_db(r->m_dvt / "index.db");
     r->m_store = std::make_unique<objects::ObjectStore>(r->m_dvt, *r->m_index);
     r->m_stat_table = std::make_unique<objects::StatCacheTable>(*r->m_index);
     r->m_refs = std::make_unique<refs::RefStore>(r->m_dvt);

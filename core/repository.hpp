@@ -81,7 +81,7 @@ private:
     std::filesystem::path m_root, m_dvt;
     OpenOptions m_options;
     Config m_config;
-    std::unique_ptr<objects::IndexDb> m_index;
+    std::shared_ptr<objects::IndexDb> m_index;  // opaque here (objects/ owns it); shared_ptr: deleter made in objects/
     std::unique_ptr<objects::StatCacheTable> m_stat_table;
     std::unique_ptr<objects::ObjectStore> m_store;
     std::unique_ptr<refs::RefStore> m_refs;

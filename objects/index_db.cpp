@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "objects/sqlite_error.hpp"
+#include "objects/store.hpp"
 #include "util/error.hpp"
 
 namespace dvt::objects {
@@ -65,6 +66,8 @@ IndexDb::IndexDb(const std::filesystem::path& path) : m_db(open_or_reset(path)) 
         throw translate_sqlite(e, path.string());
     }
 }
+
+std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path) { return std::make_shared<IndexDb>(path); }
 
 void IndexDb::clear_all() {
     std::lock_guard g(m_mutex);

@@ -41,6 +41,10 @@ namespace dvt::objects {
 
 class IndexDb;  // objects/index_db.hpp, private to objects/
 
+// Opens .dvt/index.db (creating, migrating, or moving aside and recreating an unreadable file). The handle is opaque
+// outside objects/: pass it to ObjectStore and StatCacheTable, which must not outlive it.
+std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path);
+
 struct PackInfo {
     std::int64_t num = 0;  // local row number in the index database (not stable across rebuilds)
     PackRef ref;
