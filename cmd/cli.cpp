@@ -27,13 +27,14 @@ const std::vector<CommandEntry>& command_table() {
 }
 
 std::unique_ptr<core::Repository> Context::open_repo() const {
-    if (lock_timeout >= 0) core::Repository::lock_timeout_ms = static_cast<int>(lock_timeout * 1000);
+    core::OpenOptions options;
+    if (lock_timeout >= 0) options.lock_timeout_ms = static_cast<int>(lock_timeout * 1000);
     std::ostream* e = err;
     bool q = quiet;
-    core::Repository::on_lock_wait = [e, q](const std::string& msg) {
+    options.on_lock_wait = [e, q](const std::string& msg) {
         if (!q) *e << "dvt: " << msg << std::endl;
     };
-    return core::Repository::open(dir.empty() ? "." : dir);
+    return core::Repository::open(dir.empty() ? "." : dir, std::move(options));
 }
 
 void Context::print_json(const nlohmann::json& j) const { *out << j.dump() << "\n"; }
@@ -179,8 +180,6 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
         return fail(ErrorKind::usage, msg + " (see 'dvt --help')");
     } catch (const Error& e) {
         return fail(e.kind(), e.what());
-    } catch (const SQLite::Exception& e) {
-        return fail(ErrorKind::io, std::string("index database: ") + e.what());
     } catch (const std::filesystem::filesystem_error& e) {
         return fail(ErrorKind::io, e.what());
     } catch (const std::bad_alloc&) {

@@ -397,25 +397,20 @@ bool Ingest::reach_existing(const Hash32& id) {
 }
 
 bool Ingest::reach_file(const Hash32& file_id) {
-    auto& idx = m->store.index();
-    {
-        std::lock_guard g(idx.mutex());
-        SQLite::Statement q(idx.db(), "SELECT packs FROM file_packs WHERE file_id=?");
-        q.bind(1, file_id.bytes.data(), 32);
-        if (q.executeStep()) {
-            auto c = q.getColumn(0);
-            auto p = static_cast<const std::uint8_t*>(c.getBlob());
-            std::vector<std::int64_t> nums;
-            bool ok = c.getBytes() % 32 == 0;
-            for (int off = 0; ok && off < c.getBytes(); off += 32) {
-                auto info = m->store.pack_by_id(Hash32::from_bytes({p + off, 32}));
-                if (!info) ok = false;
-                else nums.push_back(info->num);
+    if (auto ids = m->store.file_packs(file_id)) {
+        std::vector<std::int64_t> nums;
+        bool ok = true;
+        for (const auto& pid : *ids) {
+            auto info = m->store.pack_by_id(pid);
+            if (!info) {
+                ok = false;
+                break;
             }
-            if (ok) {
-                m->reached.insert(nums.begin(), nums.end());
-                return true;
-            }
+            nums.push_back(info->num);
+        }
+        if (ok) {
+            m->reached.insert(nums.begin(), nums.end());
+            return true;
         }
     }
     auto loc = m->store.locate(file_id);
@@ -438,33 +433,26 @@ std::vector<PackRef> Ingest::finish() {
     std::vector<PackRef> out;
     if (!m->storing) return out;
     m->seal_meta();
-    auto& idx = m->store.index();
-    std::map<std::int64_t, std::int64_t> slot_num;
-    {
-        std::lock_guard g(idx.mutex());
-        SQLite::Transaction t(idx.db());
-        for (const auto& [slot, pack] : m->sealed) slot_num[slot] = m->store.add_pack(pack);
-        auto resolve = [&](std::int64_t s) { return s < 0 ? slot_num.at(s) : s; };
-        SQLite::Statement ins(idx.db(), "INSERT OR REPLACE INTO file_packs VALUES(?,?)");
-        for (const auto& [fid, slots] : m->file_slots) {
-            Bytes ids;
-            for (auto s : slots) {
-                auto info = m->store.pack(resolve(s));
-                if (!info) throw Error(ErrorKind::internal, "pack vanished during commit");
-                put_hash(ids, info->ref.id);
-            }
-            ins.bind(1, fid.bytes.data(), 32);
-            ins.bind(2, ids.data(), static_cast<int>(ids.size()));
-            ins.exec();
-            ins.reset();
-        }
-        for (auto s : m->reached) {
-            auto info = m->store.pack(resolve(s));
-            if (!info) throw Error(ErrorKind::internal, "pack vanished during commit");
-            out.push_back(info->ref);
-        }
-        t.commit();
+    // A slot below zero is a pack this ingest sealed (indexed below); any other is the row of a pack already indexed.
+    std::map<std::int64_t, PackRef> sealed_refs;
+    for (const auto& [slot, pack] : m->sealed) sealed_refs[slot] = pack.ref;
+    auto ref_of = [&](std::int64_t s) {
+        if (s < 0) return sealed_refs.at(s);
+        auto info = m->store.pack(s);
+        if (!info) throw Error(ErrorKind::internal, "pack vanished during commit");
+        return info->ref;
+    };
+    std::vector<FilePacks> file_packs;
+    for (const auto& [fid, slots] : m->file_slots) {
+        FilePacks f{fid, {}};
+        for (auto s : slots) f.packs.push_back(ref_of(s).id);
+        file_packs.push_back(std::move(f));
     }
+    for (auto s : m->reached) out.push_back(ref_of(s));
+    std::vector<SealedPack> sealed;
+    for (auto& [slot, pack] : m->sealed) sealed.push_back(std::move(pack));
+    m->sealed.clear();
+    m->store.add_packs(sealed, file_packs);  // one transaction: the packs' rows, then the file_packs rows
     std::sort(out.begin(), out.end(), [](const PackRef& a, const PackRef& b) { return a.id < b.id; });
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;

@@ -65,7 +65,7 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         lock.emplace(repo.write_lock());
         remove_temp_files(repo);
         repo.store().forget_open_packs();
-        repo.index().clear_all();
+        repo.store().clear_index();
         r.reindexed_packs = repo.store().reconcile();
     }
     std::mutex mu;
@@ -139,14 +139,8 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
             if (pi.length != info.ref.length || pi.index_offset != info.ref.index_offset)
                 problem(what, "its index does not match the length and index offset recorded for it");
             Bytes out;
-            std::set<Hash32> indexed;
-            {
-                std::lock_guard g(repo.index().mutex());
-                SQLite::Statement q(repo.index().db(), "SELECT id FROM objects WHERE pack=?");
-                q.bind(1, info.num);
-                while (q.executeStep())
-                    indexed.insert(Hash32::from_bytes({static_cast<const std::uint8_t*>(q.getColumn(0).getBlob()), 32}));
-            }
+            auto rows = repo.store().objects_in_pack(info.num);
+            std::set<Hash32> indexed(rows.begin(), rows.end());
             for (const auto& e : pi.entries) {
                 if (!indexed.count(e.id)) {
                     not_fetched_in.emplace(e.id, info.ref.id);
@@ -330,30 +324,9 @@ GcResult gc(Repository& repo) {
         }
     }
     if (!doomed.empty()) {
-        auto& idx = repo.index();
-        std::lock_guard g(idx.mutex());
-        SQLite::Transaction t(idx.db());
-        for (const auto& [id, path] : doomed) {
-            if (auto info = repo.store().pack_by_id(id)) repo.store().forget_pack(info->num);
-        }
-        SQLite::Statement ins(idx.db(), "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
-        for (const auto& info : repo.store().packs()) {
-            if (info.partial) continue;  // its verified objects keep their own rows
-            util::Fd fd = util::open_read(repo.store().pack_path(info.ref.id));
-            for (const auto& e : read_pack_index(fd.get(), "pack " + info.ref.id.hex()).entries) {
-                ins.bind(1, e.id.bytes.data(), 32);
-                ins.bind(2, info.num);
-                ins.bind(3, static_cast<std::int64_t>(e.offset));
-                ins.bind(4, static_cast<std::int64_t>(e.stored_len));
-                ins.bind(5, static_cast<std::int64_t>(e.raw_len));
-                ins.bind(6, static_cast<int>(e.type));
-                ins.bind(7, static_cast<int>(e.compression));
-                ins.exec();
-                ins.reset();
-            }
-        }
-        idx.db().exec("DELETE FROM file_packs");
-        t.commit();
+        std::vector<Hash32> ids;
+        for (const auto& [id, path] : doomed) ids.push_back(id);
+        repo.store().forget_packs(ids);  // one transaction, which also re-points objects and empties file_packs
     }
     // 3. the doomed pack files themselves
     repo.store().forget_open_packs();
@@ -365,9 +338,9 @@ GcResult gc(Repository& repo) {
     if (!doomed.empty()) util::fsync_dir(repo.store().packs_dir());
 
     // 4. partial packs no reachable commit names: rows first, then files (with their resume data). Not while a pull
-    //    holds .dvt/pull.lock: the commit that will name the packs it is fetching is not written yet.
+    //    holds the pull lock: the commit that will name the packs it is fetching is not written yet.
     std::set<Hash32> partial_doomed;
-    auto pull_lock = util::try_lock_file(repo.dvt_dir() / "pull.lock");
+    auto pull_lock = repo.store().try_lock_pull();
     bool pull_running = !pull_lock;
     std::error_code ec;
     if (!pull_running) {
@@ -380,16 +353,7 @@ GcResult gc(Repository& repo) {
         }
     }
     if (!partial_doomed.empty()) {
-        auto& idx = repo.index();
-        {
-            std::lock_guard g(idx.mutex());
-            SQLite::Transaction t(idx.db());
-            for (const auto& id : partial_doomed) {
-                auto info = repo.store().pack_by_id(id);
-                if (info && info->partial) repo.store().forget_pack(info->num);
-            }
-            t.commit();
-        }
+        repo.store().forget_partial_packs({partial_doomed.begin(), partial_doomed.end()});
         repo.store().forget_open_packs();
         for (const auto& id : partial_doomed) {
             auto size = fs::file_size(repo.store().partial_path(id), ec);

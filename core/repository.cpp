@@ -10,10 +10,8 @@ namespace dvt::core {
 
 namespace fs = std::filesystem;
 
-int Repository::lock_timeout_ms = 60000;
-std::function<void(const std::string&)> Repository::on_lock_wait;
-
-Repository::Repository(fs::path root) : m_root(std::move(root)), m_dvt(m_root / ".dvt") {}
+Repository::Repository(fs::path root, OpenOptions options)
+    : m_root(std::move(root)), m_dvt(m_root / ".dvt"), m_options(std::move(options)) {}
 Repository::~Repository() = default;
 
 static void check_format(const Config& c, const fs::path& dvt) {
@@ -25,7 +23,7 @@ static void check_format(const Config& c, const fs::path& dvt) {
                                                 std::to_string(kRepositoryFormat) + "); nothing was changed");
 }
 
-std::unique_ptr<Repository> Repository::open(const fs::path& start) {
+std::unique_ptr<Repository> Repository::open(const fs::path& start, OpenOptions options) {
     std::error_code ec;
     fs::path p = fs::absolute(start, ec);
     if (ec || !fs::is_directory(p)) throw Error(ErrorKind::not_a_repository, "no such directory: " + start.string());
@@ -37,14 +35,15 @@ std::unique_ptr<Repository> Repository::open(const fs::path& start) {
                         "not a dvt repository (or any parent up to /): " + start.string() + " (run 'dvt init')");
         p = p.parent_path();
     }
-    std::unique_ptr<Repository> r(new Repository(p));
+    std::unique_ptr<Repository> r(new Repository(p, std::move(options)));
     if (!fs::exists(r->m_dvt / "config"))
         throw Error(ErrorKind::not_a_repository, r->m_dvt.string() + " is not a dvt repository (no config)");
     r->m_config = Config::load(r->m_dvt / "config");
     check_format(r->m_config, r->m_dvt);
     r->chunker_params().validate();
-    r->m_index = std::make_unique<objects::IndexDb>(r->m_dvt / "index.db");
+    r->m_index = objects::open_index_db(r->m_dvt / "index.db");
     r->m_store = std::make_unique<objects::ObjectStore>(r->m_dvt, *r->m_index);
+    r->m_stat_table = std::make_unique<objects::StatCacheTable>(*r->m_index);
     r->m_refs = std::make_unique<refs::RefStore>(r->m_dvt);
     r->m_store->reconcile();
     return r;
@@ -133,10 +132,11 @@ Author Repository::author() const {
 }
 
 util::FileLock Repository::write_lock() {
-    return util::FileLock(m_dvt / "lock", lock_timeout_ms, [this] {
-        if (on_lock_wait)
-            on_lock_wait("waiting for the repository lock (another dvt command is writing to " + m_dvt.string() +
-                         "; up to " + std::to_string(lock_timeout_ms / 1000) + " s)");
+    return util::FileLock(m_dvt / "lock", m_options.lock_timeout_ms, [this] {
+        if (m_options.on_lock_wait)
+            m_options.on_lock_wait("waiting for the repository lock (another dvt command is writing to " +
+                                   m_dvt.string() + "; up to " + std::to_string(m_options.lock_timeout_ms / 1000) +
+                                   " s)");
     });
 }
 

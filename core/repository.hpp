@@ -1,4 +1,5 @@
-// Repository: finds and opens .dvt, checks its format version, and owns the object store, refs and index.
+// Repository: finds and opens .dvt, checks its format version, and owns the object store, refs, the index database
+// (private to objects/: reached only through store() and stat_table()) and the per-repository lock options.
 //
 // Layout (docs/format.md, "Repository layout"):
 //   .dvt/config  HEAD  refs/  logs/  packs/<pack-id>.pack  commits/<commit-id>  tmp/  index.db  lock  hooks/
@@ -15,6 +16,7 @@
 #include "core/config.hpp"
 #include "objects/chunker.hpp"
 #include "objects/codec.hpp"
+#include "objects/stat_cache.hpp"
 #include "objects/store.hpp"
 #include "refs/refs.hpp"
 #include "util/fs.hpp"
@@ -36,9 +38,16 @@ struct Author {
     int tz_minutes = 0;
 };
 
+// How a command uses a repository it opens (per Repository object, not process-wide).
+struct OpenOptions {
+    int lock_timeout_ms = 60000;                             // --lock-timeout / DVT_LOCK_TIMEOUT
+    std::function<void(const std::string&)> on_lock_wait;  // told once when write_lock() starts waiting
+};
+
 class Repository {
 public:
-    static std::unique_ptr<Repository> open(const std::filesystem::path& start);  // searches upward for .dvt
+    // Searches upward from `start` for .dvt.
+    static std::unique_ptr<Repository> open(const std::filesystem::path& start, OpenOptions options = {});
     static std::unique_ptr<Repository> init(const std::filesystem::path& worktree, const InitOptions& opts);
 
     const std::filesystem::path& root() const { return m_root; }
@@ -47,7 +56,7 @@ public:
     void save_config() { m_config.save(m_dvt / "config"); }
     objects::ObjectStore& store() { return *m_store; }
     refs::RefStore& refs() { return *m_refs; }
-    objects::IndexDb& index() { return *m_index; }
+    objects::StatCacheTable& stat_table() { return *m_stat_table; }  // the work tree's stat cache rows
 
     objects::ChunkerParams chunker_params() const;
     objects::CodecParams codec_params() const;
@@ -61,18 +70,19 @@ public:
     void add_shallow(const Hash32& id);
 
     // The repository write lock: commit, checkout, gc, ref changes. Waits (printing a message once) up to
-    // lock_timeout_ms, then fails with ErrorKind::lock_timeout.
+    // options().lock_timeout_ms, then fails with ErrorKind::lock_timeout.
     util::FileLock write_lock();
-    static int lock_timeout_ms;                     // set from --lock-timeout / DVT_LOCK_TIMEOUT
-    static std::function<void(const std::string&)> on_lock_wait;
+    const OpenOptions& options() const { return m_options; }
 
     ~Repository();
 
 private:
-    Repository(std::filesystem::path root);
+    Repository(std::filesystem::path root, OpenOptions options);
     std::filesystem::path m_root, m_dvt;
+    OpenOptions m_options;
     Config m_config;
-    std::unique_ptr<objects::IndexDb> m_index;
+    std::shared_ptr<objects::IndexDb> m_index;  // opaque here (objects/ owns it); shared_ptr: deleter made in objects/
+    std::unique_ptr<objects::StatCacheTable> m_stat_table;
     std::unique_ptr<objects::ObjectStore> m_store;
     std::unique_ptr<refs::RefStore> m_refs;
 };

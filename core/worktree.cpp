@@ -136,23 +136,18 @@ std::string repo_relative(const Repository& repo, const fs::path& cwd, const std
 }
 
 StatCache::StatCache(Repository& repo) : m_repo(repo) {
-    auto& idx = repo.index();
-    std::lock_guard g(idx.mutex());
-    SQLite::Statement q(idx.db(), "SELECT path, size, mtime_ns, ctime_ns, ino, mode, file_id, cached_at_ns FROM worktree");
-    while (q.executeStep()) {
+    repo.stat_table().for_each([&](const objects::StatCacheRow& c) {
         Row r;
-        r.stat.path = q.getColumn(0).getString();
-        r.stat.size = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
-        r.stat.mtime_ns = q.getColumn(2).getInt64();
-        r.stat.ctime_ns = q.getColumn(3).getInt64();
-        r.stat.ino = static_cast<std::uint64_t>(q.getColumn(4).getInt64());
-        r.stat.mode = static_cast<std::uint32_t>(q.getColumn(5).getInt64());
-        auto c = q.getColumn(6);
-        if (c.getBytes() != 32) continue;
-        r.stat.file_id = Hash32::from_bytes({static_cast<const std::uint8_t*>(c.getBlob()), 32});
-        r.cached_at_ns = q.getColumn(7).getInt64();
+        r.stat.path = c.path;
+        r.stat.size = c.size;
+        r.stat.mtime_ns = c.mtime_ns;
+        r.stat.ctime_ns = c.ctime_ns;
+        r.stat.ino = c.ino;
+        r.stat.mode = c.mode;
+        r.stat.file_id = c.file_id;
+        r.cached_at_ns = c.cached_at_ns;
         m_rows.emplace(r.stat.path, std::move(r));
-    }
+    });
 }
 
 std::optional<Hash32> StatCache::lookup(const WorkEntry& e) const {
@@ -170,24 +165,12 @@ std::optional<Hash32> StatCache::lookup(const WorkEntry& e) const {
 
 void StatCache::store(const std::vector<StatRow>& rows) {
     if (rows.empty()) return;
-    auto& idx = m_repo.index();
-    std::lock_guard g(idx.mutex());
-    SQLite::Transaction t(idx.db());
-    SQLite::Statement ins(idx.db(), "INSERT OR REPLACE INTO worktree VALUES(?,?,?,?,?,?,?,?)");
     std::int64_t now = now_ns();
-    for (const auto& r : rows) {
-        ins.bind(1, r.path);
-        ins.bind(2, static_cast<std::int64_t>(r.size));
-        ins.bind(3, r.mtime_ns);
-        ins.bind(4, r.ctime_ns);
-        ins.bind(5, static_cast<std::int64_t>(r.ino));
-        ins.bind(6, static_cast<std::int64_t>(r.mode));
-        ins.bind(7, r.file_id.bytes.data(), 32);
-        ins.bind(8, now);
-        ins.exec();
-        ins.reset();
-    }
-    t.commit();
+    std::vector<objects::StatCacheRow> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows)
+        out.push_back(objects::StatCacheRow{r.path, r.size, r.mtime_ns, r.ctime_ns, r.ino, r.mode, r.file_id, now});
+    m_repo.stat_table().replace(out);
 }
 
 }  // namespace dvt::core

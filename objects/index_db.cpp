@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "objects/sqlite_error.hpp"
+#include "objects/store.hpp"
 #include "util/error.hpp"
 
 namespace dvt::objects {
@@ -11,7 +13,7 @@ static SQLite::Database open_db(const std::filesystem::path& path) {
         return SQLite::Database(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
                                 60000);
     } catch (const SQLite::Exception& e) {
-        throw Error(ErrorKind::io, "cannot open index database " + path.string() + ": " + e.what());
+        throw translate_sqlite(e, "cannot open " + path.string());
     }
 }
 
@@ -61,9 +63,11 @@ IndexDb::IndexDb(const std::filesystem::path& path) : m_db(open_or_reset(path)) 
             t.commit();
         }
     } catch (const SQLite::Exception& e) {
-        throw Error(ErrorKind::io, "index database " + path.string() + ": " + e.what());
+        throw translate_sqlite(e, path.string());
     }
 }
+
+std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path) { return std::make_shared<IndexDb>(path); }
 
 void IndexDb::clear_all() {
     std::lock_guard g(m_mutex);

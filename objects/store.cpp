@@ -1,9 +1,14 @@
 #include "objects/store.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
+
+#include "objects/index_db.hpp"
+#include "objects/sqlite_error.hpp"
 
 namespace dvt::objects {
 
@@ -16,6 +21,13 @@ ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
       m_tmp_dir(m_dvt_dir / "tmp"),
       m_partial_dir(m_dvt_dir / "partial"),
       m_db(db) {}
+
+struct ObjectStore::Reader {
+    std::unique_ptr<SQLite::Database> db;
+    std::unique_ptr<SQLite::Statement> locate;
+};
+
+ObjectStore::~ObjectStore() = default;
 
 fs::path ObjectStore::pack_path(const Hash32& id) const { return m_packs_dir / pack_torrent_name(id); }
 fs::path ObjectStore::partial_path(const Hash32& id) const { return m_partial_dir / pack_torrent_name(id); }
@@ -58,6 +70,10 @@ void ObjectStore::forget_pack(std::int64_t num) {
 }
 
 PackInfo ObjectStore::add_partial_pack(const PackRef& ref) {
+    return guarded("registering a partial pack", [&] { return add_partial_pack_row(ref); });
+}
+
+PackInfo ObjectStore::add_partial_pack_row(const PackRef& ref) {
     std::lock_guard g(m_db.mutex());
     auto& db = m_db.db();
     SQLite::Statement ins(db, "INSERT OR IGNORE INTO packs(id, length, index_offset, piece_layer, partial) "
@@ -122,6 +138,10 @@ static std::set<Hash32> pack_names_in(const fs::path& dir) {
 }
 
 std::size_t ObjectStore::reconcile() {
+    return guarded("reconciling the index with packs/", [&] { return reconcile_rows(); });
+}
+
+std::size_t ObjectStore::reconcile_rows() {
     std::set<Hash32> on_disk = pack_names_in(m_packs_dir);
     std::set<Hash32> partial_on_disk = pack_names_in(m_partial_dir);
     // A pack that is complete makes its partial copy redundant (a promotion interrupted after the rename).
@@ -192,6 +212,10 @@ void ObjectStore::give_reader(std::unique_ptr<Reader> r) const {
 }
 
 std::optional<Location> ObjectStore::locate(const Hash32& id) const {
+    return guarded("locating an object", [&] { return locate_row(id); });
+}
+
+std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
     auto reader = take_reader();
     auto& q = *reader->locate;
     std::optional<Location> out;
@@ -302,37 +326,175 @@ static PackInfo pack_row(SQLite::Statement& q) {
 }
 
 std::optional<PackInfo> ObjectStore::pack(std::int64_t num) const {
-    std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs WHERE num=?");
-    q.bind(1, num);
-    if (!q.executeStep()) return std::nullopt;
-    return pack_row(q);
+    return guarded("reading a pack row", [&]() -> std::optional<PackInfo> {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs WHERE num=?");
+        q.bind(1, num);
+        if (!q.executeStep()) return std::nullopt;
+        return pack_row(q);
+    });
 }
 
 std::optional<PackInfo> ObjectStore::pack_by_id(const Hash32& id) const {
-    std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs WHERE id=?");
-    q.bind(1, id.bytes.data(), 32);
-    if (!q.executeStep()) return std::nullopt;
-    return pack_row(q);
+    return guarded("reading a pack row", [&]() -> std::optional<PackInfo> {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs WHERE id=?");
+        q.bind(1, id.bytes.data(), 32);
+        if (!q.executeStep()) return std::nullopt;
+        return pack_row(q);
+    });
 }
 
 std::vector<PackInfo> ObjectStore::packs() const {
-    std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs ORDER BY id");
-    std::vector<PackInfo> out;
-    while (q.executeStep()) out.push_back(pack_row(q));
-    return out;
+    return guarded("listing packs", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Statement q(m_db.db(), "SELECT num, id, length, index_offset, partial FROM packs ORDER BY id");
+        std::vector<PackInfo> out;
+        while (q.executeStep()) out.push_back(pack_row(q));
+        return out;
+    });
+}
+
+std::vector<Hash32> ObjectStore::objects_in_pack(std::int64_t num) const {
+    return guarded("listing the objects of a pack", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Statement q(m_db.db(), "SELECT id FROM objects WHERE pack=? ORDER BY id");
+        q.bind(1, num);
+        std::vector<Hash32> out;
+        while (q.executeStep()) out.push_back(blob_hash(q.getColumn(0)));
+        return out;
+    });
 }
 
 Bytes ObjectStore::piece_layer(std::int64_t num) const {
-    std::lock_guard g(m_db.mutex());
-    SQLite::Statement q(m_db.db(), "SELECT piece_layer FROM packs WHERE num=?");
-    q.bind(1, num);
-    if (!q.executeStep()) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
-    auto c = q.getColumn(0);
-    auto p = static_cast<const std::uint8_t*>(c.getBlob());
-    return Bytes(p, p + c.getBytes());
+    return guarded("reading a piece layer", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Statement q(m_db.db(), "SELECT piece_layer FROM packs WHERE num=?");
+        q.bind(1, num);
+        if (!q.executeStep()) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
+        auto c = q.getColumn(0);
+        auto p = static_cast<const std::uint8_t*>(c.getBlob());
+        return Bytes(p, p + c.getBytes());
+    });
+}
+
+// ---- Writes -------------------------------------------------------------------------------------------------------
+
+std::vector<std::int64_t> ObjectStore::add_packs(const std::vector<SealedPack>& sealed,
+                                                 const std::vector<FilePacks>& file_packs) {
+    return guarded("registering packs", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Transaction t(m_db.db());
+        std::vector<std::int64_t> nums;
+        for (const auto& p : sealed) nums.push_back(add_pack(p));
+        SQLite::Statement ins(m_db.db(), "INSERT OR REPLACE INTO file_packs VALUES(?,?)");
+        for (const auto& f : file_packs) {
+            Bytes ids;
+            for (const auto& id : f.packs) ids.insert(ids.end(), id.bytes.begin(), id.bytes.end());
+            static const std::uint8_t empty = 0;  // a null pointer would bind SQL NULL, not an empty blob
+            ins.bind(1, f.file_id.bytes.data(), 32);
+            ins.bind(2, ids.empty() ? &empty : ids.data(), static_cast<int>(ids.size()));
+            ins.exec();
+            ins.reset();
+        }
+        t.commit();
+        return nums;
+    });
+}
+
+void ObjectStore::install_packs(std::vector<SealedPack>& verified) {
+    std::vector<fs::path> sources;
+    for (auto& sp : verified) {
+        fs::path file = sp.path;
+        fs::path dest = pack_path(sp.ref.id);
+        sources.push_back(file);
+        sp.path = dest;
+        if (::chmod(file.c_str(), 0444) != 0) throw_errno("cannot chmod " + file.string());
+        if (::access(dest.c_str(), F_OK) == 0) continue;  // imported meanwhile (same bytes: same id)
+        if (::rename(file.c_str(), dest.c_str()) != 0) throw_errno("cannot move a pack into " + dest.string());
+    }
+    if (verified.empty()) return;
+    util::fsync_dir(m_packs_dir);
+    guarded("installing packs", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Transaction t(m_db.db());
+        for (const auto& sp : verified) add_pack(sp);
+        t.commit();
+    });
+    std::error_code ec;
+    for (std::size_t i = 0; i < verified.size(); ++i) {
+        if (!fs::equivalent(sources[i], verified[i].path, ec)) fs::remove(sources[i], ec);  // only if the rename was skipped
+        fs::remove(resume_path(verified[i].ref.id), ec);
+    }
+}
+
+void ObjectStore::add_verified_objects(std::int64_t num, const std::vector<PackEntry>& entries) {
+    guarded("indexing verified objects", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Transaction t(m_db.db());
+        add_partial_objects(num, entries);
+        t.commit();
+    });
+}
+
+std::optional<std::vector<Hash32>> ObjectStore::file_packs(const Hash32& file_id) const {
+    return guarded("reading file_packs", [&]() -> std::optional<std::vector<Hash32>> {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Statement q(m_db.db(), "SELECT packs FROM file_packs WHERE file_id=?");
+        q.bind(1, file_id.bytes.data(), 32);
+        if (!q.executeStep()) return std::nullopt;
+        auto c = q.getColumn(0);
+        if (c.getBytes() % 32 != 0) return std::nullopt;
+        auto p = static_cast<const std::uint8_t*>(c.getBlob());
+        std::vector<Hash32> out;
+        for (int off = 0; off < c.getBytes(); off += 32) out.push_back(Hash32::from_bytes({p + off, 32}));
+        return out;
+    });
+}
+
+void ObjectStore::forget_packs(const std::vector<Hash32>& ids) {
+    guarded("forgetting packs", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Transaction t(m_db.db());
+        for (const auto& id : ids)
+            if (auto info = pack_by_id(id)) forget_pack(info->num);
+        // objects that also live in a kept pack lost their row with the forgotten pack: re-point them
+        for (const auto& info : packs()) {
+            if (info.partial) continue;  // its verified objects keep their own rows
+            util::Fd fd = util::open_read(pack_path(info.ref.id));
+            add_partial_objects(info.num, read_pack_index(fd.get(), "pack " + info.ref.id.hex()).entries);
+        }
+        m_db.db().exec("DELETE FROM file_packs");
+        t.commit();
+    });
+}
+
+void ObjectStore::forget_partial_packs(const std::vector<Hash32>& ids) {
+    guarded("forgetting partial packs", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Transaction t(m_db.db());
+        for (const auto& id : ids) {
+            auto info = pack_by_id(id);
+            if (info && info->partial) forget_pack(info->num);
+        }
+        t.commit();
+    });
+}
+
+void ObjectStore::clear_index() {
+    guarded("clearing the index", [&] { m_db.clear_all(); });
+}
+
+static fs::path pull_lock_path(const fs::path& dvt_dir) { return dvt_dir / "pull.lock"; }
+
+std::optional<util::Fd> ObjectStore::try_lock_pull() const { return util::try_lock_file(pull_lock_path(m_dvt_dir)); }
+
+util::Fd ObjectStore::lock_pull() const {
+    auto lock = try_lock_pull();
+    if (!lock)
+        throw Error(ErrorKind::conflict, "another pull into this repository is in progress (" +
+                                             pull_lock_path(m_dvt_dir).string() + ")");
+    return std::move(*lock);
 }
 
 void ObjectStore::write_commit(const Hash32& id, const Bytes& bytes) const {

@@ -1,4 +1,5 @@
-// ObjectStore: packs + loose commit files, located through the index database.
+// ObjectStore: packs + loose commit files, located through the index database. It owns every write to the store
+// (packs/, partial/, commits/) and to the index database; nothing outside objects/ runs SQL or sees SQLite.
 //
 // Contract:
 //  - read() returns bytes only after verifying them against the requested id; a damaged object is ErrorKind::corrupt
@@ -10,6 +11,11 @@
 //    that is not complete here; objects in them are indexed only once verified, and read() verifies them again.
 //  - The index database is a cache. reconcile() makes it agree with the pack directory (indexes sealed packs it does
 //    not know, forgets packs that are gone); it runs when a repository is opened.
+//  - Every method that writes several index rows does so in one transaction of its own: after a crash the index
+//    holds all of them or none. Methods that change the index need the repository write lock (callers hold it), except
+//    add_partial_pack() and add_verified_objects(), which a pull calls under the pull lock.
+//  - Errors: a failure of the index database is a dvt::Error (never a SQLite exception): corrupt (with a hint to run
+//    `dvt fsck --repair`), lock_timeout (the database stayed busy) or io.
 //  - Thread-safe: locate()/read() may be called from several threads at once.
 #pragma once
 
@@ -22,10 +28,17 @@
 #include <unordered_map>
 #include <vector>
 
-#include "objects/index_db.hpp"
 #include "objects/pack.hpp"
+#include "util/fs.hpp"
+
 
 namespace dvt::objects {
+
+class IndexDb;  // objects/index_db.hpp, private to objects/
+
+// Opens .dvt/index.db (creating, migrating, or moving aside and recreating an unreadable file). The handle is opaque
+// outside objects/: pass it to ObjectStore and StatCacheTable, which must not outlive it.
+std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path);
 
 struct PackInfo {
     std::int64_t num = 0;  // local row number in the index database (not stable across rebuilds)
@@ -40,9 +53,20 @@ struct Location {
     PackEntry entry;
 };
 
+// Which packs hold the objects of one file (its file object and all its chunks): a hint that lets a commit name the
+// packs of an unchanged file without reading its file object (the file_packs table).
+struct FilePacks {
+    Hash32 file_id;
+    std::vector<Hash32> packs;  // pack ids
+};
+
 class ObjectStore {
 public:
+    // `db` is the open index database (.dvt/index.db); it must outlive the store.
     ObjectStore(std::filesystem::path dvt_dir, IndexDb& db);
+    ~ObjectStore();
+    ObjectStore(const ObjectStore&) = delete;
+    ObjectStore& operator=(const ObjectStore&) = delete;
 
     // Makes the index agree with packs/. Returns the number of packs (re)indexed.
     std::size_t reconcile();
@@ -58,26 +82,66 @@ public:
     FileObject read_file_object(const Hash32& id) const;
     Tree read_tree(const Hash32& id) const;
 
-    // Registers a sealed pack and its entries (call inside the caller's transaction). Existing rows are kept.
-    // A partial pack of the same id becomes complete (its row is kept, so its objects' rows stay valid).
-    std::int64_t add_pack(const SealedPack& p);
     std::optional<PackInfo> pack(std::int64_t num) const;
-    // Deletes the rows of pack `num` and of its objects (inside the caller's transaction).
-    void forget_pack(std::int64_t num);
     std::optional<PackInfo> pack_by_id(const Hash32& id) const;
     std::vector<PackInfo> packs() const;
+    // The ids of the objects pack `num` has index rows for (of a partial pack: those verified), sorted.
+    std::vector<Hash32> objects_in_pack(std::int64_t num) const;
+    Bytes piece_layer(std::int64_t num) const;
     std::filesystem::path pack_path(const Hash32& id) const;       // packs/<id>.pack
     std::filesystem::path partial_path(const Hash32& id) const;    // partial/<id>.pack
     std::filesystem::path resume_path(const Hash32& id) const;     // partial/<id>.resume (libtorrent resume data)
     std::filesystem::path file_of(const PackInfo& p) const { return p.partial ? partial_path(p.ref.id) : pack_path(p.ref.id); }
     const std::filesystem::path& partial_dir() const { return m_partial_dir; }
 
-    // Registers a partial pack (no objects yet); returns its row number. A complete pack of that id is returned as is.
+    // ---- Packs coming in -------------------------------------------------------------------------------------------
+
+    // Registers packs this process sealed into packs/ (PackWriter::seal() put them there, fsynced) and file_packs rows
+    // for `file_packs` (each naming packs that are indexed or among `sealed`), all in ONE transaction; existing rows
+    // are kept (a file's row is replaced). A partial pack of the same id becomes complete (its row and number are
+    // kept, so its objects' rows stay valid). Returns the row number of each of `sealed`, in order.
+    std::vector<std::int64_t> add_packs(const std::vector<SealedPack>& sealed,
+                                        const std::vector<FilePacks>& file_packs = {});
+
+    // Installs packs verified outside packs/ (a pull verifies them in partial/; any path under the repository works),
+    // in the write order of docs/format.md ("Write ordering"):
+    //   1. each file is made read-only (0444) and renamed to packs/<id>.pack, unless that file exists already (same id:
+    //      same bytes, e.g. imported meanwhile); then packs/ is fsynced;
+    //   2. the index rows of all of them are added in ONE transaction (as add_packs(), no file_packs rows);
+    //   3. then the source files still there (the renames skipped) and the resume data partial/<id>.resume are removed.
+    // On entry each pack's `path` is its verified file; on return it is packs/<id>.pack. Idempotent: installing a
+    // pack that is installed already changes nothing. Needs the repository write lock. A crash between the steps
+    // leaves a pack in packs/ the index does not know, which reconcile() indexes on the next open.
+    void install_packs(std::vector<SealedPack>& verified);
+
+    // Registers a partial pack (no objects yet); returns its row. A complete pack of that id is returned as is.
     PackInfo add_partial_pack(const PackRef& ref);
-    // Adds index rows for objects of pack `num` (of a partial pack: only objects the caller has verified), inside the
-    // caller's transaction; rows that exist are kept.
-    void add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries);
-    Bytes piece_layer(std::int64_t num) const;
+    // Adds index rows for objects of pack `num` that the caller has verified (of a partial pack: read from its
+    // partial file and hashed), in ONE transaction; rows that exist are kept.
+    void add_verified_objects(std::int64_t num, const std::vector<PackEntry>& entries);
+
+    // The packs recorded for a file by add_packs() (ids, possibly of packs that are gone since); nullopt if none is
+    // recorded or the row is malformed.
+    std::optional<std::vector<Hash32>> file_packs(const Hash32& file_id) const;
+
+    // ---- Packs going away (gc) and repair --------------------------------------------------------------------------
+
+    // Forgets the packs `ids` (complete ones about to be deleted; rows of any kind with those ids), in ONE transaction
+    // that also re-adds rows for objects that live in a remaining complete pack too (each remaining pack's index is
+    // read from packs/), and empties file_packs (its rows may name the forgotten packs). Ids not indexed are skipped.
+    void forget_packs(const std::vector<Hash32>& ids);
+    // Forgets the rows of those of `ids` that are partial packs (and of their objects), in ONE transaction.
+    void forget_partial_packs(const std::vector<Hash32>& ids);
+    // Empties every table of the index (packs, objects, the work tree's stat cache, file_packs): `fsck --repair`,
+    // which then calls reconcile().
+    void clear_index();
+    void forget_open_packs();  // close cached file descriptors (after gc)
+
+    // ---- The pull lock ---------------------------------------------------------------------------------------------
+    // One pull at a time per repository: a non-blocking flock on .dvt/pull.lock, held for the whole pull. gc leaves
+    // partial packs alone while it is held (the commit that will name them is not written yet).
+    std::optional<util::Fd> try_lock_pull() const;  // nullopt if another process holds it
+    util::Fd lock_pull() const;                     // ErrorKind::conflict if another process holds it
 
     // Commits.
     void write_commit(const Hash32& id, const Bytes& bytes) const;  // atomic; no-op if present
@@ -87,22 +151,26 @@ public:
     std::vector<Hash32> list_commits() const;
     std::filesystem::path commit_path(const Hash32& id) const;
 
-    IndexDb& index() const { return m_db; }
     const std::filesystem::path& tmp_dir() const { return m_tmp_dir; }
     const std::filesystem::path& packs_dir() const { return m_packs_dir; }
-    void forget_open_packs();  // close cached file descriptors (after gc)
 
 private:
+    // Inside a transaction the caller holds (with m_db.mutex()):
+    std::int64_t add_pack(const SealedPack& p);                                    // one pack and its object rows
+    void add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries);  // INSERT OR IGNORE objects
+    void forget_pack(std::int64_t num);                                            // its row and its objects' rows
+
+private:
+    PackInfo add_partial_pack_row(const PackRef& ref);
+    std::size_t reconcile_rows();
+    std::optional<Location> locate_row(const Hash32& id) const;
     int pack_fd(std::int64_t num) const;
     std::int64_t index_pack_file(const std::filesystem::path& p, const Hash32& id);
 
     std::filesystem::path m_dvt_dir, m_packs_dir, m_commits_dir, m_tmp_dir, m_partial_dir;
     IndexDb& m_db;
     // Lookups use a small pool of read-only connections, so worker threads do not serialise on one connection.
-    struct Reader {
-        std::unique_ptr<SQLite::Database> db;
-        std::unique_ptr<SQLite::Statement> locate;
-    };
+    struct Reader;
     std::unique_ptr<Reader> take_reader() const;
     void give_reader(std::unique_ptr<Reader> r) const;
     mutable std::mutex m_reader_mutex;

@@ -95,15 +95,6 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
     return atp;
 }
 
-// One pull at a time per repository: a non-blocking flock on .dvt/pull.lock (gc leaves partial packs alone while it is
-// held, since the commit that will name them is not written yet).
-util::Fd lock_pull(const fs::path& dvt_dir) {
-    auto p = dvt_dir / "pull.lock";
-    auto lock = util::try_lock_file(p);
-    if (!lock) throw Error(ErrorKind::conflict, "another pull into this repository is in progress (" + p.string() + ")");
-    return std::move(*lock);
-}
-
 // The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
 // verified are not fetched again), else from the info dict alone.
 lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, const objects::PackRef& p,
@@ -246,10 +237,7 @@ Bytes fetch_commit(Fetch& f) {
 std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, const std::vector<objects::PackEntry>& want) {
     if (want.empty()) return 0;
     std::uint64_t bytes = verify_objects(store.partial_path(pf.ref.id), pf.ref, want);
-    std::lock_guard g(store.index().mutex());
-    SQLite::Transaction tx(store.index().db());
-    store.add_partial_objects(pf.num, want);
-    tx.commit();
+    store.add_verified_objects(pf.num, want);
     return bytes;
 }
 
@@ -384,34 +372,6 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     return verified;
 }
 
-// The verified packs (SealedPack::path: their file in partial/) renamed into packs/ and the directory fsynced, then
-// their index rows in one transaction. (Moves into the object store.)
-void install_packs(objects::ObjectStore& store, std::vector<objects::SealedPack>& verified) {
-    std::vector<fs::path> sources;
-    for (auto& sp : verified) {
-        fs::path file = sp.path;
-        sources.push_back(file);
-        fs::path dest = store.pack_path(sp.ref.id);
-        sp.path = dest;
-        if (::chmod(file.c_str(), 0444) != 0) throw_errno("cannot chmod " + file.string());
-        if (::access(dest.c_str(), F_OK) == 0) continue;  // imported meanwhile (same bytes: same id)
-        if (::rename(file.c_str(), dest.c_str()) != 0) throw_errno("cannot move a pack into " + dest.string());
-    }
-    if (verified.empty()) return;
-    util::fsync_dir(store.packs_dir());
-    {
-        std::lock_guard g(store.index().mutex());
-        SQLite::Transaction tx(store.index().db());
-        for (const auto& sp : verified) store.add_pack(sp);
-        tx.commit();
-    }
-    std::error_code ec;
-    for (std::size_t k = 0; k < verified.size(); ++k) {
-        fs::remove(sources[k], ec);  // only if the rename was skipped
-        fs::remove(store.resume_path(verified[k].ref.id), ec);
-    }
-}
-
 // 3. Import (docs/format.md, "Write ordering"), under the repository write lock: the verified packs installed by the
 //    object store, then the commit file, then whatever `on_import` does (a ref), so gc never sees one without the
 //    other.
@@ -419,7 +379,7 @@ void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& c
             const std::function<void()>& on_import) {
     auto& store = f.store;
     auto lock = f.repo.write_lock();
-    install_packs(store, verified);
+    store.install_packs(verified);
     if (f.opts.paths.empty())
         for (const auto& p : f.res.commit.packs) {
             auto have = store.pack_by_id(p.id);
@@ -442,7 +402,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     FetchResult res;
     res.id = id;
     auto start = Clock::now();
-    util::Fd pull_lock = lock_pull(repo.dvt_dir());
+    util::Fd pull_lock = repo.store().lock_pull();  // one pull at a time (gc leaves partial/ alone)
     PullDir dir(repo.store().tmp_dir(), id);
     Fetch f{session, repo, repo.store(), id, opts, start, start + opts.timeout, dir, res, {}};
 

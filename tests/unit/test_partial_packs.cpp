@@ -67,12 +67,7 @@ TEST_CASE("a partial pack serves only the objects the caller verified, and becom
     CHECK(store.file_of(info) == store.partial_path(sp.ref.id));
     CHECK_FALSE(store.has(sp.entries[0].id));
 
-    {
-        std::lock_guard g(db.mutex());
-        SQLite::Transaction t(db.db());
-        store.add_partial_objects(info.num, {sp.entries[0]});
-        t.commit();
-    }
+    store.add_verified_objects(info.num, {sp.entries[0]});
     auto e0 = sp.entries[0];
     CHECK(store.has(e0.id));
     Bytes got = store.read(e0.id);
@@ -88,12 +83,7 @@ TEST_CASE("a partial pack serves only the objects the caller verified, and becom
     fs::rename(sp.path, store.pack_path(sp.ref.id));
     sp.path = store.pack_path(sp.ref.id);
     store.forget_open_packs();
-    {
-        std::lock_guard g(db.mutex());
-        SQLite::Transaction t(db.db());
-        CHECK(store.add_pack(sp) == info.num);
-        t.commit();
-    }
+    CHECK(store.add_packs({sp}) == std::vector<std::int64_t>{info.num});
     auto now = store.pack_by_id(sp.ref.id);
     REQUIRE(now);
     CHECK_FALSE(now->partial);
@@ -108,12 +98,7 @@ TEST_CASE("a damaged byte in a partial pack is caught when the object is read", 
     std::vector<Bytes> chunks;
     SealedPack sp = make_pack(d.path, chunks);
     PackInfo info = store.add_partial_pack(sp.ref);
-    {
-        std::lock_guard g(db.mutex());
-        SQLite::Transaction t(db.db());
-        store.add_partial_objects(info.num, sp.entries);
-        t.commit();
-    }
+    store.add_verified_objects(info.num, sp.entries);
     const auto& e = sp.entries[1];
     {
         fs::permissions(sp.path, fs::perms::owner_write, fs::perm_options::add);
@@ -136,12 +121,7 @@ TEST_CASE("reconcile forgets a partial pack whose file is gone, and a partial co
     std::vector<Bytes> chunks;
     SealedPack sp = make_pack(d.path, chunks);
     PackInfo info = store.add_partial_pack(sp.ref);
-    {
-        std::lock_guard g(db.mutex());
-        SQLite::Transaction t(db.db());
-        store.add_partial_objects(info.num, sp.entries);
-        t.commit();
-    }
+    store.add_verified_objects(info.num, sp.entries);
     fs::remove(sp.path);
     CHECK(store.reconcile() == 1);
     CHECK_FALSE(store.pack_by_id(sp.ref.id));
