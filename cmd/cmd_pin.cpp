@@ -8,7 +8,7 @@
 #include "hooks/git.hpp"
 #include "hooks/lockfile.hpp"
 #include "transport/remote.hpp"
-#include "transport/session.hpp"
+#include "transport/endpoint.hpp"
 #include "util/error.hpp"
 
 namespace dvt::cmd {

@@ -9,7 +9,7 @@
 #include "cmd/cli.hpp"
 #include "transport/keys.hpp"
 #include "transport/remote.hpp"
-#include "transport/replicas.hpp"
+#include "transport/survey.hpp"
 #include "util/error.hpp"
 
 namespace dvt::cmd {

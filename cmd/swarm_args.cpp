@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "transport/dht.hpp"
+#include "transport/dht_options.hpp"
 #include "util/error.hpp"
 
 namespace dvt::cmd {

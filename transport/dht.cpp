@@ -14,36 +14,6 @@ namespace dvt::transport {
 
 using Clock = std::chrono::steady_clock;
 
-// "IP:PORT" or "[IPv6]:PORT" rather than a host name
-static bool is_address_text(const std::string& n) {
-    return n.find_first_not_of("0123456789.:[]abcdefABCDEF") == std::string::npos;
-}
-
-const std::vector<std::string>& public_bootstrap_nodes() {
-    static const std::vector<std::string> nodes = {"dht.libtorrent.org:25401", "router.bittorrent.com:6881",
-                                                   "router.utorrent.com:6881", "dht.transmissionbt.com:6881"};
-    return nodes;
-}
-
-DhtOptions dht_options(const core::Config* config, const std::vector<std::string>& cli_bootstrap, bool cli_dht) {
-    DhtOptions o;
-    std::vector<std::string> nodes = cli_bootstrap;
-    if (nodes.empty() && config)
-        if (auto v = config->get("dht.bootstrap")) {
-            std::istringstream in(*v);
-            for (std::string w; in >> w;) nodes.push_back(w);
-        }
-    for (const auto& n : nodes) {
-        auto colon = n.rfind(':');
-        if (colon == std::string::npos || colon == 0 || colon + 1 == n.size())
-            throw Error(ErrorKind::usage, "bootstrap node '" + n + "' is not HOST:PORT");
-        if (is_address_text(n)) parse_endpoint(n, "bootstrap node", false);  // an address: checked strictly
-    }
-    o.bootstrap = nodes;
-    o.enabled = !nodes.empty() || cli_dht || (config && config->get_or("dht.enabled", "false") == "true");
-    return o;
-}
-
 void enable_dht(SwarmSession& s, const DhtOptions& o) {
     if (!o.enabled) return;
     const auto& nodes = o.bootstrap.empty() ? public_bootstrap_nodes() : o.bootstrap;
@@ -193,10 +163,6 @@ std::vector<std::string> record_web_seeds(const lt::entry& value) {
     return out;
 }
 
-std::optional<Endpoint> first_bootstrap_address(const DhtOptions& o) {
-    if (o.bootstrap.empty() || !is_address_text(o.bootstrap.front())) return std::nullopt;
-    return parse_endpoint(o.bootstrap.front(), "bootstrap node", false);
-}
 
 std::string signed_bytes(const std::string& salt, std::int64_t seq, const std::string& bencoded_value) {
     std::string out;
@@ -205,10 +171,10 @@ std::string signed_bytes(const std::string& salt, std::int64_t seq, const std::s
     return out;
 }
 
-bool verify_record(const lt::dht::public_key& pk, const std::string& salt, std::int64_t seq,
+bool verify_record(const PublicKey& pk, const std::string& salt, std::int64_t seq,
                    const std::string& bencoded_value, const lt::dht::signature& sig) {
     std::string msg = signed_bytes(salt, seq, bencoded_value);
-    return lt::dht::ed25519_verify(sig, {msg.data(), static_cast<std::ptrdiff_t>(msg.size())}, pk);
+    return lt::dht::ed25519_verify(sig, {msg.data(), static_cast<std::ptrdiff_t>(msg.size())}, to_lt(pk));
 }
 
 static std::string bencoded(const lt::entry& e) {
@@ -217,7 +183,7 @@ static std::string bencoded(const lt::entry& e) {
     return out;
 }
 
-Choice choose_answer(const lt::dht::public_key& pk, const std::string& salt, const std::vector<Answer>& answers,
+Choice choose_answer(const PublicKey& pk, const std::string& salt, const std::vector<Answer>& answers,
                      const std::function<bool(const lt::entry&)>& valid_value) {
     Choice c;
     for (const auto& a : answers) {
@@ -269,7 +235,7 @@ std::vector<Published> put_items(SwarmSession& s, const PublisherKey& key,
                 std::string bv = bencoded(e);
                 sig = lt::dht::sign_mutable_item({bv.data(), static_cast<std::ptrdiff_t>(bv.size())},
                                                  {salt_.data(), static_cast<std::ptrdiff_t>(salt_.size())},
-                                                 lt::dht::sequence_number(seq), k.pk, k.sk)
+                                                 lt::dht::sequence_number(seq), to_lt(k.pk), to_lt(k.sk))
                           .bytes;
             },
             salt);
@@ -311,7 +277,7 @@ void republish(SwarmSession& s, const Answer& a) {
         a.salt);
 }
 
-std::optional<Answer> get_item(SwarmSession& s, const lt::dht::public_key& pk, const std::string& salt,
+std::optional<Answer> get_item(SwarmSession& s, const PublicKey& pk, const std::string& salt,
                                const std::function<bool(const lt::entry&)>& valid_value,
                                std::chrono::milliseconds window, std::chrono::milliseconds timeout,
                                const std::function<void(const std::string&)>& warn) {
@@ -342,7 +308,7 @@ std::optional<Answer> get_item(SwarmSession& s, const lt::dht::public_key& pk, c
     return c.best;
 }
 
-ResolvedRef resolve_ref(SwarmSession& s, const lt::dht::public_key& pk, const std::string& ref,
+ResolvedRef resolve_ref(SwarmSession& s, const PublicKey& pk, const std::string& ref,
                         std::chrono::milliseconds timeout, const std::function<void(const std::string&)>& warn) {
     auto a = get_item(
         s, pk, ref, [](const lt::entry& v) { return decode_ref_value(v).has_value(); }, std::chrono::milliseconds(1500),

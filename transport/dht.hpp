@@ -15,7 +15,12 @@
 //    window after the first valid answer; anything else is reported as a warning and ignored.
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <libtorrent/entry.hpp>
+#include <libtorrent/kademlia/ed25519.hpp>
 #include <libtorrent/kademlia/types.hpp>
 
 #include <chrono>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "transport/dht_options.hpp"
 #include "transport/keys.hpp"
 #include "transport/session.hpp"
 #include "util/hash.hpp"
@@ -34,22 +40,9 @@ namespace dvt::transport {
 
 constexpr const char* kRefListSalt = "dvt-refs";
 
-struct DhtOptions {
-    bool enabled = false;
-    std::vector<std::string> bootstrap;  // "IP:PORT" (or "host:port" for public routers); empty: the public DHT
-    // BEP 43 read-only node: queries (get, put, get_peers, announce) but answers none, so other nodes do not keep it
-    // in their routing tables. For short-lived processes (push, clone, pull): a node that leaves would otherwise
-    // stay in tables as a dead entry, and every later lookup waits for it to time out (measured: 15 s per push).
-    bool read_only = false;
-};
-
-// What a command's --bootstrap IP:PORT (repeatable) and --dht flags, and the repository config (dht.bootstrap, a
-// space-separated list; dht.enabled = true for the public DHT) ask for. Command-line values win. Throws usage for a
-// malformed node.
-DhtOptions dht_options(const core::Config* config, const std::vector<std::string>& cli_bootstrap, bool cli_dht);
-
-// The public DHT's routers, used when DhtOptions::bootstrap is empty.
-const std::vector<std::string>& public_bootstrap_nodes();
+// dvt's key bytes as libtorrent's key types.
+inline lt::dht::public_key to_lt(const PublicKey& k) { return lt::dht::public_key(k.bytes.data()); }
+inline lt::dht::secret_key to_lt(const SecretKey& k) { return lt::dht::secret_key(k.bytes.data()); }
 
 // Joins the DHT with `o` (no-op when !o.enabled).
 void enable_dht(SwarmSession& s, const DhtOptions& o);
@@ -69,12 +62,10 @@ std::vector<std::pair<std::string, lt::entry>> ref_items(const std::vector<std::
                                                         std::vector<std::string>* skipped = nullptr);
 // The http:// mirror URLs a ref record names ("w"), if any.
 std::vector<std::string> record_web_seeds(const lt::entry& value);
-// The first bootstrap node, when it is written as an address (to pick the local address a session listens on).
-std::optional<Endpoint> first_bootstrap_address(const DhtOptions& o);
 
 // The bytes BEP 44 signs: ["4:salt" <len>:<salt>] "3:seqi" <seq> "e1:v" <bencoded value>.
 std::string signed_bytes(const std::string& salt, std::int64_t seq, const std::string& bencoded_value);
-bool verify_record(const lt::dht::public_key& pk, const std::string& salt, std::int64_t seq,
+bool verify_record(const PublicKey& pk, const std::string& salt, std::int64_t seq,
                    const std::string& bencoded_value, const lt::dht::signature& sig);
 
 struct Answer {  // one dht_mutable_item_alert
@@ -91,7 +82,7 @@ struct Choice {
     std::vector<std::string> warnings;
 };
 // Picks the answer to trust (pure: used by resolve_* and by tests). `valid_value` says whether a value decodes.
-Choice choose_answer(const lt::dht::public_key& pk, const std::string& salt, const std::vector<Answer>& answers,
+Choice choose_answer(const PublicKey& pk, const std::string& salt, const std::vector<Answer>& answers,
                      const std::function<bool(const lt::entry&)>& valid_value);
 
 // --- network operations (the caller's thread must not be polling the session meanwhile)
@@ -110,7 +101,7 @@ void republish(SwarmSession& s, const Answer& a);
 
 // Looks up (pk, salt): returns the best valid answer after `window` past the first valid one, or when an
 // authoritative answer arrives, or nullopt after `timeout`. Warnings go to `warn`.
-std::optional<Answer> get_item(SwarmSession& s, const lt::dht::public_key& pk, const std::string& salt,
+std::optional<Answer> get_item(SwarmSession& s, const PublicKey& pk, const std::string& salt,
                                const std::function<bool(const lt::entry&)>& valid_value,
                                std::chrono::milliseconds window, std::chrono::milliseconds timeout,
                                const std::function<void(const std::string&)>& warn);
@@ -121,7 +112,7 @@ struct ResolvedRef {
     std::int64_t seq = 0;
     Answer answer;
 };
-ResolvedRef resolve_ref(SwarmSession& s, const lt::dht::public_key& pk, const std::string& ref,
+ResolvedRef resolve_ref(SwarmSession& s, const PublicKey& pk, const std::string& ref,
                         std::chrono::milliseconds timeout, const std::function<void(const std::string&)>& warn);
 
 }  // namespace dvt::transport

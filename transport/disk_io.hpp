@@ -27,6 +27,10 @@
 //    fail with "operation not supported".
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <libtorrent/disk_interface.hpp>
 #include <libtorrent/io_context.hpp>
 #include <libtorrent/session_params.hpp>

@@ -15,7 +15,7 @@ namespace dvt::transport {
 using Clock = std::chrono::steady_clock;
 
 Follower::Follower(core::Repository& repo, SwarmSession& session, DhtOptions dht, std::optional<PublisherKey> key,
-                   std::optional<lt::dht::public_key> follow, std::string branch, std::chrono::milliseconds interval,
+                   std::optional<PublicKey> follow, std::string branch, std::chrono::milliseconds interval,
                    Say warn, Say info)
     : m_repo(repo), m_session(session), m_dht(std::move(dht)), m_key(std::move(key)), m_follow(follow),
       m_branch(std::move(branch)), m_interval(interval), m_warn(std::move(warn)), m_info(std::move(info)),

@@ -9,6 +9,10 @@
 // tick() is called from the server's loop; it does nothing until the next deadline.
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -43,7 +47,7 @@ class Follower {
 public:
     using Say = std::function<void(const std::string&)>;
     Follower(core::Repository& repo, SwarmSession& session, DhtOptions dht, std::optional<PublisherKey> key,
-             std::optional<lt::dht::public_key> follow, std::string branch, std::chrono::milliseconds interval,
+             std::optional<PublicKey> follow, std::string branch, std::chrono::milliseconds interval,
              Say warn, Say info);
 
     void tick();
@@ -62,7 +66,7 @@ private:
     SwarmSession& m_session;
     DhtOptions m_dht;
     std::optional<PublisherKey> m_key;
-    std::optional<lt::dht::public_key> m_follow;
+    std::optional<PublicKey> m_follow;
     std::string m_branch;
     std::chrono::milliseconds m_interval;
     Say m_warn, m_info;

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <libtorrent/kademlia/ed25519.hpp>
+
 #include <cctype>
 
 #include "util/error.hpp"
@@ -36,7 +38,10 @@ std::optional<std::array<char, 32>> unhex32(std::string_view t) {
 
 PublisherKey from_seed(const std::array<char, 32>& seed) {
     auto [pk, sk] = lt::dht::ed25519_create_keypair(seed);
-    return PublisherKey{pk, sk};
+    PublisherKey k;
+    k.pk.bytes = pk.bytes;
+    k.sk.bytes = sk.bytes;
+    return k;
 }
 
 std::array<char, 32> read_seed(const fs::path& p) {
@@ -56,7 +61,7 @@ std::array<char, 32> read_seed(const fs::path& p) {
 
 std::string PublisherKey::public_hex() const { return transport::public_hex(pk); }
 
-std::string public_hex(const lt::dht::public_key& pk) { return hex(pk.bytes.data(), pk.bytes.size()); }
+std::string public_hex(const PublicKey& pk) { return hex(pk.bytes.data(), pk.bytes.size()); }
 
 fs::path key_path(const fs::path& dvt_dir) { return dvt_dir / "keys" / "publisher"; }
 
@@ -79,7 +84,7 @@ PublisherKey create_repo_key(const fs::path& dvt_dir, const std::optional<fs::pa
     return from_seed(seed);
 }
 
-lt::dht::public_key parse_repo_url(std::string_view text) {
+PublicKey parse_repo_url(std::string_view text) {
     std::string_view t = text;
     if (t.starts_with("dvt://")) t.remove_prefix(6);
     while (t.ends_with('/')) t.remove_suffix(1);
@@ -87,7 +92,7 @@ lt::dht::public_key parse_repo_url(std::string_view text) {
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto b = unhex32(lower);
     if (!b) throw Error(ErrorKind::usage, "'" + std::string(text) + "' is not a repository address (dvt://<64 hex digits>)");
-    return lt::dht::public_key(b->data());
+    return PublicKey{*b};
 }
 
 }  // namespace dvt::transport

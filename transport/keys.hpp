@@ -7,9 +7,6 @@
 // (a team shares one key file), and `dvt key import FILE` replaces it.
 #pragma once
 
-#include <libtorrent/kademlia/ed25519.hpp>
-#include <libtorrent/kademlia/types.hpp>
-
 #include <array>
 #include <filesystem>
 #include <optional>
@@ -18,9 +15,18 @@
 
 namespace dvt::transport {
 
+// ed25519 keys as bytes (libtorrent's lt::dht key types are made from them inside transport/: dht.hpp's to_lt).
+struct PublicKey {
+    std::array<char, 32> bytes{};
+    bool operator==(const PublicKey&) const = default;
+};
+struct SecretKey {
+    std::array<char, 64> bytes{};
+};
+
 struct PublisherKey {
-    lt::dht::public_key pk;
-    lt::dht::secret_key sk;
+    PublicKey pk;
+    SecretKey sk;
     std::string public_hex() const;
 };
 
@@ -35,7 +41,7 @@ std::optional<PublisherKey> load_repo_key(const std::filesystem::path& dvt_dir);
 PublisherKey create_repo_key(const std::filesystem::path& dvt_dir, const std::optional<std::filesystem::path>& from_file = {});
 
 // "dvt://<64 hex>" or just the 64 hex digits -> public key. Throws usage.
-lt::dht::public_key parse_repo_url(std::string_view text);
-std::string public_hex(const lt::dht::public_key& pk);
+PublicKey parse_repo_url(std::string_view text);
+std::string public_hex(const PublicKey& pk);
 
 }  // namespace dvt::transport

@@ -11,6 +11,10 @@
 //  - Needs no node, tracker or key: a clone by commit id with --lsd finds any `dvt serve --lsd` on the same LAN.
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <chrono>
 
 #include "core/config.hpp"

@@ -12,7 +12,7 @@
 
 #include "core/repository.hpp"
 #include "transport/mirror.hpp"
-#include "transport/session.hpp"
+#include "transport/endpoint.hpp"
 
 namespace dvt::transport {
 

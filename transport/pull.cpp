@@ -6,6 +6,7 @@
 #include "core/history.hpp"
 #include "core/hook_points.hpp"
 #include "core/tree.hpp"
+#include "transport/dht.hpp"
 #include "transport/lsd.hpp"
 #include "util/error.hpp"
 
@@ -60,7 +61,7 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
     return s;
 }
 
-Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, const PullOptions& opts,
+Hash32 resolve_published(const PublicKey& pk, const std::string& ref, const PullOptions& opts,
                          std::vector<std::string>& web_seeds, const std::function<void(const std::string&)>& warn) {
     if (!opts.dht.enabled) throw Error(ErrorKind::usage, "a dvt:// address needs the DHT: give --bootstrap HOST:PORT or --dht");
     PullOptions o = opts;

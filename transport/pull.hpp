@@ -25,10 +25,13 @@
 
 #include "core/checkout.hpp"
 #include "core/repository.hpp"
-#include "transport/dht.hpp"
-#include "transport/session.hpp"
+#include "transport/dht_options.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/keys.hpp"
 
 namespace dvt::transport {
+
+class SwarmSession;  // transport/session.hpp
 
 // A commit id given on the command line: 64 hex digits (either case), else ErrorKind::usage.
 Hash32 parse_commit_id(std::string_view text);
@@ -80,7 +83,7 @@ bool have_everything(core::Repository& repo, const Hash32& id);
 // Resolves `ref` of the repository published under `pk` through the DHT (opts.dht must be enabled), in a session
 // of its own. Mirror URLs published with the record are returned in `web_seeds`. Throws not_found (no such ref),
 // no_peers (no DHT node), usage.
-Hash32 resolve_published(const lt::dht::public_key& pk, const std::string& ref, const PullOptions& opts,
+Hash32 resolve_published(const PublicKey& pk, const std::string& ref, const PullOptions& opts,
                          std::vector<std::string>& web_seeds, const std::function<void(const std::string&)>& warn);
 
 // True when the commit and every object under `paths` are present (a partial pull needs no peer).

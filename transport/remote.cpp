@@ -6,7 +6,9 @@
 #include "core/worktree.hpp"
 #include "hooks/lockfile.hpp"
 #include "transport/keys.hpp"
+#include "transport/dht.hpp"
 #include "transport/lsd.hpp"
+#include "transport/session.hpp"
 #include "util/error.hpp"
 
 namespace dvt::transport {

@@ -18,7 +18,7 @@
 #include "core/config.hpp"
 #include "core/repository.hpp"
 #include "transport/pull.hpp"
-#include "transport/session.hpp"
+#include "transport/endpoint.hpp"
 
 namespace dvt::transport {
 

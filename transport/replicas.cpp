@@ -176,7 +176,7 @@ lt::add_torrent_params watch_params(const objects::PackRef& pack, const fs::path
 
 // --- dvt remote show
 
-std::vector<PublishedRef> survey_published(core::Repository& repo, const lt::dht::public_key& pk,
+std::vector<PublishedRef> survey_published(core::Repository& repo, const PublicKey& pk,
                                            const SurveyOptions& o, const std::function<void(const std::string&)>& warn) {
     WatchDir dir(repo.store().tmp_dir());  // declared before the session: removed after libtorrent let go of it
     SwarmSession s(o.listen);

@@ -12,9 +12,14 @@
 //  - The counter reads peer lists and connects peers; it never changes what a torrent downloads or serves. It needs
 //    the caller's alert loop: every alert goes to on_alert(), and update() runs after each poll.
 //
-// survey_published() is `dvt remote show`: it reads the refs a key publishes and watches their swarms through
-// download-nothing torrents (watch_params), so the repository need not hold any of the data and nothing is written.
+// survey_published() (declared in survey.hpp, without libtorrent, for the CLI) is `dvt remote show`: it reads the refs
+// a key publishes and watches their swarms through download-nothing torrents (watch_params), so the repository need not
+// hold any of the data and nothing is written.
 #pragma once
+
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
 
 #include <chrono>
 #include <cstddef>
@@ -30,6 +35,7 @@
 #include "core/repository.hpp"
 #include "transport/dht.hpp"
 #include "transport/session.hpp"
+#include "transport/survey.hpp"
 
 namespace dvt::transport {
 
@@ -48,10 +54,7 @@ public:
     // became complete for the first time.
     bool update();
 
-    struct Count {
-        std::set<std::string> seen;      // peer IPs connected on any torrent of the version
-        std::set<std::string> complete;  // of which were seen as seeds of every torrent of the version
-    };
+    using Count = ReplicaCount;
     Count count(const Hash32& version) const;
     // The smallest complete count over the versions watched (SIZE_MAX when none is watched).
     std::size_t min_complete() const;
@@ -77,29 +80,5 @@ private:
 // (built from its info dict, as a puller does). libtorrent still needs a save path; nothing is ever written to it.
 lt::add_torrent_params watch_params(const Hash32& commit, const std::filesystem::path& save_path);
 lt::add_torrent_params watch_params(const objects::PackRef& pack, const std::filesystem::path& save_path);
-
-struct SurveyOptions {
-    DhtOptions dht;               // must be enabled; joined as a read-only node
-    Endpoint listen;              // the local address (port 0: any)
-    std::vector<Endpoint> peers;  // also connected to on every torrent watched (the remote's saved peers)
-    std::chrono::milliseconds timeout = std::chrono::seconds(10);  // for the DHT, each lookup, and the watching
-    std::chrono::milliseconds settle = std::chrono::seconds(3);    // stop watching this long after the last news
-};
-
-struct PublishedRef {
-    std::string ref;
-    Hash32 commit;
-    std::int64_t seq = 0;
-    std::size_t torrents = 0;  // torrents watched: the commit's, and its packs' when the commit is in `repo`
-    ReplicaCounter::Count copies;
-};
-
-// Reads the ref list and each ref published under `pk` (verified records only; a listed ref that does not resolve is
-// warned about and left out), then watches the swarm of each ref's commit until `timeout`, or earlier once every
-// torrent was looked up and nothing new was seen for `settle`. Download-nothing torrents are saved under a temp
-// directory of `repo`'s .dvt/tmp, removed before returning. Throws no_peers (no DHT node answered), not_found (no
-// ref list is published), network (listen failure).
-std::vector<PublishedRef> survey_published(core::Repository& repo, const lt::dht::public_key& pk,
-                                           const SurveyOptions& o, const std::function<void(const std::string&)>& warn);
 
 }  // namespace dvt::transport

@@ -11,6 +11,10 @@
 //    warning (once), it never stops the others from being served.
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "core/repository.hpp"
+#include "transport/seed_counts.hpp"
 #include "transport/session.hpp"
 
 namespace dvt::transport {
@@ -29,10 +34,6 @@ lt::add_torrent_params pack_seed_params(const objects::ObjectStore& store, const
 // A partial pack is served from the resume data its pull left (the pieces libtorrent verified against the pack's
 // merkle tree), with download priority 0: a server never fetches. Throws not_found without resume data.
 lt::add_torrent_params partial_pack_seed_params(const objects::ObjectStore& store, const objects::PackInfo& pack);
-
-struct SeedCounts {
-    std::size_t commits = 0, packs = 0, partial_packs = 0;
-};
 
 class Seeder {
 public:

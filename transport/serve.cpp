@@ -4,6 +4,7 @@
 #include "transport/follower.hpp"
 #include "transport/keys.hpp"
 #include "transport/lsd.hpp"
+#include "transport/seeder.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 

@@ -2,8 +2,6 @@
 // "Serving", "DHT", "LAN discovery", "Replicas").
 #pragma once
 
-#include <libtorrent/kademlia/types.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,8 +10,9 @@
 #include <vector>
 
 #include "core/repository.hpp"
-#include "transport/seeder.hpp"
-#include "transport/session.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/keys.hpp"
+#include "transport/seed_counts.hpp"
 
 namespace dvt::transport {
 
@@ -34,7 +33,7 @@ struct ServeOptions {
     std::vector<std::string> bootstrap;    // --bootstrap nodes; with `dht`, as dht_options() reads them with the config
     bool dht = false;                      // --dht
     bool lsd = false;                      // --lsd (or config lsd.enabled)
-    std::optional<lt::dht::public_key> follow;  // be a replica of this published repository (needs the DHT)
+    std::optional<PublicKey> follow;  // be a replica of this published repository (needs the DHT)
     std::string follow_branch = "main";
     std::chrono::milliseconds follow_interval = std::chrono::seconds(10);
     bool super_seed = false;               // BEP 16 for every torrent (Seeder::set_super_seeding)

@@ -11,6 +11,10 @@
 //  - One thread consumes alerts (poll()); libtorrent's own threads do the networking and disk I/O.
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert.hpp>
 #include <libtorrent/session.hpp>
@@ -26,38 +30,11 @@
 #include <vector>
 
 #include "transport/disk_io.hpp"
+#include "transport/endpoint.hpp"
 #include "util/bytes.hpp"
 #include "util/hash.hpp"
 
 namespace dvt::transport {
-
-using Endpoint = lt::tcp::endpoint;
-
-// "IPv4:PORT" or "[IPv6]:PORT"; host names are not accepted (an explicit address is required). Throws
-// ErrorKind::usage naming `what` (e.g. "peer address") when the text does not parse. Port 0 only if allow_port_zero.
-Endpoint parse_endpoint(std::string_view text, std::string_view what, bool allow_port_zero);
-std::string endpoint_string(const Endpoint& ep);
-
-// A --listen value (serve, clone, pull, push, remote show): "IPv4", "IPv4:PORT", "[IPv6]" or "[IPv6]:PORT". Without a
-// port the port is 0 (any free port). Port 0 is allowed. With `port_required` (dvt serve) the port must be written
-// (the message is then exactly parse_endpoint's).
-// Throws ErrorKind::usage ("listen address '<text>' ...", as parse_endpoint) for anything else: a host name, a
-// wildcard address, an IPv6 address without brackets.
-Endpoint parse_listen_address(std::string_view text, bool port_required = false);
-
-// The local address the kernel would use as source for connections to `peer` (UDP connect + getsockname; no packet
-// is sent). Throws ErrorKind::network if there is no route.
-lt::address local_address_towards(const Endpoint& peer);
-
-// A rate such as "20M", "1.5G", "500k", "64Ki" or "1000000" in bytes/s (k/M/G decimal, Ki/Mi/Gi binary). Throws
-// ErrorKind::usage naming `what`.
-std::int64_t parse_rate(std::string_view text, std::string_view what);
-
-// A tracker URL: http:// or udp://, with a host. Throws ErrorKind::usage.
-std::string check_tracker_url(std::string_view url);
-
-// The host part of a tracker URL as an IP address, if it is one (used to pick the local address for a pull).
-std::optional<lt::address> tracker_address(std::string_view url);
 
 lt::sha256_hash to_lt(const Hash32& h);
 Hash32 from_lt(const lt::sha256_hash& h);

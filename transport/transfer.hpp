@@ -13,6 +13,10 @@
 //    (flush_cache -> cache_flushed_alert) and removes the torrents, so the caller may read, rename or delete them.
 #pragma once
 
+#ifndef DVT_WITH_LIBTORRENT
+#error "this header exposes libtorrent: only transport/ (and unit tests) may include it"
+#endif
+
 #include <libtorrent/torrent_info.hpp>
 
 #include <chrono>

@@ -18,7 +18,7 @@ PublisherKey key_from(char c) {
     std::array<char, 32> seed;
     seed.fill(c);
     auto [pk, sk] = lt::dht::ed25519_create_keypair(seed);
-    return PublisherKey{pk, sk};
+    return PublisherKey{PublicKey{pk.bytes}, SecretKey{sk.bytes}};
 }
 
 Answer signed_answer(const PublisherKey& k, const std::string& salt, std::int64_t seq, const lt::entry& v) {
@@ -31,7 +31,7 @@ Answer signed_answer(const PublisherKey& k, const std::string& salt, std::int64_
     a.item = v;
     a.signature = lt::dht::sign_mutable_item({b.data(), static_cast<std::ptrdiff_t>(b.size())},
                                              {salt.data(), static_cast<std::ptrdiff_t>(salt.size())},
-                                             lt::dht::sequence_number(seq), k.pk, k.sk)
+                                             lt::dht::sequence_number(seq), to_lt(k.pk), to_lt(k.sk))
                       .bytes;
     return a;
 }
