@@ -12,6 +12,7 @@
 
 #include "core/history.hpp"
 #include "core/revision.hpp"
+#include "util/error.hpp"
 
 namespace dvt::core {
 
@@ -25,9 +26,11 @@ std::size_t remove_temp_files(Repository& repo) {
     std::error_code ec;
     for (const auto& dir : {repo.dvt_dir() / "tmp", repo.dvt_dir() / "packs", repo.dvt_dir() / "commits",
                             repo.dvt_dir()}) {
-        for (const auto& de : fs::directory_iterator(dir, ec)) {
-            if (!de.path().filename().string().starts_with(".tmp-")) continue;
-            if (fs::remove(de.path(), ec)) ++n;
+        // best effort: a directory that cannot be listed (or stops listing) just keeps its temp files
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            if (!it->path().filename().string().starts_with(".tmp-")) continue;
+            std::error_code rec;
+            if (fs::remove(it->path(), rec)) ++n;
         }
     }
     for (auto it = fs::recursive_directory_iterator(repo.dvt_dir() / "refs", ec);
@@ -44,7 +47,11 @@ std::size_t remove_temp_files(Repository& repo) {
 std::vector<std::pair<Hash32, fs::path>> pack_files(Repository& repo, std::vector<std::string>* strays) {
     std::vector<std::pair<Hash32, fs::path>> out;
     std::error_code ec;
-    for (const auto& de : fs::directory_iterator(repo.store().packs_dir(), ec)) {
+    const fs::path& dir = repo.store().packs_dir();
+    fs::directory_iterator it(dir, ec), end;
+    if (ec) return out;  // a packs/ that cannot be opened lists as empty (as it always did)
+    for (; !ec && it != end; it.increment(ec)) {
+        const auto& de = *it;
         auto name = de.path().filename().string();
         if (name.starts_with(".tmp-")) continue;
         auto h = name.size() == 69 && name.ends_with(".pack") ? Hash32::from_hex(name.substr(0, 64)) : std::nullopt;
@@ -53,6 +60,7 @@ std::vector<std::pair<Hash32, fs::path>> pack_files(Repository& repo, std::vecto
         else if (strays)
             strays->push_back(name);
     }
+    if (ec) throw_error_code(ec, "cannot list " + dir.string());  // failed part-way: a partial list would mislead
     return out;
 }
 
@@ -346,8 +354,9 @@ GcResult gc(Repository& repo) {
     if (!pull_running) {
         for (const auto& info : repo.store().packs())
             if (info.partial && !keep_packs.count(info.ref.id)) partial_doomed.insert(info.ref.id);
-        for (const auto& de : fs::directory_iterator(repo.store().partial_dir(), ec)) {
-            auto name = de.path().filename().string();
+        // a partial/ that cannot be listed only means no orphaned partial files are found this time
+        for (fs::directory_iterator it(repo.store().partial_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+            auto name = it->path().filename().string();
             auto h = name.size() >= 64 ? Hash32::from_hex(name.substr(0, 64)) : std::nullopt;
             if (h && !keep_packs.count(*h)) partial_doomed.insert(*h);
         }

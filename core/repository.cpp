@@ -6,6 +6,9 @@
 #include <chrono>
 #include <ctime>
 
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
 namespace dvt::core {
 
 namespace fs = std::filesystem;
@@ -26,17 +29,19 @@ static void check_format(const Config& c, const fs::path& dvt) {
 std::unique_ptr<Repository> Repository::open(const fs::path& start, OpenOptions options) {
     std::error_code ec;
     fs::path p = fs::absolute(start, ec);
-    if (ec || !fs::is_directory(p)) throw Error(ErrorKind::not_a_repository, "no such directory: " + start.string());
-    p = fs::weakly_canonical(p);
+    if (ec || !util::path_is_directory(p))
+        throw Error(ErrorKind::not_a_repository, "no such directory: " + start.string());
+    p = fs::weakly_canonical(p, ec);
+    if (ec) throw_error_code(ec, "cannot resolve " + start.string());
     while (true) {
-        if (fs::is_directory(p / ".dvt")) break;
+        if (util::path_is_directory(p / ".dvt")) break;
         if (p == p.root_path() || p.parent_path() == p)
             throw Error(ErrorKind::not_a_repository,
                         "not a dvt repository (or any parent up to /): " + start.string() + " (run 'dvt init')");
         p = p.parent_path();
     }
     std::unique_ptr<Repository> r(new Repository(p, std::move(options)));
-    if (!fs::exists(r->m_dvt / "config"))
+    if (!util::path_exists(r->m_dvt / "config"))
         throw Error(ErrorKind::not_a_repository, r->m_dvt.string() + " is not a dvt repository (no config)");
     r->m_config = Config::load(r->m_dvt / "config");
     check_format(r->m_config, r->m_dvt);
@@ -60,13 +65,15 @@ std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const Ini
     if (!refs::valid_ref_name(opts.branch)) throw Error(ErrorKind::usage, "invalid branch name '" + opts.branch + "'");
     std::error_code ec;
     fs::create_directories(worktree, ec);
-    if (ec) throw Error(ErrorKind::io, "cannot create " + worktree.string() + ": " + ec.message());
-    fs::path root = fs::weakly_canonical(fs::absolute(worktree));
+    if (ec) throw_error_code(ec, "cannot create " + worktree.string());
+    fs::path root = fs::absolute(worktree, ec);
+    if (!ec) root = fs::weakly_canonical(root, ec);
+    if (ec) throw_error_code(ec, "cannot resolve " + worktree.string());
     fs::path dvt = root / ".dvt";
-    if (fs::exists(dvt / "config")) throw Error(ErrorKind::conflict, "a dvt repository already exists at " + dvt.string());
+    if (util::path_exists(dvt / "config")) throw Error(ErrorKind::conflict, "a dvt repository already exists at " + dvt.string());
     for (const char* d : {"", "refs/heads", "refs/tags", "logs", "packs", "commits", "tmp", "hooks"}) {
         fs::create_directories(dvt / d, ec);
-        if (ec) throw Error(ErrorKind::io, "cannot create " + (dvt / d).string() + ": " + ec.message());
+        if (ec) throw_error_code(ec, "cannot create " + (dvt / d).string());
     }
     util::atomic_write_file(dvt / "HEAD", "ref: refs/heads/" + opts.branch + "\n");
     Config c;

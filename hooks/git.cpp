@@ -49,8 +49,10 @@ std::string last_error() {
 
 fs::path canonical_dir(const fs::path& p) {
     std::error_code ec;
-    auto c = fs::weakly_canonical(fs::absolute(p), ec);
-    if (ec) return fs::absolute(p).lexically_normal();
+    fs::path p_abs = fs::absolute(p, ec);
+    if (ec) throw_error_code(ec, "cannot resolve " + p.string());
+    auto c = fs::weakly_canonical(p_abs, ec);
+    if (ec) return p_abs.lexically_normal();
     std::string s = c.string();
     while (s.size() > 1 && s.back() == '/') s.pop_back();
     return s;

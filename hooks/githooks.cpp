@@ -71,7 +71,7 @@ std::vector<GitHookState> git_hooks_state(const fs::path& dir) {
 std::vector<GitHookState> install_git_hooks(const fs::path& dir, const fs::path& dvt_exe) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw Error(ErrorKind::io, "cannot create " + dir.string() + ": " + ec.message());
+    if (ec) throw_error_code(ec, "cannot create " + dir.string());
     auto before = git_hooks_state(dir);
     for (const auto& s : before)  // check everything before changing anything
         if (s.user_hook && s.chained)
@@ -96,7 +96,7 @@ std::vector<GitHookState> install_git_hooks(const fs::path& dir, const fs::path&
 
 std::vector<GitHookState> uninstall_git_hooks(const fs::path& dir) {
     auto before = git_hooks_state(dir);
-    if (!fs::is_directory(dir)) return before;
+    if (!util::path_is_directory(dir)) return before;
     for (const auto& s : before) {
         if (!s.installed) continue;  // never touch a hook that is not dvt's (nor its would-be chained file)
         fs::path hook = dir / s.name;

@@ -96,7 +96,12 @@ std::string format_lock_file(const LockFile& l) {
 }
 
 std::optional<fs::path> lock_file_path(const fs::path& start) {
-    if (const char* f = std::getenv("DVT_PIN_FILE"); f && *f) return fs::absolute(f).lexically_normal();
+    if (const char* f = std::getenv("DVT_PIN_FILE"); f && *f) {
+        std::error_code ec;
+        fs::path p = fs::absolute(f, ec);
+        if (ec) throw_error_code(ec, std::string("cannot resolve DVT_PIN_FILE ") + f);
+        return p.lexically_normal();
+    }
     auto git = find_git_work_tree(start);
     if (!git) return std::nullopt;
     return git->work_dir / kLockFileName;
@@ -115,7 +120,10 @@ LockFile read_lock_file(const fs::path& p) {
 void write_lock_file(const fs::path& p, const LockFile& lock) { util::atomic_write_file(p, format_lock_file(lock)); }
 
 fs::path dataset_dir(const fs::path& lock_path, const LockFile& lock) {
-    fs::path d = (fs::absolute(lock_path).parent_path() / lock.path).lexically_normal();
+    std::error_code ec;
+    fs::path lock_abs = fs::absolute(lock_path, ec);
+    if (ec) throw_error_code(ec, "cannot resolve " + lock_path.string());
+    fs::path d = (lock_abs.parent_path() / lock.path).lexically_normal();
     if (d.has_parent_path() && d.filename().empty()) d = d.parent_path();  // "dir/." normalises to "dir/"
     return d;
 }

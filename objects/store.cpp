@@ -127,13 +127,12 @@ std::int64_t ObjectStore::index_pack_file(const fs::path& p, const Hash32& id) {
 static std::set<Hash32> pack_names_in(const fs::path& dir) {
     std::set<Hash32> out;
     std::error_code ec;
-    for (const auto& de : fs::directory_iterator(dir, ec)) {
-        auto name = de.path().filename().string();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
         if (name.size() != 69 || !name.ends_with(".pack")) continue;
         if (auto h = Hash32::from_hex(name.substr(0, 64))) out.insert(*h);
     }
-    if (ec && ec != std::errc::no_such_file_or_directory)
-        throw Error(ErrorKind::io, "cannot list " + dir.string() + ": " + ec.message());
+    if (ec && ec != std::errc::no_such_file_or_directory) throw_error_code(ec, "cannot list " + dir.string());
     return out;
 }
 
@@ -529,9 +528,9 @@ std::optional<Commit> ObjectStore::read_commit(const Hash32& id) const {
 std::vector<Hash32> ObjectStore::list_commits() const {
     std::vector<Hash32> out;
     std::error_code ec;
-    for (const auto& de : fs::directory_iterator(m_commits_dir, ec))
-        if (auto h = Hash32::from_hex(de.path().filename().string())) out.push_back(*h);
-    if (ec) throw Error(ErrorKind::io, "cannot list " + m_commits_dir.string() + ": " + ec.message());
+    for (fs::directory_iterator it(m_commits_dir, ec), end; !ec && it != end; it.increment(ec))
+        if (auto h = Hash32::from_hex(it->path().filename().string())) out.push_back(*h);
+    if (ec) throw_error_code(ec, "cannot list " + m_commits_dir.string());
     return out;
 }
 

@@ -76,8 +76,11 @@ std::vector<std::pair<std::string, Hash32>> RefStore::list(const std::string& pr
     for (auto it = fs::recursive_directory_iterator(base, ec); it != fs::recursive_directory_iterator();
          it.increment(ec)) {
         if (ec) break;
-        if (!it->is_regular_file()) continue;
-        std::string name = prefix + fs::relative(it->path(), base).string();
+        std::error_code fec;
+        if (!it->is_regular_file(fec)) continue;  // includes a file that vanished or cannot be stat'ed meanwhile
+        fs::path rel = fs::relative(it->path(), base, fec);
+        if (fec) throw_error_code(fec, "cannot list refs in " + base.string());
+        std::string name = prefix + rel.string();
         if (name.find("/.tmp-") != std::string::npos || it->path().filename().string().starts_with(".tmp-")) continue;
         try {
             if (auto v = read(name)) out.emplace_back(name, *v);
@@ -94,7 +97,9 @@ static std::string hex_or_zero(const std::optional<Hash32>& h) { return h ? h->h
 void RefStore::append_reflog(const std::string& ref, std::optional<Hash32> old_id, std::optional<Hash32> new_id,
                              const std::string& message) const {
     fs::path p = m_dir / "logs" / ref;
-    fs::create_directories(p.parent_path());
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);
+    if (ec) throw_error_code(ec, "cannot create directory " + p.parent_path().string());
     std::string msg = message;
     std::replace(msg.begin(), msg.end(), '\n', ' ');
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -117,7 +122,9 @@ void RefStore::update(const std::string& ref, std::optional<Hash32> expected, st
                                              (expected ? expected->hex().substr(0, 12) : "nothing") + ", found " +
                                              (current ? current->hex().substr(0, 12) : "nothing") + ")");
     if (new_value) {
-        fs::create_directories(p.parent_path());
+        std::error_code ec;
+        fs::create_directories(p.parent_path(), ec);
+        if (ec) throw_error_code(ec, "cannot create directory " + p.parent_path().string());
         util::atomic_write_file(p, new_value->hex() + "\n");
     } else if (current) {
         if (::unlink(p.c_str()) != 0) throw_errno("cannot delete " + p.string());
@@ -187,7 +194,11 @@ std::vector<std::string> RefStore::reflog_names() const {
     for (auto it = fs::recursive_directory_iterator(base, ec); it != fs::recursive_directory_iterator();
          it.increment(ec)) {
         if (ec) break;
-        if (it->is_regular_file()) out.push_back(fs::relative(it->path(), base).string());
+        std::error_code fec;
+        if (!it->is_regular_file(fec)) continue;
+        fs::path rel = fs::relative(it->path(), base, fec);
+        if (fec) throw_error_code(fec, "cannot list reflogs in " + base.string());
+        out.push_back(rel.string());
     }
     return out;
 }

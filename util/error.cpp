@@ -26,11 +26,27 @@ const char* kind_name(ErrorKind kind) {
     return "internal";
 }
 
+ErrorKind error_kind_of_errno(int errnum) {
+    switch (errnum) {
+    case ENOENT:
+    case ENOTDIR: return ErrorKind::not_found;
+    default: return ErrorKind::io;  // EACCES, EPERM, EROFS, ENOSPC, EDQUOT, EIO, EMFILE, ENFILE, ENAMETOOLONG, ELOOP, ...
+    }
+}
+
+ErrorKind error_kind_of(const std::error_code& ec) {
+    const auto& cat = ec.category();
+    if (cat == std::generic_category() || cat == std::system_category()) return error_kind_of_errno(ec.value());
+    return ErrorKind::io;
+}
+
+void throw_error_code(const std::error_code& ec, const std::string& what) {
+    throw Error(error_kind_of(ec), what + ": " + ec.message());
+}
+
 void throw_errno(const std::string& what) {
     int e = errno;
-    ErrorKind kind = ErrorKind::io;
-    if (e == ENOENT) kind = ErrorKind::not_found;
-    throw Error(kind, what + ": " + std::strerror(e));
+    throw Error(error_kind_of_errno(e), what + ": " + std::strerror(e));
 }
 
 }  // namespace dvt

@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace dvt {
 
@@ -38,6 +39,13 @@ private:
     ErrorKind m_kind;
 };
 
-[[noreturn]] void throw_errno(const std::string& what);  // io error with strerror(errno) appended
+// Foreign failures (errno, std::error_code from std::filesystem) are translated here, in the layer that called the
+// foreign library, never left to escape as std::filesystem::filesystem_error. One map for both: ENOENT and ENOTDIR
+// are not_found, everything else (EACCES, EPERM, EROFS, ENOSPC, EIO, EMFILE, ...) is io. The message is one line,
+// "<what>: <strerror text>", so `what` should name the operation and the path ("cannot create /x/y").
+ErrorKind error_kind_of_errno(int errnum);
+ErrorKind error_kind_of(const std::error_code& ec);  // errno-valued (generic/system) codes as above; others io
+[[noreturn]] void throw_error_code(const std::error_code& ec, const std::string& what);
+[[noreturn]] void throw_errno(const std::string& what);  // throw_error_code for the current errno
 
 }  // namespace dvt

@@ -108,6 +108,17 @@ void fsync_dir(const fs::path& dir) {
     fsync_fd(fd, dir.string());
 }
 
+static fs::file_status checked_status(const fs::path& p) {
+    std::error_code ec;
+    fs::file_status st = fs::status(p, ec);
+    if (st.type() == fs::file_type::none) throw_error_code(ec, "cannot stat " + p.string());
+    return st;  // not_found when ENOENT/ENOTDIR (ec is set then, and deliberately ignored)
+}
+
+bool path_exists(const fs::path& p) { return fs::exists(checked_status(p)); }
+
+bool path_is_directory(const fs::path& p) { return fs::is_directory(checked_status(p)); }
+
 fs::path temp_path(const fs::path& dir, std::string_view tag) {
     static std::atomic<unsigned> counter{0};
     static thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -64,6 +64,12 @@ inline void atomic_write_file(const fs::path& p, const Bytes& b, mode_t mode = 0
     atomic_write_file(p, std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), mode);
 }
 
+// std::filesystem queries that throw dvt::Error (never std::filesystem::filesystem_error). As with the throwing
+// std::filesystem overloads, a missing path (or a path through a non-directory) is simply "no"; any other failure to
+// stat the path throws through throw_error_code.
+bool path_exists(const fs::path& p);
+bool path_is_directory(const fs::path& p);
+
 // A unique temp path "<dir>/.tmp-<tag>-<pid>-<counter>-<random>" (not created).
 fs::path temp_path(const fs::path& dir, std::string_view tag);
 
