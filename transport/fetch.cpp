@@ -57,8 +57,12 @@ public:
                 continue;  // we locked a directory that was removed in between
             m_fd = std::move(guard);
             std::vector<fs::path> stale;
-            for (const auto& de : fs::directory_iterator(m_path)) stale.push_back(de.path());
-            for (const auto& p : stale) fs::remove_all(p);
+            std::error_code lec;
+            for (fs::directory_iterator it(m_path, lec), end; !lec && it != end; it.increment(lec))
+                stale.push_back(it->path());
+            if (lec) throw_error_code(lec, "cannot list " + m_path.string());
+            for (const auto& p : stale)
+                if (fs::remove_all(p, lec); lec) throw_error_code(lec, "cannot remove " + p.string());
             return;
         }
         throw Error(ErrorKind::conflict, "cannot take " + m_path.string() + " (concurrent pulls of the same commit)");

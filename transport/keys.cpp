@@ -69,7 +69,7 @@ PublisherKey load_key_file(const fs::path& p) { return from_seed(read_seed(p)); 
 
 std::optional<PublisherKey> load_repo_key(const fs::path& dvt_dir) {
     auto p = key_path(dvt_dir);
-    if (!fs::exists(p)) return std::nullopt;
+    if (!util::path_exists(p)) return std::nullopt;
     return load_key_file(p);
 }
 

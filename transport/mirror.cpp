@@ -42,7 +42,7 @@ MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& co
         for (const auto& p : c->packs) packs.insert(p.id);
         fs::path cdir = dir / "commits" / id.hex();
         fs::path cfile = cdir / objects::kCommitTorrentName;
-        if (fs::exists(cfile)) continue;
+        if (util::path_exists(cfile)) continue;
         fs::create_directories(cdir, ec);
         util::atomic_write_file(cfile, store.read_commit_bytes(id), 0444);
         ++res.commits;
@@ -53,12 +53,12 @@ MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& co
             throw Error(ErrorKind::not_found, "pack " + id.hex() + " is not complete here: pull it before mirroring");
         fs::path dest = dir / "packs" / objects::pack_torrent_name(id);
         fs::path torrent = dir / "packs" / (id.hex() + ".torrent");
-        if (!fs::exists(dest)) {
+        if (!util::path_exists(dest)) {
             copy_atomic(store.pack_path(id), dest);
             ++res.packs;
             res.bytes += info->ref.length;
         }
-        if (!fs::exists(torrent)) {
+        if (!util::path_exists(torrent)) {
             Bytes t = objects::torrent_file(objects::pack_torrent_name(id), info->ref.length, id,
                                             objects::pack_piece_length(info->ref.length), store.piece_layer(info->num));
             util::atomic_write_file(torrent, t, 0444);

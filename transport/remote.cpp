@@ -10,6 +10,7 @@
 #include "transport/lsd.hpp"
 #include "transport/session.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace dvt::transport {
 
@@ -126,7 +127,7 @@ Pin read_pin(const fs::path& start, const Say& info) {
                                       "(see 'dvt pin'; DVT_PIN_FILE names another lock file)");
     auto lock = hooks::read_lock_file(*lock_path);
     Pin p{lock.commit, hooks::dataset_dir(*lock_path, lock), lock.peers, lock.trackers};
-    if (!fs::exists(p.dir / ".dvt" / "config")) {  // a fresh checkout of the code (CI): start the dataset here
+    if (!util::path_exists(p.dir / ".dvt" / "config")) {  // a fresh checkout of the code (CI): start the dataset here
         core::Repository::init(p.dir, core::InitOptions{});
         say("initialised an empty dataset repository in " + p.dir.string() + " for the pinned commit");
     }
