@@ -288,8 +288,30 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
     }
 }
 
+void ObjectStore::set_source(std::shared_ptr<ObjectSource> source) {
+    std::lock_guard g(m_source_mutex);
+    m_source = std::move(source);
+}
+
+void ObjectStore::ensure(const std::vector<Hash32>& ids) const {
+    std::vector<Hash32> missing;
+    for (const auto& id : ids)
+        if (!locate(id)) missing.push_back(id);
+    if (missing.empty()) return;
+    {
+        std::lock_guard g(m_source_mutex);
+        if (m_source) m_source->fetch(missing);
+    }
+    for (const auto& id : missing)
+        if (!locate(id)) throw Error(ErrorKind::not_found, "object " + id.hex() + " not found");
+}
+
 Bytes ObjectStore::read(const Hash32& id) const {
     auto loc = locate(id);
+    if (!loc) {
+        ensure({id});
+        loc = locate(id);
+    }
     if (!loc) throw Error(ErrorKind::not_found, "object " + id.hex() + " not found");
     Bytes out;
     read_at(*loc, out);

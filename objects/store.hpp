@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "objects/object_source.hpp"
 #include "objects/pack.hpp"
 #include "util/fs.hpp"
 
@@ -73,7 +74,12 @@ public:
 
     std::optional<Location> locate(const Hash32& id) const;
     bool has(const Hash32& id) const { return locate(id).has_value(); }
-    Bytes read(const Hash32& id) const;                          // verified
+    Bytes read(const Hash32& id) const;                          // verified; asks the source for a missing id
+    // Plugs in where missing objects come from (objects/object_source.hpp); nullptr: this store only (the default).
+    void set_source(std::shared_ptr<ObjectSource> source);
+    // Makes every id of `ids` present, asking the source once for all that are missing; throws not_found naming the
+    // first id still missing (or the source's error).
+    void ensure(const std::vector<Hash32>& ids) const;
     void read_at(const Location& loc, Bytes& out) const;         // verified
     // Reads several objects, coalescing records that lie next to each other in a pack into one read; calls
     // sink(index, bytes) in order with each verified object. Used by checkout.
@@ -177,6 +183,8 @@ private:
     mutable std::vector<std::unique_ptr<Reader>> m_readers;
     mutable std::mutex m_fd_mutex;
     mutable std::unordered_map<std::int64_t, std::shared_ptr<util::Fd>> m_fds;
+    std::shared_ptr<ObjectSource> m_source;
+    mutable std::mutex m_source_mutex;  // one fetch at a time
 };
 
 }  // namespace dvt::objects
