@@ -5,13 +5,15 @@
 #
 #   DVT_A=/path/old/dvt DVT_B=build/dvt bench/paired.sh          # ROUNDS=3, SCALE=0.25; table on stdout
 #
-# Env: DVT_A, DVT_B (required), ROUNDS=3, SCALE=0.25 (passed to both benches), WORK=/tmp/dvtbench/paired (results of
+# Env: DVT_A, DVT_B (required), ROUNDS=3, FIRST=1 (the first round to run: FIRST=3 ROUNDS=4 adds two rounds to an
+#      earlier run's results and reports all four), SCALE=0.25 (passed to both benches), WORK=/tmp/dvtbench/paired (results of
 #      every run: core-<A|B>-r<i>/ and clone-<A|B>-r<i>/), QUIET_WAIT=10. restic, nginx and curl runs of the two
 #      benches happen too (they are part of those scripts) but are not compared here.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${DVT_A:?give DVT_A (the baseline binary)}" "${DVT_B:?give DVT_B (the binary under test)}"
 ROUNDS=${ROUNDS:-3}
+FIRST=${FIRST:-1}
 export SCALE=${SCALE:-0.25} QUIET_WAIT=${QUIET_WAIT:-10}
 WORK=${WORK:-/tmp/dvtbench/paired}
 mkdir -p "$WORK"
@@ -27,7 +29,7 @@ run_one() {  # TAG BINARY ROUND
     cp -r "$BENCH_DIR/clone/results" "$WORK/clone-$tag-r$r"
 }
 
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq "$FIRST" "$ROUNDS"); do
     if (( r % 2 )); then order=(A B); else order=(B A); fi
     for tag in "${order[@]}"; do
         bin=$DVT_A; [[ $tag == B ]] && bin=$DVT_B
