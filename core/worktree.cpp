@@ -136,24 +136,13 @@ std::string repo_relative(const Repository& repo, const fs::path& cwd, const std
 }
 
 StatCache::StatCache(Repository& repo) : m_repo(repo) {
-    repo.stat_table().for_each([&](const objects::StatCacheRow& c) {
-        Row r;
-        r.stat.path = c.path;
-        r.stat.size = c.size;
-        r.stat.mtime_ns = c.mtime_ns;
-        r.stat.ctime_ns = c.ctime_ns;
-        r.stat.ino = c.ino;
-        r.stat.mode = c.mode;
-        r.stat.file_id = c.file_id;
-        r.cached_at_ns = c.cached_at_ns;
-        m_rows.emplace(r.stat.path, std::move(r));
-    });
+    repo.stat_table().for_each([&](const StatRow& r) { m_rows.emplace(r.path, r); });
 }
 
 std::optional<Hash32> StatCache::lookup(const WorkEntry& e) const {
     auto it = m_rows.find(e.path);
     if (it == m_rows.end()) return std::nullopt;
-    const auto& s = it->second.stat;
+    const auto& s = it->second;
     if (s.size != e.size || s.mtime_ns != e.mtime_ns || s.ctime_ns != e.ctime_ns || s.ino != e.ino || s.mode != e.mode)
         return std::nullopt;
     // racy: a change within the same timestamp tick as the caching could keep the same stat data
@@ -166,10 +155,8 @@ std::optional<Hash32> StatCache::lookup(const WorkEntry& e) const {
 void StatCache::store(const std::vector<StatRow>& rows) {
     if (rows.empty()) return;
     std::int64_t now = now_ns();
-    std::vector<objects::StatCacheRow> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows)
-        out.push_back(objects::StatCacheRow{r.path, r.size, r.mtime_ns, r.ctime_ns, r.ino, r.mode, r.file_id, now});
+    std::vector<StatRow> out(rows);
+    for (auto& r : out) r.cached_at_ns = now;
     m_repo.stat_table().replace(out);
 }
 

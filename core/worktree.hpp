@@ -11,6 +11,7 @@
 
 #include "core/repository.hpp"
 #include "objects/object.hpp"
+#include "objects/stat_cache.hpp"
 
 namespace dvt::core {
 
@@ -34,14 +35,8 @@ std::string repo_relative(const Repository& repo, const std::filesystem::path& c
 
 bool path_in_limits(const std::string& path, const std::vector<std::string>& limit);
 
-struct StatRow {
-    std::string path;
-    std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-    std::uint64_t ino = 0;
-    std::uint32_t mode = 0;
-    Hash32 file_id;
-};
+// One file's stat data and id (objects/stat_cache.hpp); StatCache::store sets cached_at_ns itself.
+using StatRow = objects::StatCacheRow;
 
 class StatCache {
 public:
@@ -49,15 +44,11 @@ public:
     // The file id cached for e, if e's stat data is unchanged and the entry is not "racy" (modified within the
     // timestamp granularity of when it was cached).
     std::optional<Hash32> lookup(const WorkEntry& e) const;
-    void store(const std::vector<StatRow>& rows);  // upsert, one transaction
+    void store(const std::vector<StatRow>& rows);  // upsert, one transaction; cached_at_ns = now
 
 private:
-    struct Row {
-        StatRow stat;
-        std::int64_t cached_at_ns = 0;
-    };
     Repository& m_repo;
-    std::unordered_map<std::string, Row> m_rows;
+    std::unordered_map<std::string, StatRow> m_rows;
 };
 
 std::int64_t now_ns();
