@@ -298,20 +298,21 @@ void ObjectStore::ensure(const std::vector<Hash32>& ids) const {
     for (const auto& id : ids)
         if (!locate(id)) missing.push_back(id);
     if (missing.empty()) return;
-    {
-        std::lock_guard g(m_source_mutex);
-        if (m_source) m_source->fetch(missing);
-    }
+    fetch_from_source(missing);
     for (const auto& id : missing)
         if (!locate(id)) throw Error(ErrorKind::not_found, "object " + id.hex() + " not found");
 }
 
+bool ObjectStore::fetch_from_source(const std::vector<Hash32>& missing) const {
+    std::lock_guard g(m_source_mutex);
+    if (!m_source) return false;
+    m_source->fetch(missing);
+    return true;
+}
+
 Bytes ObjectStore::read(const Hash32& id) const {
     auto loc = locate(id);
-    if (!loc) {
-        ensure({id});
-        loc = locate(id);
-    }
+    if (!loc && fetch_from_source({id})) loc = locate(id);  // a miss without a source costs one lookup, as before
     if (!loc) throw Error(ErrorKind::not_found, "object " + id.hex() + " not found");
     Bytes out;
     read_at(*loc, out);

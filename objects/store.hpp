@@ -183,6 +183,8 @@ private:
     mutable std::vector<std::unique_ptr<Reader>> m_readers;
     mutable std::mutex m_fd_mutex;
     mutable std::unordered_map<std::int64_t, std::shared_ptr<util::Fd>> m_fds;
+    // Asks the source (if one is plugged in) for `missing`; false when there is none.
+    bool fetch_from_source(const std::vector<Hash32>& missing) const;
     std::shared_ptr<ObjectSource> m_source;
     mutable std::mutex m_source_mutex;  // one fetch at a time
 };
