@@ -51,13 +51,8 @@ void show_remote(Context& ctx, const ShowArgs& a) {
         transport::SurveyOptions o;
         // --bootstrap, else the remote's nodes, else config dht.bootstrap, else the public DHT
         o.dht = transport::dht_options(&repo->config(), a.bootstrap.empty() ? r.bootstrap : a.bootstrap, true);
-        if (!a.listen.empty()) {
-            o.listen = transport::parse_listen_address(a.listen);
-        } else if (auto node = transport::first_bootstrap_address(o.dht)) {
-            o.listen = transport::Endpoint(transport::local_address_towards(*node), 0);
-        } else {
-            throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
-        }
+        o.listen = transport::dht_listen_address(
+            o.dht, a.listen.empty() ? std::nullopt : std::optional(transport::parse_listen_address(a.listen)));
         o.peers = r.peers;
         o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
         refs = transport::survey_published(*repo, pk, o, [&ctx](const std::string& w) { ctx.warn(w); });

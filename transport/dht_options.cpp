@@ -45,4 +45,10 @@ std::optional<Endpoint> first_bootstrap_address(const DhtOptions& o) {
     return parse_endpoint(o.bootstrap.front(), "bootstrap node", false);
 }
 
+Endpoint dht_listen_address(const DhtOptions& o, const std::optional<Endpoint>& listen) {
+    if (listen) return *listen;
+    if (auto node = first_bootstrap_address(o)) return Endpoint(local_address_towards(*node), 0);
+    throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
+}
+
 }  // namespace dvt::transport

@@ -30,5 +30,8 @@ const std::vector<std::string>& public_bootstrap_nodes();
 
 // The first bootstrap node, when it is written as an address (to pick the local address a session listens on).
 std::optional<Endpoint> first_bootstrap_address(const DhtOptions& o);
+// Where a command that only talks to the DHT (push, remote show) listens: `listen` when given, else the local address
+// towards the first bootstrap node, any port. Throws usage when neither is there (no bootstrap node is an address).
+Endpoint dht_listen_address(const DhtOptions& o, const std::optional<Endpoint>& listen);
 
 }  // namespace dvt::transport

@@ -124,10 +124,7 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     // 2. signed records
     auto key = load_repo_key(repo.dvt_dir());
     if (!key) throw Error(ErrorKind::not_found, "this repository has no publisher key (dvt key generate)");
-    Endpoint listen;
-    if (o.listen) listen = *o.listen;
-    else if (auto node = first_bootstrap_address(dht)) listen = Endpoint(local_address_towards(*node), 0);
-    else throw Error(ErrorKind::usage, "give --listen IP (no bootstrap node is an IP address)");
+    Endpoint listen = dht_listen_address(dht, o.listen);
     // A `dvt serve` of this repository with the DHT and the key publishes moved refs itself within 2 s; pushing
     // through it leaves no dead DHT node behind (wait_server_published). Otherwise put them here.
     auto by_server = wait_server_published(
