@@ -148,9 +148,14 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
     // A pack a reachable commit names must be indexed (its objects are read through the index). Not every pack: one
     // a commit running meanwhile has just sealed is indexed a moment later (reconcile() indexes any other).
     std::set<Hash32> named_by_reachable;
-    for (const auto& cid : reachable)
-        if (auto c = repo.store().read_commit(cid))
-            for (const auto& p : c->packs) named_by_reachable.insert(p.id);
+    for (const auto& cid : reachable) {
+        try {
+            if (auto c = repo.store().read_commit(cid))
+                for (const auto& p : c->packs) named_by_reachable.insert(p.id);
+        } catch (const Error&) {
+            // a damaged commit file: reported in step 2
+        }
+    }
     for (const auto& [id, path] : packs)
         if (pack_objects.count(id) && named_by_reachable.count(id) && !repo.store().pack_by_id(id))
             problem("pack " + id.hex(), "not in the index database (run 'dvt fsck --repair')");
