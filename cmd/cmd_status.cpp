@@ -7,9 +7,11 @@ namespace dvt::cmd {
 
 void register_status(CLI::App& app, Context& ctx) {
     auto porcelain = std::make_shared<bool>(false);
+    auto nul = std::make_shared<bool>(false);
     auto* sub = app.add_subcommand("status", "Show files added, modified and deleted since HEAD");
     sub->add_flag("-s,--short,--porcelain", *porcelain, "One line per change: 'A path', 'M path', 'D path'");
-    sub->callback([porcelain, &ctx] {
+    sub->add_flag("-z", *nul, "Short form, each entry ended by NUL and the path as it is (not quoted)");
+    sub->callback([porcelain, nul, &ctx] {
         auto repo = ctx.open_repo();
         auto head = repo->refs().head();
         core::FlatTree base;
@@ -26,8 +28,12 @@ void register_status(CLI::App& app, Context& ctx) {
             return;
         }
         auto& out = *ctx.out;
+        if (*nul) {
+            for (const auto& d : changes) out << d.status << " " << d.path << '\0';
+            return;
+        }
         if (*porcelain || ctx.quiet) {
-            for (const auto& d : changes) out << d.status << " " << d.path << "\n";
+            for (const auto& d : changes) out << d.status << " " << quote_name(d.path) << "\n";
             return;
         }
         if (head.branch_ref)
@@ -41,7 +47,7 @@ void register_status(CLI::App& app, Context& ctx) {
         for (const auto& d : changes) {
             std::string w = std::string(status_word(d.status)) + ":";
             w.resize(12, ' ');
-            out << "\t" << w << d.path << "\n";
+            out << "\t" << w << quote_name(d.path) << "\n";
         }
     });
 }

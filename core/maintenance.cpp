@@ -82,6 +82,22 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         r.problems.push_back(FsckProblem{std::move(what), std::move(msg)});
     };
 
+    // 0. The refs and what they reach, read before anything else. fsck takes no lock: a commit or pull running
+    //    meanwhile writes its packs (and their index rows) and its commit file before it moves a ref (docs/format.md,
+    //    "Write ordering"), so everything these commits need is on disk before the listings below, and a version that
+    //    appears meanwhile is simply not checked this time (it used to be found half-listed: "tree is missing").
+    std::optional<Hash32> head_commit;
+    std::optional<std::string> head_error;
+    try {
+        head_commit = repo.refs().head().commit;
+    } catch (const Error& e) {
+        head_error = e.what();
+    }
+    std::vector<std::pair<std::string, Hash32>> ref_list;
+    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
+        for (auto& named : repo.refs().list(prefix)) ref_list.push_back(std::move(named));
+    const std::vector<Hash32> reachable = reachable_commits(repo);
+
     // 1. every pack: id (merkle root) matches the name, index is sound, every record decodes to its id
     std::vector<std::string> strays;
     auto packs = pack_files(repo, &strays);
@@ -129,8 +145,19 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         check_pack();
         for (auto& t : ts) t.join();
     }
+    // A pack a reachable commit names must be indexed (its objects are read through the index). Not every pack: one
+    // a commit running meanwhile has just sealed is indexed a moment later (reconcile() indexes any other).
+    std::set<Hash32> named_by_reachable;
+    for (const auto& cid : reachable) {
+        try {
+            if (auto c = repo.store().read_commit(cid))
+                for (const auto& p : c->packs) named_by_reachable.insert(p.id);
+        } catch (const Error&) {
+            // a damaged commit file: reported in step 2
+        }
+    }
     for (const auto& [id, path] : packs)
-        if (pack_objects.count(id) && !repo.store().pack_by_id(id))
+        if (pack_objects.count(id) && named_by_reachable.count(id) && !repo.store().pack_by_id(id))
             problem("pack " + id.hex(), "not in the index database (run 'dvt fsck --repair')");
 
     // 1b. partial packs: every indexed object decodes to its id; the pack index (fetched first, checked against the
@@ -180,19 +207,25 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         }
     }
 
-    // 3. refs and HEAD name existing commits
-    try {
-        auto h = repo.refs().head();
-        if (h.commit && !good_commits.count(*h.commit)) problem("ref HEAD", "names missing or damaged commit " + h.commit->hex());
-    } catch (const Error& e) {
-        problem("ref HEAD", e.what());
-    }
-    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
-        for (const auto& [name, id] : repo.refs().list(prefix))
-            if (!good_commits.count(id)) problem("ref " + name, "names missing or damaged commit " + id.hex());
+    // 3. refs and HEAD (as read in step 0) name existing commits
+    if (head_error) problem("ref HEAD", *head_error);
+    if (head_commit && !good_commits.count(*head_commit))
+        problem("ref HEAD", "names missing or damaged commit " + head_commit->hex());
+    for (const auto& [name, id] : ref_list)
+        if (!good_commits.count(id)) problem("ref " + name, "names missing or damaged commit " + id.hex());
 
-    // 4. everything reachable is present and lives in a pack its commit names
-    std::map<Hash32, std::set<Hash32>> tree_packs, file_packs;  // memo: packs an object and its children need
+    // 4. everything reachable is present and lives in a pack its commit names. An object may live in several packs
+    //    (two publishers committed the same file; a pull brought both versions): a commit is fine if it names any one
+    //    of them. So what an object needs is a set of alternatives (Holders: the packs that hold it), and a commit must
+    //    name one pack of every Holders its tree needs. The index keeps one row per object, so the holders come from
+    //    the pack indexes read in step 1, not from the index.
+    using Holders = std::vector<Hash32>;  // sorted pack ids
+    using Need = std::set<Holders>;
+    std::vector<std::pair<Hash32, Hash32>> object_pack;  // (object, pack holding it), sorted: 64 bytes an object
+    for (const auto& [pid, ids] : pack_objects)
+        for (const auto& obj : ids) object_pack.emplace_back(obj, pid);
+    std::sort(object_pack.begin(), object_pack.end());
+    std::map<Hash32, Need> tree_packs, file_packs;  // memo: packs an object and its children need
     std::set<Hash32> counted_not_fetched;
     // An object that is absent only because it lies in the part of a partial pack that was not fetched.
     auto not_fetched = [&](const Hash32& obj) {
@@ -200,17 +233,18 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         if (counted_not_fetched.insert(obj).second) ++r.objects_not_fetched;
         return true;
     };
-    auto pack_of = [&](const Hash32& obj) -> std::optional<Hash32> {
-        if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end() && !repo.store().locate(obj)) return it->second;
-        auto loc = repo.store().locate(obj);
-        if (!loc) return std::nullopt;
-        auto p = repo.store().pack(loc->pack_num);
-        if (!p || !pack_objects.count(p->ref.id) || !pack_objects[p->ref.id].count(obj)) return std::nullopt;
-        return p->ref.id;
+    // The packs holding `obj` (verified there in step 1), or the partial pack whose unfetched part holds it.
+    auto pack_of = [&](const Hash32& obj) -> std::optional<Holders> {
+        auto it0 = std::lower_bound(object_pack.begin(), object_pack.end(), std::pair<Hash32, Hash32>{obj, Hash32{}});
+        Holders h;
+        for (auto it = it0; it != object_pack.end() && it->first == obj; ++it) h.push_back(it->second);
+        if (!h.empty()) return h;
+        if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end()) return Holders{it->second};
+        return std::nullopt;
     };
-    std::function<const std::set<Hash32>*(const Hash32&)> visit_tree = [&](const Hash32& tid) -> const std::set<Hash32>* {
+    std::function<const Need*(const Hash32&)> visit_tree = [&](const Hash32& tid) -> const Need* {
         if (auto it = tree_packs.find(tid); it != tree_packs.end()) return &it->second;
-        std::set<Hash32> need;
+        Need need;
         auto tp = pack_of(tid);
         if (!tp) {
             problem("object " + tid.hex(), "tree is missing or damaged");
@@ -235,7 +269,7 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
                 need.insert(it->second.begin(), it->second.end());
                 continue;
             }
-            std::set<Hash32> fneed;
+            Need fneed;
             auto fp = pack_of(e.id);
             if (!fp) {
                 problem("object " + e.id.hex(), "file object of '" + e.name + "' is missing or damaged");
@@ -275,7 +309,7 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         problem("file shallow", e.what());
     }
     r.shallow_commits = shallow.size();
-    for (const auto& cid : reachable_commits(repo)) {
+    for (const auto& cid : reachable) {
         if (!good_commits.count(cid)) {
             problem("commit " + cid.hex(), "reachable but missing or damaged");
             continue;
@@ -295,8 +329,11 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
             else if (info && (info->ref.length != p.length || info->ref.index_offset != p.index_offset))
                 problem("commit " + cid.hex(), "pack " + p.id.hex() + " length or index offset differs");
         }
-        for (const auto& p : *need)
-            if (!named.count(p)) problem("commit " + cid.hex(), "does not name pack " + p.hex() + " that holds its objects");
+        for (const auto& alternatives : *need)
+            if (std::none_of(alternatives.begin(), alternatives.end(), [&](const Hash32& p) { return named.count(p) > 0; }))
+                problem("commit " + cid.hex(), "does not name pack " + alternatives.front().hex() +
+                                                   (alternatives.size() > 1 ? " (nor any other pack)" : "") +
+                                                   " that holds its objects");
     }
     std::sort(r.problems.begin(), r.problems.end(),
               [](const FsckProblem& a, const FsckProblem& b) { return a.what < b.what; });

@@ -46,7 +46,7 @@ std::unique_ptr<Repository> Repository::open(const fs::path& start, OpenOptions 
     r->m_config = Config::load(r->m_dvt / "config");
     check_format(r->m_config, r->m_dvt);
     r->chunker_params().validate();
-    r->m_index = objects::open_index_db(r->m_dvt / "index.db");
+    r->m_index = objects::open_index_db(r->m_dvt / "index.db", r->m_options.on_notice);
     r->m_store = std::make_unique<objects::ObjectStore>(r->m_dvt, *r->m_index);
     r->m_stat_table = std::make_unique<objects::StatCacheTable>(*r->m_index);
     r->m_refs = std::make_unique<refs::RefStore>(r->m_dvt);
@@ -61,7 +61,8 @@ std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const Ini
         throw Error(ErrorKind::usage, e.what());
     }
     if (opts.zstd_level < 0 || opts.zstd_level > 19) throw Error(ErrorKind::usage, "zstd level must be 0..19");
-    if (opts.pack_size < (1u << 20)) throw Error(ErrorKind::usage, "pack size must be at least 1 MiB");
+    if (opts.pack_size < kMinPackSize || opts.pack_size > kMaxPackSize)
+        throw Error(ErrorKind::usage, "pack size must be from 1 MiB to 4 GiB");
     if (!refs::valid_ref_name(opts.branch)) throw Error(ErrorKind::usage, "invalid branch name '" + opts.branch + "'");
     std::error_code ec;
     fs::create_directories(worktree, ec);
@@ -104,7 +105,7 @@ objects::CodecParams Repository::codec_params() const {
 }
 
 std::uint64_t Repository::pack_size() const {
-    return static_cast<std::uint64_t>(m_config.get_int("pack.size", 64ll << 20));
+    return static_cast<std::uint64_t>(m_config.get_int("pack.size", 64ll << 20));  // within kIntSettings' range
 }
 
 Author Repository::author() const {

@@ -42,6 +42,7 @@ struct Author {
 struct OpenOptions {
     int lock_timeout_ms = 60000;                             // --lock-timeout / DVT_LOCK_TIMEOUT
     std::function<void(const std::string&)> on_lock_wait;  // told once when write_lock() starts waiting
+    std::function<void(const std::string&)> on_notice;     // told when opening repaired something (the index cache)
 };
 
 class Repository {

@@ -141,6 +141,23 @@ std::size_t ObjectStore::reconcile() {
 }
 
 std::size_t ObjectStore::reconcile_rows() {
+    std::lock_guard g(m_db.mutex());
+    auto& db = m_db.db();
+    // The rows first, then the directories. This runs without the write lock (every open): a pack another process
+    // seals and registers meanwhile must not look "gone" (listed before it was there, its row read after), or its
+    // rows would be dropped while its commit is being written (fsck saw "tree is missing or damaged"). In this order
+    // such a pack is at worst indexed once more (the same rows).
+    struct Row {
+        std::int64_t num;
+        Hash32 id;
+        bool partial;
+    };
+    std::vector<Row> rows;
+    {
+        SQLite::Statement q(db, "SELECT num, id, partial FROM packs");
+        while (q.executeStep())
+            rows.push_back(Row{q.getColumn(0).getInt64(), blob_hash(q.getColumn(1)), q.getColumn(2).getInt() != 0});
+    }
     std::set<Hash32> on_disk = pack_names_in(m_packs_dir);
     std::set<Hash32> partial_on_disk = pack_names_in(m_partial_dir);
     // A pack that is complete makes its partial copy redundant (a promotion interrupted after the rename).
@@ -150,21 +167,16 @@ std::size_t ObjectStore::reconcile_rows() {
             fs::remove(partial_path(id), ec);
             fs::remove(resume_path(id), ec);
         }
-    std::lock_guard g(m_db.mutex());
-    auto& db = m_db.db();
     std::set<Hash32> known;
     std::vector<std::int64_t> gone;
     {
-        SQLite::Statement q(db, "SELECT num, id, partial FROM packs");
-        while (q.executeStep()) {
-            Hash32 id = blob_hash(q.getColumn(1));
-            bool partial = q.getColumn(2).getInt() != 0;
+        for (const auto& [num, id, partial] : rows) {
             if (!partial && on_disk.count(id))
                 known.insert(id);
             else if (partial && partial_on_disk.count(id) && !on_disk.count(id))
                 ;  // a partial pack still partial
             else
-                gone.push_back(q.getColumn(0).getInt64());
+                gone.push_back(num);
         }
     }
     std::size_t changed = 0;

@@ -37,9 +37,13 @@ namespace dvt::objects {
 
 class IndexDb;  // objects/index_db.hpp, private to objects/
 
-// Opens .dvt/index.db (creating, migrating, or moving aside and recreating an unreadable file). The handle is opaque
-// outside objects/: pass it to ObjectStore and StatCacheTable, which must not outlive it.
-std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path);
+// Told when opening the index had to rebuild it (one line, for stderr).
+using IndexNotice = std::function<void(const std::string&)>;
+
+// Opens .dvt/index.db (creating, migrating, or moving aside and recreating a file that is unreadable or whose tables
+// are damaged; a private temporary copy when .dvt is read-only: objects/index_db.hpp). The handle is opaque outside
+// objects/: pass it to ObjectStore and StatCacheTable, which must not outlive it.
+std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path, const IndexNotice& notice = {});
 
 struct PackInfo {
     std::int64_t num = 0;  // local row number in the index database (not stable across rebuilds)
