@@ -129,7 +129,8 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
 
     Commit c;
     c.format = repo.commit_format();
-    if (c.format >= 2) c.chunker = chunker;
+    c.chunker = chunker;
+    if (c.format < 2) c.chunker.reset();  // a version-1 commit carries none
     c.tree = built.root;
     if (head.commit) c.parents.push_back(*head.commit);
     Author a = repo.author();
