@@ -294,6 +294,9 @@ nlohmann::json commit_json(const Hash32& id, const objects::Commit& c) {
                         {"files", c.files},
                         {"bytes", c.bytes},
                         {"packs", packs}};
+    j["format"] = c.format;
+    if (c.chunker)
+        j["chunker"] = {{"min", c.chunker->min_size}, {"avg", c.chunker->avg_size}, {"max", c.chunker->max_size}};
     if (c.git_commit) j["git_commit"] = *c.git_commit;
     if (c.git_dirty) j["git_dirty"] = *c.git_dirty;
     return j;

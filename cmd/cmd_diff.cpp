@@ -82,8 +82,7 @@ void register_diff(CLI::App& app, Context& ctx) {
         if (!ctx.dir.empty()) cwd = std::filesystem::absolute(ctx.dir);
         for (const auto& p : ctx.pathspec) limits.push_back(core::repo_relative(*repo, cwd, p));
         auto tree_of = [&](const std::string& rev) {
-            return core::flatten_tree(repo->store(), core::load_commit(*repo, core::resolve_commit(*repo, rev)).tree,
-                                      limits);
+            return core::flatten_tree(repo->store(), core::load_commit(*repo, core::resolve_commit(*repo, rev)), limits);
         };
         if (a->revs.size() == 2) {
             print_diff(ctx, a->revs[0], a->revs[1], core::diff_trees(tree_of(a->revs[0]), tree_of(a->revs[1])), a->stat,
@@ -91,8 +90,13 @@ void register_diff(CLI::App& app, Context& ctx) {
         } else {
             std::string from = a->revs.empty() ? "HEAD" : a->revs[0];
             core::FlatTree base;
-            if (from != "HEAD" || repo->refs().head().commit) base = tree_of(from);
-            print_diff(ctx, from, "worktree", core::diff_trees(base, core::worktree_state(*repo, limits)), a->stat,
+            std::optional<objects::ChunkerParams> chunker;  // the work tree cut as `from` was
+            if (from != "HEAD" || repo->refs().head().commit) {
+                auto c = core::load_commit(*repo, core::resolve_commit(*repo, from));
+                base = core::flatten_tree(repo->store(), c, limits);
+                chunker = repo->chunker_of(c);
+            }
+            print_diff(ctx, from, "worktree", core::diff_trees(base, core::worktree_state(*repo, limits, chunker)), a->stat,
                        a->nul);
         }
     });

@@ -16,8 +16,8 @@ void register_show(CLI::App& app, Context& ctx) {
         core::FlatTree before;
         // a shallow commit's parent may not be here (fetched from a swarm without history): changes against nothing
         bool parent_here = !c.parents.empty() && repo->store().has_commit(c.parents[0]);
-        if (parent_here) before = core::flatten_tree(repo->store(), core::load_commit(*repo, c.parents[0]).tree);
-        auto changes = core::diff_trees(before, core::flatten_tree(repo->store(), c.tree));
+        if (parent_here) before = core::flatten_tree(repo->store(), core::load_commit(*repo, c.parents[0]));
+        auto changes = core::diff_trees(before, core::flatten_tree(repo->store(), c));
         if (ctx.json) {
             auto j = commit_json(id, c);
             nlohmann::json list = nlohmann::json::array();

@@ -15,8 +15,11 @@ void register_status(CLI::App& app, Context& ctx) {
         auto repo = ctx.open_repo();
         auto head = repo->refs().head();
         core::FlatTree base;
-        if (head.commit) base = core::flatten_tree(repo->store(), core::load_commit(*repo, *head.commit).tree);
-        auto work = core::worktree_state(*repo);
+        std::optional<objects::Commit> head_commit;
+        if (head.commit) head_commit = core::load_commit(*repo, *head.commit);
+        if (head_commit) base = core::flatten_tree(repo->store(), *head_commit);
+        // the work tree cut as HEAD was (its chunker), so a clean tree compares equal
+        auto work = core::worktree_state(*repo, {}, head_commit ? std::optional(repo->chunker_of(*head_commit)) : std::nullopt);
         auto changes = core::diff_trees(base, work);
         if (ctx.json) {
             nlohmann::json list = nlohmann::json::array();

@@ -16,6 +16,7 @@
 
 #include "core/revision.hpp"
 #include "core/tree.hpp"
+#include "core/version.hpp"
 #include "hooks/runner.hpp"
 #include "util/file_writer.hpp"
 
@@ -160,11 +161,16 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     res.commit = resolve_commit(repo, rev);
     Commit target_commit = load_commit(repo, res.commit);
     const auto& limits = opts.paths;
-    FlatTree target = flatten_tree(repo.store(), target_commit.tree, limits);
+    FlatTree target = flatten_tree(repo.store(), target_commit, limits);
     auto head = repo.refs().head();
     head_before = head;
     FlatTree head_tree;
-    if (head.commit) head_tree = flatten_tree(repo.store(), load_commit(repo, *head.commit).tree, limits);
+    std::optional<Commit> head_commit;
+    if (head.commit) head_commit = load_commit(repo, *head.commit);
+    if (head_commit) head_tree = flatten_tree(repo.store(), *head_commit, limits);
+    // the work tree is compared with each version as that version was cut (its chunker)
+    const ChunkerParams target_chunker = repo.chunker_of(target_commit);
+    const ChunkerParams head_chunker = head_commit ? repo.chunker_of(*head_commit) : target_chunker;
     for (const auto& p : limits) {
         auto matches = [&](const FlatTree& t) {
             auto it = t.lower_bound(p);
@@ -173,11 +179,14 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         if (!matches(target) && !matches(head_tree))
             throw Error(ErrorKind::not_found, "path '" + p + "' did not match any file in " + rev);
     }
-    FlatTree work = worktree_state(repo, limits);
+    FlatTree work = worktree_state(repo, limits, target_chunker);
+    std::optional<FlatTree> work_head;  // the work tree cut as HEAD was, if that differs
+    if (head_chunker != target_chunker) work_head = worktree_state(repo, limits, head_chunker);
 
     auto modified = [&](const std::string& p) {  // does the work tree hold something at p that HEAD does not?
-        auto w = work.find(p);
-        if (w == work.end()) return false;
+        const FlatTree& wt = work_head ? *work_head : work;
+        auto w = wt.find(p);
+        if (w == wt.end()) return false;
         auto h = head_tree.find(p);
         return h == head_tree.end() || !h->second.same_content(w->second);
     };
@@ -276,18 +285,12 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
                         if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
                             throw_errno("cannot create symlink " + j.path);
                     } else {
-                        FileObject f = repo.store().read_file_object(j.entry->id);
+                        // the file object as its entry says, each chunk as long as its manifest says
+                        auto [f, locs] = read_file_checked(repo.store(), j.entry->id, j.entry->size, j.path);
                         mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
                         int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
                         if (fd < 0) throw_errno("cannot create " + j.path);
                         util::Fd g(fd);
-                        std::vector<Location> locs;
-                        locs.reserve(f.chunks.size());
-                        for (const auto& c : f.chunks) {
-                            auto loc = repo.store().locate(c.id);
-                            if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
-                            locs.push_back(*loc);
-                        }
                         // verified chunks are gathered into 1 MiB writes (large files bypass the page cache)
                         util::FileWriter w(fd, f.size, j.path);
                         repo.store().read_many(locs, [&](std::size_t, const Bytes& data) { w.append(data.data(), data.size()); });
@@ -335,6 +338,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         }
     }
     std::erase_if(rows, [](const StatRow& r) { return r.path.empty(); });
+    if (target_chunker != repo.chunker_params()) rows.clear();  // the stat cache holds ids of the repository's chunker
     try {
         StatCache(repo).store(rows);
     } catch (const std::exception&) {

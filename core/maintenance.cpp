@@ -12,6 +12,8 @@
 
 #include "core/history.hpp"
 #include "core/revision.hpp"
+#include "core/version.hpp"
+#include "objects/limits.hpp"
 #include "util/error.hpp"
 
 namespace dvt::core {
@@ -242,66 +244,121 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
         if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end()) return Holders{it->second};
         return std::nullopt;
     };
-    std::function<const Need*(const Hash32&)> visit_tree = [&](const Hash32& tid) -> const Need* {
-        if (auto it = tree_packs.find(tid); it != tree_packs.end()) return &it->second;
-        Need need;
-        auto tp = pack_of(tid);
-        if (!tp) {
-            problem("object " + tid.hex(), "tree is missing or damaged");
+    std::map<Hash32, std::uint64_t> file_sizes;  // memo: size of each file object read
+    std::set<Hash32> failed_trees;               // memo: trees reported missing, damaged or too deep
+    // The packs a file object and its chunks need (nullopt: reported as missing or damaged).
+    auto visit_file = [&](const TreeEntry& e) -> const Need* {
+        if (auto it = file_packs.find(e.id); it != file_packs.end()) {
+            if (auto s = file_sizes.find(e.id); s != file_sizes.end() && s->second != e.size)
+                problem("object " + e.id.hex(), "file size differs from its tree entry");
+            return &it->second;
+        }
+        Need fneed;
+        auto fp = pack_of(e.id);
+        if (!fp) {
+            problem("object " + e.id.hex(), "file object of '" + e.name + "' is missing or damaged");
             return nullptr;
         }
-        need.insert(*tp);
-        if (not_fetched(tid)) return &(tree_packs[tid] = std::move(need));
-        Tree t;
+        fneed.insert(*fp);
+        if (not_fetched(e.id)) return &(file_packs[e.id] = std::move(fneed));
         try {
-            t = repo.store().read_tree(tid);
-        } catch (const Error& e) {
-            problem("object " + tid.hex(), e.what());
-            return nullptr;
-        }
-        for (const auto& e : t.entries) {
-            if (e.kind == EntryKind::symlink) continue;
-            if (e.kind == EntryKind::directory) {
-                if (auto sub = visit_tree(e.id)) need.insert(sub->begin(), sub->end());
-                continue;
-            }
-            if (auto it = file_packs.find(e.id); it != file_packs.end()) {
-                need.insert(it->second.begin(), it->second.end());
-                continue;
-            }
-            Need fneed;
-            auto fp = pack_of(e.id);
-            if (!fp) {
-                problem("object " + e.id.hex(), "file object of '" + e.name + "' is missing or damaged");
-                continue;
-            }
-            fneed.insert(*fp);
-            if (not_fetched(e.id)) {
-                need.insert(fneed.begin(), fneed.end());
-                file_packs[e.id] = std::move(fneed);
-                continue;
-            }
-            try {
-                FileObject f = repo.store().read_file_object(e.id);
-                if (f.size != e.size) problem("object " + e.id.hex(), "file size differs from its tree entry");
-                std::set<Hash32> seen;
-                for (const auto& c : f.chunks) {
-                    if (!seen.insert(c.id).second) continue;
-                    auto cp = pack_of(c.id);
-                    if (cp) not_fetched(c.id);
-                    if (!cp)
-                        problem("object " + c.id.hex(), "chunk of '" + e.name + "' is missing or damaged");
-                    else
-                        fneed.insert(*cp);
+            FileObject f = repo.store().read_file_object(e.id);
+            file_sizes[e.id] = f.size;
+            if (f.size != e.size) problem("object " + e.id.hex(), "file size differs from its tree entry");
+            std::set<Hash32> seen;
+            for (const auto& c : f.chunks) {
+                if (!seen.insert(c.id).second) continue;
+                auto cp = pack_of(c.id);
+                if (cp) not_fetched(c.id);
+                if (!cp) {
+                    problem("object " + c.id.hex(), "chunk of '" + e.name + "' is missing or damaged");
+                    continue;
                 }
-            } catch (const Error& err) {
-                problem("object " + e.id.hex(), err.what());
+                fneed.insert(*cp);
+                auto loc = repo.store().locate(c.id);
+                if (loc && (loc->entry.type != ObjectType::chunk || loc->entry.raw_len != c.size))
+                    problem("object " + c.id.hex(), "chunk of '" + e.name + "' is " + std::to_string(loc->entry.raw_len) +
+                                                        " bytes, its file object says " + std::to_string(c.size));
             }
-            need.insert(fneed.begin(), fneed.end());
-            file_packs[e.id] = std::move(fneed);
+        } catch (const Error& err) {
+            problem("object " + e.id.hex(), err.what());
         }
-        return &(tree_packs[tid] = std::move(need));
+        return &(file_packs[e.id] = std::move(fneed));
     };
+    // The packs a tree and everything below it need (nullptr: reported as missing, damaged or too deep). Iterative,
+    // each distinct tree once (a shared subtree is not walked again), at most kMaxTreeDepth directories deep.
+    auto visit_tree = [&](const Hash32& root) -> const Need* {
+        struct Frame {
+            Hash32 id;
+            Tree tree;
+            std::size_t next = 0;
+            Need need;
+        };
+        std::vector<Frame> stack;
+        // Starts a tree: its memoized result (nullptr and done when failed), or a frame pushed.
+        auto enter = [&](const Hash32& tid, const Need** result) -> bool {
+            *result = nullptr;
+            if (auto it = tree_packs.find(tid); it != tree_packs.end()) {
+                *result = &it->second;
+                return false;
+            }
+            if (failed_trees.count(tid)) return false;
+            auto tp = pack_of(tid);
+            if (!tp) {
+                problem("object " + tid.hex(), "tree is missing or damaged");
+                failed_trees.insert(tid);
+                return false;
+            }
+            if (not_fetched(tid)) {
+                *result = &(tree_packs[tid] = Need{*tp});
+                return false;
+            }
+            Frame f{tid, {}, 0, {*tp}};
+            try {
+                f.tree = repo.store().read_tree(tid);
+            } catch (const Error& e) {
+                problem("object " + tid.hex(), e.what());
+                failed_trees.insert(tid);
+                return false;
+            }
+            stack.push_back(std::move(f));
+            return true;
+        };
+        const Need* result = nullptr;
+        if (!enter(root, &result)) return result;
+        while (!stack.empty()) {
+            Frame& f = stack.back();
+            if (f.next == f.tree.entries.size()) {
+                Hash32 id = f.id;
+                auto need = std::move(f.need);
+                stack.pop_back();
+                result = &(tree_packs[id] = std::move(need));
+                if (!stack.empty()) {  // fold into the parent, whose entry `next` named it
+                    stack.back().need.insert(result->begin(), result->end());
+                    ++stack.back().next;
+                }
+                continue;
+            }
+            const TreeEntry& e = f.tree.entries[f.next];
+            if (e.kind == EntryKind::directory) {
+                if (stack.size() > kMaxTreeDepth) {
+                    problem("object " + root.hex(), "directories nest deeper than the limit of " +
+                                                        std::to_string(kMaxTreeDepth) + " (docs/format.md, \"Limits\")");
+                    for (const auto& fr : stack) failed_trees.insert(fr.id);
+                    return nullptr;
+                }
+                const Need* sub = nullptr;
+                Hash32 sub_id = e.id;
+                if (enter(sub_id, &sub)) continue;  // pushed: folded in when it is done
+                if (sub) f.need.insert(sub->begin(), sub->end());
+            } else if (e.kind != EntryKind::symlink) {
+                if (const auto* fneed = visit_file(e)) f.need.insert(fneed->begin(), fneed->end());
+            }
+            ++f.next;
+        }
+        return result;
+    };
+    TreeShapes shapes;  // memo of measure_commit, shared by all commits
     std::set<Hash32> shallow;
     try {
         shallow = repo.shallow();
@@ -321,6 +378,11 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
                 problem("commit " + cid.hex(), "parent " + p.hex() + " is missing or damaged");
         const auto* need = visit_tree(c.tree);
         if (!need) continue;
+        try {  // the rules of a whole version: limits, directory sizes, the commit's files and bytes
+            measure_commit(StoreObjects(repo.store()), c, &shapes);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::not_found) problem("commit " + cid.hex(), e.what());  // absent: reported above
+        }
         std::set<Hash32> named;
         for (const auto& p : c.packs) {
             named.insert(p.id);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "objects/index_db.hpp"
+#include "objects/limits.hpp"
 #include "objects/sqlite_error.hpp"
 
 namespace dvt::objects {
@@ -280,6 +281,7 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
     while (i < locs.size()) {
         // extend a run while the next record starts where this one ends, in the same pack
         std::size_t j = i + 1;
+        check_entry_limits(locs[i].entry, "pack #" + std::to_string(locs[i].pack_num));  // before sizing the buffer
         std::uint64_t start = locs[i].entry.offset;
         std::uint64_t end = start + kRecordHeaderSize + locs[i].entry.stored_len;
         while (j < locs.size() && locs[j].pack_num == locs[i].pack_num && locs[j].entry.offset == end &&
@@ -543,7 +545,11 @@ Bytes ObjectStore::read_commit_bytes(const Hash32& id) const {
     auto p = commit_path(id);
     auto fd = util::try_open_read(p);
     if (!fd) throw Error(ErrorKind::not_found, "commit " + id.hex() + " not found");
-    Bytes b(util::file_size(fd->get()));
+    std::uint64_t size = util::file_size(fd->get());
+    if (size > kMaxCommitSize)  // before reading it (docs/format.md, "Limits")
+        throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is damaged (" + std::to_string(size) +
+                                            " bytes, more than a commit may have)");
+    Bytes b(size);
     if (!b.empty()) util::pread_all(fd->get(), b.data(), b.size(), 0, p.string());
     if (commit_id_of(b) != id)
         throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is damaged (its bytes do not match its id)");
