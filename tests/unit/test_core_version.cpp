@@ -442,3 +442,71 @@ TEST_CASE("hostile content in a repository: a wrong chunk length or file size is
     core::checkout(*r.repo, "good", {});
     CHECK(r.read("data.bin") == data);
 }
+
+TEST_CASE("chunker of a commit: a version cut with other parameters compares clean, and commits on it keep them",
+          "[version][core]") {
+    core::InitOptions big;
+    big.chunker = ChunkerParams{16384, 65536, 262144};
+    test::CoreRepo origin("chunker-origin", big);
+    Bytes blob = test::pseudo_random(3 << 20, 9);
+    origin.write("blob.bin", blob);
+    origin.write("a.txt", "a\n");
+    Hash32 v1 = origin.commit("v1");
+    Commit c1 = core::load_commit(*origin.repo, v1);
+    REQUIRE(c1.chunker);
+    CHECK(*c1.chunker == big.chunker);
+    CHECK(c1.format == 2);
+
+    // a repository with the default parameters gets v1's packs and commit (as a pull does) and checks it out
+    test::CoreRepo other("chunker-other");
+    for (const auto& p : c1.packs)
+        fs::copy_file(origin.repo->store().pack_path(p.id), other.repo->store().pack_path(p.id));
+    other.repo->store().reconcile();
+    Bytes raw = origin.repo->store().read_commit_bytes(v1);
+    other.repo->store().write_commit(v1, raw);
+    other.set_ref("refs/heads/pulled", v1);
+    core::checkout(*other.repo, "pulled", {});
+    CHECK(other.read("blob.bin") == blob);
+    // compared as v1 was cut: clean; cut with the repository's defaults the 3 MiB file would differ
+    auto flat = core::flatten_tree(other.repo->store(), c1);
+    CHECK(core::diff_trees(flat, core::worktree_state(*other.repo, {}, other.repo->chunker_of(c1))).empty());
+    CHECK(core::diff_trees(flat, core::worktree_state(*other.repo)).size() == 1);
+    // nothing changed: nothing to commit; a change: the new commit keeps v1's parameters and re-uses its chunks
+    CHECK(kind_of([&] { other.commit("same"); }) == ErrorKind::nothing_to_do);
+    other.write("b.txt", "b\n");
+    auto r = other.commit_result("v2");
+    REQUIRE(r.commit.chunker);
+    CHECK(*r.commit.chunker == big.chunker);
+    CHECK(r.stats.chunks_new == 1);  // b.txt only
+    auto f = core::fsck(*other.repo, {});
+    for (const auto& p : f.problems) UNSCOPED_INFO(p.what << ": " << p.message);
+    CHECK(f.problems.empty());
+}
+
+TEST_CASE("repository formats: format 1 writes version-1 commits and becomes format 2 on a version-2 commit",
+          "[version][core]") {
+    core::InitOptions o;
+    o.format = 1;
+    test::CoreRepo r("format-1", o);
+    CHECK(r.repo->format() == 1);
+    r.write("a.txt", "a\n");
+    Hash32 v1 = r.commit("v1");
+    Bytes raw = r.repo->store().read_commit_bytes(v1);
+    CHECK(std::string(raw.begin(), raw.begin() + 13) == "dvt-commit 1\n");
+    Commit c = core::load_commit(*r.repo, v1);
+    CHECK(c.format == 1);
+    CHECK(!c.chunker);
+    CHECK(r.repo->chunker_of(c) == r.repo->chunker_params());  // a version-1 commit: the repository's parameters
+    r.repo->accept_commit_format(1);
+    CHECK(r.repo->format() == 1);
+    r.repo->accept_commit_format(2);
+    CHECK(r.repo->format() == 2);
+    auto reopened = core::Repository::open(r.root());
+    CHECK(reopened->format() == 2);
+    CHECK(kind_of([&] { r.repo->accept_commit_format(3); }) == ErrorKind::unsupported);
+    r.write("b.txt", "b\n");
+    CHECK(core::load_commit(*r.repo, r.commit("v2")).format == 2);
+    core::InitOptions bad;
+    bad.format = 3;
+    CHECK(kind_of([&] { test::CoreRepo x("format-3", bad); }) == ErrorKind::usage);
+}
