@@ -103,12 +103,24 @@ bool all_blocks(const std::vector<char>& have) {
     return std::all_of(have.begin(), have.end(), [](char c) { return c != 0; });
 }
 
+// pread_full's result for a file that ended before the bytes asked for (never an errno: those are positive).
+constexpr int kShortRead = -1;
+
 lt::storage_error err(int e, lt::operation_t op) {
-    return lt::storage_error(lt::error_code(e, boost::system::system_category()), lt::file_index_t{0}, op);
+    lt::error_code ec = e == kShortRead ? lt::error_code(boost::asio::error::eof)
+                                        : lt::error_code(e, boost::system::system_category());
+    return lt::storage_error(ec, lt::file_index_t{0}, op);
 }
 
-// 0 or errno. A read past the end of the file fills with zeros (a piece not there hashes wrong and is fetched).
-int pread_full(int fd, char* p, std::size_t n, std::int64_t off) {
+// How a read treats the end of the file.
+enum class PastEnd {
+    zeros,  // hashing: bytes not there read as zeros, so a piece not (fully) there hashes wrong and is fetched
+    fail,   // serving a peer: a file shorter than its torrent says lost bytes (truncated while served); zeros would
+            // go out as its data, so the read fails (kShortRead) and libtorrent rejects the request
+};
+
+// 0, an errno, or kShortRead (PastEnd::fail and the file ends before off + n).
+int pread_full(int fd, char* p, std::size_t n, std::int64_t off, PastEnd past_end) {
     while (n > 0) {
         ssize_t r = ::pread(fd, p, n, off);
         if (r < 0) {
@@ -116,6 +128,7 @@ int pread_full(int fd, char* p, std::size_t n, std::int64_t off) {
             return errno;
         }
         if (r == 0) {
+            if (past_end == PastEnd::fail) return kShortRead;
             std::memset(p, 0, n);
             return 0;
         }
@@ -287,7 +300,7 @@ public:
             lt::storage_error e;
             if (!buf) e = err(ENOMEM, lt::operation_t::alloc_cache_piece);
             else if (!s->supported) e = err(EOPNOTSUPP, lt::operation_t::file_read);
-            else e = read(*s, static_cast<int>(r.piece), r.start, r.length, buf);
+            else e = read(*s, static_cast<int>(r.piece), r.start, r.length, buf, PastEnd::fail);
             lt::disk_buffer_holder h(g_buffers, buf, r.length);
             if (e) h.reset();
             post([handler = std::move(handler), h = std::move(h), e]() mutable { handler(std::move(h), e); });
@@ -373,7 +386,7 @@ public:
                 e = err(EINVAL, lt::operation_t::file_read);
             } else {
                 std::vector<char> buf(static_cast<std::size_t>(n));
-                e = read(*s, p, offset, n, buf.data());
+                e = read(*s, p, offset, n, buf.data(), PastEnd::zeros);
                 if (!e) {
                     Hash32 d = sha256(buf.data(), buf.size());
                     std::memcpy(h.data(), d.bytes.data(), 32);
@@ -581,8 +594,10 @@ private:
         });
     }
 
-    // `n` bytes at `start` of piece `p`: from the piece's buffer when it holds them all, else from the file.
-    lt::storage_error read(Storage& s, int p, int start, int n, char* out) {
+    // `n` bytes at `start` of piece `p`: from the piece's buffer when it holds them all, else from the file (what
+    // lies past the end of the file at the end of the torrent, in a pad after it, is zeros). `past_end`: what a file
+    // shorter than the torrent says gives.
+    lt::storage_error read(Storage& s, int p, int start, int n, char* out, PastEnd past_end) {
         {
             std::lock_guard g(s.mu);
             auto it = s.pending.find(p);
@@ -597,7 +612,10 @@ private:
             }
         }
         std::int64_t off = std::int64_t{p} * s.piece_length + start;
-        if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, out, static_cast<std::size_t>(n), off); }))
+        auto in_file = static_cast<std::size_t>(std::clamp<std::int64_t>(s.size - off, 0, n));
+        std::memset(out + in_file, 0, static_cast<std::size_t>(n) - in_file);
+        if (in_file == 0) return {};
+        if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, out, in_file, off, past_end); }))
             return err(e, lt::operation_t::file_read);
         return {};
     }
@@ -669,7 +687,10 @@ private:
                     continue;
                 }
                 std::int64_t off = std::int64_t{p} * s.piece_length + start;
-                if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, own.get() + start, static_cast<std::size_t>(n), off); }))
+                auto bytes = static_cast<std::size_t>(n);
+                if (int e = s.with_fd(false, [&](int fd) {
+                        return pread_full(fd, own.get() + start, bytes, off, PastEnd::zeros);
+                    }))
                     return err(e, lt::operation_t::file_read);
             }
             data = own.get();

@@ -15,7 +15,9 @@
 //    reference data took 16.3 s against 13.8 s.)
 //  - Reads for other peers come from the piece buffer if the piece is still there, else from the file (pread), on
 //    worker threads. Reads and hashes of the same piece see the same bytes: a piece leaves memory only after its
-//    write returned.
+//    write returned. A read for a peer that the file cannot fill (it ends before the torrent says: truncated while
+//    served) fails with "End of file" (boost::asio::error::eof), and libtorrent rejects the peer's request; only
+//    hashing reads past the end of a file as zeros (a piece not there yet hashes wrong and is fetched).
 //  - piece_layer(path) gives the piece hashes (BEP 52 piece layer) of a file whose every piece this object hashed in
 //    this process, each computed from the bytes it then wrote or had read from the file: the puller checks it against
 //    the pack id instead of reading the pack again (transport/puller.cpp, verify_pack).
