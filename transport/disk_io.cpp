@@ -139,6 +139,20 @@ int pread_full(int fd, char* p, std::size_t n, std::int64_t off, PastEnd past_en
     return 0;
 }
 
+// Whether bytes [off, off + len) of the file hold written data: not past its end, and no hole (never written) in
+// them. A file system without SEEK_DATA/SEEK_HOLE answers by the length alone.
+bool in_file(int fd, std::int64_t off, int len) {
+    off_t data = ::lseek(fd, off, SEEK_DATA);
+    if (data < 0) {
+        if (errno != EINVAL) return false;  // ENXIO: at or past the end
+        struct stat sb;
+        return ::fstat(fd, &sb) == 0 && sb.st_size >= off + len;
+    }
+    if (data != off) return false;  // a hole at off
+    off_t hole = ::lseek(fd, off, SEEK_HOLE);
+    return hole >= off + len;
+}
+
 int pwrite_full(int fd, const char* p, std::size_t n, std::int64_t off) {
     while (n > 0) {
         ssize_t r = ::pwrite(fd, p, n, off);
@@ -419,18 +433,41 @@ public:
         // Pieces the caller says are present must be in a file long enough to hold them; otherwise libtorrent
         // checks every piece (async_hash), and the ones not there are fetched.
         std::int64_t need = 0;
+        // Blocks of unfinished pieces the resume data says were received must be in the file too. This object
+        // acknowledges a block once it is in memory, so resume data saved shortly before a SIGKILL can name blocks
+        // that never reached the file: libtorrent would take them as received, complete their pieces with blocks
+        // from a peer, and blame that peer for the failed hash (a ban after four such pieces). A hole where such a
+        // block should be makes libtorrent check every piece instead.
+        std::vector<std::pair<std::int64_t, int>> claimed;  // offset and length in the file
         if (resume) {
             if (resume->flags & lt::torrent_flags::seed_mode) need = s->size;
             for (int p = static_cast<int>(resume->have_pieces.size()) - 1; p >= 0 && need == 0; --p)
                 if (resume->have_pieces.get_bit(lt::piece_index_t(p)))
                     need = std::int64_t{p} * s->piece_length + s->piece_size(p);
+            for (const auto& [piece, blocks] : resume->unfinished_pieces) {
+                int p = static_cast<int>(piece);
+                if (p < 0 || p >= s->num_pieces) continue;
+                int n = std::min(blocks.size(), (s->piece_size(p) + kBlock - 1) / kBlock);
+                for (int b = 0; b < n; ++b)
+                    if (blocks.get_bit(b))
+                        claimed.emplace_back(std::int64_t{p} * s->piece_length + b * kBlock,
+                                             std::min(kBlock, s->piece_size(p) - b * kBlock));
+            }
         }
-        submit([this, s, need, handler = std::move(handler)]() mutable {
+        submit([this, s, need, claimed = std::move(claimed), handler = std::move(handler)]() mutable {
             lt::status_t st = lt::status_t::no_error;
             if (need > 0) {
                 struct stat sb;
                 if (!s->supported || ::stat(s->path.c_str(), &sb) != 0 || sb.st_size < need)
                     st = lt::status_t::need_full_check;
+            }
+            if (st == lt::status_t::no_error && !claimed.empty()) {
+                bool all_there = s->supported && s->with_fd(false, [&](int fd) {
+                    for (const auto& [off, len] : claimed)
+                        if (!in_file(fd, off, len)) return 1;
+                    return 0;
+                }) == 0;
+                if (!all_there) st = lt::status_t::need_full_check;
             }
             post([handler = std::move(handler), st] { handler(st, lt::storage_error()); });
         });

@@ -23,7 +23,9 @@
 //    the pack id instead of reading the pack again (transport/puller.cpp, verify_pack).
 //  - Jobs run on worker threads; their handlers are posted to libtorrent's io_context, which counts every queued job
 //    as outstanding work. Buffers handed out for reads are freed by an allocator that outlives this object.
-//  - Stopping or releasing a torrent writes out the blocks of unfinished pieces; removing it forgets it. Under memory
+//  - Stopping or releasing a torrent writes out the blocks of unfinished pieces; removing it forgets it. A torrent
+//    added from resume data whose unfinished pieces count a block the file lacks (a hole, or past its end: a SIGKILL
+//    before the block was written) gets every piece checked (need_full_check) instead of trusting the resume data. Under memory
 //    pressure (DiskOptions::spill_at) unfinished pieces are written out early.
 //  - Only single-file torrents (a pad file after the one file is allowed): jobs of a torrent with several files
 //    fail with "operation not supported".

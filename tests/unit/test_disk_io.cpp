@@ -147,6 +147,35 @@ TEST_CASE("pieces already in a file are hashed from it and not fetched again; th
     CHECK(*layer == x.pt.layer);
 }
 
+TEST_CASE("blocks that resume data counts as received but the file lacks are fetched again, and no peer is blamed",
+          "[transport][disk_io]") {
+    // As a pull killed right after saving its resume data leaves it: the blocks it had acknowledged in memory never
+    // reached the file. The fetcher's file holds the first 60 % and a hole after it, to the full length.
+    test::TempDir t("disk-io-resume");
+    std::size_t size = (17 << 20) + 123;  // 32 KiB pieces of two blocks
+    Bytes data = pseudo_random(size, 51);
+    PackTorrent pt(data);
+    std::size_t have = size * 6 / 10;
+    fs::path f = t.path / "fetch" / pt.name;
+    write_file(f, Bytes(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(have)));
+    fs::resize_file(f, size);
+    int whole = static_cast<int>(have / pt.piece);
+    Transfer x(t.path, data, {}, [&](lt::add_torrent_params& fp) {
+        fp.have_pieces.resize(fp.ti->num_pieces(), false);
+        for (int p = 0; p < whole; ++p) fp.have_pieces.set_bit(lt::piece_index_t(p));
+        for (int p : {whole + 3, whole + 40}) {  // the first block of two pieces in the hole: "received"
+            lt::bitfield blocks(2, false);
+            blocks.set_bit(0);
+            fp.unfinished_pieces[lt::piece_index_t(p)] = blocks;
+        }
+    });
+
+    CHECK(util::read_file(x.file) == data);
+    // taken as received, those blocks (zeros) would have failed their pieces, and the seeder would have been blamed
+    CHECK(x.st.total_failed_bytes == 0);
+    CHECK(x.st.total_payload_download <= static_cast<std::int64_t>(size - have + 2 * pt.piece));
+}
+
 TEST_CASE("under memory pressure unfinished pieces are written out early and hashed from file and memory together",
           "[transport][disk_io]") {
     // spill every unfinished piece; and spill above two piece buffers with writes held back (libtorrent stops
