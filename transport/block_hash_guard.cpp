@@ -52,7 +52,7 @@ public:
     void on_piece_failed(lt::piece_index_t piece) override {
         auto t = m_torrent.lock();
         if (!t || !t->has_hash_picker() || !t->valid_metadata()) return;
-        const auto& files = t->torrent_file().files();
+        const auto& files = t->torrent_file().orig_files();  // the hash picker's view
         lt::file_index_t f = files.file_index_at_piece(piece);
         int in_file = static_cast<int>(piece) - static_cast<int>(files.piece_index_at_file(f));
         switch (drop_block_requests(BlockQueueTag{}, t->get_hash_picker(), in_file)) {
