@@ -64,6 +64,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fork=()
 [ "${FUZZ_FORK:-1}" = 1 ] && fork=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 rows=()
+summaries=()
 bad=0
 for t in "${targets[@]}"; do
     mkdir -p "$work/$t/corpus" "$crashes/$t"
@@ -73,17 +74,26 @@ for t in "${targets[@]}"; do
     before=$(find "$work/$t/corpus" -type f | wc -l)
     echo "fuzz.sh: $t for ${secs}s (log $log)" >&2
     start=$(date +%s)
+    : >"$log.start"
     set +e
     # shellcheck disable=SC2086
     (cd "$work/$t" && "$build/fuzz/dvt_fuzz_$t" "${fork[@]}" "${dict[@]}" -max_total_time="$secs" \
         -max_len="${max_len[$t]}" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-2048}" \
-        -malloc_limit_mb="${FUZZ_MALLOC_LIMIT_MB:-512}" -print_final_stats=1 -artifact_prefix="$crashes/$t/" \
+        -malloc_limit_mb="${FUZZ_MALLOC_LIMIT_MB:-512}" -print_final_stats=1 -print_funcs=0 -artifact_prefix="$crashes/$t/" \
         ${FUZZ_EXTRA:-} "$work/$t/corpus" "$root/fuzz/corpus/$t") >"$log" 2>&1
     rc=$?
     set -e
     elapsed=$(( $(date +%s) - start ))
     after=$(find "$work/$t/corpus" -type f | wc -l)
-    found=$(find "$crashes/$t" -type f | wc -l)
+    # Fork mode keeps the jobs' reports out of the log: replay each new finding alone for its report and stack
+    # (<input>.txt), and sum them up by libFuzzer's SUMMARY line.
+    for f in $(find "$crashes/$t" -type f ! -name '*.txt' -newer "$log.start"); do
+        timeout 120 "$build/fuzz/dvt_fuzz_$t" -rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-2048}" \
+            -malloc_limit_mb="${FUZZ_MALLOC_LIMIT_MB:-512}" -timeout="${FUZZ_TIMEOUT:-10}" "$f" >"$f.txt" 2>&1 || true
+    done
+    found=$(find "$crashes/$t" -type f ! -name '*.txt' | wc -l)
+    summaries+=("$(cat "$crashes/$t"/*.txt 2>/dev/null | grep -E '^SUMMARY:|property violated|what\(\):' | sed "s|^|$t: |" |
+        sort | uniq -c || true)")
     # The last status line: "#N ... cov: C ft: F corp: ..." (plain) or "#N: cov: C ft: F corp: P exec/s E ..." (fork).
     status=$(grep -E '^#[0-9]+:? .*cov: [0-9]+' "$log" | tail -1 || true)
     execs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$status")
@@ -103,6 +113,8 @@ done
 echo
 printf '%-9s %7s %12s %8s %7s %7s %6s %10s %7s %4s\n' target time executions exec/s cov ft new oom/tmo/crash files rc
 printf '%s\n' "${rows[@]}"
+echo
+printf '%s\n' "${summaries[@]}" | grep . || echo "no findings"
 echo
 echo "work dir: $work (new corpus in <target>/corpus, logs in <target>/log); crash inputs: $crashes/<target>/"
 exit "$bad"
