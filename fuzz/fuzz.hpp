@@ -28,11 +28,17 @@ inline void require(bool ok, const char* what) {
     std::abort();
 }
 
+// How often a decoder accepted something: the replay driver counts the inputs that raised it, so a corpus that no
+// longer decodes (a format changed and the corpus was not regenerated: fuzz/make_corpus.sh) fails under CTest.
+inline std::uint64_t accepted_count = 0;
+inline void note_accepted() { ++accepted_count; }
+
 // Runs `f`; a dvt::Error (the decoder refused the input) gives false, success gives true. Everything else escapes.
 template <class F>
 bool accepted(F&& f) {
     try {
         f();
+        note_accepted();
         return true;
     } catch (const dvt::Error&) {
         return false;
