@@ -14,6 +14,17 @@ static std::string trim(std::string s) {
     return s.substr(b, e - b + 1);
 }
 
+// Whether serialize() writes `key` so that parse() reads the same key back: serialize() puts the part before the first
+// '.' in the [section] line and the rest at the start of a "name = value" line, where surrounding blanks are trimmed,
+// a leading '#', ';' or '[' makes another kind of line, and an '=' ends the name.
+static bool writable_key(const std::string& key) {
+    auto dot = key.find('.');
+    if (dot == 0 || dot == std::string::npos) return false;
+    std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+    if (trim(section) != section || trim(name) != name || name.find('=') != std::string::npos) return false;
+    return name.empty() || (name[0] != '#' && name[0] != ';' && name[0] != '[');
+}
+
 Config Config::parse(const std::string& text) {
     Config c;
     std::string section;
@@ -32,7 +43,10 @@ Config Config::parse(const std::string& text) {
         auto eq = line.find('=');
         if (eq == std::string::npos || section.empty())
             throw Error(ErrorKind::corrupt, "config line " + std::to_string(lineno) + ": expected 'key = value'");
-        c.m_values[section + "." + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+        std::string key = section + "." + trim(line.substr(0, eq));
+        if (!writable_key(key))  // e.g. "[a. b]": dvt would write it back as another key
+            throw Error(ErrorKind::corrupt, "config line " + std::to_string(lineno) + ": malformed key '" + key + "'");
+        c.m_values[key] = trim(line.substr(eq + 1));
     }
     return c;
 }

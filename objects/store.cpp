@@ -15,6 +15,13 @@ namespace dvt::objects {
 
 namespace fs = std::filesystem;
 
+// Defined before the constructor: the constructor's cleanup destroys m_readers, which needs the complete type (clang
+// instantiates that destructor there; g++ later).
+struct ObjectStore::Reader {
+    std::unique_ptr<SQLite::Database> db;
+    std::unique_ptr<SQLite::Statement> locate;
+};
+
 ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
     : m_dvt_dir(std::move(dvt_dir)),
       m_packs_dir(m_dvt_dir / "packs"),
@@ -22,11 +29,6 @@ ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
       m_tmp_dir(m_dvt_dir / "tmp"),
       m_partial_dir(m_dvt_dir / "partial"),
       m_db(db) {}
-
-struct ObjectStore::Reader {
-    std::unique_ptr<SQLite::Database> db;
-    std::unique_ptr<SQLite::Statement> locate;
-};
 
 ObjectStore::~ObjectStore() = default;
 
