@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "objects/index_db.hpp"
@@ -211,7 +212,55 @@ void ObjectStore::give_reader(std::unique_ptr<Reader> r) const {
 }
 
 std::optional<Location> ObjectStore::locate(const Hash32& id) const {
-    return guarded("locating an object", [&] { return locate_row(id); });
+    auto loc = guarded("locating an object", [&] { return locate_row(id); });
+    if (!loc) loc = locate_staged(id);
+    return loc;
+}
+
+void ObjectStore::stage(std::vector<SealedPack> packs) {
+    for (auto& p : packs)
+        std::sort(p.entries.begin(), p.entries.end(), [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
+    unstage();
+    std::lock_guard g(m_stage_mutex);
+    m_staged = std::move(packs);
+}
+
+void ObjectStore::unstage() {
+    std::size_t n;
+    {
+        std::lock_guard g(m_stage_mutex);
+        n = m_staged.size();
+        m_staged.clear();
+    }
+    std::lock_guard g(m_fd_mutex);
+    for (std::size_t k = 0; k < n; ++k) m_fds.erase(-static_cast<std::int64_t>(k) - 1);
+}
+
+std::optional<Location> ObjectStore::locate_staged(const Hash32& id) const {
+    std::lock_guard g(m_stage_mutex);
+    for (std::size_t k = 0; k < m_staged.size(); ++k) {
+        const auto& es = m_staged[k].entries;
+        auto it = std::lower_bound(es.begin(), es.end(), id, [](const PackEntry& e, const Hash32& h) { return e.id < h; });
+        if (it != es.end() && it->id == id) return Location{-static_cast<std::int64_t>(k) - 1, *it};
+    }
+    return std::nullopt;
+}
+
+bool ObjectStore::is_staged(const Hash32& pack) const {
+    std::lock_guard g(m_stage_mutex);
+    return std::any_of(m_staged.begin(), m_staged.end(), [&](const SealedPack& p) { return p.ref.id == pack; });
+}
+
+std::optional<std::vector<PackEntry>> ObjectStore::pack_entries(const Hash32& id) const {
+    {
+        std::lock_guard g(m_stage_mutex);
+        for (const auto& p : m_staged)
+            if (p.ref.id == id) return p.entries;
+    }
+    auto info = pack_by_id(id);
+    if (!info) return std::nullopt;
+    util::Fd fd = util::open_read(file_of(*info));
+    return read_pack_index(fd.get(), (info->partial ? "partial pack " : "pack ") + id.hex()).entries;
 }
 
 std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
@@ -242,6 +291,15 @@ int ObjectStore::pack_fd(std::int64_t num) const {
     std::lock_guard g(m_fd_mutex);
     auto it = m_fds.find(num);
     if (it != m_fds.end()) return it->second->get();
+    if (num < 0) {  // a staged pack
+        std::lock_guard sg(m_stage_mutex);
+        auto k = static_cast<std::size_t>(-(num + 1));
+        if (k >= m_staged.size()) throw Error(ErrorKind::not_found, "staged pack #" + std::to_string(num) + " is gone");
+        auto fd = std::make_shared<util::Fd>(util::open_read(m_staged[k].path));
+        int raw = fd->get();
+        m_fds.emplace(num, std::move(fd));
+        return raw;
+    }
     auto info = pack(num);
     if (!info) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
     auto fd = std::make_shared<util::Fd>(util::open_read(file_of(*info)));

@@ -120,6 +120,31 @@ public:
     // leaves a pack in packs/ the index does not know, which reconcile() indexes on the next open.
     void install_packs(std::vector<SealedPack>& verified);
 
+    // ---- Staged packs (verified, not stored) ------------------------------------------------------------------------
+    // A pull checks a version whole (core/version_check.hpp) before it stores anything: stage() makes the objects of
+    // `packs` (verified, still outside packs/, e.g. in partial/; entries = their indexes) readable through locate(),
+    // read() and the readers built on them, without writing anything, until unstage() (or the Staging guard's end).
+    // Objects the index knows are still read from the store. Staged locations have negative pack numbers. At most
+    // one set of packs is staged at a time (a second stage() replaces it). read() verifies staged objects like any.
+    void stage(std::vector<SealedPack> packs);
+    void unstage();
+    class Staging {
+    public:
+        Staging(ObjectStore& s, std::vector<SealedPack> packs) : m_s(s) { m_s.stage(std::move(packs)); }
+        ~Staging() { m_s.unstage(); }
+        Staging(const Staging&) = delete;
+        Staging& operator=(const Staging&) = delete;
+
+    private:
+        ObjectStore& m_s;
+    };
+
+    bool is_staged(const Hash32& pack) const;
+    // The index entries of pack `id`: of a staged pack, the ones staged; of a pack here (complete or partial), read
+    // from its file (read_pack_index: checked against the footer's SHA-256; of a partial pack, also the objects not
+    // fetched). nullopt when the pack is neither staged nor indexed. Throws corrupt if its index is damaged.
+    std::optional<std::vector<PackEntry>> pack_entries(const Hash32& id) const;
+
     // Registers a partial pack (no objects yet); returns its row. A complete pack of that id is returned as is.
     PackInfo add_partial_pack(const PackRef& ref);
     // Adds index rows for objects of pack `num` that the caller has verified (of a partial pack: read from its
@@ -187,6 +212,10 @@ private:
     bool fetch_from_source(const std::vector<Hash32>& missing) const;
     std::shared_ptr<ObjectSource> m_source;
     mutable std::mutex m_source_mutex;  // one fetch at a time
+    // Staged packs (stage()): pack k has number -(k + 1); each one's entries sorted by id.
+    std::optional<Location> locate_staged(const Hash32& id) const;
+    mutable std::mutex m_stage_mutex;
+    std::vector<SealedPack> m_staged;
 };
 
 }  // namespace dvt::objects
