@@ -16,8 +16,15 @@ now_ms() { date +%s%3N; }
 
 # repo_state DIR: what a refused pull must not change (partial/ and tmp/ may hold downloads, the index is a cache)
 repo_state() {
-    (cd "$1/.dvt" && find packs commits refs logs HEAD shallow -printf '%p %s %m\n' 2>/dev/null | sort &&
-        cat HEAD && find packs commits refs logs -type f -exec sha256sum {} + 2>/dev/null | sort)
+    local d
+    (
+        cd "$1/.dvt"
+        for d in packs commits refs logs HEAD shallow; do
+            [ -e "$d" ] || continue
+            find "$d" -printf '%p %s %m\n' | sort
+            find "$d" -type f -exec sha256sum {} + | sort
+        done
+    )
     tree_digest "$1"
 }
 
@@ -61,7 +68,7 @@ make_tree "$SRC"
 cd "$SRC"
 V1=$(commit_id v1)
 # a file object of v1 (for a commit whose "tree" is one)
-FILE_OBJ=$("$DVT" ls-tree "$V1" docs/readme.txt | awk '{print $2}')
+FILE_OBJ=$("$DVT" ls-tree "$V1" docs | awk '$1 == "file" && $4 == "readme.txt" {print $2}')
 is_hex64 "$FILE_OBJ" || fail "ls-tree printed no file object id: $FILE_OBJ"
 
 # hostile versions, each a real commit's text changed and re-hashed
