@@ -260,6 +260,12 @@ StatRow write_job(const ObjectStore& store, const Job& j, std::size_t i, bool re
     }
     int rc = replace ? ::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str())
                      : ::renameat2(j.dirfd, tmp.c_str(), j.dirfd, name.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && !replace && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+        // a file system without RENAME_NOREPLACE: look, then rename (the write lock keeps other dvt processes out)
+        struct stat st;
+        if (::fstatat(j.dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
+        else rc = ::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str());
+    }
     if (rc != 0) {
         int e = errno;
         ::unlinkat(j.dirfd, tmp.c_str(), 0);
