@@ -223,6 +223,7 @@ void ObjectStore::stage(std::vector<SealedPack> packs) {
     unstage();
     std::lock_guard g(m_stage_mutex);
     m_staged = std::move(packs);
+    m_any_staged = !m_staged.empty();
 }
 
 void ObjectStore::unstage() {
@@ -231,12 +232,14 @@ void ObjectStore::unstage() {
         std::lock_guard g(m_stage_mutex);
         n = m_staged.size();
         m_staged.clear();
+        m_any_staged = false;
     }
     std::lock_guard g(m_fd_mutex);
     for (std::size_t k = 0; k < n; ++k) m_fds.erase(-static_cast<std::int64_t>(k) - 1);
 }
 
 std::optional<Location> ObjectStore::locate_staged(const Hash32& id) const {
+    if (!m_any_staged) return std::nullopt;
     std::lock_guard g(m_stage_mutex);
     for (std::size_t k = 0; k < m_staged.size(); ++k) {
         const auto& es = m_staged[k].entries;

@@ -19,6 +19,7 @@
 //  - Thread-safe: locate()/read() may be called from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -216,6 +217,7 @@ private:
     std::optional<Location> locate_staged(const Hash32& id) const;
     mutable std::mutex m_stage_mutex;
     std::vector<SealedPack> m_staged;
+    std::atomic<bool> m_any_staged{false};  // a miss of locate() skips the mutex when nothing is staged
 };
 
 }  // namespace dvt::objects

@@ -184,3 +184,34 @@ TEST_CASE("a commit naming ten thousand packs nobody has ends at the pull's dead
     CHECK(b->store().packs().empty());
     CHECK(fs::is_empty(b->store().packs_dir()));
 }
+
+TEST_CASE("a commit naming a pack no torrent can hold (2^40 bytes and more) is corrupt, not an internal error",
+          "[transport][atomic]") {
+    test::TempDir t("pull-huge-pack");
+    auto a = core::Repository::init(t.path / "a", core::InitOptions{});
+    objects::Commit c;
+    c.author_name = "Mallory";
+    c.author_email = "mallory@example.org";
+    c.time = 1700000000;
+    c.tree = sha256(std::string_view("a tree nobody has"));
+    objects::PackRef p;
+    p.id = sha256(std::string_view("a huge pack"));
+    SECTION("2^40") { p.length = std::uint64_t{1} << 40; }
+    SECTION("2^62") { p.length = std::uint64_t{1} << 62; }
+    p.index_offset = p.length - 116;
+    c.packs.push_back(p);
+    Bytes bytes = c.encode();
+    Hash32 id = objects::commit_id_of(bytes);
+    a->store().write_commit(id, bytes);
+    RunningSeeder seed(a->root(), "127.0.0.2");
+
+    auto b = core::Repository::init(t.path / "b", core::InitOptions{});
+    transport::PullOptions opts;
+    opts.peers = {seed.session.listen_endpoint()};
+    opts.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
+    opts.timeout = std::chrono::seconds(4);
+    std::string message;
+    CHECK(kind_of([&] { transport::pull(*b, id, opts, false); }, &message) == ErrorKind::corrupt);
+    INFO(message);
+    CHECK_FALSE(b->store().has_commit(id));
+}
