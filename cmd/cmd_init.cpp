@@ -7,9 +7,9 @@ namespace dvt::cmd {
 void register_init(CLI::App& app, Context& ctx) {
     struct Args {
         std::string dir = ".";
-        std::uint32_t min = 0, avg = 16 * 1024, max = 0;
+        std::string min, avg = "16384", max;  // parsed strictly (parse_count): CLI11 would wrap "2^64" around
         int level = 3;
-        std::uint64_t pack_size = 64ull << 20;
+        std::string pack_size = std::to_string(64ull << 20);
         std::string branch = "main";
         std::string key;
     };
@@ -20,16 +20,20 @@ void register_init(CLI::App& app, Context& ctx) {
     sub->add_option("--chunk-min", a->min, "Minimum chunk size (default avg/4)");
     sub->add_option("--chunk-max", a->max, "Maximum chunk size (default avg*4)");
     sub->add_option("--zstd-level", a->level, "zstd level for compressible chunks, 0 = off (default 3)");
-    sub->add_option("--pack-size", a->pack_size, "Target pack size in bytes (default 64 MiB)");
+    sub->add_option("--pack-size", a->pack_size, "Target pack size in bytes (1 MiB to 4 GiB; default 64 MiB)");
     sub->add_option("-b,--initial-branch", a->branch, "Name of the first branch (default main)");
     sub->add_option("--key", a->key, "Publisher key file to use (64 hex digits, mode 0600); default: a new key");
     sub->callback([a, &ctx] {
         core::InitOptions o;
-        o.chunker.avg_size = a->avg;
-        o.chunker.min_size = a->min ? a->min : a->avg / 4;
-        o.chunker.max_size = a->max ? a->max : a->avg * 4;
+        // up to 16 MiB each (the chunker's own limit, checked with the rest by Repository::init): avg * 4 cannot wrap
+        auto chunk = [](const std::string& v, const char* what) {
+            return static_cast<std::uint32_t>(parse_count(v, what, 1, 16u << 20));
+        };
+        o.chunker.avg_size = chunk(a->avg, "--chunk-avg");
+        o.chunker.min_size = a->min.empty() ? o.chunker.avg_size / 4 : chunk(a->min, "--chunk-min");
+        o.chunker.max_size = a->max.empty() ? o.chunker.avg_size * 4 : chunk(a->max, "--chunk-max");
         o.zstd_level = a->level;
-        o.pack_size = a->pack_size;
+        o.pack_size = parse_count(a->pack_size, "--pack-size", core::kMinPackSize, core::kMaxPackSize);
         o.branch = a->branch;
         std::filesystem::path dir = a->dir;
         if (!ctx.dir.empty() && dir.is_relative()) dir = std::filesystem::path(ctx.dir) / dir;

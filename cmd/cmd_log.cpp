@@ -31,7 +31,7 @@ void register_log(CLI::App& app, Context& ctx) {
             if (a->max >= 0 && shown >= a->max) return false;
             ++shown;
             const auto& c = e.commit;
-            std::string subject = c.message.substr(0, c.message.find('\n'));
+            std::string subject = escape_text(c.message.substr(0, c.message.find('\n')), false);
             if (ctx.json) {
                 list.push_back(commit_json(e.id, c));
             } else if (a->oneline) {
@@ -43,20 +43,13 @@ void register_log(CLI::App& app, Context& ctx) {
                     for (const auto& p : c.parents) out << " " << p.hex().substr(0, 12);
                     out << "\n";
                 }
-                out << "Author: " << c.author_name << " <" << c.author_email << ">\n";
+                out << "Author: " << escape_text(c.author_name, false) << " <" << escape_text(c.author_email, false) << ">\n";
                 out << "Date:   " << format_time(c.time, c.tz_offset_minutes) << "\n";
                 out << "Files:  " << c.files << " (" << human_bytes(c.bytes) << ", " << c.bytes << " bytes)\n";
                 if (c.git_commit)
-                    out << "Git:    " << *c.git_commit << (c.git_dirty.value_or(false) ? " (dirty)" : "") << "\n";
-                out << "\n";
-                std::size_t pos = 0;
-                while (pos < c.message.size()) {
-                    auto nl = c.message.find('\n', pos);
-                    out << "    " << c.message.substr(pos, nl - pos) << "\n";
-                    if (nl == std::string::npos) break;
-                    pos = nl + 1;
-                }
-                out << "\n";
+                    out << "Git:    " << escape_text(*c.git_commit, false) << (c.git_dirty.value_or(false) ? " (dirty)" : "")
+                        << "\n";
+                out << "\n" << indented_message(c.message) << "\n";
             }
             return true;
         });

@@ -31,8 +31,8 @@ void register_fsck(CLI::App& app, Context& ctx) {
                             {"problems", probs},
                             {"dropped", dropped}});
         } else {
-            for (const auto& d : r.dropped) *ctx.out << "dropped: " << d.what << ": " << d.message << "\n";
-            for (const auto& p : r.problems) *ctx.out << p.what << ": " << p.message << "\n";
+            for (const auto& d : r.dropped) *ctx.out << "dropped: " << escape_text(d.what + ": " + d.message, false) << "\n";
+            for (const auto& p : r.problems) *ctx.out << escape_text(p.what + ": " + p.message, false) << "\n";
             ctx.info("checked " + std::to_string(r.packs) + " packs (" + human_bytes(r.bytes) + "), " +
                      std::to_string(r.objects) + " objects, " + std::to_string(r.commits) + " commits (" +
                      std::to_string(r.reachable_commits) + " reachable)" +
@@ -44,8 +44,8 @@ void register_fsck(CLI::App& app, Context& ctx) {
         }
         if (!r.problems.empty()) {
             if (!ctx.json)
-                *ctx.err << "dvt: error: " << r.problems.size() << " problems found (first: " << r.problems.front().what
-                         << ": " << r.problems.front().message << ")\n";
+                *ctx.err << "dvt: error: " << r.problems.size() << " problems found (first: "
+                         << escape_text(r.problems.front().what + ": " + r.problems.front().message, false) << ")\n";
             ctx.exit_status = exit_code(ErrorKind::corrupt);
         }
     });

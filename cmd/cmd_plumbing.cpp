@@ -12,13 +12,14 @@ using namespace dvt::objects;
 void register_ls_tree(CLI::App& app, Context& ctx) {
     struct Args {
         std::string rev = "HEAD", path;
-        bool recursive = false;
+        bool recursive = false, nul = false;
     };
     auto a = std::make_shared<Args>();
     auto* sub = app.add_subcommand("ls-tree", "List a tree: kind, id, size and name of each entry");
     sub->add_option("revision", a->rev, "Commit revision or tree id (default HEAD)");
     sub->add_option("path", a->path, "Directory inside the tree");
     sub->add_flag("-r,--recursive", a->recursive, "Recurse into subdirectories (files only)");
+    sub->add_flag("-z", a->nul, "End each entry with NUL instead of a newline; names as they are (not quoted), no link targets");
     sub->callback([a, &ctx] {
         auto repo = ctx.open_repo();
         Hash32 tree;
@@ -51,9 +52,13 @@ void register_ls_tree(CLI::App& app, Context& ctx) {
                 if (kind == EntryKind::symlink) j["target"] = target;
                 else j["id"] = id.hex();
                 list.push_back(j);
+            } else if (a->nul) {  // as git ls-tree -z: the name unquoted, NUL-terminated (a target would be ambiguous)
+                *ctx.out << kind_name(kind) << " " << (kind == EntryKind::symlink ? std::string(64, '-') : id.hex())
+                         << " " << size << "\t" << path << '\0';
             } else {
                 *ctx.out << kind_name(kind) << " " << (kind == EntryKind::symlink ? std::string(64, '-') : id.hex())
-                         << " " << size << "\t" << path << (kind == EntryKind::symlink ? " -> " + target : "") << "\n";
+                         << " " << size << "\t" << quote_name(path)
+                         << (kind == EntryKind::symlink ? " -> " + quote_name(target) : "") << "\n";
             }
         };
         if (a->recursive) {
@@ -122,7 +127,8 @@ void register_cat_object(CLI::App& app, Context& ctx) {
         } else if (a->pretty && type == ObjectType::tree) {
             for (const auto& e : Tree::decode(raw).entries)
                 out << kind_name(e.kind) << " " << (e.kind == EntryKind::symlink ? std::string(64, '-') : e.id.hex())
-                    << " " << e.size << "\t" << e.name << (e.kind == EntryKind::symlink ? " -> " + e.target : "") << "\n";
+                    << " " << e.size << "\t" << quote_name(e.name)
+                    << (e.kind == EntryKind::symlink ? " -> " + quote_name(e.target) : "") << "\n";
         } else if (a->pretty && type == ObjectType::file) {
             auto f = FileObject::decode(raw);
             out << "size " << f.size << "\nchunks " << f.chunks.size() << "\n";

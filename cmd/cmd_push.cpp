@@ -32,7 +32,7 @@ void register_push(CLI::App& app, Context& ctx) {
     sub->add_option("--mirror", a->mirror, "Also export commits and packs to this directory (for any HTTP server)");
     sub->add_option("--mirror-url", a->mirror_url, "The URL that serves --mirror DIR; published with the refs as a web seed");
     sub->callback([a, &ctx] {
-        if (!(a->timeout > 0) || !std::isfinite(a->timeout)) throw Error(ErrorKind::usage, "--timeout must be positive");
+        auto timeout = checked_seconds(a->timeout, "--timeout", 0.001, kMaxNetworkTimeout);
         if (a->replicas < 0) throw Error(ErrorKind::usage, "--replicas must be 0 or more");
         if (!a->mirror_url.empty() && !a->mirror_url.starts_with("http://"))
             throw Error(ErrorKind::usage, "--mirror-url must be an http:// URL");
@@ -44,7 +44,7 @@ void register_push(CLI::App& app, Context& ctx) {
         if (!ctx.dir.empty() && o.mirror.is_relative() && !a->mirror.empty()) o.mirror = std::filesystem::path(ctx.dir) / o.mirror;
         o.mirror_url = a->mirror_url;
         o.replicas = a->replicas;
-        o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a->timeout * 1000));
+        o.timeout = timeout;
         o.info = [&ctx](const std::string& m) { ctx.info(m); };
         o.warn = [&ctx](const std::string& m) { ctx.warn(m); };
         o.mirrored = [&ctx, &o](const transport::MirrorResult& m) {

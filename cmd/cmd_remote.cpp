@@ -35,8 +35,7 @@ struct ShowArgs {
 };
 
 void show_remote(Context& ctx, const ShowArgs& a) {
-    if (!(a.timeout > 0) || !std::isfinite(a.timeout) || a.timeout > 1e7)
-        throw Error(ErrorKind::usage, "--timeout must be a positive number of seconds");
+    auto timeout = checked_seconds(a.timeout, "--timeout", 0.001, kMaxNetworkTimeout);
     auto repo = ctx.open_repo();
     auto r = transport::load_remote(repo->config(), a.name);  // not_found if absent
     std::vector<std::string> peers;
@@ -54,7 +53,7 @@ void show_remote(Context& ctx, const ShowArgs& a) {
         o.listen = transport::dht_listen_address(
             o.dht, a.listen.empty() ? std::nullopt : std::optional(transport::parse_listen_address(a.listen)));
         o.peers = r.peers;
-        o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
+        o.timeout = timeout;
         refs = transport::survey_published(*repo, pk, o, [&ctx](const std::string& w) { ctx.warn(w); });
     }
     for (const auto& p : refs) {

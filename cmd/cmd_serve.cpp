@@ -37,14 +37,14 @@ void register_serve(CLI::App& app, Context& ctx) {
         transport::ServeOptions o;
         o.listen = transport::parse_listen_address(a->listen, true);
         if (!a->follow.empty()) o.follow = transport::parse_repo_url(a->follow);
-        if (!(a->follow_interval > 0)) throw Error(ErrorKind::usage, "--follow-interval must be positive");
+        auto follow_interval = checked_seconds(a->follow_interval, "--follow-interval", 0.001, kMaxNetworkTimeout);
         for (const auto& t : a->trackers) o.trackers.push_back(transport::check_tracker_url(t));
         if (!a->upload_limit.empty()) o.upload_limit = transport::parse_rate(a->upload_limit, "--upload-limit");
         o.bootstrap = a->bootstrap;
         o.dht = a->dht;
         o.lsd = a->lsd;
         o.follow_branch = a->follow_branch;
-        o.follow_interval = std::chrono::milliseconds(static_cast<std::int64_t>(a->follow_interval * 1000));
+        o.follow_interval = follow_interval;
         o.super_seed = a->super_seed;
         o.warn = [&ctx](const std::string& m) { ctx.warn(m); };
         o.info = [&ctx](const std::string& m) { ctx.info(m); };

@@ -16,8 +16,8 @@ void register_show(CLI::App& app, Context& ctx) {
         core::FlatTree before;
         // a shallow commit's parent may not be here (fetched from a swarm without history): changes against nothing
         bool parent_here = !c.parents.empty() && repo->store().has_commit(c.parents[0]);
-        if (parent_here) before = core::flatten_tree(repo->store(), core::load_commit(*repo, c.parents[0]).tree);
-        auto changes = core::diff_trees(before, core::flatten_tree(repo->store(), c.tree));
+        if (parent_here) before = core::flatten_tree(repo->store(), core::load_commit(*repo, c.parents[0]));
+        auto changes = core::diff_trees(before, core::flatten_tree(repo->store(), c));
         if (ctx.json) {
             auto j = commit_json(id, c);
             nlohmann::json list = nlohmann::json::array();
@@ -34,24 +34,17 @@ void register_show(CLI::App& app, Context& ctx) {
         auto& out = *ctx.out;
         out << "commit " << id.hex() << "\n";
         for (const auto& p : c.parents) out << "Parent: " << p.hex() << "\n";
-        out << "Author: " << c.author_name << " <" << c.author_email << ">\n";
+        out << "Author: " << escape_text(c.author_name, false) << " <" << escape_text(c.author_email, false) << ">\n";
         out << "Date:   " << format_time(c.time, c.tz_offset_minutes) << "\n";
         out << "Tree:   " << c.tree.hex() << "\n";
         out << "Files:  " << c.files << " (" << human_bytes(c.bytes) << ")\n";
         out << "Packs:  " << c.packs.size() << "\n";
-        if (c.git_commit) out << "Git:    " << *c.git_commit << (c.git_dirty.value_or(false) ? " (dirty)" : "") << "\n";
-        out << "\n";
-        std::size_t pos = 0;
-        while (pos < c.message.size()) {
-            auto nl = c.message.find('\n', pos);
-            out << "    " << c.message.substr(pos, nl - pos) << "\n";
-            if (nl == std::string::npos) break;
-            pos = nl + 1;
-        }
-        out << "\n";
+        if (c.git_commit)
+            out << "Git:    " << escape_text(*c.git_commit, false) << (c.git_dirty.value_or(false) ? " (dirty)" : "") << "\n";
+        out << "\n" << indented_message(c.message) << "\n";
         for (const auto& d : changes) {
             std::uint64_t size = d.after ? d.after->size : d.before->size;
-            out << " " << d.status << " " << d.path << " (" << human_bytes(size) << ")\n";
+            out << " " << d.status << " " << quote_name(d.path) << " (" << human_bytes(size) << ")\n";
         }
     });
 }

@@ -7,14 +7,19 @@ namespace dvt::cmd {
 
 void register_status(CLI::App& app, Context& ctx) {
     auto porcelain = std::make_shared<bool>(false);
+    auto nul = std::make_shared<bool>(false);
     auto* sub = app.add_subcommand("status", "Show files added, modified and deleted since HEAD");
     sub->add_flag("-s,--short,--porcelain", *porcelain, "One line per change: 'A path', 'M path', 'D path'");
-    sub->callback([porcelain, &ctx] {
+    sub->add_flag("-z", *nul, "Short form, each entry ended by NUL and the path as it is (not quoted)");
+    sub->callback([porcelain, nul, &ctx] {
         auto repo = ctx.open_repo();
         auto head = repo->refs().head();
         core::FlatTree base;
-        if (head.commit) base = core::flatten_tree(repo->store(), core::load_commit(*repo, *head.commit).tree);
-        auto work = core::worktree_state(*repo);
+        std::optional<objects::Commit> head_commit;
+        if (head.commit) head_commit = core::load_commit(*repo, *head.commit);
+        if (head_commit) base = core::flatten_tree(repo->store(), *head_commit);
+        // the work tree cut as HEAD was (its chunker), so a clean tree compares equal
+        auto work = core::worktree_state(*repo, {}, head_commit ? std::optional(repo->chunker_of(*head_commit)) : std::nullopt);
         auto changes = core::diff_trees(base, work);
         if (ctx.json) {
             nlohmann::json list = nlohmann::json::array();
@@ -26,8 +31,12 @@ void register_status(CLI::App& app, Context& ctx) {
             return;
         }
         auto& out = *ctx.out;
+        if (*nul) {
+            for (const auto& d : changes) out << d.status << " " << d.path << '\0';
+            return;
+        }
         if (*porcelain || ctx.quiet) {
-            for (const auto& d : changes) out << d.status << " " << d.path << "\n";
+            for (const auto& d : changes) out << d.status << " " << quote_name(d.path) << "\n";
             return;
         }
         if (head.branch_ref)
@@ -41,7 +50,7 @@ void register_status(CLI::App& app, Context& ctx) {
         for (const auto& d : changes) {
             std::string w = std::string(status_word(d.status)) + ":";
             w.resize(12, ' ');
-            out << "\t" << w << d.path << "\n";
+            out << "\t" << w << quote_name(d.path) << "\n";
         }
     });
 }

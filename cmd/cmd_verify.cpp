@@ -63,7 +63,7 @@ void register_verify(CLI::App& app, Context& ctx) {
                             {"mode", a->fast ? "fast" : "full"},
                             {"problems", probs}});
         } else {
-            for (const auto& d : diffs) *ctx.out << d.status << " " << d.path << "\n";
+            for (const auto& d : diffs) *ctx.out << d.status << " " << quote_name(d.path) << "\n";
             if (ok)
                 ctx.info("verified: " + repo->root().string() + " is byte-identical to " + id.hex().substr(0, 12) +
                          " (" + std::to_string(commit.files) + " files, " + human_bytes(commit.bytes) + ")" +
@@ -72,7 +72,7 @@ void register_verify(CLI::App& app, Context& ctx) {
         if (!ok) {
             if (!ctx.json)
                 *ctx.err << "dvt: error: " << diffs.size() << " paths differ from " << id.hex().substr(0, 12)
-                         << " (first: " << status_word(diffs.front().status) << " " << diffs.front().path << ")\n";
+                         << " (first: " << status_word(diffs.front().status) << " " << quote_name(diffs.front().path) << ")\n";
             ctx.exit_status = exit_code(ErrorKind::corrupt);
         }
     });

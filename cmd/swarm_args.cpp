@@ -39,9 +39,7 @@ transport::PullOptions parse_swarm_args(const SwarmArgs& a) {
     for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
     if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
     if (!a.download_limit.empty()) o.download_limit = transport::parse_rate(a.download_limit, "--download-limit");
-    if (!(a.timeout > 0) || !std::isfinite(a.timeout) || a.timeout > 1e7)
-        throw Error(ErrorKind::usage, "--timeout must be a positive number of seconds");
-    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
+    o.timeout = checked_seconds(a.timeout, "--timeout", 0.001, kMaxNetworkTimeout);
     if (!a.listen.empty()) o.listen = transport::parse_listen_address(a.listen);
     return o;
 }
@@ -67,7 +65,7 @@ std::function<void(const transport::PullProgress&)> progress_printer(const Conte
                                   {"peers", p.peers},
                                   {"eta_seconds", static_cast<std::uint64_t>(eta)},
                                   {"elapsed_seconds", s}}}};
-            *err << j.dump() << std::endl;
+            *err << json_text(j) << std::endl;
             return;
         }
         char buf[200];

@@ -18,7 +18,9 @@
 
 #include "core/revision.hpp"
 #include "core/tree.hpp"
+#include "core/version.hpp"
 #include "core/version_check.hpp"
+#include "objects/limits.hpp"
 #include "hooks/runner.hpp"
 #include "util/file_writer.hpp"
 
@@ -209,27 +211,10 @@ void plan_contents(const ObjectStore& store, std::vector<Job>& jobs) {
     parallel_for(jobs.size(), [&](std::size_t i) {
         auto& j = jobs[i];
         if (j.entry->kind == EntryKind::symlink) return;
-        FileObject f = store.read_file_object(j.entry->id);
-        if (f.size != j.entry->size)
-            throw Error(ErrorKind::corrupt, "file object " + j.entry->id.hex() + " of '" + j.path + "' holds " +
-                                                std::to_string(f.size) + " bytes, its tree entry says " +
-                                                std::to_string(j.entry->size));
+        // the file object as its entry says, each chunk present and as long as its manifest says
+        auto [f, locs] = read_file_checked(store, j.entry->id, j.entry->size, j.path);
         j.size = f.size;
-        j.chunks.reserve(f.chunks.size());
-        std::uint64_t sum = 0;
-        for (const auto& c : f.chunks) {
-            auto loc = store.locate(c.id);
-            if (!loc) throw Error(ErrorKind::not_found, "chunk " + c.id.hex() + " of " + j.path + " is missing");
-            if (loc->entry.raw_len != c.size)
-                throw Error(ErrorKind::corrupt, "chunk " + c.id.hex() + " of " + j.path + " is stored as " +
-                                                    std::to_string(loc->entry.raw_len) + " bytes, its file object says " +
-                                                    std::to_string(c.size));
-            sum += c.size;
-            j.chunks.push_back(*loc);
-        }
-        if (sum != f.size)
-            throw Error(ErrorKind::corrupt, "the chunks of '" + j.path + "' add up to " + std::to_string(sum) +
-                                                " bytes, its file object says " + std::to_string(f.size));
+        j.chunks = std::move(locs);
     });
 }
 
@@ -332,11 +317,16 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     Commit target_commit = load_commit(repo, res.commit);
     const auto& limits = opts.paths;
     const auto& store = repo.store();
-    FlatTree target = flatten_tree(store, target_commit.tree, limits);
+    FlatTree target = flatten_tree(repo.store(), target_commit, limits);
     auto head = repo.refs().head();
     head_before = head;
     FlatTree head_tree;
-    if (head.commit) head_tree = flatten_tree(store, load_commit(repo, *head.commit).tree, limits);
+    std::optional<Commit> head_commit;
+    if (head.commit) head_commit = load_commit(repo, *head.commit);
+    if (head_commit) head_tree = flatten_tree(repo.store(), *head_commit, limits);
+    // the work tree is compared with each version as that version was cut (its chunker)
+    const ChunkerParams target_chunker = repo.chunker_of(target_commit);
+    const ChunkerParams head_chunker = head_commit ? repo.chunker_of(*head_commit) : target_chunker;
     for (const auto& p : limits) {
         auto matches = [&](const FlatTree& t) {
             auto it = t.lower_bound(p);
@@ -345,11 +335,14 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         if (!matches(target) && !matches(head_tree))
             throw Error(ErrorKind::not_found, "path '" + p + "' did not match any file in " + rev);
     }
-    FlatTree work = worktree_state(repo, limits);
+    FlatTree work = worktree_state(repo, limits, target_chunker);
+    std::optional<FlatTree> work_head;  // the work tree cut as HEAD was, if that differs
+    if (head_chunker != target_chunker) work_head = worktree_state(repo, limits, head_chunker);
 
     auto modified = [&](const std::string& p) {  // does the work tree hold something at p that HEAD does not?
-        auto w = work.find(p);
-        if (w == work.end()) return false;
+        const FlatTree& wt = work_head ? *work_head : work;
+        auto w = wt.find(p);
+        if (w == wt.end()) return false;
         auto h = head_tree.find(p);
         return h == head_tree.end() || !h->second.same_content(w->second);
     };
@@ -368,7 +361,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         auto w = work.find(p);
         if (w != work.end() && w->second.same_content(t)) continue;
         check_path_fits(p);
-        if (t.kind == EntryKind::symlink && t.target.size() > kMaxPathBytes)
+        if (t.kind == EntryKind::symlink && t.target.size() > objects::kMaxPathLength)
             throw Error(ErrorKind::corrupt, "symlink '" + p + "' has a target of " + std::to_string(t.target.size()) +
                                                 " bytes");
         if (w != work.end() && modified(p)) conflicts.push_back(p);
@@ -533,6 +526,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         }
     }
     std::erase_if(rows, [](const StatRow& r) { return r.path.empty(); });
+    if (target_chunker != repo.chunker_params()) rows.clear();  // the stat cache holds ids of the repository's chunker
     try {
         StatCache(repo).store(rows);
     } catch (const std::exception&) {

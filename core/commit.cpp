@@ -6,6 +6,7 @@
 #include "core/tree.hpp"
 #include "hooks/git.hpp"
 #include "hooks/runner.hpp"
+#include "objects/limits.hpp"
 
 namespace dvt::core {
 
@@ -36,12 +37,12 @@ hooks::HookCall hook_call(Repository& repo, const char* name, const refs::Head& 
 }
 
 void run_pre_commit(Repository& repo, const CommitOptions& opts, const refs::Head& head,
-                    const std::optional<Commit>& parent) {
+                    const std::optional<Commit>& parent, const ChunkerParams& chunker) {
     if (!opts.run_hooks || !hooks::hook_present(repo.dvt_dir(), "pre-commit")) return;
     FlatTree before;
-    if (parent) before = flatten_tree(repo.store(), parent->tree);
+    if (parent) before = flatten_tree(repo.store(), *parent);
     auto call = hook_call(repo, "pre-commit", head);
-    call.input = change_lines(diff_trees(before, worktree_state(repo)));
+    call.input = change_lines(diff_trees(before, worktree_state(repo, {}, chunker)));
     call.env.emplace_back("DVT_COMMIT_MESSAGE", opts.message);
     if (opts.git_commit) call.env.emplace_back("DVT_GIT_COMMIT", *opts.git_commit);
     if (opts.git_dirty) call.env.emplace_back("DVT_GIT_DIRTY", *opts.git_dirty ? "1" : "0");
@@ -56,17 +57,21 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     head = repo.refs().head();
     std::optional<Commit> parent;
     if (head.commit) parent = load_commit(repo, *head.commit);
-    run_pre_commit(repo, opts, head, parent);
+    // A commit cuts files as its first parent was cut (so unchanged files keep their ids and a clone commits as its
+    // origin did); a first commit as the repository's config says (docs/format.md, "Commit").
+    const ChunkerParams chunker = parent ? repo.chunker_of(*parent) : repo.chunker_params();
+    run_pre_commit(repo, opts, head, parent, chunker);
 
     auto entries = scan_worktree(repo.root());
-    StatCache cache(repo);
+    std::optional<StatCache> cache;  // holds file ids of the repository's own chunker only
+    if (chunker == repo.chunker_params()) cache.emplace(repo);
     std::uint64_t total = 0, done = 0;
     for (const auto& e : entries) total += e.size;
     auto progress = [&](std::uint64_t n) {
         done += n;
         if (opts.progress) opts.progress(done, total);
     };
-    Ingest ingest(repo, true, progress);
+    Ingest ingest(repo, true, progress, chunker);
 
     std::vector<Hash32> ids(entries.size());
     std::vector<const WorkEntry*> misses;
@@ -74,7 +79,7 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         if (e.kind == EntryKind::symlink) continue;
-        auto id = cache.lookup(e);
+        auto id = cache ? cache->lookup(e) : std::nullopt;
         if (id && ingest.reach_file(*id)) {
             ids[i] = *id;
             done += e.size;
@@ -100,7 +105,7 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
 
     CommitResult r;
     if (parent) {
-        auto before = flatten_tree(repo.store(), parent->tree);
+        auto before = flatten_tree(repo.store(), *parent);
         FlatTree after;
         for (std::size_t i = 0; i < entries.size(); ++i)
             after[entries[i].path] = FlatEntry{entries[i].kind, entries[i].size, ids[i], entries[i].target};
@@ -113,7 +118,7 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
         if (changes_out) *changes_out = change_lines(changes);
         if (built.root == parent->tree && !opts.allow_empty) {
             ingest.finish();
-            cache.store(rows);
+            if (cache) cache->store(rows);
             throw Error(ErrorKind::nothing_to_do, "nothing to commit, working tree clean");
         }
     } else {
@@ -123,6 +128,9 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     }
 
     Commit c;
+    c.format = repo.commit_format();
+    c.chunker = chunker;
+    if (c.format < 2) c.chunker.reset();  // a version-1 commit carries none
     c.tree = built.root;
     if (head.commit) c.parents.push_back(*head.commit);
     Author a = repo.author();
@@ -137,12 +145,20 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     c.message = opts.message;
     if (!c.message.empty() && c.message.back() != '\n') c.message += '\n';
     c.packs = ingest.finish();
+    if (c.packs.size() > kMaxCommitPacks)
+        throw Error(ErrorKind::unsupported, "the version needs " + std::to_string(c.packs.size()) +
+                                                " packs, more than a commit may name (" +
+                                                std::to_string(kMaxCommitPacks) + "); a larger pack.size holds it");
     Bytes raw = c.encode();
+    if (raw.size() > kMaxCommitSize)
+        throw Error(ErrorKind::unsupported, "the commit would take " + std::to_string(raw.size()) +
+                                                " bytes, more than the limit of " + std::to_string(kMaxCommitSize) +
+                                                " (a shorter message?)");
     Hash32 id = commit_id_of(raw);
     repo.store().write_commit(id, raw);
     std::string first_line = opts.message.substr(0, opts.message.find('\n'));
     repo.refs().advance_head(head.commit, id, std::string(parent ? "commit: " : "commit (initial): ") + first_line);
-    cache.store(rows);
+    if (cache) cache->store(rows);
     r.id = id;
     r.commit = std::move(c);
     r.stats = ingest.stats();

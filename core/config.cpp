@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include <cctype>
+
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -10,6 +12,17 @@ static std::string trim(std::string s) {
     if (b == std::string::npos) return "";
     auto e = s.find_last_not_of(" \t\r");
     return s.substr(b, e - b + 1);
+}
+
+// Whether serialize() writes `key` so that parse() reads the same key back: serialize() puts the part before the first
+// '.' in the [section] line and the rest at the start of a "name = value" line, where surrounding blanks are trimmed,
+// a leading '#', ';' or '[' makes another kind of line, and an '=' ends the name.
+static bool writable_key(const std::string& key) {
+    auto dot = key.find('.');
+    if (dot == 0 || dot == std::string::npos) return false;
+    std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+    if (trim(section) != section || trim(name) != name || name.find('=') != std::string::npos) return false;
+    return name.empty() || (name[0] != '#' && name[0] != ';' && name[0] != '[');
 }
 
 Config Config::parse(const std::string& text) {
@@ -30,7 +43,10 @@ Config Config::parse(const std::string& text) {
         auto eq = line.find('=');
         if (eq == std::string::npos || section.empty())
             throw Error(ErrorKind::corrupt, "config line " + std::to_string(lineno) + ": expected 'key = value'");
-        c.m_values[section + "." + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+        std::string key = section + "." + trim(line.substr(0, eq));
+        if (!writable_key(key))  // e.g. "[a. b]": dvt would write it back as another key
+            throw Error(ErrorKind::corrupt, "config line " + std::to_string(lineno) + ": malformed key '" + key + "'");
+        c.m_values[key] = trim(line.substr(eq + 1));
     }
     return c;
 }
@@ -68,22 +84,74 @@ std::string Config::get_or(const std::string& key, const std::string& fallback) 
     return v ? *v : fallback;
 }
 
+namespace {
+
+const IntSetting* int_setting(const std::string& key) {
+    for (const auto& s : kIntSettings)
+        if (key == s.key) return &s;
+    return nullptr;
+}
+
+// Strict: an optional '-' and 1..18 decimal digits (no '+', blanks, exponent; cannot overflow an int64).
+std::optional<std::int64_t> parse_int(const std::string& v) {
+    std::size_t i = v.size() > 1 && v[0] == '-' ? 1 : 0;
+    if (v.size() - i == 0 || v.size() - i > 18) return std::nullopt;
+    std::int64_t n = 0;
+    for (std::size_t k = i; k < v.size(); ++k) {
+        if (v[k] < '0' || v[k] > '9') return std::nullopt;
+        n = n * 10 + (v[k] - '0');
+    }
+    return i ? -n : n;
+}
+
+std::int64_t checked_int(const std::string& key, const std::string& v) {
+    auto n = parse_int(v);
+    const IntSetting* s = int_setting(key);
+    if (!n || (s && (*n < s->min || *n > s->max)))
+        throw Error(ErrorKind::usage, "config " + key + " = '" + v + "' is not a whole number" +
+                                          (s ? " from " + std::to_string(s->min) + " to " + std::to_string(s->max)
+                                             : std::string()));
+    return *n;
+}
+
+bool valid_section(const std::string& s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    return true;
+}
+
+bool valid_name(const std::string& s) {
+    if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string::npos) return false;
+    for (char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+    return true;
+}
+
+}  // namespace
+
+bool valid_config_key(const std::string& key) {
+    auto dot = key.find('.');
+    return dot != std::string::npos && key.size() <= 256 && valid_section(key.substr(0, dot)) &&
+           valid_name(key.substr(dot + 1));
+}
+
 std::int64_t Config::get_int(const std::string& key, std::int64_t fallback) const {
     auto v = get(key);
     if (!v) return fallback;
-    try {
-        std::size_t used = 0;
-        long long n = std::stoll(*v, &used);
-        if (used != v->size()) throw std::invalid_argument("trailing");
-        return n;
-    } catch (const std::exception&) {
-        throw Error(ErrorKind::usage, "config " + key + " = '" + *v + "' is not a whole number");
-    }
+    return checked_int(key, *v);
 }
 
 void Config::set(const std::string& key, const std::string& value) {
-    if (key.find('.') == std::string::npos || value.find('\n') != std::string::npos)
-        throw Error(ErrorKind::usage, "invalid config key or value: " + key);
+    if (!valid_config_key(key))
+        throw Error(ErrorKind::usage, "invalid config key '" + key +
+                                          "' (section.name: letters, digits and '-', then letters, digits, '-', '_', '.')");
+    for (char c : value)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+            throw Error(ErrorKind::usage, "config " + key + ": the value must be one line without control characters");
+    if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' || value.back() == '\t'))
+        throw Error(ErrorKind::usage, "config " + key + ": the value cannot start or end with a blank");
+    if (int_setting(key)) checked_int(key, value);
     m_values[key] = value;
 }
 

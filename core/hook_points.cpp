@@ -18,8 +18,8 @@ void run_post_pull_hook(Repository& repo, const std::optional<Hash32>& old_head,
     auto head = repo.refs().head();
     if (head.branch_ref) call.branch = head.branch_ref->substr(11);
     FlatTree before;
-    if (old_head) before = flatten_tree(repo.store(), load_commit(repo, *old_head).tree, paths);
-    auto after = flatten_tree(repo.store(), load_commit(repo, id).tree, paths);
+    if (old_head) before = flatten_tree(repo.store(), load_commit(repo, *old_head), paths);
+    auto after = flatten_tree(repo.store(), load_commit(repo, id), paths);
     for (const auto& d : diff_trees(before, after)) call.input += std::string(1, d.status) + " " + d.path + "\n";
     std::string joined;
     for (const auto& p : paths) joined += (joined.empty() ? "" : "\n") + p;

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "objects/limits.hpp"
+
 namespace dvt::core {
 
 using namespace dvt::objects;
@@ -74,9 +76,9 @@ struct Ingest::Impl {
     std::vector<Hash32>* file_ids = nullptr;
     std::vector<std::uint64_t>* file_sizes = nullptr;
 
-    Impl(Repository& r, bool s, std::function<void(std::uint64_t)> p, IngestStats& st)
-        : repo(r), store(r.store()), storing(s), chunker(r.chunker_params()), codec(r.codec_params()),
-          pack_target(r.pack_size()), progress(std::move(p)), stats(st) {}
+    Impl(Repository& r, bool s, std::function<void(std::uint64_t)> p, IngestStats& st, const ChunkerParams& cp)
+        : repo(r), store(r.store()), storing(s), chunker(cp), codec(r.codec_params()),
+          pack_target(std::min<std::uint64_t>(r.pack_size(), kMaxPackTarget)), progress(std::move(p)), stats(st) {}
 
     void fail(std::exception_ptr e) {
         std::lock_guard g(mu);
@@ -161,7 +163,7 @@ struct Ingest::Impl {
         stats.bytes_new_raw += o.size;
         stats.bytes_new_stored += o.stored_len;
         std::int64_t s = data_slot;
-        if (data_pack->size() >= pack_target) seal_data();
+        if (data_pack->size() >= pack_target || data_pack->count() >= kMaxPackObjects) seal_data();
         return s;
     }
 
@@ -177,7 +179,7 @@ struct Ingest::Impl {
         meta_pack->append(type, id, c, static_cast<std::uint32_t>(raw.size()), stored);
         new_objects.emplace(id, meta_slot);
         std::int64_t s = meta_slot;
-        if (meta_pack->size() >= pack_target) seal_meta();
+        if (meta_pack->size() >= pack_target || meta_pack->count() >= kMaxPackObjects) seal_meta();
         return s;
     }
 
@@ -294,6 +296,7 @@ struct Ingest::Impl {
         const std::size_t maxc = chunker.params().max_size;
         std::size_t have = 0;
         bool eof = false;
+        std::size_t chunks = 0;
         batch->segments.push_back(Segment{index, 0, false});
         while (true) {
             while (!eof && have < buf.size()) {
@@ -308,6 +311,12 @@ struct Ingest::Impl {
             std::size_t pos = 0;
             while (pos < have && (eof || have - pos >= maxc)) {
                 std::size_t cut = chunker.cut(buf.data() + pos, have - pos, eof);
+                if (++chunks > kMaxFileChunks)  // its file object would exceed the record limit (objects/limits.hpp)
+                    throw Error(ErrorKind::unsupported,
+                                e.path + " has more than " + std::to_string(kMaxFileChunks) + " chunks of about " +
+                                    std::to_string(chunker.params().avg_size) +
+                                    " bytes, the most one file may have; a repository made with a larger --chunk-avg "
+                                    "can hold it");
                 batch->data.insert(batch->data.end(), buf.data() + pos, buf.data() + pos + cut);
                 batch->sizes.push_back(static_cast<std::uint32_t>(cut));
                 batch->segments.back().chunks++;
@@ -331,8 +340,9 @@ struct Ingest::Impl {
     }
 };
 
-Ingest::Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> progress)
-    : m(std::make_unique<Impl>(repo, store, std::move(progress), m_stats)) {}
+Ingest::Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> progress,
+               std::optional<objects::ChunkerParams> chunker)
+    : m(std::make_unique<Impl>(repo, store, std::move(progress), m_stats, chunker ? *chunker : repo.chunker_params())) {}
 
 Ingest::~Ingest() = default;
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -29,7 +30,10 @@ struct IngestStats {
 
 class Ingest {
 public:
-    Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> progress = {});
+    // `chunker`: how files are cut (default: the repository's chunker.* config); a comparison with a commit cuts
+    // with that commit's chunker (core::chunker_of), and so does a commit on top of it.
+    Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> progress = {},
+           std::optional<objects::ChunkerParams> chunker = std::nullopt);
     ~Ingest();
 
     // Hashes (and stores) the files, in order. Returns one file id per entry. Regular files only.

@@ -12,7 +12,9 @@
 
 #include "core/history.hpp"
 #include "core/revision.hpp"
+#include "core/version.hpp"
 #include "core/version_check.hpp"
+#include "objects/limits.hpp"
 #include "util/error.hpp"
 
 namespace dvt::core {
@@ -93,6 +95,22 @@ FsckResult check_repository(Repository& repo) {
         r.problems.push_back(FsckProblem{std::move(what), std::move(msg)});
     };
 
+    // 0. The refs and what they reach, read before anything else. fsck takes no lock: a commit or pull running
+    //    meanwhile writes its packs (and their index rows) and its commit file before it moves a ref (docs/format.md,
+    //    "Write ordering"), so everything these commits need is on disk before the listings below, and a version that
+    //    appears meanwhile is simply not checked this time (it used to be found half-listed: "tree is missing").
+    std::optional<Hash32> head_commit;
+    std::optional<std::string> head_error;
+    try {
+        head_commit = repo.refs().head().commit;
+    } catch (const Error& e) {
+        head_error = e.what();
+    }
+    std::vector<std::pair<std::string, Hash32>> ref_list;
+    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
+        for (auto& named : repo.refs().list(prefix)) ref_list.push_back(std::move(named));
+    const std::vector<Hash32> reachable = reachable_commits(repo);
+
     // 1. every pack: id (merkle root) matches the name, index is sound, every record decodes to its id
     std::vector<std::string> strays;
     auto packs = pack_files(repo, &strays);
@@ -140,8 +158,19 @@ FsckResult check_repository(Repository& repo) {
         check_pack();
         for (auto& t : ts) t.join();
     }
+    // A pack a reachable commit names must be indexed (its objects are read through the index). Not every pack: one
+    // a commit running meanwhile has just sealed is indexed a moment later (reconcile() indexes any other).
+    std::set<Hash32> named_by_reachable;
+    for (const auto& cid : reachable) {
+        try {
+            if (auto c = repo.store().read_commit(cid))
+                for (const auto& p : c->packs) named_by_reachable.insert(p.id);
+        } catch (const Error&) {
+            // a damaged commit file: reported in step 2
+        }
+    }
     for (const auto& [id, path] : packs)
-        if (pack_objects.count(id) && !repo.store().pack_by_id(id))
+        if (pack_objects.count(id) && named_by_reachable.count(id) && !repo.store().pack_by_id(id))
             problem("pack " + id.hex(), "not in the index database (run 'dvt fsck --repair')");
 
     // 1b. partial packs: every indexed object decodes to its id; the pack index (fetched first, checked against the
@@ -191,19 +220,25 @@ FsckResult check_repository(Repository& repo) {
         }
     }
 
-    // 3. refs and HEAD name existing commits
-    try {
-        auto h = repo.refs().head();
-        if (h.commit && !good_commits.count(*h.commit)) problem("ref HEAD", "names missing or damaged commit " + h.commit->hex());
-    } catch (const Error& e) {
-        problem("ref HEAD", e.what());
-    }
-    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
-        for (const auto& [name, id] : repo.refs().list(prefix))
-            if (!good_commits.count(id)) problem("ref " + name, "names missing or damaged commit " + id.hex());
+    // 3. refs and HEAD (as read in step 0) name existing commits
+    if (head_error) problem("ref HEAD", *head_error);
+    if (head_commit && !good_commits.count(*head_commit))
+        problem("ref HEAD", "names missing or damaged commit " + head_commit->hex());
+    for (const auto& [name, id] : ref_list)
+        if (!good_commits.count(id)) problem("ref " + name, "names missing or damaged commit " + id.hex());
 
-    // 4. everything reachable is present and lives in a pack its commit names
-    std::map<Hash32, std::set<Hash32>> tree_packs, file_packs;  // memo: packs an object and its children need
+    // 4. everything reachable is present and lives in a pack its commit names. An object may live in several packs
+    //    (two publishers committed the same file; a pull brought both versions): a commit is fine if it names any one
+    //    of them. So what an object needs is a set of alternatives (Holders: the packs that hold it), and a commit must
+    //    name one pack of every Holders its tree needs. The index keeps one row per object, so the holders come from
+    //    the pack indexes read in step 1, not from the index.
+    using Holders = std::vector<Hash32>;  // sorted pack ids
+    using Need = std::set<Holders>;
+    std::vector<std::pair<Hash32, Hash32>> object_pack;  // (object, pack holding it), sorted: 64 bytes an object
+    for (const auto& [pid, ids] : pack_objects)
+        for (const auto& obj : ids) object_pack.emplace_back(obj, pid);
+    std::sort(object_pack.begin(), object_pack.end());
+    std::map<Hash32, Need> tree_packs, file_packs;  // memo: packs an object and its children need
     std::set<Hash32> counted_not_fetched;
     // An object that is absent only because it lies in the part of a partial pack that was not fetched.
     auto not_fetched = [&](const Hash32& obj) {
@@ -211,74 +246,130 @@ FsckResult check_repository(Repository& repo) {
         if (counted_not_fetched.insert(obj).second) ++r.objects_not_fetched;
         return true;
     };
-    auto pack_of = [&](const Hash32& obj) -> std::optional<Hash32> {
-        if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end() && !repo.store().locate(obj)) return it->second;
-        auto loc = repo.store().locate(obj);
-        if (!loc) return std::nullopt;
-        auto p = repo.store().pack(loc->pack_num);
-        if (!p || !pack_objects.count(p->ref.id) || !pack_objects[p->ref.id].count(obj)) return std::nullopt;
-        return p->ref.id;
+    // The packs holding `obj` (verified there in step 1), or the partial pack whose unfetched part holds it.
+    auto pack_of = [&](const Hash32& obj) -> std::optional<Holders> {
+        auto it0 = std::lower_bound(object_pack.begin(), object_pack.end(), std::pair<Hash32, Hash32>{obj, Hash32{}});
+        Holders h;
+        for (auto it = it0; it != object_pack.end() && it->first == obj; ++it) h.push_back(it->second);
+        if (!h.empty()) return h;
+        if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end()) return Holders{it->second};
+        return std::nullopt;
     };
-    std::function<const std::set<Hash32>*(const Hash32&)> visit_tree = [&](const Hash32& tid) -> const std::set<Hash32>* {
-        if (auto it = tree_packs.find(tid); it != tree_packs.end()) return &it->second;
-        std::set<Hash32> need;
-        auto tp = pack_of(tid);
-        if (!tp) {
-            problem("object " + tid.hex(), "tree is missing or damaged");
+    std::map<Hash32, std::uint64_t> file_sizes;  // memo: size of each file object read
+    std::set<Hash32> failed_trees;               // memo: trees reported missing, damaged or too deep
+    // The packs a file object and its chunks need (nullopt: reported as missing or damaged).
+    auto visit_file = [&](const TreeEntry& e) -> const Need* {
+        if (auto it = file_packs.find(e.id); it != file_packs.end()) {
+            if (auto s = file_sizes.find(e.id); s != file_sizes.end() && s->second != e.size)
+                problem("object " + e.id.hex(), "file size differs from its tree entry");
+            return &it->second;
+        }
+        Need fneed;
+        auto fp = pack_of(e.id);
+        if (!fp) {
+            problem("object " + e.id.hex(), "file object of '" + e.name + "' is missing or damaged");
             return nullptr;
         }
-        need.insert(*tp);
-        if (not_fetched(tid)) return &(tree_packs[tid] = std::move(need));
-        Tree t;
+        fneed.insert(*fp);
+        if (not_fetched(e.id)) return &(file_packs[e.id] = std::move(fneed));
         try {
-            t = repo.store().read_tree(tid);
-        } catch (const Error& e) {
-            problem("object " + tid.hex(), e.what());
-            return nullptr;
-        }
-        for (const auto& e : t.entries) {
-            if (e.kind == EntryKind::symlink) continue;
-            if (e.kind == EntryKind::directory) {
-                if (auto sub = visit_tree(e.id)) need.insert(sub->begin(), sub->end());
-                continue;
-            }
-            if (auto it = file_packs.find(e.id); it != file_packs.end()) {
-                need.insert(it->second.begin(), it->second.end());
-                continue;
-            }
-            std::set<Hash32> fneed;
-            auto fp = pack_of(e.id);
-            if (!fp) {
-                problem("object " + e.id.hex(), "file object of '" + e.name + "' is missing or damaged");
-                continue;
-            }
-            fneed.insert(*fp);
-            if (not_fetched(e.id)) {
-                need.insert(fneed.begin(), fneed.end());
-                file_packs[e.id] = std::move(fneed);
-                continue;
-            }
-            try {
-                FileObject f = repo.store().read_file_object(e.id);
-                if (f.size != e.size) problem("object " + e.id.hex(), "file size differs from its tree entry");
-                std::set<Hash32> seen;
-                for (const auto& c : f.chunks) {
-                    if (!seen.insert(c.id).second) continue;
-                    auto cp = pack_of(c.id);
-                    if (cp) not_fetched(c.id);
-                    if (!cp)
-                        problem("object " + c.id.hex(), "chunk of '" + e.name + "' is missing or damaged");
-                    else
-                        fneed.insert(*cp);
+            FileObject f = repo.store().read_file_object(e.id);
+            file_sizes[e.id] = f.size;
+            if (f.size != e.size) problem("object " + e.id.hex(), "file size differs from its tree entry");
+            std::set<Hash32> seen;
+            for (const auto& c : f.chunks) {
+                if (!seen.insert(c.id).second) continue;
+                auto cp = pack_of(c.id);
+                if (cp) not_fetched(c.id);
+                if (!cp) {
+                    problem("object " + c.id.hex(), "chunk of '" + e.name + "' is missing or damaged");
+                    continue;
                 }
-            } catch (const Error& err) {
-                problem("object " + e.id.hex(), err.what());
+                fneed.insert(*cp);
+                auto loc = repo.store().locate(c.id);
+                if (loc && (loc->entry.type != ObjectType::chunk || loc->entry.raw_len != c.size))
+                    problem("object " + c.id.hex(), "chunk of '" + e.name + "' is " + std::to_string(loc->entry.raw_len) +
+                                                        " bytes, its file object says " + std::to_string(c.size));
             }
-            need.insert(fneed.begin(), fneed.end());
-            file_packs[e.id] = std::move(fneed);
+        } catch (const Error& err) {
+            problem("object " + e.id.hex(), err.what());
         }
-        return &(tree_packs[tid] = std::move(need));
+        return &(file_packs[e.id] = std::move(fneed));
     };
+    // The packs a tree and everything below it need (nullptr: reported as missing, damaged or too deep). Iterative,
+    // each distinct tree once (a shared subtree is not walked again), at most kMaxTreeDepth directories deep.
+    auto visit_tree = [&](const Hash32& root) -> const Need* {
+        struct Frame {
+            Hash32 id;
+            Tree tree;
+            std::size_t next = 0;
+            Need need;
+        };
+        std::vector<Frame> stack;
+        // Starts a tree: its memoized result (nullptr and done when failed), or a frame pushed.
+        auto enter = [&](const Hash32& tid, const Need** result) -> bool {
+            *result = nullptr;
+            if (auto it = tree_packs.find(tid); it != tree_packs.end()) {
+                *result = &it->second;
+                return false;
+            }
+            if (failed_trees.count(tid)) return false;
+            auto tp = pack_of(tid);
+            if (!tp) {
+                problem("object " + tid.hex(), "tree is missing or damaged");
+                failed_trees.insert(tid);
+                return false;
+            }
+            if (not_fetched(tid)) {
+                *result = &(tree_packs[tid] = Need{*tp});
+                return false;
+            }
+            Frame f{tid, {}, 0, {*tp}};
+            try {
+                f.tree = repo.store().read_tree(tid);
+            } catch (const Error& e) {
+                problem("object " + tid.hex(), e.what());
+                failed_trees.insert(tid);
+                return false;
+            }
+            stack.push_back(std::move(f));
+            return true;
+        };
+        const Need* result = nullptr;
+        if (!enter(root, &result)) return result;
+        while (!stack.empty()) {
+            Frame& f = stack.back();
+            if (f.next == f.tree.entries.size()) {
+                Hash32 id = f.id;
+                auto need = std::move(f.need);
+                stack.pop_back();
+                result = &(tree_packs[id] = std::move(need));
+                if (!stack.empty()) {  // fold into the parent, whose entry `next` named it
+                    stack.back().need.insert(result->begin(), result->end());
+                    ++stack.back().next;
+                }
+                continue;
+            }
+            const TreeEntry& e = f.tree.entries[f.next];
+            if (e.kind == EntryKind::directory) {
+                if (stack.size() > kMaxTreeDepth) {
+                    problem("object " + root.hex(), "directories nest deeper than the limit of " +
+                                                        std::to_string(kMaxTreeDepth) + " (docs/format.md, \"Limits\")");
+                    for (const auto& fr : stack) failed_trees.insert(fr.id);
+                    return nullptr;
+                }
+                const Need* sub = nullptr;
+                Hash32 sub_id = e.id;
+                if (enter(sub_id, &sub)) continue;  // pushed: folded in when it is done
+                if (sub) f.need.insert(sub->begin(), sub->end());
+            } else if (e.kind != EntryKind::symlink) {
+                if (const auto* fneed = visit_file(e)) f.need.insert(fneed->begin(), fneed->end());
+            }
+            ++f.next;
+        }
+        return result;
+    };
+    TreeShapes shapes;  // memo of measure_commit, shared by all commits
     std::set<Hash32> shallow;
     try {
         shallow = repo.shallow();
@@ -286,7 +377,7 @@ FsckResult check_repository(Repository& repo) {
         problem("file shallow", e.what());
     }
     r.shallow_commits = shallow.size();
-    for (const auto& cid : reachable_commits(repo)) {
+    for (const auto& cid : reachable) {
         if (!good_commits.count(cid)) {
             problem("commit " + cid.hex(), "reachable but missing or damaged");
             continue;
@@ -298,6 +389,11 @@ FsckResult check_repository(Repository& repo) {
                 problem("commit " + cid.hex(), "parent " + p.hex() + " is missing or damaged");
         const auto* need = visit_tree(c.tree);
         if (!need) continue;
+        try {  // the rules of a whole version: limits, directory sizes, the commit's files and bytes
+            measure_commit(StoreObjects(repo.store()), c, &shapes);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::not_found) problem("commit " + cid.hex(), e.what());  // absent: reported above
+        }
         std::set<Hash32> named;
         for (const auto& p : c.packs) {
             named.insert(p.id);
@@ -306,8 +402,11 @@ FsckResult check_repository(Repository& repo) {
             else if (info && (info->ref.length != p.length || info->ref.index_offset != p.index_offset))
                 problem("commit " + cid.hex(), "pack " + p.id.hex() + " length or index offset differs");
         }
-        for (const auto& p : *need)
-            if (!named.count(p)) problem("commit " + cid.hex(), "does not name pack " + p.hex() + " that holds its objects");
+        for (const auto& alternatives : *need)
+            if (std::none_of(alternatives.begin(), alternatives.end(), [&](const Hash32& p) { return named.count(p) > 0; }))
+                problem("commit " + cid.hex(), "does not name pack " + alternatives.front().hex() +
+                                                   (alternatives.size() > 1 ? " (nor any other pack)" : "") +
+                                                   " that holds its objects");
     }
     std::sort(r.problems.begin(), r.problems.end(),
               [](const FsckProblem& a, const FsckProblem& b) { return a.what < b.what; });
@@ -318,13 +417,24 @@ FsckResult check_repository(Repository& repo) {
 // sound. A newer format (unsupported) is not broken: it is left alone. Other errors (io, ...) are thrown.
 std::optional<std::string> broken_reason(Repository& repo, const Hash32& id) {
     if (!repo.store().has_commit(id)) return "the commit is missing";
+    std::optional<objects::Commit> c;
     try {
-        auto c = repo.store().read_commit(id);
+        c = repo.store().read_commit(id);
         if (!c) return "the commit is missing";
-        VersionCheckOptions o;
-        o.allow_not_fetched = true;  // a partial pull's version is not broken
-        check_version(repo.store(), *c, o);
     } catch (const Error& e) {
+        if (e.kind() == ErrorKind::corrupt) return std::string(e.what());
+        if (e.kind() == ErrorKind::unsupported) return std::nullopt;
+        throw;
+    }
+    StoreObjects stored(repo.store());
+    std::unique_ptr<NamedPackObjects> objs;
+    try {
+        objs = std::make_unique<NamedPackObjects>(stored, repo.store(), *c);
+        VersionCheckOptions o;
+        o.require_chunks = false;  // chunks a partial pull did not fetch are fine (their lengths are still checked)
+        check_version(*objs, *c, o);
+    } catch (const Error& e) {
+        if (objs && objs->not_fetched()) return std::nullopt;  // partly fetched: not judged, left alone
         if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::not_found) return std::string(e.what());
         if (e.kind() == ErrorKind::unsupported) return std::nullopt;
         throw;

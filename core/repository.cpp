@@ -20,9 +20,12 @@ Repository::~Repository() = default;
 static void check_format(const Config& c, const fs::path& dvt) {
     auto f = c.get("core.format");
     if (!f) throw Error(ErrorKind::corrupt, dvt.string() + "/config has no core.format");
-    if (*f != std::to_string(kRepositoryFormat))
+    bool known = false;
+    for (int v = kRepositoryFormatMin; v <= kRepositoryFormat; ++v) known = known || *f == std::to_string(v);
+    if (!known)
         throw Error(ErrorKind::unsupported, "repository format '" + *f + "' at " + dvt.string() +
-                                                " is not supported by this dvt (it knows format " +
+                                                " is not supported by this dvt (it knows formats " +
+                                                std::to_string(kRepositoryFormatMin) + " to " +
                                                 std::to_string(kRepositoryFormat) + "); nothing was changed");
 }
 
@@ -46,7 +49,7 @@ std::unique_ptr<Repository> Repository::open(const fs::path& start, OpenOptions 
     r->m_config = Config::load(r->m_dvt / "config");
     check_format(r->m_config, r->m_dvt);
     r->chunker_params().validate();
-    r->m_index = objects::open_index_db(r->m_dvt / "index.db");
+    r->m_index = objects::open_index_db(r->m_dvt / "index.db", r->m_options.on_notice);
     r->m_store = std::make_unique<objects::ObjectStore>(r->m_dvt, *r->m_index);
     r->m_stat_table = std::make_unique<objects::StatCacheTable>(*r->m_index);
     r->m_refs = std::make_unique<refs::RefStore>(r->m_dvt);
@@ -60,8 +63,12 @@ std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const Ini
     } catch (const Error& e) {
         throw Error(ErrorKind::usage, e.what());
     }
+    if (opts.format < kRepositoryFormatMin || opts.format > kRepositoryFormat)
+        throw Error(ErrorKind::usage, "repository format must be " + std::to_string(kRepositoryFormatMin) + " to " +
+                                          std::to_string(kRepositoryFormat));
     if (opts.zstd_level < 0 || opts.zstd_level > 19) throw Error(ErrorKind::usage, "zstd level must be 0..19");
-    if (opts.pack_size < (1u << 20)) throw Error(ErrorKind::usage, "pack size must be at least 1 MiB");
+    if (opts.pack_size < kMinPackSize || opts.pack_size > kMaxPackSize)
+        throw Error(ErrorKind::usage, "pack size must be from 1 MiB to 4 GiB");
     if (!refs::valid_ref_name(opts.branch)) throw Error(ErrorKind::usage, "invalid branch name '" + opts.branch + "'");
     std::error_code ec;
     fs::create_directories(worktree, ec);
@@ -82,7 +89,7 @@ std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const Ini
     c.set("chunker.max", std::to_string(opts.chunker.max_size));
     c.set("compression.level", std::to_string(opts.zstd_level));
     c.set("pack.size", std::to_string(opts.pack_size));
-    c.set("core.format", std::to_string(kRepositoryFormat));
+    c.set("core.format", std::to_string(opts.format));
     // config is written last: a directory without it is not a repository, so a crashed init is simply redone
     c.save(dvt / "config");
     util::fsync_dir(root);
@@ -97,6 +104,28 @@ objects::ChunkerParams Repository::chunker_params() const {
     return p;
 }
 
+int Repository::format() const {
+    return static_cast<int>(m_config.get_int("core.format", kRepositoryFormat));  // open() checked it
+}
+
+void Repository::accept_commit_format(int commit_format) {
+    if (commit_format <= format()) return;
+    if (commit_format > kRepositoryFormat)
+        throw Error(ErrorKind::unsupported, "commit format " + std::to_string(commit_format) + " is not supported by this dvt");
+    m_config.set("core.format", std::to_string(commit_format));
+    save_config();
+}
+
+void Repository::adopt_chunker(const objects::ChunkerParams& p) {
+    if (p == chunker_params()) return;
+    p.validate();
+    if (m_refs->head().commit) throw Error(ErrorKind::internal, "adopt_chunker: HEAD names a commit already");
+    m_config.set("chunker.min", std::to_string(p.min_size));
+    m_config.set("chunker.avg", std::to_string(p.avg_size));
+    m_config.set("chunker.max", std::to_string(p.max_size));
+    save_config();
+}
+
 objects::CodecParams Repository::codec_params() const {
     objects::CodecParams p;
     p.level = static_cast<int>(m_config.get_int("compression.level", p.level));
@@ -104,7 +133,7 @@ objects::CodecParams Repository::codec_params() const {
 }
 
 std::uint64_t Repository::pack_size() const {
-    return static_cast<std::uint64_t>(m_config.get_int("pack.size", 64ll << 20));
+    return static_cast<std::uint64_t>(m_config.get_int("pack.size", 64ll << 20));  // within kIntSettings' range
 }
 
 Author Repository::author() const {

@@ -4,6 +4,11 @@
 // Layout (docs/format.md, "Repository layout"):
 //   .dvt/config  HEAD  refs/  logs/  packs/<pack-id>.pack  commits/<commit-id>  tmp/  index.db  lock  hooks/
 // A repository whose core.format is not one this dvt knows is refused before anything is read or written.
+//
+// Formats (docs/format.md, "Versioning"): 2 (new repositories) writes version-2 commits, which carry their chunker
+// parameters; 1 (repositories made by older dvts, which they may still share) writes version-1 commits. Both read
+// both kinds of commit; a format-1 repository becomes format 2 when it first stores a version-2 commit (a pull), as
+// an older dvt could not read that commit anyway.
 #pragma once
 
 #include <filesystem>
@@ -23,9 +28,11 @@
 
 namespace dvt::core {
 
-constexpr int kRepositoryFormat = 1;
+constexpr int kRepositoryFormatMin = 1;
+constexpr int kRepositoryFormat = 2;  // written by init; the highest this dvt knows
 
 struct InitOptions {
+    int format = kRepositoryFormat;  // 1 only to make a repository an older dvt can share (tests)
     objects::ChunkerParams chunker;
     int zstd_level = 3;
     std::uint64_t pack_size = 64ull << 20;
@@ -42,6 +49,7 @@ struct Author {
 struct OpenOptions {
     int lock_timeout_ms = 60000;                             // --lock-timeout / DVT_LOCK_TIMEOUT
     std::function<void(const std::string&)> on_lock_wait;  // told once when write_lock() starts waiting
+    std::function<void(const std::string&)> on_notice;     // told when opening repaired something (the index cache)
 };
 
 class Repository {
@@ -58,7 +66,19 @@ public:
     refs::RefStore& refs() { return *m_refs; }
     objects::StatCacheTable& stat_table() { return *m_stat_table; }  // the work tree's stat cache rows
 
-    objects::ChunkerParams chunker_params() const;
+    objects::ChunkerParams chunker_params() const;  // config chunker.*: how this repository cuts files
+    int format() const;                              // core.format (checked by open: kRepositoryFormatMin..kRepositoryFormat)
+    int commit_format() const { return format(); }   // the commit format this repository writes
+    // How the files of commit `c` were cut: its own chunker (format 2), else this repository's (a format-1 commit
+    // carries none; it was made by a repository with the chunker its reader assumes). Comparisons of a work tree with
+    // `c`, and a commit on top of it, cut files with this.
+    objects::ChunkerParams chunker_of(const objects::Commit& c) const { return c.chunker ? *c.chunker : chunker_params(); }
+    // Before storing a commit of format `commit_format`: raises core.format to it if it is lower (needs the write
+    // lock). Never lowers it.
+    void accept_commit_format(int commit_format);
+    // Sets chunker.* (a clone takes the chunker of the commit it clones, so it cuts files as its origin does). Only
+    // while HEAD names no commit (needs the write lock).
+    void adopt_chunker(const objects::ChunkerParams& p);
     objects::CodecParams codec_params() const;
     std::uint64_t pack_size() const;
     Author author() const;  // DVT_AUTHOR_NAME/EMAIL/DATE, then config user.*, then $USER@host

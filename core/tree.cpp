@@ -2,51 +2,84 @@
 
 #include <functional>
 
+#include "core/version.hpp"
+#include "objects/limits.hpp"
+
 namespace dvt::core {
 
 using namespace dvt::objects;
 
-static void flatten_into(const ObjectStore& store, const Hash32& id, const std::string& prefix,
-                         const std::vector<std::string>& limits, FlatTree& out) {
-    Tree t = store.read_tree(id);
-    for (const auto& e : t.entries) {
-        std::string path = prefix.empty() ? e.name : prefix + "/" + e.name;
-        if (e.kind == EntryKind::directory) {
-            bool relevant = limits.empty();
-            for (const auto& l : limits)
-                if (path_in_limits(path, {l}) || (l.size() > path.size() && l.compare(0, path.size(), path) == 0 &&
-                                                  l[path.size()] == '/'))
-                    relevant = true;
-            if (relevant) flatten_into(store, e.id, path, limits, out);
-            continue;
-        }
-        if (!path_in_limits(path, limits)) continue;
-        out[path] = FlatEntry{e.kind, e.size, e.id, e.target};
-    }
+namespace {
+
+// Could a path below directory `path` match one of `limits` (so the walk must read it)?
+bool dir_relevant(const std::string& path, const std::vector<std::string>& limits) {
+    if (limits.empty()) return true;
+    for (const auto& l : limits)
+        if (path_in_limits(path, {l}) || (l.size() > path.size() && l.compare(0, path.size(), path) == 0 &&
+                                          l[path.size()] == '/'))
+            return true;
+    return false;
 }
 
-FlatTree flatten_tree(const ObjectStore& store, const Hash32& tree, const std::vector<std::string>& limits) {
+// The walk itself, iterative; measure_tree has checked depth, path lengths and the number of entries first.
+FlatTree flatten_measured(const ObjectStore& store, const Hash32& root, const std::vector<std::string>& limits) {
     FlatTree out;
-    flatten_into(store, tree, "", limits, out);
+    struct Pending {
+        Hash32 id;
+        std::string prefix;
+        std::uint32_t depth;
+    };
+    std::vector<Pending> todo{{root, "", 0}};
+    while (!todo.empty()) {
+        Pending p = std::move(todo.back());
+        todo.pop_back();
+        if (p.depth > kMaxTreeDepth)  // measure_tree refuses such a tree first; never recurse on faith
+            throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + " nests deeper than the limit");
+        Tree t = store.read_tree(p.id);
+        for (const auto& e : t.entries) {
+            std::string path = p.prefix.empty() ? e.name : p.prefix + "/" + e.name;
+            if (e.kind == EntryKind::directory) {
+                if (dir_relevant(path, limits)) todo.push_back(Pending{e.id, std::move(path), p.depth + 1});
+                continue;
+            }
+            if (!path_in_limits(path, limits)) continue;
+            out[path] = FlatEntry{e.kind, e.size, e.id, e.target};
+        }
+    }
     return out;
 }
 
-FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits) {
+}  // namespace
+
+FlatTree flatten_tree(const ObjectStore& store, const Hash32& tree, const std::vector<std::string>& limits) {
+    measure_tree(StoreObjects(store), tree);
+    return flatten_measured(store, tree, limits);
+}
+
+FlatTree flatten_tree(const ObjectStore& store, const Commit& commit, const std::vector<std::string>& limits) {
+    measure_commit(StoreObjects(store), commit);
+    return flatten_measured(store, commit.tree, limits);
+}
+
+FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits,
+                        std::optional<objects::ChunkerParams> chunker) {
     auto entries = scan_worktree(repo.root(), limits);
-    StatCache cache(repo);
+    const bool own = !chunker || *chunker == repo.chunker_params();  // the stat cache holds ids of this chunker only
+    std::optional<StatCache> cache;
+    if (own) cache.emplace(repo);
     FlatTree out;
     std::vector<const WorkEntry*> misses;
     for (const auto& e : entries) {
         if (e.kind == EntryKind::symlink) {
             out[e.path] = FlatEntry{e.kind, e.size, Hash32{}, e.target};
-        } else if (auto id = cache.lookup(e)) {
+        } else if (auto id = cache ? cache->lookup(e) : std::nullopt) {
             out[e.path] = FlatEntry{e.kind, e.size, *id, {}};
         } else {
             misses.push_back(&e);
         }
     }
     if (!misses.empty()) {
-        Ingest ingest(repo, false);
+        Ingest ingest(repo, false, {}, chunker);
         auto ids = ingest.add_files(misses);
         std::vector<StatRow> rows;
         for (std::size_t i = 0; i < misses.size(); ++i) {
@@ -55,7 +88,7 @@ FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits
             rows.push_back(StatRow{e.path, e.size, e.mtime_ns, e.ctime_ns, e.ino, e.mode, ids[i]});
         }
         try {
-            cache.store(rows);
+            if (cache) cache->store(rows);
         } catch (const std::exception&) {
             // the cache is an optimisation; a busy or read-only index must not fail a read-only command
         }
@@ -73,16 +106,37 @@ struct DirNode {
 BuiltTree build_trees(Ingest& ingest, const std::vector<WorkEntry>& entries, const std::vector<Hash32>& ids) {
     DirNode root;
     BuiltTree result;
+    // The limits of docs/format.md: a work tree the format cannot hold is refused before anything is stored.
+    auto too_big = [](const std::string& what) {
+        throw Error(ErrorKind::unsupported, what + " (docs/format.md, \"Limits\"); nothing was committed");
+    };
+    std::uint64_t dirs = 0;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
+        if (e.path.size() > kMaxPathLength)
+            too_big("path '" + e.path.substr(0, 64) + "...' is longer than " + std::to_string(kMaxPathLength) + " bytes");
         DirNode* node = &root;
         std::size_t start = 0;
+        std::uint32_t depth = 0;
         while (true) {
             auto slash = e.path.find('/', start);
             if (slash == std::string::npos) break;
-            node = &node->dirs[e.path.substr(start, slash - start)];
+            if (++depth > kMaxTreeDepth)
+                too_big("'" + e.path.substr(0, 64) + "...' lies more than " + std::to_string(kMaxTreeDepth) +
+                        " directories deep");
+            auto [it, fresh] = node->dirs.try_emplace(e.path.substr(start, slash - start));
+            if (fresh && node->dirs.size() + node->leaves.size() > kMaxTreeEntries)
+                too_big("directory '" + e.path.substr(0, start) + "' has more than " + std::to_string(kMaxTreeEntries) +
+                        " entries");
+            dirs += fresh;
+            node = &it->second;
             start = slash + 1;
         }
+        if (node->dirs.size() + node->leaves.size() + 1 > kMaxTreeEntries)
+            too_big("directory '" + e.path.substr(0, start) + "' has more than " + std::to_string(kMaxTreeEntries) +
+                    " entries");
+        if (result.files + 1 + dirs > kMaxVersionEntries)
+            too_big("the work tree has more than " + std::to_string(kMaxVersionEntries) + " files and directories");
         TreeEntry te;
         te.name = e.path.substr(start);
         te.kind = e.kind;

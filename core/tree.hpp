@@ -20,13 +20,22 @@ struct FlatEntry {
 };
 using FlatTree = std::map<std::string, FlatEntry>;  // files and symlinks only, by path
 
-// Walks a stored tree. With limits, only paths equal to or below one of them are returned (subtrees outside are not
-// read). Every tree read is verified against its id.
+// Walks a stored tree. With limits, only paths equal to or below one of them are returned. Every tree read is
+// verified against its id. Before anything is flattened the whole tree is measured (core/version.hpp: each distinct
+// tree read once): a tree over the limits of docs/format.md (depth, path length, entries of a version) or with a
+// wrong directory size is ErrorKind::corrupt, so a hostile tree costs a few reads, not the memory of its paths. The
+// walk is iterative.
 FlatTree flatten_tree(const objects::ObjectStore& store, const Hash32& tree, const std::vector<std::string>& limits = {});
+// The same for a commit's tree, whose `files` and `bytes` must also be what the tree holds.
+FlatTree flatten_tree(const objects::ObjectStore& store, const objects::Commit& commit,
+                      const std::vector<std::string>& limits = {});
 
 // The working tree as a FlatTree: stat cache first, then hashing (without storing) what it misses. New stat data is
 // written back to the cache, so the next call is fast.
-FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits = {});
+// `chunker`: cut files as the version they are compared with was cut (Repository::chunker_of; default: the
+// repository's). The stat cache is used (and written) only with the repository's own chunker, whose file ids it holds.
+FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits = {},
+                        std::optional<objects::ChunkerParams> chunker = std::nullopt);
 
 struct BuiltTree {
     Hash32 root;

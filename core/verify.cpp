@@ -6,12 +6,12 @@
 
 namespace dvt::core {
 
-FlatTree hash_worktree(Repository& repo) {
+FlatTree hash_worktree(Repository& repo, std::optional<objects::ChunkerParams> chunker) {
     auto entries = scan_worktree(repo.root());
     std::vector<const WorkEntry*> files;
     for (const auto& e : entries)
         if (e.kind != objects::EntryKind::symlink) files.push_back(&e);
-    Ingest ingest(repo, false);
+    Ingest ingest(repo, false, {}, chunker);
     auto ids = ingest.add_files(files);
     FlatTree t;
     std::size_t k = 0;
@@ -26,8 +26,9 @@ FlatTree hash_worktree(Repository& repo) {
 VerifyResult verify_worktree(Repository& repo, const Hash32& id, bool fast) {
     VerifyResult r;
     r.commit = load_commit(repo, id);
-    auto expected = flatten_tree(repo.store(), r.commit.tree);
-    auto actual = fast ? worktree_state(repo) : hash_worktree(repo);
+    auto expected = flatten_tree(repo.store(), r.commit);
+    auto chunker = repo.chunker_of(r.commit);  // cut as the commit was
+    auto actual = fast ? worktree_state(repo, {}, chunker) : hash_worktree(repo, chunker);
     r.diffs = diff_trees(expected, actual);
     return r;
 }

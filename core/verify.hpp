@@ -12,7 +12,7 @@ namespace dvt::core {
 
 // The work tree of `repo` as a FlatTree, every regular file re-read and hashed from its bytes (nothing is stored and
 // the stat cache is neither read nor written). Symlinks carry their target. Throws io when a file cannot be read.
-FlatTree hash_worktree(Repository& repo);
+FlatTree hash_worktree(Repository& repo, std::optional<objects::ChunkerParams> chunker = std::nullopt);
 
 struct VerifyResult {
     objects::Commit commit;          // the commit verified against (its file and byte counts)

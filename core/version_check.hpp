@@ -1,50 +1,52 @@
-// Checking a version whole before anything trusts it: a pull checks what it received before it stores the commit,
-// its packs or a ref (docs/transport.md, "Pulling", step 5); `fsck --repair` finds the versions to drop with it
-// (docs/cli.md, `dvt fsck`). checkout checks the names it will create with check_path_fits().
-//
-// Contract:
-//  - Reads only (through the object store, so objects staged with ObjectStore::stage() count as present); every object
-//    read is verified against its id and decoded with the decoders' limits.
-//  - check_version() throws the first problem found: ErrorKind::corrupt for anything the version gets wrong, not_found
-//    for an object or pack that is absent (and not excused below), unsupported for a newer format.
-//  - Work is linear in the version's objects (trees are visited once each, iteratively), whatever the tree's shape.
+// What a version must be in this repository, beyond the format's rules (core/version.hpp), before a pull stores it
+// (docs/transport.md, "Pulling", step 5) or `fsck --repair` keeps it (docs/cli.md, `dvt fsck`): every tree, file
+// object and chunk it reaches lies in a pack the commit names (what a peer fetching the commit alone can get), and
+// every name is one a file system can hold. checkout checks the names it creates with check_path_fits().
 #pragma once
 
-#include <string>
+#include <memory>
 #include <string_view>
 #include <vector>
 
+#include "core/version.hpp"
 #include "objects/object.hpp"
+#include "objects/pack.hpp"
 #include "objects/store.hpp"
 
 namespace dvt::core {
 
-// The longest name (one path component) and path a checkout creates: Linux's NAME_MAX (255 bytes) and PATH_MAX
-// (4096 bytes with its terminating NUL) for the path below the work tree's root.
+// The longest name (one path component) a checkout creates: Linux's NAME_MAX. (Paths: objects::kMaxPathLength.)
 constexpr std::size_t kMaxNameBytes = 255;
-constexpr std::size_t kMaxPathBytes = 4095;
 
 // Throws ErrorKind::corrupt when a component of the repository-relative `path` is longer than kMaxNameBytes or the
-// path longer than kMaxPathBytes: no filesystem could hold it (a version naming it is refused, not half checked out).
+// path longer than objects::kMaxPathLength: no file system could hold it (a version naming it is refused, not half
+// checked out).
 void check_path_fits(std::string_view path);
 
-struct VersionCheckOptions {
-    // Only the files below these repository-relative paths (a partial pull); empty: the whole tree.
-    std::vector<std::string> paths;
-    // Objects in the part of a partial pack (docs/format.md, "Partial packs") that was not fetched count as present
-    // (fsck --repair, which must not call a partially pulled version broken). A pull passes false: what it asked for
-    // must be here.
-    bool allow_not_fetched = false;
-};
+// The objects of a version as `inner` reads them, restricted to the packs commit `c` names:
+//  - the packs' indexes come from `received` (packs verified by a pull, not installed yet) or from the pack files
+//    here (complete, or partial: then only the objects fetched into it are present); a named pack that is not here
+//    at all is ErrorKind::not_found at construction, one whose length or index offset differs is corrupt;
+//  - a tree, file object or chunk in none of them is corrupt ("lies in no pack the commit names");
+//  - every tree read is also checked for names longer than kMaxNameBytes and symlink targets longer than
+//    objects::kMaxPathLength (corrupt);
+//  - a tree or file object in a named partial pack but not fetched is not_found, and sets not_fetched() (fsck
+//    --repair then cannot judge the version, and leaves it alone);
+//  - chunk() returns the index entry from the named packs (its raw length is what a read verifies), fetched or not.
+// Use with core::check_version (check_version(objs, c, o)) for the whole version in one walk.
+class NamedPackObjects : public VersionObjects {
+public:
+    NamedPackObjects(const VersionObjects& inner, const objects::ObjectStore& store, const objects::Commit& c,
+                     const std::vector<objects::SealedPack>& received = {});
+    ~NamedPackObjects() override;
+    objects::Tree tree(const Hash32& id) const override;
+    objects::FileObject file(const Hash32& id) const override;
+    std::optional<objects::PackEntry> chunk(const Hash32& id) const override;
+    bool not_fetched() const;
 
-// Checks commit `c` (already decoded, so its own encoding is sound) against the store:
-//  - every pack it names is here (or staged) with the length and index offset it names;
-//  - every tree and file object reachable (below `paths`) and every chunk of those files lies in a pack it names and
-//    is present; every tree and file object decodes (verified against its id, within the decoders' limits);
-//  - each file object has the size its tree entries give, its chunks add up to it, and each chunk's length in the
-//    file object is the length the pack index records for it (the length a read verifies);
-//  - every name fits (check_path_fits), every symlink target is shorter than PATH_MAX;
-//  - the tree flattens (core::flatten_tree: the depth and entry limits of docs/format.md).
-void check_version(const objects::ObjectStore& store, const objects::Commit& c, const VersionCheckOptions& opts = {});
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
 
 }  // namespace dvt::core

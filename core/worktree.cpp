@@ -77,7 +77,8 @@ struct Scanner {
                 throw_errno("cannot stat " + path);
             }
             if (S_ISDIR(st.st_mode)) {
-                if (!dir_relevant(path, limit) || ignore.is_ignored(path, true)) continue;
+                // The walk does not enter ignored directories, so the parents need no second look.
+                if (!dir_relevant(path, limit) || ignore.is_ignored_in_walk(path, true)) continue;
                 int sub = ::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0) {
                     if (errno == ENOENT) continue;
@@ -88,7 +89,7 @@ struct Scanner {
                 continue;
             }
             if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) continue;
-            if (!path_in_limits(path, limit) || ignore.is_ignored(path, false)) continue;
+            if (!path_in_limits(path, limit) || ignore.is_ignored_in_walk(path, false)) continue;
             WorkEntry e;
             e.path = path;
             e.size = static_cast<std::uint64_t>(st.st_size);

@@ -26,7 +26,30 @@ bool safe_value(const std::string& v) {
     return !v.empty();
 }
 
+// Both absolute and normalised.
+bool is_within(const fs::path& p, const fs::path& dir) {
+    fs::path rel = p.lexically_relative(dir);
+    return !rel.empty() && *rel.begin() != "..";
+}
+
 }  // namespace
+
+std::optional<std::string> lock_path_problem(const std::string& path) {
+    if (path.empty()) return "path is empty";
+    if (path.size() > 4096) return "path is longer than 4096 bytes";
+    if (path[0] == '/') return "path must be relative to the lock file's directory, not absolute";
+    for (char c : path)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "path contains a control character";
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        auto slash = path.find('/', start);
+        std::string comp = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (comp == "..") return "path must not contain '..' (the dataset lies at or below the lock file's directory)";
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return std::nullopt;
+}
 
 LockFile parse_lock_file(const std::string& text) {
     LockFile l;
@@ -54,7 +77,7 @@ LockFile parse_lock_file(const std::string& text) {
             have_commit = true;
         } else if (key == "path") {
             if (have_path) throw bad("more than one path");
-            if (value.empty() || value[0] == '/') throw bad("path must be relative");
+            if (auto why = lock_path_problem(value)) throw bad(*why);
             l.path = value;
             have_path = true;
         } else if (key == "peer") {
@@ -76,8 +99,8 @@ LockFile parse_lock_file(const std::string& text) {
 
 std::string format_lock_file(const LockFile& l) {
     if (!is_hex64(l.commit)) throw Error(ErrorKind::internal, "lock file commit is not 64 hex digits");
-    for (const auto& v : {l.path})
-        if (!safe_value(v)) throw Error(ErrorKind::usage, "the dataset path cannot be written to dvt.lock");
+    if (auto why = lock_path_problem(l.path))
+        throw Error(ErrorKind::usage, "the dataset path '" + l.path + "' cannot be written to dvt.lock: " + *why);
     std::string s =
         "# dvt.lock: the dataset version this code uses. Written by `dvt pin`; commit it to git.\n"
         "# `dvt pull` (no arguments) fetches and checks out exactly this commit; `dvt verify` checks the data.\n"
@@ -120,11 +143,23 @@ LockFile read_lock_file(const fs::path& p) {
 void write_lock_file(const fs::path& p, const LockFile& lock) { util::atomic_write_file(p, format_lock_file(lock)); }
 
 fs::path dataset_dir(const fs::path& lock_path, const LockFile& lock) {
+    if (auto why = lock_path_problem(lock.path))  // parse_lock_file refuses these; a LockFile made in code may not
+        throw Error(ErrorKind::corrupt, lock_path.string() + ": " + *why);
     std::error_code ec;
     fs::path lock_abs = fs::absolute(lock_path, ec);
     if (ec) throw_error_code(ec, "cannot resolve " + lock_path.string());
     fs::path d = (lock_abs.parent_path() / lock.path).lexically_normal();
     if (d.has_parent_path() && d.filename().empty()) d = d.parent_path();  // "dir/." normalises to "dir/"
+    // The path has no '..', but a symlink on the way (committed to git as easily as the lock file) could still lead
+    // elsewhere: the directory it resolves to must lie inside the lock file's directory as it resolves.
+    fs::path real_dir = fs::weakly_canonical(lock_abs.parent_path(), ec);
+    fs::path real_d;
+    if (!ec) real_d = fs::weakly_canonical(d, ec);
+    if (ec) throw_error_code(ec, "cannot resolve the dataset path '" + lock.path + "' of " + lock_path.string());
+    if (!is_within(real_d, real_dir))
+        throw Error(ErrorKind::corrupt, lock_path.string() + ": path '" + lock.path + "' leads to " + real_d.string() +
+                                            " through a symlink, outside " + real_dir.string() +
+                                            " (the dataset must lie at or below the lock file's directory)");
     return d;
 }
 

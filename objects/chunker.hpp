@@ -21,6 +21,7 @@ struct ChunkerParams {
     std::uint32_t min_size = 4 * 1024;
     std::uint32_t avg_size = 16 * 1024;
     std::uint32_t max_size = 64 * 1024;
+    bool operator==(const ChunkerParams&) const = default;
 
     // avg must be a power of two; 64 <= min < avg < max <= 16 MiB. Throws ErrorKind::unsupported otherwise.
     void validate() const;

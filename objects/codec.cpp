@@ -6,6 +6,8 @@
 #include <cstring>
 #include <memory>
 
+#include "objects/limits.hpp"
+
 namespace dvt::objects {
 
 namespace {
@@ -75,13 +77,28 @@ Compression encode_record(std::span<const std::uint8_t> raw, const CodecParams& 
 
 void decode_record(std::span<const std::uint8_t> stored, Compression c, std::uint32_t raw_len, Bytes& out,
                    const std::string& what) {
-    out.resize(raw_len);
+    // Nothing is allocated for a record before its claimed sizes are checked against the limits and each other
+    // (docs/format.md, "Limits"): a few stored bytes claiming gigabytes are refused, not decompressed.
+    if (raw_len > kMaxRecordSize)
+        throw Error(ErrorKind::corrupt, what + ": raw length " + std::to_string(raw_len) + " exceeds the limit of " +
+                                            std::to_string(kMaxRecordSize) + " bytes");
+    if (stored.size() > raw_len)
+        throw Error(ErrorKind::corrupt, what + ": stored length exceeds raw length");
     if (c == Compression::none) {
         if (stored.size() != raw_len) throw Error(ErrorKind::corrupt, what + ": stored length differs from raw length");
+        out.resize(raw_len);
         if (raw_len) std::memcpy(out.data(), stored.data(), raw_len);
         return;
     }
     if (c != Compression::zstd) throw Error(ErrorKind::corrupt, what + ": unknown compression");
+    // exactly one zstd frame, which states its content size, and that size is raw_len
+    unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
+    if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN || declared != raw_len)
+        throw Error(ErrorKind::corrupt, what + ": zstd frame does not state the record's raw length");
+    std::size_t frame = ZSTD_findFrameCompressedSize(stored.data(), stored.size());
+    if (ZSTD_isError(frame) || frame != stored.size())
+        throw Error(ErrorKind::corrupt, what + ": zstd data is not exactly one frame");
+    out.resize(raw_len);
     std::size_t n = ZSTD_decompressDCtx(thread_dctx(), out.data(), raw_len, stored.data(), stored.size());
     if (ZSTD_isError(n) || n != raw_len)
         throw Error(ErrorKind::corrupt, what + ": zstd data is damaged");

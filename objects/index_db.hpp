@@ -15,18 +15,33 @@
 #include <filesystem>
 #include <mutex>
 
+#include "objects/store.hpp"  // open_index_db, IndexNotice
+
 namespace dvt::objects {
 
 constexpr int kIndexSchemaVersion = 2;  // 2: packs.partial
 
+// Opening (docs/format.md, "Index database"):
+//  - a file SQLite cannot read, or whose schema is damaged (a table, column or key missing: every statement dvt uses
+//    is prepared once to find out), is moved to index.db.damaged and a new one made; `notice` is told (once);
+//  - when .dvt (or index.db) is not writable (a read-only mount, another user's repository), the index is a private
+//    copy of index.db (and its WAL) in a temporary directory, removed by the destructor: readers such as status, log
+//    and fsck work, and nothing in .dvt is written.
 class IndexDb {
 public:
-    explicit IndexDb(const std::filesystem::path& path);
+    explicit IndexDb(const std::filesystem::path& path, const IndexNotice& notice = {});
+    ~IndexDb();
+    IndexDb(const IndexDb&) = delete;
+    IndexDb& operator=(const IndexDb&) = delete;
     SQLite::Database& db() { return m_db; }
     std::recursive_mutex& mutex() { return m_mutex; }
     void clear_all();  // empties every table (used by --repair)
+    bool is_private_copy() const { return !m_copy_dir.empty(); }
 
 private:
+    // The temporary directory holding a copy of the index when `path`'s directory is read-only, else empty.
+    static std::filesystem::path private_copy_if_read_only(const std::filesystem::path& path);
+    std::filesystem::path m_copy_dir;  // before m_db: initialised first
     SQLite::Database m_db;
     std::recursive_mutex m_mutex;
 };

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <limits>
+
+#include "objects/limits.hpp"
 
 namespace dvt::objects {
 
@@ -56,6 +59,7 @@ FileObject FileObject::decode(std::span<const std::uint8_t> b) {
     FileObject f;
     f.size = r.u64();
     std::uint32_t n = r.u32();
+    if (n > kMaxFileChunks) r.fail(std::to_string(n) + " chunks exceed the limit of " + std::to_string(kMaxFileChunks));
     if (static_cast<std::uint64_t>(n) * 36 != r.remaining()) r.fail("chunk count does not match length");
     f.chunks.resize(n);
     std::uint64_t sum = 0;
@@ -63,6 +67,7 @@ FileObject FileObject::decode(std::span<const std::uint8_t> b) {
         c.id = r.hash();
         c.size = r.u32();
         if (c.size == 0) r.fail("empty chunk");
+        if (c.size > kMaxChunkSize) r.fail("chunk of " + std::to_string(c.size) + " bytes exceeds the chunk size limit");
         sum += c.size;
     }
     if (sum != f.size) r.fail("chunk sizes do not add up to the file size");
@@ -103,6 +108,7 @@ Tree Tree::decode(std::span<const std::uint8_t> b) {
     expect_magic(r, kTreeMagic, "tree");
     Tree t;
     std::uint32_t n = r.u32();
+    if (n > kMaxTreeEntries) r.fail(std::to_string(n) + " entries exceed the limit of " + std::to_string(kMaxTreeEntries));
     if (n > r.remaining() / 12) r.fail("entry count too large");
     t.entries.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -150,15 +156,21 @@ static std::string tz_string(int minutes) {
 Bytes Commit::encode() const {
     if (!clean_field(author_name) || !clean_field(author_email))
         throw Error(ErrorKind::usage, "author name and email must not contain '<', '>' or newlines");
+    if (format < kCommitFormatMin || format > kCommitFormat || chunker.has_value() != (format >= 2))
+        throw Error(ErrorKind::internal, "commit format " + std::to_string(format) + " with" +
+                                             (chunker ? "" : "out") + " chunker parameters");
     for (std::size_t i = 1; i < packs.size(); ++i)
         if (!(packs[i - 1].id < packs[i].id)) throw Error(ErrorKind::internal, "commit pack list not sorted");
-    std::string s = "dvt-commit 1\n";
+    std::string s = "dvt-commit " + std::to_string(format) + "\n";
     s += "tree " + tree.hex() + "\n";
     for (const auto& p : parents) s += "parent " + p.hex() + "\n";
     s += "author " + author_name + " <" + author_email + "> " + std::to_string(time) + " " +
          tz_string(tz_offset_minutes) + "\n";
     s += "files " + std::to_string(files) + "\n";
     s += "bytes " + std::to_string(bytes) + "\n";
+    if (chunker)
+        s += "chunker " + std::to_string(chunker->min_size) + " " + std::to_string(chunker->avg_size) + " " +
+             std::to_string(chunker->max_size) + "\n";
     if (git_commit) s += "git-commit " + *git_commit + "\n";
     if (git_dirty) s += std::string("git-dirty ") + (*git_dirty ? "1" : "0") + "\n";
     for (const auto& p : packs)
@@ -184,12 +196,24 @@ struct LineReader {
 
 [[noreturn]] void bad_commit(const std::string& why) { throw Error(ErrorKind::corrupt, "commit object: " + why); }
 
+// Decimal without sign or leading zeros ("0" itself is fine).
 std::uint64_t parse_u64(std::string_view s) {
     std::uint64_t v = 0;
     if (s.empty() || (s.size() > 1 && s[0] == '0')) bad_commit("malformed number '" + std::string(s) + "'");
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size()) bad_commit("malformed number '" + std::string(s) + "'");
     return v;
+}
+
+// A signed decimal with one spelling per value: no '+', no leading zeros, no "-0".
+std::int64_t parse_i64(std::string_view s) {
+    bool neg = !s.empty() && s[0] == '-';
+    std::uint64_t m = parse_u64(neg ? s.substr(1) : s);
+    constexpr std::uint64_t kMaxPos = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if ((neg && (m == 0 || m > kMaxPos + 1)) || (!neg && m > kMaxPos))
+        bad_commit("malformed number '" + std::string(s) + "'");
+    if (!neg) return static_cast<std::int64_t>(m);
+    return m == kMaxPos + 1 ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(m);
 }
 
 Hash32 parse_id(std::string_view s) {
@@ -204,16 +228,38 @@ std::pair<std::string_view, std::string_view> split_header(std::string_view line
     if (sp == std::string_view::npos) bad_commit("malformed header line '" + std::string(line) + "'");
     return {line.substr(0, sp), line.substr(sp + 1)};
 }
+
+// Splits "a b c" into exactly `n` fields separated by single spaces.
+std::vector<std::string_view> fields(std::string_view v, std::size_t n, const char* what) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    while (out.size() + 1 < n) {
+        auto sp = v.find(' ', start);
+        if (sp == std::string_view::npos) bad_commit(std::string("malformed ") + what + " line");
+        out.push_back(v.substr(start, sp - start));
+        start = sp + 1;
+    }
+    out.push_back(v.substr(start));
+    if (out.back().find(' ') != std::string_view::npos) bad_commit(std::string("malformed ") + what + " line");
+    return out;
+}
 }  // namespace
 
 Commit Commit::decode(std::span<const std::uint8_t> b) {
+    if (b.size() > kMaxCommitSize)
+        bad_commit(std::to_string(b.size()) + " bytes exceed the limit of " + std::to_string(kMaxCommitSize));
     std::string_view text(reinterpret_cast<const char*>(b.data()), b.size());
     LineReader lr{text};
     auto first = lr.line();
     if (!first || first->substr(0, 11) != "dvt-commit ") bad_commit("missing 'dvt-commit' header");
-    if (*first != "dvt-commit 1")
-        throw Error(ErrorKind::unsupported, "commit format '" + std::string(*first) + "' is not supported by this dvt");
     Commit c;
+    c.chunker.reset();  // format 2 sets it below
+    if (*first == "dvt-commit 1")
+        c.format = 1;
+    else if (*first == "dvt-commit 2")
+        c.format = 2;
+    else
+        throw Error(ErrorKind::unsupported, "commit format '" + std::string(*first) + "' is not supported by this dvt");
     auto l = lr.line();
     if (!l) bad_commit("truncated");
     auto [k, v] = split_header(*l);
@@ -221,6 +267,8 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
     c.tree = parse_id(v);
     l = lr.line();
     while (l && l->starts_with("parent ")) {
+        if (c.parents.size() == kMaxCommitParents)
+            bad_commit("more than " + std::to_string(kMaxCommitParents) + " parents");
         c.parents.push_back(parse_id(l->substr(7)));
         l = lr.line();
     }
@@ -235,12 +283,11 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
         auto rest = a.substr(gt + 2);
         auto sp = rest.find(' ');
         if (sp == std::string_view::npos) bad_commit("malformed author time");
-        auto ts = rest.substr(0, sp);
-        bool neg = !ts.empty() && ts[0] == '-';
-        auto t = static_cast<std::int64_t>(parse_u64(neg ? ts.substr(1) : ts));
-        c.time = neg ? -t : t;
+        c.time = parse_i64(rest.substr(0, sp));
         auto tz = rest.substr(sp + 1);
-        if (tz.size() != 5 || (tz[0] != '+' && tz[0] != '-')) bad_commit("malformed time zone");
+        if (tz.size() != 5 || (tz[0] != '+' && tz[0] != '-') ||
+            !std::all_of(tz.begin() + 1, tz.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+            bad_commit("malformed time zone");
         int hh = (tz[1] - '0') * 10 + (tz[2] - '0'), mm = (tz[3] - '0') * 10 + (tz[4] - '0');
         c.tz_offset_minutes = (tz[0] == '-' ? -1 : 1) * (hh * 60 + mm);
         if (tz_string(c.tz_offset_minutes) != tz) bad_commit("malformed time zone");
@@ -248,10 +295,30 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
     l = lr.line();
     if (!l || !l->starts_with("files ")) bad_commit("missing files");
     c.files = parse_u64(l->substr(6));
+    if (c.files > kMaxVersionEntries)
+        bad_commit(std::to_string(c.files) + " files exceed the limit of " + std::to_string(kMaxVersionEntries));
     l = lr.line();
     if (!l || !l->starts_with("bytes ")) bad_commit("missing bytes");
     c.bytes = parse_u64(l->substr(6));
     l = lr.line();
+    if (c.format >= 2) {
+        if (!l || !l->starts_with("chunker ")) bad_commit("missing chunker");
+        auto f = fields(l->substr(8), 3, "chunker");
+        std::uint64_t v3[3];
+        for (int i = 0; i < 3; ++i) {
+            v3[i] = parse_u64(f[static_cast<std::size_t>(i)]);
+            if (v3[i] > kMaxChunkSize) bad_commit("chunker parameter out of range");
+        }
+        ChunkerParams p{static_cast<std::uint32_t>(v3[0]), static_cast<std::uint32_t>(v3[1]),
+                        static_cast<std::uint32_t>(v3[2])};
+        try {
+            p.validate();
+        } catch (const Error& e) {
+            bad_commit(std::string("invalid chunker: ") + e.what());
+        }
+        c.chunker = p;
+        l = lr.line();
+    }
     if (l && l->starts_with("git-commit ")) {
         auto g = l->substr(11);
         if ((g.size() != 40 && g.size() != 64) || !is_hex(g)) bad_commit("malformed git-commit");
@@ -265,19 +332,26 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
         l = lr.line();
     }
     while (l && l->starts_with("pack ")) {
-        auto f = l->substr(5);
-        auto s1 = f.find(' ');
-        auto s2 = s1 == std::string_view::npos ? s1 : f.find(' ', s1 + 1);
-        if (s2 == std::string_view::npos) bad_commit("malformed pack line");
-        PackRef p{parse_id(f.substr(0, s1)), parse_u64(f.substr(s1 + 1, s2 - s1 - 1)), parse_u64(f.substr(s2 + 1))};
+        if (c.packs.size() == kMaxCommitPacks) bad_commit("more than " + std::to_string(kMaxCommitPacks) + " packs");
+        auto f = fields(l->substr(5), 3, "pack");
+        PackRef p{parse_id(f[0]), parse_u64(f[1]), parse_u64(f[2])};
         if (!c.packs.empty() && !(c.packs.back().id < p.id)) bad_commit("pack list not sorted");
-        if (p.index_offset >= p.length) bad_commit("pack index offset out of range");
+        // the sizes a pack can have (objects/pack.hpp): header 16 bytes, footer 64, at most kMaxPackLength in all
+        if (p.length > kMaxPackLength)
+            bad_commit("pack length " + std::to_string(p.length) + " exceeds the limit of " +
+                       std::to_string(kMaxPackLength));
+        if (p.length < 80 || p.index_offset < 16 || p.index_offset > p.length - 64)
+            bad_commit("pack index offset out of range");
         c.packs.push_back(p);
         l = lr.line();
     }
     if (!l) bad_commit("truncated");
     if (!l->empty()) bad_commit("unknown header '" + std::string(split_header(*l).first) + "'");
     c.message = std::string(text.substr(lr.pos));
+    // one encoding per commit: whatever the checks above let through must re-encode to the same bytes
+    Bytes again = c.encode();
+    if (again.size() != b.size() || !std::equal(again.begin(), again.end(), b.begin()))
+        bad_commit("not in canonical form");
     return c;
 }
 

@@ -6,7 +6,9 @@
 //   file    "DVTF" 01 00 00 00 | u64 size | u32 n | n x (id[32] u32 len)            id = SHA-256(encoding)
 //   tree    "DVTT" 01 00 00 00 | u32 n | n x entry (sorted by name, unique)          id = SHA-256(encoding)
 //           entry = u8 kind | u16 name_len | name | u64 size | (kind==symlink ? target[size] : id[32])
-//   commit  UTF-8 text, "dvt-commit 1\n" + headers + "\n" + message   id = v2 info-hash (objects/torrent_id.hpp)
+//   commit  UTF-8 text, "dvt-commit 2\n" + headers + "\n" + message   id = v2 info-hash (objects/torrent_id.hpp)
+//           (format 1, still read and written by format-1 repositories, lacks the `chunker` header)
+// Every decoder also enforces the limits of objects/limits.hpp before it allocates (docs/format.md, "Limits").
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "objects/chunker.hpp"
 #include "util/bytes.hpp"
 #include "util/hash.hpp"
 
@@ -69,7 +72,12 @@ struct PackRef {
     bool operator==(const PackRef&) const = default;
 };
 
+// Commit formats this dvt reads; it writes either (a repository's core.format decides, core/repository.hpp).
+constexpr int kCommitFormatMin = 1;
+constexpr int kCommitFormat = 2;
+
 struct Commit {
+    int format = kCommitFormat;  // the first line: "dvt-commit <format>"
     Hash32 tree;
     std::vector<Hash32> parents;  // first parent first
     std::string author_name;
@@ -78,12 +86,17 @@ struct Commit {
     int tz_offset_minutes = 0; // of the author's local time
     std::uint64_t files = 0;   // regular files and symlinks in the tree
     std::uint64_t bytes = 0;   // their total size
+    // Format 2: how the files of this version were cut (required). Format 1: absent; such a commit's files were cut
+    // with the chunker of the repository that made it, which a reader can only assume is its own (core::Repository::chunker_of).
+    std::optional<ChunkerParams> chunker = ChunkerParams{};
     std::optional<std::string> git_commit;  // provenance (issue 5): hex id of the git HEAD commit
     std::optional<bool> git_dirty;          // whether that git work tree had uncommitted changes
     std::vector<PackRef> packs;  // every pack holding an object reachable from `tree`; sorted by id, unique
     std::string message;
 
-    Bytes encode() const;
+    Bytes encode() const;  // throws internal if `chunker` does not match `format`
+    // Accepts only the canonical encoding (re-encoding gives the same bytes, so a commit has exactly one id); a
+    // format above kCommitFormat is ErrorKind::unsupported, anything malformed or over a limit ErrorKind::corrupt.
     static Commit decode(std::span<const std::uint8_t> b);
 };
 

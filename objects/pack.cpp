@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "objects/limits.hpp"
+
 namespace dvt::objects {
 
 static constexpr std::uint8_t kPackMagic[8] = {'D', 'V', 'T', 'P', 'A', 'C', 'K', 0};
@@ -109,8 +111,27 @@ SealedPack PackWriter::seal() {
     return s;
 }
 
+// Record types a pack of `version` may hold. A later format adds types (delta records); a reader refuses a type it
+// does not know instead of guessing what the bytes mean.
+static bool known_record_type(std::uint32_t version, std::uint8_t t) {
+    (void)version;  // version 1: chunk, file object, tree
+    return t >= static_cast<std::uint8_t>(ObjectType::chunk) && t <= static_cast<std::uint8_t>(ObjectType::tree);
+}
+
+void check_entry_limits(const PackEntry& e, const std::string& what) {
+    std::uint32_t max = e.type == ObjectType::chunk ? kMaxChunkSize : kMaxRecordSize;
+    if (e.raw_len > max)
+        throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " claims " + std::to_string(e.raw_len) +
+                                            " bytes, more than the limit of " + std::to_string(max) + " for a " +
+                                            type_name(e.type));
+    if (e.stored_len > e.raw_len)
+        throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " is stored in more bytes than it has");
+}
+
 PackIndex parse_pack_index(std::span<const std::uint8_t> tail, std::uint64_t pack_length, const std::string& what) {
     if (tail.size() < kFooterSize) throw Error(ErrorKind::corrupt, what + ": too short for a pack footer");
+    if (pack_length > kMaxPackLength)
+        throw Error(ErrorKind::corrupt, what + ": " + std::to_string(pack_length) + " bytes exceed the pack length limit");
     ByteReader fr(tail.subspan(tail.size() - kFooterSize), what + " footer");
     auto magic = fr.take(8);
     if (std::memcmp(magic.data(), kFooterMagic, 8) != 0) fr.fail("bad footer magic");
@@ -124,9 +145,13 @@ PackIndex parse_pack_index(std::span<const std::uint8_t> tail, std::uint64_t pac
                                                 " is not supported by this dvt");
     if (fr.u32() != 0) fr.fail("reserved footer field is not zero");
     Hash32 sum = fr.hash();
-    if (pi.index_offset < kPackHeaderSize || count > pack_length / kIndexEntrySize ||
+    // (no sum below can wrap: pack_length <= 2^34, and index_offset and count are bounded by it first)
+    if (pack_length < kPackHeaderSize + kFooterSize || pi.index_offset < kPackHeaderSize ||
+        pi.index_offset > pack_length - kFooterSize || count > (pack_length - kFooterSize - pi.index_offset) / kIndexEntrySize ||
         pi.index_offset + count * kIndexEntrySize + kFooterSize != pack_length)
         fr.fail("index offset and count do not match the pack length");
+    if (count > kMaxPackObjects)
+        fr.fail(std::to_string(count) + " objects exceed the limit of " + std::to_string(kMaxPackObjects) + " per pack");
     std::uint64_t idx_len = count * kIndexEntrySize;
     if (tail.size() < idx_len + kFooterSize) throw Error(ErrorKind::internal, what + ": index not supplied");
     auto idx = tail.subspan(tail.size() - kFooterSize - idx_len, idx_len);
@@ -140,13 +165,15 @@ PackIndex parse_pack_index(std::span<const std::uint8_t> tail, std::uint64_t pac
         e.stored_len = r.u32();
         e.raw_len = r.u32();
         std::uint8_t t = r.u8(), c = r.u8();
-        if (t < 1 || t > 4) r.fail("unknown object type");
+        if (!known_record_type(version, t)) r.fail("unknown record type " + std::to_string(t));
         if (c > 1) r.fail("unknown compression");
         if (r.u16() != 0) r.fail("reserved field is not zero");
         e.type = static_cast<ObjectType>(t);
         e.compression = static_cast<Compression>(c);
-        if (e.offset < kPackHeaderSize || e.offset + kRecordHeaderSize + e.stored_len > pi.index_offset)
+        if (e.offset < kPackHeaderSize || e.offset > pi.index_offset ||
+            pi.index_offset - e.offset < kRecordHeaderSize + std::uint64_t{e.stored_len})
             r.fail("record out of range");
+        check_entry_limits(e, what);
         if (i > 0 && !(pi.entries[i - 1].id < e.id)) r.fail("index not sorted");
     }
     return pi;
@@ -155,6 +182,8 @@ PackIndex parse_pack_index(std::span<const std::uint8_t> tail, std::uint64_t pac
 PackIndex read_pack_index(int fd, const std::string& what) {
     std::uint64_t len = util::file_size(fd);
     if (len < kPackHeaderSize + kFooterSize) throw Error(ErrorKind::corrupt, what + ": too short to be a pack");
+    if (len > kMaxPackLength)
+        throw Error(ErrorKind::corrupt, what + ": " + std::to_string(len) + " bytes exceed the pack length limit");
     std::uint8_t head[kPackHeaderSize];
     util::pread_all(fd, head, sizeof head, 0, what);
     if (std::memcmp(head, kPackMagic, 8) != 0) throw Error(ErrorKind::corrupt, what + ": not a dvt pack");
@@ -175,6 +204,7 @@ PackIndex read_pack_index(int fd, const std::string& what) {
 void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& e, Bytes& out,
                          const std::string& what) {
     if (record.size() != kRecordHeaderSize + e.stored_len) throw Error(ErrorKind::internal, "record span size");
+    check_entry_limits(e, what);
     const std::uint8_t* h = record.data();
     if (h[0] != static_cast<std::uint8_t>(e.type) || h[1] != static_cast<std::uint8_t>(e.compression) || h[2] ||
         h[3] || load_u32(h + 4) != e.raw_len || load_u32(h + 8) != e.stored_len)
@@ -185,6 +215,7 @@ void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& 
 }
 
 void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what) {
+    check_entry_limits(e, what);  // before sizing the buffer
     thread_local Bytes stored;
     stored.resize(kRecordHeaderSize + e.stored_len);
     util::pread_all(fd, stored.data(), stored.size(), e.offset, what);

@@ -88,6 +88,10 @@ PackIndex read_pack_index(int fd, const std::string& what);
 PackIndex parse_pack_index(std::span<const std::uint8_t> index_and_footer, std::uint64_t pack_length,
                            const std::string& what);
 
+// Throws corrupt if the entry's sizes exceed the limits (objects/limits.hpp) or its stored length exceeds its raw
+// length. Every reader checks this before it sizes a buffer from an index entry.
+void check_entry_limits(const PackEntry& e, const std::string& what);
+
 // Reads one record at `e.offset`, checks its header against the index entry, decodes it and verifies its SHA-256
 // against e.id. `out` receives the raw bytes.
 void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what);

@@ -5,15 +5,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <set>
 
 #include "objects/index_db.hpp"
+#include "objects/limits.hpp"
 #include "objects/sqlite_error.hpp"
 
 namespace dvt::objects {
 
 namespace fs = std::filesystem;
+
+// Defined before the constructor: the constructor's cleanup destroys m_readers, which needs the complete type (clang
+// instantiates that destructor there; g++ later).
+struct ObjectStore::Reader {
+    std::unique_ptr<SQLite::Database> db;
+    std::unique_ptr<SQLite::Statement> locate;
+};
 
 ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
     : m_dvt_dir(std::move(dvt_dir)),
@@ -22,11 +29,6 @@ ObjectStore::ObjectStore(fs::path dvt_dir, IndexDb& db)
       m_tmp_dir(m_dvt_dir / "tmp"),
       m_partial_dir(m_dvt_dir / "partial"),
       m_db(db) {}
-
-struct ObjectStore::Reader {
-    std::unique_ptr<SQLite::Database> db;
-    std::unique_ptr<SQLite::Statement> locate;
-};
 
 ObjectStore::~ObjectStore() = default;
 
@@ -142,6 +144,23 @@ std::size_t ObjectStore::reconcile() {
 }
 
 std::size_t ObjectStore::reconcile_rows() {
+    std::lock_guard g(m_db.mutex());
+    auto& db = m_db.db();
+    // The rows first, then the directories. This runs without the write lock (every open): a pack another process
+    // seals and registers meanwhile must not look "gone" (listed before it was there, its row read after), or its
+    // rows would be dropped while its commit is being written (fsck saw "tree is missing or damaged"). In this order
+    // such a pack is at worst indexed once more (the same rows).
+    struct Row {
+        std::int64_t num;
+        Hash32 id;
+        bool partial;
+    };
+    std::vector<Row> rows;
+    {
+        SQLite::Statement q(db, "SELECT num, id, partial FROM packs");
+        while (q.executeStep())
+            rows.push_back(Row{q.getColumn(0).getInt64(), blob_hash(q.getColumn(1)), q.getColumn(2).getInt() != 0});
+    }
     std::set<Hash32> on_disk = pack_names_in(m_packs_dir);
     std::set<Hash32> partial_on_disk = pack_names_in(m_partial_dir);
     // A pack that is complete makes its partial copy redundant (a promotion interrupted after the rename).
@@ -151,21 +170,16 @@ std::size_t ObjectStore::reconcile_rows() {
             fs::remove(partial_path(id), ec);
             fs::remove(resume_path(id), ec);
         }
-    std::lock_guard g(m_db.mutex());
-    auto& db = m_db.db();
     std::set<Hash32> known;
     std::vector<std::int64_t> gone;
     {
-        SQLite::Statement q(db, "SELECT num, id, partial FROM packs");
-        while (q.executeStep()) {
-            Hash32 id = blob_hash(q.getColumn(1));
-            bool partial = q.getColumn(2).getInt() != 0;
+        for (const auto& [num, id, partial] : rows) {
             if (!partial && on_disk.count(id))
                 known.insert(id);
             else if (partial && partial_on_disk.count(id) && !on_disk.count(id))
                 ;  // a partial pack still partial
             else
-                gone.push_back(q.getColumn(0).getInt64());
+                gone.push_back(num);
         }
     }
     std::size_t changed = 0;
@@ -212,58 +226,7 @@ void ObjectStore::give_reader(std::unique_ptr<Reader> r) const {
 }
 
 std::optional<Location> ObjectStore::locate(const Hash32& id) const {
-    auto loc = guarded("locating an object", [&] { return locate_row(id); });
-    if (!loc) loc = locate_staged(id);
-    return loc;
-}
-
-void ObjectStore::stage(std::vector<SealedPack> packs) {
-    for (auto& p : packs)
-        std::sort(p.entries.begin(), p.entries.end(), [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
-    unstage();
-    std::lock_guard g(m_stage_mutex);
-    m_staged = std::move(packs);
-    m_any_staged = !m_staged.empty();
-}
-
-void ObjectStore::unstage() {
-    std::size_t n;
-    {
-        std::lock_guard g(m_stage_mutex);
-        n = m_staged.size();
-        m_staged.clear();
-        m_any_staged = false;
-    }
-    std::lock_guard g(m_fd_mutex);
-    for (std::size_t k = 0; k < n; ++k) m_fds.erase(-static_cast<std::int64_t>(k) - 1);
-}
-
-std::optional<Location> ObjectStore::locate_staged(const Hash32& id) const {
-    if (!m_any_staged) return std::nullopt;
-    std::lock_guard g(m_stage_mutex);
-    for (std::size_t k = 0; k < m_staged.size(); ++k) {
-        const auto& es = m_staged[k].entries;
-        auto it = std::lower_bound(es.begin(), es.end(), id, [](const PackEntry& e, const Hash32& h) { return e.id < h; });
-        if (it != es.end() && it->id == id) return Location{-static_cast<std::int64_t>(k) - 1, *it};
-    }
-    return std::nullopt;
-}
-
-bool ObjectStore::is_staged(const Hash32& pack) const {
-    std::lock_guard g(m_stage_mutex);
-    return std::any_of(m_staged.begin(), m_staged.end(), [&](const SealedPack& p) { return p.ref.id == pack; });
-}
-
-std::optional<std::vector<PackEntry>> ObjectStore::pack_entries(const Hash32& id) const {
-    {
-        std::lock_guard g(m_stage_mutex);
-        for (const auto& p : m_staged)
-            if (p.ref.id == id) return p.entries;
-    }
-    auto info = pack_by_id(id);
-    if (!info) return std::nullopt;
-    util::Fd fd = util::open_read(file_of(*info));
-    return read_pack_index(fd.get(), (info->partial ? "partial pack " : "pack ") + id.hex()).entries;
+    return guarded("locating an object", [&] { return locate_row(id); });
 }
 
 std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
@@ -294,15 +257,6 @@ int ObjectStore::pack_fd(std::int64_t num) const {
     std::lock_guard g(m_fd_mutex);
     auto it = m_fds.find(num);
     if (it != m_fds.end()) return it->second->get();
-    if (num < 0) {  // a staged pack
-        std::lock_guard sg(m_stage_mutex);
-        auto k = static_cast<std::size_t>(-(num + 1));
-        if (k >= m_staged.size()) throw Error(ErrorKind::not_found, "staged pack #" + std::to_string(num) + " is gone");
-        auto fd = std::make_shared<util::Fd>(util::open_read(m_staged[k].path));
-        int raw = fd->get();
-        m_fds.emplace(num, std::move(fd));
-        return raw;
-    }
     auto info = pack(num);
     if (!info) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
     auto fd = std::make_shared<util::Fd>(util::open_read(file_of(*info)));
@@ -329,6 +283,7 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
     while (i < locs.size()) {
         // extend a run while the next record starts where this one ends, in the same pack
         std::size_t j = i + 1;
+        check_entry_limits(locs[i].entry, "pack #" + std::to_string(locs[i].pack_num));  // before sizing the buffer
         std::uint64_t start = locs[i].entry.offset;
         std::uint64_t end = start + kRecordHeaderSize + locs[i].entry.stored_len;
         while (j < locs.size() && locs[j].pack_num == locs[i].pack_num && locs[j].entry.offset == end &&
@@ -592,7 +547,11 @@ Bytes ObjectStore::read_commit_bytes(const Hash32& id) const {
     auto p = commit_path(id);
     auto fd = util::try_open_read(p);
     if (!fd) throw Error(ErrorKind::not_found, "commit " + id.hex() + " not found");
-    Bytes b(util::file_size(fd->get()));
+    std::uint64_t size = util::file_size(fd->get());
+    if (size > kMaxCommitSize)  // before reading it (docs/format.md, "Limits")
+        throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is damaged (" + std::to_string(size) +
+                                            " bytes, more than a commit may have)");
+    Bytes b(size);
     if (!b.empty()) util::pread_all(fd->get(), b.data(), b.size(), 0, p.string());
     if (commit_id_of(b) != id)
         throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is damaged (its bytes do not match its id)");

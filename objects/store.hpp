@@ -19,7 +19,6 @@
 //  - Thread-safe: locate()/read() may be called from several threads at once.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -38,9 +37,13 @@ namespace dvt::objects {
 
 class IndexDb;  // objects/index_db.hpp, private to objects/
 
-// Opens .dvt/index.db (creating, migrating, or moving aside and recreating an unreadable file). The handle is opaque
-// outside objects/: pass it to ObjectStore and StatCacheTable, which must not outlive it.
-std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path);
+// Told when opening the index had to rebuild it (one line, for stderr).
+using IndexNotice = std::function<void(const std::string&)>;
+
+// Opens .dvt/index.db (creating, migrating, or moving aside and recreating a file that is unreadable or whose tables
+// are damaged; a private temporary copy when .dvt is read-only: objects/index_db.hpp). The handle is opaque outside
+// objects/: pass it to ObjectStore and StatCacheTable, which must not outlive it.
+std::shared_ptr<IndexDb> open_index_db(const std::filesystem::path& path, const IndexNotice& notice = {});
 
 struct PackInfo {
     std::int64_t num = 0;  // local row number in the index database (not stable across rebuilds)
@@ -121,31 +124,6 @@ public:
     // leaves a pack in packs/ the index does not know, which reconcile() indexes on the next open.
     void install_packs(std::vector<SealedPack>& verified);
 
-    // ---- Staged packs (verified, not stored) ------------------------------------------------------------------------
-    // A pull checks a version whole (core/version_check.hpp) before it stores anything: stage() makes the objects of
-    // `packs` (verified, still outside packs/, e.g. in partial/; entries = their indexes) readable through locate(),
-    // read() and the readers built on them, without writing anything, until unstage() (or the Staging guard's end).
-    // Objects the index knows are still read from the store. Staged locations have negative pack numbers. At most
-    // one set of packs is staged at a time (a second stage() replaces it). read() verifies staged objects like any.
-    void stage(std::vector<SealedPack> packs);
-    void unstage();
-    class Staging {
-    public:
-        Staging(ObjectStore& s, std::vector<SealedPack> packs) : m_s(s) { m_s.stage(std::move(packs)); }
-        ~Staging() { m_s.unstage(); }
-        Staging(const Staging&) = delete;
-        Staging& operator=(const Staging&) = delete;
-
-    private:
-        ObjectStore& m_s;
-    };
-
-    bool is_staged(const Hash32& pack) const;
-    // The index entries of pack `id`: of a staged pack, the ones staged; of a pack here (complete or partial), read
-    // from its file (read_pack_index: checked against the footer's SHA-256; of a partial pack, also the objects not
-    // fetched). nullopt when the pack is neither staged nor indexed. Throws corrupt if its index is damaged.
-    std::optional<std::vector<PackEntry>> pack_entries(const Hash32& id) const;
-
     // Registers a partial pack (no objects yet); returns its row. A complete pack of that id is returned as is.
     PackInfo add_partial_pack(const PackRef& ref);
     // Adds index rows for objects of pack `num` that the caller has verified (of a partial pack: read from its
@@ -213,11 +191,6 @@ private:
     bool fetch_from_source(const std::vector<Hash32>& missing) const;
     std::shared_ptr<ObjectSource> m_source;
     mutable std::mutex m_source_mutex;  // one fetch at a time
-    // Staged packs (stage()): pack k has number -(k + 1); each one's entries sorted by id.
-    std::optional<Location> locate_staged(const Hash32& id) const;
-    mutable std::mutex m_stage_mutex;
-    std::vector<SealedPack> m_staged;
-    std::atomic<bool> m_any_staged{false};  // a miss of locate() skips the mutex when nothing is staged
 };
 
 }  // namespace dvt::objects

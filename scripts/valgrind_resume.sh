@@ -8,6 +8,7 @@
 set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DVT=${1:-$root/build/dvt}
+[[ "$DVT" = /* ]] || DVT="$PWD/$DVT"  # the script changes directory
 T=$(mktemp -d /tmp/dvt-valgrind-resume.XXXXXX)
 SP="" P1=""
 cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null; [ -n "$P1" ] && kill -KILL "$P1" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }

@@ -157,6 +157,7 @@ std::vector<std::pair<std::string, lt::entry>> ref_items(const std::vector<std::
 
 std::vector<std::string> record_web_seeds(const lt::entry& value) {
     std::vector<std::string> out;
+    if (value.type() != lt::entry::dictionary_t) return out;  // find_key would throw on a list, string or integer
     if (const auto* w = value.find_key("w"); w && w->type() == lt::entry::list_t)
         for (const auto& u : w->list())
             if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) out.push_back(u.string());

@@ -103,12 +103,24 @@ bool all_blocks(const std::vector<char>& have) {
     return std::all_of(have.begin(), have.end(), [](char c) { return c != 0; });
 }
 
+// pread_full's result for a file that ended before the bytes asked for (never an errno: those are positive).
+constexpr int kShortRead = -1;
+
 lt::storage_error err(int e, lt::operation_t op) {
-    return lt::storage_error(lt::error_code(e, boost::system::system_category()), lt::file_index_t{0}, op);
+    lt::error_code ec = e == kShortRead ? lt::error_code(boost::asio::error::eof)
+                                        : lt::error_code(e, boost::system::system_category());
+    return lt::storage_error(ec, lt::file_index_t{0}, op);
 }
 
-// 0 or errno. A read past the end of the file fills with zeros (a piece not there hashes wrong and is fetched).
-int pread_full(int fd, char* p, std::size_t n, std::int64_t off) {
+// How a read treats the end of the file.
+enum class PastEnd {
+    zeros,  // hashing: bytes not there read as zeros, so a piece not (fully) there hashes wrong and is fetched
+    fail,   // serving a peer: a file shorter than its torrent says lost bytes (truncated while served); zeros would
+            // go out as its data, so the read fails (kShortRead) and libtorrent rejects the request
+};
+
+// 0, an errno, or kShortRead (PastEnd::fail and the file ends before off + n).
+int pread_full(int fd, char* p, std::size_t n, std::int64_t off, PastEnd past_end) {
     while (n > 0) {
         ssize_t r = ::pread(fd, p, n, off);
         if (r < 0) {
@@ -116,6 +128,7 @@ int pread_full(int fd, char* p, std::size_t n, std::int64_t off) {
             return errno;
         }
         if (r == 0) {
+            if (past_end == PastEnd::fail) return kShortRead;
             std::memset(p, 0, n);
             return 0;
         }
@@ -124,6 +137,20 @@ int pread_full(int fd, char* p, std::size_t n, std::int64_t off) {
         off += r;
     }
     return 0;
+}
+
+// Whether bytes [off, off + len) of the file hold written data: not past its end, and no hole (never written) in
+// them. A file system without SEEK_DATA/SEEK_HOLE answers by the length alone.
+bool in_file(int fd, std::int64_t off, int len) {
+    off_t data = ::lseek(fd, off, SEEK_DATA);
+    if (data < 0) {
+        if (errno != EINVAL) return false;  // ENXIO: at or past the end
+        struct stat sb;
+        return ::fstat(fd, &sb) == 0 && sb.st_size >= off + len;
+    }
+    if (data != off) return false;  // a hole at off
+    off_t hole = ::lseek(fd, off, SEEK_HOLE);
+    return hole >= off + len;
 }
 
 int pwrite_full(int fd, const char* p, std::size_t n, std::int64_t off) {
@@ -287,7 +314,7 @@ public:
             lt::storage_error e;
             if (!buf) e = err(ENOMEM, lt::operation_t::alloc_cache_piece);
             else if (!s->supported) e = err(EOPNOTSUPP, lt::operation_t::file_read);
-            else e = read(*s, static_cast<int>(r.piece), r.start, r.length, buf);
+            else e = read(*s, static_cast<int>(r.piece), r.start, r.length, buf, PastEnd::fail);
             lt::disk_buffer_holder h(g_buffers, buf, r.length);
             if (e) h.reset();
             post([handler = std::move(handler), h = std::move(h), e]() mutable { handler(std::move(h), e); });
@@ -373,7 +400,7 @@ public:
                 e = err(EINVAL, lt::operation_t::file_read);
             } else {
                 std::vector<char> buf(static_cast<std::size_t>(n));
-                e = read(*s, p, offset, n, buf.data());
+                e = read(*s, p, offset, n, buf.data(), PastEnd::zeros);
                 if (!e) {
                     Hash32 d = sha256(buf.data(), buf.size());
                     std::memcpy(h.data(), d.bytes.data(), 32);
@@ -406,18 +433,41 @@ public:
         // Pieces the caller says are present must be in a file long enough to hold them; otherwise libtorrent
         // checks every piece (async_hash), and the ones not there are fetched.
         std::int64_t need = 0;
+        // Blocks of unfinished pieces the resume data says were received must be in the file too. This object
+        // acknowledges a block once it is in memory, so resume data saved shortly before a SIGKILL can name blocks
+        // that never reached the file: libtorrent would take them as received, complete their pieces with blocks
+        // from a peer, and blame that peer for the failed hash (a ban after four such pieces). A hole where such a
+        // block should be makes libtorrent check every piece instead.
+        std::vector<std::pair<std::int64_t, int>> claimed;  // offset and length in the file
         if (resume) {
             if (resume->flags & lt::torrent_flags::seed_mode) need = s->size;
             for (int p = static_cast<int>(resume->have_pieces.size()) - 1; p >= 0 && need == 0; --p)
                 if (resume->have_pieces.get_bit(lt::piece_index_t(p)))
                     need = std::int64_t{p} * s->piece_length + s->piece_size(p);
+            for (const auto& [piece, blocks] : resume->unfinished_pieces) {
+                int p = static_cast<int>(piece);
+                if (p < 0 || p >= s->num_pieces) continue;
+                int n = std::min(blocks.size(), (s->piece_size(p) + kBlock - 1) / kBlock);
+                for (int b = 0; b < n; ++b)
+                    if (blocks.get_bit(b))
+                        claimed.emplace_back(std::int64_t{p} * s->piece_length + b * kBlock,
+                                             std::min(kBlock, s->piece_size(p) - b * kBlock));
+            }
         }
-        submit([this, s, need, handler = std::move(handler)]() mutable {
+        submit([this, s, need, claimed = std::move(claimed), handler = std::move(handler)]() mutable {
             lt::status_t st = lt::status_t::no_error;
             if (need > 0) {
                 struct stat sb;
                 if (!s->supported || ::stat(s->path.c_str(), &sb) != 0 || sb.st_size < need)
                     st = lt::status_t::need_full_check;
+            }
+            if (st == lt::status_t::no_error && !claimed.empty()) {
+                bool all_there = s->supported && s->with_fd(false, [&](int fd) {
+                    for (const auto& [off, len] : claimed)
+                        if (!in_file(fd, off, len)) return 1;
+                    return 0;
+                }) == 0;
+                if (!all_there) st = lt::status_t::need_full_check;
             }
             post([handler = std::move(handler), st] { handler(st, lt::storage_error()); });
         });
@@ -581,8 +631,10 @@ private:
         });
     }
 
-    // `n` bytes at `start` of piece `p`: from the piece's buffer when it holds them all, else from the file.
-    lt::storage_error read(Storage& s, int p, int start, int n, char* out) {
+    // `n` bytes at `start` of piece `p`: from the piece's buffer when it holds them all, else from the file (what
+    // lies past the end of the file at the end of the torrent, in a pad after it, is zeros). `past_end`: what a file
+    // shorter than the torrent says gives.
+    lt::storage_error read(Storage& s, int p, int start, int n, char* out, PastEnd past_end) {
         {
             std::lock_guard g(s.mu);
             auto it = s.pending.find(p);
@@ -597,7 +649,10 @@ private:
             }
         }
         std::int64_t off = std::int64_t{p} * s.piece_length + start;
-        if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, out, static_cast<std::size_t>(n), off); }))
+        auto in_file = static_cast<std::size_t>(std::clamp<std::int64_t>(s.size - off, 0, n));
+        std::memset(out + in_file, 0, static_cast<std::size_t>(n) - in_file);
+        if (in_file == 0) return {};
+        if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, out, in_file, off, past_end); }))
             return err(e, lt::operation_t::file_read);
         return {};
     }
@@ -669,7 +724,10 @@ private:
                     continue;
                 }
                 std::int64_t off = std::int64_t{p} * s.piece_length + start;
-                if (int e = s.with_fd(false, [&](int fd) { return pread_full(fd, own.get() + start, static_cast<std::size_t>(n), off); }))
+                auto bytes = static_cast<std::size_t>(n);
+                if (int e = s.with_fd(false, [&](int fd) {
+                        return pread_full(fd, own.get() + start, bytes, off, PastEnd::zeros);
+                    }))
                     return err(e, lt::operation_t::file_read);
             }
             data = own.get();

@@ -15,13 +15,17 @@
 //    reference data took 16.3 s against 13.8 s.)
 //  - Reads for other peers come from the piece buffer if the piece is still there, else from the file (pread), on
 //    worker threads. Reads and hashes of the same piece see the same bytes: a piece leaves memory only after its
-//    write returned.
+//    write returned. A read for a peer that the file cannot fill (it ends before the torrent says: truncated while
+//    served) fails with "End of file" (boost::asio::error::eof), and libtorrent rejects the peer's request; only
+//    hashing reads past the end of a file as zeros (a piece not there yet hashes wrong and is fetched).
 //  - piece_layer(path) gives the piece hashes (BEP 52 piece layer) of a file whose every piece this object hashed in
 //    this process, each computed from the bytes it then wrote or had read from the file: the puller checks it against
 //    the pack id instead of reading the pack again (transport/puller.cpp, verify_pack).
 //  - Jobs run on worker threads; their handlers are posted to libtorrent's io_context, which counts every queued job
 //    as outstanding work. Buffers handed out for reads are freed by an allocator that outlives this object.
-//  - Stopping or releasing a torrent writes out the blocks of unfinished pieces; removing it forgets it. Under memory
+//  - Stopping or releasing a torrent writes out the blocks of unfinished pieces; removing it forgets it. A torrent
+//    added from resume data whose unfinished pieces count a block the file lacks (a hole, or past its end: a SIGKILL
+//    before the block was written) gets every piece checked (need_full_check) instead of trusting the resume data. Under memory
 //    pressure (DiskOptions::spill_at) unfinished pieces are written out early.
 //  - Only single-file torrents (a pad file after the one file is allowed): jobs of a torrent with several files
 //    fail with "operation not supported".

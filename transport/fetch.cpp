@@ -15,7 +15,9 @@
 #include <set>
 
 #include "core/tree.hpp"
+#include "core/version.hpp"
 #include "core/version_check.hpp"
+#include "objects/limits.hpp"
 #include "objects/torrent_id.hpp"
 #include "transport/pull.hpp"
 #include "transport/transfer.hpp"
@@ -30,8 +32,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Largest commit file a puller accepts (a commit lists packs at ~150 bytes each: this is ~100,000 packs).
-constexpr std::uint64_t kMaxCommitSize = 16u << 20;
+// Largest commit file a puller accepts (docs/format.md, "Limits").
+using objects::kMaxCommitSize;
 
 // .dvt/tmp/pull-<id>/: locked with flock on the directory itself against a concurrent pull of the same commit;
 // stale contents (a killed earlier run) are cleared. The directory is removed when the object is destroyed.
@@ -292,7 +294,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     t.run(base, base, true);
     for (std::size_t k = 0; k < fetches.size(); ++k) res.bytes_fetched += import_objects(store, fetches[k], meta[k]);
     // the chunks of the files under the paths
-    auto flat = core::flatten_tree(store, res.commit.tree, f.opts.paths);
+    auto flat = core::flatten_tree(store, res.commit, f.opts.paths);
     if (flat.empty())
         throw Error(ErrorKind::not_found, "no path of commit " + f.id.hex().substr(0, 12) + " matches the paths given");
     std::vector<std::vector<objects::PackEntry>> chunks(fetches.size());
@@ -306,6 +308,10 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
                 throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding chunk " + c.id.hex() +
                                                     " of '" + path + "'");
             auto& [pf, e] = w->second;
+            if (e.type != objects::ObjectType::chunk || e.raw_len != c.size)
+                throw Error(ErrorKind::corrupt, "chunk " + c.id.hex() + " of '" + path + "' is " +
+                                                    std::to_string(e.raw_len) + " bytes in its pack, its manifest says " +
+                                                    std::to_string(c.size));
             want_more(*pf, e.offset, objects::kRecordHeaderSize + e.stored_len);
             chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
         }
@@ -391,16 +397,17 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     return verified;
 }
 
-// 3. The version whole, before anything of it is stored (core/version_check.hpp): its packs staged in the object store
-//    (readable, not installed), every tree and file object it reaches (below the paths) decoded within the decoders'
-//    limits, sizes and chunk lengths consistent, every object in a pack it names, every name a filesystem can hold.
-//    A version that fails is corrupt and leaves packs/, commits/, the index and the refs as they were.
+// 3. The version whole, before anything of it is stored: the format's rules and limits (core::check_version: depth,
+//    paths, entries, sizes, chunk lengths), read from the verified packs not installed yet (core::PackObjects) and the
+//    store, restricted to the packs the commit names, every name one a file system holds (core::NamedPackObjects).
+//    A version that fails is corrupt and leaves packs/, commits/, the index, the refs and the work tree as they were.
 void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) {
-    objects::ObjectStore::Staging staged(f.store, verified);
-    core::VersionCheckOptions o;
-    o.paths = f.opts.paths;
     try {
-        core::check_version(f.store, f.res.commit, o);
+        core::PackObjects received(verified, &f.store);
+        core::NamedPackObjects objs(received, f.store, f.res.commit, verified);
+        core::VersionCheckOptions o;
+        o.require_chunks = f.opts.paths.empty();  // a partial pull has the chunks below its paths (verified in 2b)
+        core::check_version(objs, f.res.commit, o);
     } catch (const Error& e) {
         // the packs downloaded for this version alone go too (a partial pack the index knows stays: it is shared)
         for (const auto& sp : verified)
@@ -429,6 +436,7 @@ void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& c
             if (!have || have->partial)
                 throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
         }
+    f.repo.accept_commit_format(f.res.commit.format);  // a format-1 repository holding a format-2 commit is format 2
     store.write_commit(f.id, commit_bytes);
     for (const auto& parent : f.res.commit.parents)
         if (!store.has_commit(parent)) {  // fetched without its history (docs/format.md, ".dvt/shallow")
@@ -462,7 +470,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
     res.packs_fetched = verified.size();
-    check_received(f, verified);
+    check_received(f, verified);  // the whole version, before anything of it is stored
     auto import_start = Clock::now();
     import(f, verified, commit_bytes, on_import);
     res.import_seconds = std::chrono::duration<double>(Clock::now() - import_start).count();

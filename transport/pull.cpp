@@ -80,7 +80,7 @@ bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std:
     auto c = store.read_commit(id);
     if (!c) return false;
     try {
-        auto flat = core::flatten_tree(store, c->tree, paths);
+        auto flat = core::flatten_tree(store, *c, paths);
         if (flat.empty()) return false;
         for (const auto& [path, fe] : flat) {
             if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
@@ -133,6 +133,8 @@ CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts
     auto repo = core::Repository::init(dir, core::InitOptions{});
     res.root = repo->root();
     res.fetch = fetch(*session, *repo, id, opts, [&] {
+        // a clone cuts files as its origin did: the commit's chunker becomes the repository's (format 1: none known)
+        if (auto c = repo->store().read_commit(id); c && c->chunker) repo->adopt_chunker(*c->chunker);
         repo->refs().update("refs/heads/main", std::nullopt, id, "clone: " + id.hex() + " from the swarm");
     });
     session.reset();  // close the swarm before writing the work tree

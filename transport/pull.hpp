@@ -6,8 +6,9 @@
 //  - Nothing unverified enters .dvt/packs or .dvt/commits: data is downloaded into .dvt/tmp/pull-<id>/; the commit
 //    bytes must hash to the requested id and decode; each pack must hash (BEP 52 merkle root) to the id the commit
 //    names, have the length and index offset the commit names, a sound index and records that decode to their ids.
-//    Then the version is checked whole (core::check_version over the packs staged in the store: trees, file objects,
-//    sizes, chunk lengths, names, limits); a version that fails is ErrorKind::corrupt and nothing of it is stored. Only
+//    Then the version is checked whole (core::check_version over the verified packs and the store, restricted to the
+//    packs the commit names: limits, trees, file objects, sizes, chunk lengths, names); a version that fails is
+//    ErrorKind::corrupt and nothing of it is stored. Only
 //    then are packs renamed into packs/ and indexed, and the commit file written (docs/format.md, "Write ordering").
 //  - The deadline (opts.timeout) holds however many packs a commit names: at most Transfer::kMaxActive torrents are
 //    added at once.

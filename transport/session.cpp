@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "transport/block_hash_guard.hpp"
 #include "util/error.hpp"
 
 namespace dvt::transport {
@@ -105,6 +106,10 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
     // writes, reads back and hashes every piece on the network thread.
     m_disk = make_disk_registry();
     params.disk_io_constructor = pack_disk_io(disk, m_disk);
+    // Beside libtorrent's default plugins: no block-hash request ever goes out, since a peer that rejects one
+    // corrupts libtorrent 2.0.8's memory (transport/block_hash_guard.hpp). Without it, any peer that sent data failing
+    // verification could crash the puller.
+    params.extensions.push_back(make_block_hash_guard());
     m_session = std::make_unique<lt::session>(std::move(params));
     auto deadline = std::chrono::steady_clock::now() + listen_wait;
     std::string failure;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <random>
 #include <thread>
@@ -155,10 +156,15 @@ FileLock::FileLock(const fs::path& p, int timeout_ms, const std::function<void()
     while (true) {
         if (::flock(fd, op | LOCK_NB) == 0) return;
         if (errno != EWOULDBLOCK) throw_errno("cannot lock " + p.string());
-        if (std::chrono::steady_clock::now() >= deadline)
-            throw Error(ErrorKind::lock_timeout, "timed out after " + std::to_string(timeout_ms / 1000.0).substr(0, 5) +
-                                                     " s waiting for the repository lock (" + p.string() +
-                                                     "); another dvt command is running");
+        if (std::chrono::steady_clock::now() >= deadline) {
+            char secs[32];  // "0.5", "60", "604800" (a fixed width cut "604800.000" to "60480")
+            std::snprintf(secs, sizeof secs, "%.3f", timeout_ms / 1000.0);
+            std::string s = secs;
+            while (s.back() == '0') s.pop_back();
+            if (s.back() == '.') s.pop_back();
+            throw Error(ErrorKind::lock_timeout, "timed out after " + s + " s waiting for the repository lock (" +
+                                                     p.string() + "); another dvt command is running");
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }

@@ -79,22 +79,32 @@ std::size_t match_class(std::string_view pattern, std::size_t pos, char ch, bool
     return i;
 }
 
-// Backtracking glob matcher over whole strings, memoising failed (pattern, text) positions so that patterns with
-// many stars stay polynomial.
+// Backtracking glob matcher over whole strings, memoising failed (pattern, text) positions. A run of stars at pattern
+// position p tries its candidate end positions t, t+1, ... in a loop; when that loop fails, every (p, i) it passed is
+// marked failed too, and a later loop for the same run stops at the first marked position (its candidates from there
+// on were all tried). So each (position, text offset) pair is worked on once: time and memory are
+// O(pattern length x text length), and the recursion depth grows with the number of star runs, not the text length.
+// (Without that, "*a*a*a...b" against a long name of 'a's took seconds per match: issue #15, found by fuzz/ignore.cpp.)
 class GlobMatcher {
 public:
-    GlobMatcher(std::string_view pattern, std::string_view text)
-        : m_pattern(pattern), m_text(text), m_failed((pattern.size() + 1) * (text.size() + 1), false) {}
+    GlobMatcher(std::string_view pattern, std::string_view text) : m_pattern(pattern), m_text(text) {}
 
     bool try_match(std::size_t p, std::size_t t) {
-        const std::size_t key = p * (m_text.size() + 1) + t;
-        if (m_failed[key]) return false;
+        if (failed(p, t)) return false;
         const bool ok = match(p, t);
-        if (!ok) m_failed[key] = true;
+        if (!ok) mark_failed(p, t);
         return ok;
     }
 
 private:
+    // The memo is made when the first star is reached: a pattern whose literal prefix already fails costs nothing.
+    bool failed(std::size_t p, std::size_t t) const {
+        return !m_failed.empty() && m_failed[p * (m_text.size() + 1) + t];
+    }
+    void mark_failed(std::size_t p, std::size_t t) {
+        if (!m_failed.empty()) m_failed[p * (m_text.size() + 1) + t] = true;
+    }
+
     bool match(std::size_t p, std::size_t t) {
         const std::size_t np = m_pattern.size();
         const std::size_t nt = m_text.size();
@@ -123,33 +133,48 @@ private:
         return t == nt;
     }
 
+    // The stars starting at p match text[t, i) for each candidate i in turn (see the class comment for the marks).
     bool match_star(std::size_t p, std::size_t t) {
         const std::size_t np = m_pattern.size();
         const std::size_t nt = m_text.size();
+        if (m_failed.empty()) m_failed.assign((np + 1) * (nt + 1), false);
         std::size_t stars_end = p;
         while (stars_end < np && m_pattern[stars_end] == '*') ++stars_end;
         const bool segment_start = p == 0 || m_pattern[p - 1] == '/';
         const bool segment_end = stars_end == np || m_pattern[stars_end] == '/';
-        if (stars_end - p >= 2 && segment_start && segment_end) {
-            // "**" trailing (or alone): everything that is left, slashes included.
-            if (stars_end == np) return true;
-            // "**/": zero or more whole directories, i.e. resume at the start of any later segment.
-            const std::size_t rest = stars_end + 1;
-            for (std::size_t i = t; i <= nt; ++i) {
-                if ((i == t || m_text[i - 1] == '/') && try_match(rest, i)) return true;
+        const bool whole_segment = stars_end - p >= 2 && segment_start && segment_end;
+        // "**" trailing (or alone): everything that is left, slashes included.
+        if (whole_segment && stars_end == np) return true;
+        // "**/": zero or more whole directories, i.e. resume at t or at the start of any later segment; an ordinary
+        // star (a non-segment "**" acts the same): any run of characters within one segment.
+        const std::size_t resume = whole_segment ? stars_end + 1 : stars_end;
+        std::size_t i = t;
+        for (;;) {
+            if (failed(p, i)) break;  // tried from i before: every candidate from i on failed
+            if (try_match(resume, i)) return true;
+            std::size_t next;
+            if (whole_segment) {
+                const std::size_t slash = m_text.find('/', i);
+                if (slash == npos) break;
+                next = slash + 1;
+            } else {
+                if (i >= nt || m_text[i] == '/') break;
+                next = i + 1;
             }
-            return false;
+            i = next;
         }
-        // Ordinary star (a non-segment "**" acts the same): any run of characters within one segment.
-        for (std::size_t i = t;; ++i) {
-            if (try_match(stars_end, i)) return true;
-            if (i >= nt || m_text[i] == '/') return false;
+        // Every candidate from t to i failed, so the stars started at any of them fail too.
+        for (std::size_t j = t;;) {
+            mark_failed(p, j);
+            if (j == i) break;
+            j = whole_segment ? m_text.find('/', j) + 1 : j + 1;
         }
+        return false;
     }
 
     std::string_view m_pattern;
     std::string_view m_text;
-    std::vector<bool> m_failed;
+    std::vector<bool> m_failed;  // (pattern position, text position) known not to match; empty until a star
 };
 
 // Whether the glob is well formed: no trailing lone '\' and every '[' closed.
@@ -220,7 +245,7 @@ bool IgnoreRules::parse_line(std::string_view line, Pattern& out) {
         out.anchored = true;
         if (line.front() == '/') line.remove_prefix(1);
     }
-    if (line.empty() || !is_valid_glob(line)) return false;
+    if (line.empty() || line.size() > kMaxPatternLength || !is_valid_glob(line)) return false;
     out.glob = std::string(line);
     return true;
 }
@@ -257,7 +282,11 @@ bool IgnoreRules::matches_rules(std::string_view path, bool is_dir) const {
     return false;
 }
 
-bool IgnoreRules::is_ignored(std::string_view path, bool is_dir) const {
+bool IgnoreRules::is_ignored(std::string_view path, bool is_dir) const { return decide(path, is_dir, true); }
+
+bool IgnoreRules::is_ignored_in_walk(std::string_view path, bool is_dir) const { return decide(path, is_dir, false); }
+
+bool IgnoreRules::decide(std::string_view path, bool is_dir, bool check_parents) const {
     path = normalise_path(path);
     if (path.empty()) return false;
     // Always-ignored names anywhere in the path.
@@ -268,8 +297,9 @@ bool IgnoreRules::is_ignored(std::string_view path, bool is_dir) const {
         start = end + 1;
     }
     // An ignored ancestor directory hides everything below it, as git never looks inside it.
-    for (std::size_t slash = path.find('/'); slash != npos; slash = path.find('/', slash + 1)) {
-        if (matches_rules(path.substr(0, slash), true)) return true;
+    if (check_parents) {
+        for (std::size_t slash = path.find('/'); slash != npos; slash = path.find('/', slash + 1))
+            if (matches_rules(path.substr(0, slash), true)) return true;
     }
     return matches_rules(path, is_dir);
 }

@@ -1,7 +1,8 @@
 // Versions built the way an attacker would build them: every id valid (objects hash to their ids, the pack to its id,
 // the commit to its info-hash), the content hostile (sizes that disagree, names no filesystem holds, a record whose
 // bytes do not match its id, objects in packs the commit does not name). The pack is written with PackWriter and
-// indexed, the commit file written, as if the version had been committed in (or served from) that repository.
+// indexed, the commit file written, as if the version had been committed in (or served from) that repository. The
+// commit states the files and bytes its tree holds (core::measure_tree), so that only the hostile part is wrong.
 #pragma once
 
 #include <string>
@@ -9,9 +10,11 @@
 #include <vector>
 
 #include "core/repository.hpp"
+#include "core/version.hpp"
 #include "objects/object.hpp"
 #include "objects/pack.hpp"
 #include "objects/torrent_id.hpp"
+#include "util/error.hpp"
 
 namespace dvt::test {
 
@@ -76,6 +79,12 @@ public:
         m_pack = sealed.ref;
         objects::Commit c;
         c.tree = tree;
+        try {  // the counts a commit states are those of its tree (when the tree can be measured at all)
+            auto shape = core::measure_tree(core::StoreObjects(store), tree);
+            c.files = shape.files;
+            c.bytes = shape.bytes;
+        } catch (const Error&) {
+        }
         c.author_name = "Mallory";
         c.author_email = "mallory@example.org";
         c.time = 1700000000;

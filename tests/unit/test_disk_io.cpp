@@ -14,6 +14,7 @@
 #include <functional>
 
 #include "objects/torrent_id.hpp"
+#include "transport/block_hash_guard.hpp"
 #include "transport/session.hpp"
 #include "util/fs.hpp"
 #include "test_support.hpp"
@@ -146,6 +147,35 @@ TEST_CASE("pieces already in a file are hashed from it and not fetched again; th
     CHECK(*layer == x.pt.layer);
 }
 
+TEST_CASE("blocks that resume data counts as received but the file lacks are fetched again, and no peer is blamed",
+          "[transport][disk_io]") {
+    // As a pull killed right after saving its resume data leaves it: the blocks it had acknowledged in memory never
+    // reached the file. The fetcher's file holds the first 60 % and a hole after it, to the full length.
+    test::TempDir t("disk-io-resume");
+    std::size_t size = (17 << 20) + 123;  // 32 KiB pieces of two blocks
+    Bytes data = pseudo_random(size, 51);
+    PackTorrent pt(data);
+    std::size_t have = size * 6 / 10;
+    fs::path f = t.path / "fetch" / pt.name;
+    write_file(f, Bytes(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(have)));
+    fs::resize_file(f, size);
+    int whole = static_cast<int>(have / pt.piece);
+    Transfer x(t.path, data, {}, [&](lt::add_torrent_params& fp) {
+        fp.have_pieces.resize(fp.ti->num_pieces(), false);
+        for (int p = 0; p < whole; ++p) fp.have_pieces.set_bit(lt::piece_index_t(p));
+        for (int p : {whole + 3, whole + 40}) {  // the first block of two pieces in the hole: "received"
+            lt::bitfield blocks(2, false);
+            blocks.set_bit(0);
+            fp.unfinished_pieces[lt::piece_index_t(p)] = blocks;
+        }
+    });
+
+    CHECK(util::read_file(x.file) == data);
+    // taken as received, those blocks (zeros) would have failed their pieces, and the seeder would have been blamed
+    CHECK(x.st.total_failed_bytes == 0);
+    CHECK(x.st.total_payload_download <= static_cast<std::int64_t>(size - have + 2 * pt.piece));
+}
+
 TEST_CASE("under memory pressure unfinished pieces are written out early and hashed from file and memory together",
           "[transport][disk_io]") {
     // spill every unfinished piece; and spill above two piece buffers with writes held back (libtorrent stops
@@ -195,4 +225,108 @@ TEST_CASE("when the disk falls behind the network, the blocks held in memory sta
     INFO("peak buffered " << peak << " bytes");
     CHECK(peak > 0);
     CHECK(peak <= (8 << 20));
+}
+
+namespace {
+
+// A fetcher on 127.0.0.3 whose only peer at first is a lying seeder on 127.0.0.4: it added `data`'s torrent as dvt
+// serve does (every piece present, never re-hashed), then `lie` changed its file. Once the fetcher has seen what the
+// liar does (`until` says when, from the fetcher's status), an honest seeder (127.0.0.2) with `data` joins. The fetch
+// must complete with `data`.
+struct LyingSeeder {
+    PackTorrent pt;
+    transport::SwarmSession honest;
+    transport::SwarmSession liar;
+    transport::SwarmSession fetcher;
+    lt::torrent_status st;  // the fetcher's, when `until` held
+    fs::path file;
+    int hash_failures = 0;
+    std::vector<std::string> liar_file_errors;
+
+    LyingSeeder(const fs::path& dir, const Bytes& data, const std::function<void(const fs::path&)>& lie,
+                const std::function<bool(const lt::torrent_status&)>& until)
+        : pt(data),
+          honest(transport::parse_endpoint("127.0.0.2:0", "listen", true)),
+          liar(transport::parse_endpoint("127.0.0.4:0", "listen", true)),
+          fetcher(transport::parse_endpoint("127.0.0.3:0", "listen", true)),
+          file(dir / "fetch" / pt.name) {
+        write_file(dir / "honest" / pt.name, data);
+        write_file(dir / "liar" / pt.name, data);
+        honest.add_torrent(pt.seed_params(dir / "honest"));
+        auto lh = liar.add_torrent(pt.seed_params(dir / "liar"));
+        auto poll_all = [&](std::chrono::milliseconds wait) {
+            honest.poll(std::chrono::milliseconds(1), [](lt::alert*) {});
+            liar.poll(std::chrono::milliseconds(1), [&](lt::alert* a) {
+                if (auto* e = lt::alert_cast<lt::file_error_alert>(a)) liar_file_errors.push_back(e->error.message());
+            });
+            fetcher.poll(wait, [&](lt::alert* a) {
+                if (lt::alert_cast<lt::hash_failed_alert>(a)) ++hash_failures;
+            });
+        };
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!lh.status().is_seeding && std::chrono::steady_clock::now() < deadline)
+            poll_all(std::chrono::milliseconds(10));
+        REQUIRE(lh.status().is_seeding);
+        lie(dir / "liar" / pt.name);
+        auto fp = pt.params(dir / "fetch");
+        fp.peers = {liar.listen_endpoint()};
+        auto h = fetcher.add_torrent(std::move(fp));
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!until(h.status()) && std::chrono::steady_clock::now() < deadline)
+            poll_all(std::chrono::milliseconds(20));
+        st = h.status();
+        REQUIRE(until(st));
+        h.connect_peer(honest.listen_endpoint());
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!h.status().is_seeding && std::chrono::steady_clock::now() < deadline)
+            poll_all(std::chrono::milliseconds(20));
+        h.flush_cache();
+        poll_all(std::chrono::milliseconds(200));
+        REQUIRE(h.status().is_seeding);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a peer whose data fails verification cannot crash the fetcher; the file still arrives from an honest one",
+          "[transport][disk_io][lying]") {
+    // One piece of one block (a commit): libtorrent 2.0.8 crashed on a null pointer here. 32 KiB pieces (two blocks),
+    // damaged past piece 512: it wrote past the end of its table of piece-hash requests (block_hash_guard.hpp).
+    auto size = GENERATE(std::size_t{9000}, std::size_t{(17 << 20) + 123});
+    test::TempDir t("disk-io-lying");
+    Bytes data = pseudo_random(size, static_cast<unsigned>(size) + 1);
+    auto flip_two_bytes = [&](const fs::path& f) {  // as the issue had it, in the liar's file
+        Bytes served = data;
+        for (std::size_t at : {size - 2, size / 2 + 1}) served[at] ^= 0x5a;
+        write_file(f, served);
+    };
+    auto before = transport::block_hash_guard_counts();
+    LyingSeeder x(t.path, data, flip_two_bytes, [](const lt::torrent_status& s) { return s.total_failed_bytes > 0; });
+
+    CHECK(util::read_file(x.file) == data);
+    CHECK(x.hash_failures > 0);
+    auto after = transport::block_hash_guard_counts();
+    // every failed piece queued a block-hash request, and each was dropped before it could go out
+    CHECK(after.dropped > before.dropped);
+    CHECK(after.misfired == before.misfired);
+}
+
+TEST_CASE("a seeder whose file was truncated while served fails the reads past its end instead of sending zeros",
+          "[transport][disk_io][lying]") {
+    test::TempDir t("disk-io-short");
+    std::size_t size = (4 << 20) + 5000;  // 16 KiB pieces
+    Bytes data = pseudo_random(size, 41);
+    std::size_t kept = size / 2 + 100;  // mid-piece
+    auto truncate = [&](const fs::path& f) { fs::resize_file(f, kept); };
+    auto whole_pieces_kept = static_cast<int>(kept / PackTorrent(data).piece);
+    // the liar alone: every piece it still holds whole arrives; it refuses the rest (file error "End of file")
+    LyingSeeder x(t.path, data, truncate, [&](const lt::torrent_status& s) {
+        return s.num_pieces >= whole_pieces_kept;
+    });
+
+    CHECK(util::read_file(x.file) == data);
+    // zeros for the missing bytes would have failed verification
+    CHECK(x.hash_failures == 0);
+    REQUIRE_FALSE(x.liar_file_errors.empty());
+    CHECK(x.liar_file_errors.front() == "End of file");
 }

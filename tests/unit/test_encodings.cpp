@@ -1,6 +1,8 @@
 // Object encodings: byte layouts per docs/format.md, golden ids, round trips, and rejection of non-canonical input.
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "objects/object.hpp"
 #include "objects/torrent_id.hpp"
 
@@ -30,8 +32,10 @@ static Tree sample_tree() {
     return t;
 }
 
-static Commit sample_commit() {
+static Commit sample_commit() {  // format 1 (no chunker header)
     Commit c;
+    c.format = 1;
+    c.chunker.reset();
     c.tree = h('t');
     c.parents = {h('p')};
     c.author_name = "Ada Lovelace";
@@ -155,11 +159,96 @@ TEST_CASE("commit decoding rejects unknown headers, versions and non-canonical n
     CHECK_THROWS_AS(Commit::decode(replace("bytes 115\n", "bytes 115\nweird x\n")), Error);
     CHECK_THROWS_AS(Commit::decode(replace("tree " + h('t').hex(), "tree " + std::string(64, 'T'))), Error);
     try {
-        Commit::decode(replace("dvt-commit 1", "dvt-commit 2"));
-        FAIL("accepted format 2");
+        Commit::decode(replace("dvt-commit 1", "dvt-commit 3"));
+        FAIL("accepted format 3");
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::unsupported);
     }
+    // format 2 without its required chunker header
+    CHECK_THROWS_AS(Commit::decode(replace("dvt-commit 1", "dvt-commit 2")), Error);
     // pack list must be sorted
     CHECK_THROWS_AS(Commit::decode(replace("pack " + h('1').hex(), "pack " + h('3').hex())), Error);
 }
+
+static Commit v2_commit() {
+    Commit c;
+    c.tree = h('t');
+    c.author_name = "Ada";
+    c.author_email = "ada@example.org";
+    c.time = 1700000000;
+    c.files = 1;
+    c.bytes = 5;
+    c.chunker = ChunkerParams{};
+    c.packs = {PackRef{h('1'), 4096, 4000}};
+    c.message = "m\n";
+    return c;
+}
+
+static ErrorKind kind_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.kind();
+    }
+    return ErrorKind::internal;
+}
+
+// `good` with the first occurrence of `from` replaced by `to`.
+static Bytes edited_text(const std::string& good, const std::string& from, const std::string& to) {
+    std::string s = good;
+    auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+    return Bytes(s.begin(), s.end());
+}
+
+TEST_CASE("commit format 2: byte layout with the chunker header, golden id, round trip", "[encoding][limits]") {
+    Commit c = v2_commit();
+    c.parents = {h('p')};
+    c.chunker = ChunkerParams{16384, 65536, 262144};
+    c.git_commit = std::string(40, 'a');
+    c.git_dirty = false;
+    Bytes b = c.encode();
+    std::string expect = "dvt-commit 2\n"
+                         "tree " + h('t').hex() + "\n"
+                         "parent " + h('p').hex() + "\n"
+                         "author Ada <ada@example.org> 1700000000 +0000\n"
+                         "files 1\n"
+                         "bytes 5\n"
+                         "chunker 16384 65536 262144\n"
+                         "git-commit " + std::string(40, 'a') + "\n"
+                         "git-dirty 0\n"
+                         "pack " + h('1').hex() + " 4096 4000\n"
+                         "\n"
+                         "m\n";
+    CHECK(std::string(b.begin(), b.end()) == expect);
+    CHECK(commit_id_of(b).hex() == "f758ba02d4f11c2778e51739cb832c2688279b433640801e03b92f1e5fbbc276");
+    Commit d = Commit::decode(b);
+    CHECK(d.format == 2);
+    REQUIRE(d.chunker);
+    CHECK(*d.chunker == ChunkerParams{16384, 65536, 262144});
+    CHECK(d.encode() == b);
+    // format 1 has no chunker line; format 2 requires it; the encoder refuses a mismatch
+    Commit v1 = c;
+    v1.format = 1;
+    CHECK(kind_of([&] { v1.encode(); }) == ErrorKind::internal);
+    v1.chunker.reset();
+    Commit d1 = Commit::decode(v1.encode());
+    CHECK(d1.format == 1);
+    CHECK(!d1.chunker);
+    std::string good = expect;
+    CHECK(kind_of([&] { Commit::decode(edited_text(good, "chunker 16384 65536 262144\n", "")); }) == ErrorKind::corrupt);
+    Bytes v1bytes = v1.encode();
+    std::string v1text(v1bytes.begin(), v1bytes.end());
+    CHECK(kind_of([&] { Commit::decode(edited_text(v1text, "bytes 5\n", "bytes 5\nchunker 4096 16384 65536\n")); }) ==
+          ErrorKind::corrupt);
+    // chunker values: the chunker's own constraints, canonical numbers, exactly three
+    for (std::string bad : {"chunker 16384 65535 262144", "chunker 16384 65536 16384", "chunker 32 64 128",
+                            "chunker 16384 65536 33554432", "chunker 16384 65536 0262144", "chunker 16384 65536",
+                            "chunker 16384 65536 262144 1", "chunker 16384  65536 262144", "chunker -1 65536 262144"})
+        CHECK(kind_of([&] { Commit::decode(edited_text(good, "chunker 16384 65536 262144", bad)); }) == ErrorKind::corrupt);
+    // a format this dvt does not know is unsupported (refused on the first line, before anything it names is fetched)
+    for (std::string v : {"dvt-commit 3\n", "dvt-commit 10\n", "dvt-commit 02\n"})
+        CHECK(kind_of([&] { Commit::decode(edited_text(good, "dvt-commit 2\n", v)); }) == ErrorKind::unsupported);
+}
+

@@ -119,8 +119,46 @@ TEST_CASE("dvt.lock round-trips and refuses what it does not understand", "[hook
     auto ok = hooks::parse_lock_file("# hi\r\n\r\ndvt-lock 1\r\n" + c + "path .\r\n");
     CHECK(ok.path == ".");
     CHECK(hooks::dataset_dir("/x/y/dvt.lock", ok) == fs::path("/x/y"));
-    ok.path = "../data";
-    CHECK(hooks::dataset_dir("/x/y/dvt.lock", ok) == fs::path("/x/data"));
+    ok.path = "data/./sub/";
+    CHECK(hooks::dataset_dir("/x/y/dvt.lock", ok) == fs::path("/x/y/data/sub"));
+}
+
+TEST_CASE("dvt.lock cannot name a dataset outside its own directory (#15 item 7)", "[hooks]") {
+    std::string head = "dvt-lock 1\ncommit " + std::string(64, 'b') + "\n";
+    for (const char* bad : {"..", "../..", "../data", "data/../../x", "a/..", "/abs", "//x", "d\x1b[2J", ""}) {
+        INFO(bad);
+        CHECK(kind_of([&] { hooks::parse_lock_file(head + "path " + bad + "\n"); }) == ErrorKind::corrupt);
+        hooks::LockFile l;
+        l.commit = std::string(64, 'c');
+        l.path = bad;
+        CHECK(kind_of([&] { hooks::format_lock_file(l); }) == ErrorKind::usage);  // dvt pin does not write one
+        CHECK(kind_of([&] { hooks::dataset_dir("/x/y/dvt.lock", l); }) == ErrorKind::corrupt);
+    }
+    for (const char* good : {".", "data", "data/train", "..data", "a..b/c", "./x"}) {
+        INFO(good);
+        CHECK(hooks::parse_lock_file(head + "path " + good + "\n").path == good);
+    }
+
+    // a symlink committed next to the lock file cannot lead the path outside: resolved, it must stay inside
+    TempDir t;
+    fs::path proj = t.path / "proj", outside = t.path / "outside";
+    fs::create_directories(proj / "inner" / "data");
+    fs::create_directories(outside);
+    fs::create_symlink("../outside", proj / "escape");
+    fs::create_symlink("/", proj / "root");
+    fs::create_symlink("inner/data", proj / "ok-link");
+    hooks::LockFile l;
+    l.commit = std::string(64, 'c');
+    for (const char* bad : {"escape", "escape/new/dir", "root/tmp"}) {
+        INFO(bad);
+        l.path = bad;
+        CHECK(kind_of([&] { hooks::dataset_dir(proj / "dvt.lock", l); }) == ErrorKind::corrupt);
+    }
+    l.path = "ok-link";  // a symlink that stays inside is fine
+    CHECK(hooks::dataset_dir(proj / "dvt.lock", l) == proj / "ok-link");
+    l.path = "inner/not-yet";  // a dataset directory that does not exist yet (initialised by dvt pull)
+    CHECK(hooks::dataset_dir(proj / "dvt.lock", l) == proj / "inner" / "not-yet");
+    CHECK_FALSE(fs::exists(outside / "new"));
 }
 
 TEST_CASE("a dvt hook gets its environment and stdin, and its exit status comes back", "[hooks]") {
