@@ -7,13 +7,17 @@ namespace dvt::cmd {
 void register_fsck(CLI::App& app, Context& ctx) {
     auto repair = std::make_shared<bool>(false);
     auto* sub = app.add_subcommand("fsck", "Re-hash and check everything; non-zero exit and a list if anything is wrong");
-    sub->add_flag("--repair", *repair, "Rebuild the index database from the packs first (it is only a cache)");
+    sub->add_flag("--repair", *repair,
+                  "Rebuild the index database from the packs first (it is only a cache); then make broken versions "
+                  "unreachable (refs naming them move back or go), so that gc can delete them");
     sub->callback([repair, &ctx] {
         auto repo = ctx.open_repo();
         auto r = core::fsck(*repo, core::FsckOptions{*repair});
         if (ctx.json) {
             nlohmann::json probs = nlohmann::json::array();
             for (const auto& p : r.problems) probs.push_back({{"object", p.what}, {"message", p.message}});
+            nlohmann::json dropped = nlohmann::json::array();
+            for (const auto& d : r.dropped) dropped.push_back({{"what", d.what}, {"message", d.message}});
             ctx.print_json({{"ok", r.problems.empty()},
                             {"packs", r.packs},
                             {"objects", r.objects},
@@ -24,8 +28,10 @@ void register_fsck(CLI::App& app, Context& ctx) {
                             {"partial_packs", r.partial_packs},
                             {"objects_not_fetched", r.objects_not_fetched},
                             {"shallow_commits", r.shallow_commits},
-                            {"problems", probs}});
+                            {"problems", probs},
+                            {"dropped", dropped}});
         } else {
+            for (const auto& d : r.dropped) *ctx.out << "dropped: " << escape_text(d.what + ": " + d.message, false) << "\n";
             for (const auto& p : r.problems) *ctx.out << escape_text(p.what + ": " + p.message, false) << "\n";
             ctx.info("checked " + std::to_string(r.packs) + " packs (" + human_bytes(r.bytes) + "), " +
                      std::to_string(r.objects) + " objects, " + std::to_string(r.commits) + " commits (" +

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <mutex>
@@ -17,6 +19,8 @@
 #include "core/revision.hpp"
 #include "core/tree.hpp"
 #include "core/version.hpp"
+#include "core/version_check.hpp"
+#include "objects/limits.hpp"
 #include "hooks/runner.hpp"
 #include "util/file_writer.hpp"
 
@@ -53,8 +57,10 @@ public:
         if (pfd < 0) return -1;
         int fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && (errno == ENOTDIR || errno == ELOOP) && create) {
-            // a file or symlink stands where the tree has a directory: planning removed tracked ones, so what is
-            // left is untracked and may only go with --force
+            // a file or symlink stands where the tree has a directory: the deletions removed tracked ones, so what is
+            // left is untracked and may only go with --force; before the deletions (stage A) nothing is removed
+            if (!m_removing)
+                throw Error(ErrorKind::conflict, "'" + rel + "' appeared in the way of a directory during the checkout");
             if (!m_force) throw Error(ErrorKind::conflict, "'" + rel + "' is in the way of a directory (use --force)");
             if (::unlinkat(pfd, name.c_str(), 0) != 0) throw_errno("cannot remove " + rel);
             fd = -1;
@@ -62,7 +68,8 @@ public:
         }
         if (fd < 0 && errno == ENOENT) {
             if (!create) return -1;
-            if (::mkdirat(pfd, name.c_str(), 0777) != 0 && errno != EEXIST) throw_errno("cannot create directory " + rel);
+            if (::mkdirat(pfd, name.c_str(), 0777) == 0) m_created.push_back(rel);
+            else if (errno != EEXIST) throw_errno("cannot create directory " + rel);
             fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (fd < 0) {
@@ -74,6 +81,10 @@ public:
         return fd;
     }
     void forget(const std::string& rel) { m_fds.erase(rel); }
+    // Whether open(rel, true) may remove a file or symlink in the way (after the deletions), or must refuse.
+    void set_removing(bool r) { m_removing = r; }
+    // The directories open() created, deepest (latest) first.
+    std::vector<std::string> created_reversed() const { return {m_created.rbegin(), m_created.rend()}; }
 
 private:
     // Temp files of a checkout that was killed (".dvt-tmp-<pid>-<n>": the write lock excludes a live one).
@@ -86,13 +97,17 @@ private:
             return;
         }
         std::vector<std::string> stale;
+        std::string mine = ".dvt-tmp-" + std::to_string(::getpid()) + "-";  // this checkout's own are not stale
         while (auto* e = ::readdir(d))
-            if (std::strncmp(e->d_name, ".dvt-tmp-", 9) == 0) stale.emplace_back(e->d_name);
+            if (std::strncmp(e->d_name, ".dvt-tmp-", 9) == 0 && std::strncmp(e->d_name, mine.c_str(), mine.size()) != 0)
+                stale.emplace_back(e->d_name);
         ::closedir(d);
         for (const auto& n : stale) ::unlinkat(dirfd, n.c_str(), 0);
     }
 
     bool m_force;
+    bool m_removing = true;
+    std::vector<std::string> m_created;
     std::map<std::string, std::unique_ptr<util::Fd>> m_fds;
 };
 
@@ -123,6 +138,7 @@ struct WriteJob {
     std::string path;
     const FlatEntry* entry;
     int dirfd;
+    std::size_t job = 0;  // index into the checkout's jobs
 };
 
 // Orders the jobs by turns over their directories (the first file of each directory, then the second, ...), so that
@@ -152,8 +168,147 @@ void interleave_directories(std::vector<WriteJob>& jobs) {
 
 namespace {
 
+// Runs f(i) for i in [0, n) on up to hardware_concurrency threads; the first exception stops the others and is
+// rethrown.
+template <class F>
+void parallel_for(std::size_t n, F&& f) {
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mu;
+    std::exception_ptr error;
+    auto run = [&] {
+        try {
+            for (std::size_t i = next++; i < n && !failed; i = next++) f(i);
+        } catch (...) {
+            std::lock_guard g(mu);
+            if (!error) error = std::current_exception();
+            failed = true;
+        }
+    };
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    if (n < 2) threads = 1;
+    std::vector<std::thread> ts;
+    for (unsigned t = 1; t < threads; ++t) ts.emplace_back(run);
+    run();
+    for (auto& t : ts) t.join();
+    if (error) std::rethrow_exception(error);
+}
+
+// One path the checkout writes, with everything planned for it.
+struct Job {
+    std::string path;
+    const FlatEntry* entry;
+    std::uint64_t size = 0;           // bytes (files)
+    std::vector<Location> chunks;     // where each chunk is, checked present and of the length the file names
+    bool replaces = false;            // something stands at the path or in the way of its directory (stage C)
+    int dirfd = -1;
+    bool written = false;             // stage A: created (rolled back on failure)
+};
+
+// Reads the file object of every file job and locates its chunks: the file object must decode (verified against its
+// id), have the size of its tree entry, and its chunks must be present with the lengths it names and add up to it.
+void plan_contents(const ObjectStore& store, std::vector<Job>& jobs) {
+    parallel_for(jobs.size(), [&](std::size_t i) {
+        auto& j = jobs[i];
+        if (j.entry->kind == EntryKind::symlink) return;
+        // the file object as its entry says, each chunk present and as long as its manifest says
+        auto [f, locs] = read_file_checked(store, j.entry->id, j.entry->size, j.path);
+        j.size = f.size;
+        j.chunks = std::move(locs);
+    });
+}
+
+// Writes job `i` to a temp name in its directory and renames it into place (over what is there only if `replace`).
+// Returns its stat row (path empty for a symlink).
+StatRow write_job(const ObjectStore& store, const Job& j, std::size_t i, bool replace, std::atomic<std::uint64_t>& bytes) {
+    std::string name = base_of(j.path);
+    std::string tmp = ".dvt-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(i);
+    try {
+        if (j.entry->kind == EntryKind::symlink) {
+            ::unlinkat(j.dirfd, tmp.c_str(), 0);
+            if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
+                throw_errno("cannot create symlink " + j.path);
+        } else {
+            mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
+            int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+            if (fd < 0) throw_errno("cannot create " + j.path);
+            util::Fd g(fd);
+            // verified chunks are gathered into 1 MiB writes (large files bypass the page cache)
+            util::FileWriter w(fd, j.size, j.path);
+            store.read_many(j.chunks, [&](std::size_t, const Bytes& data) { w.append(data.data(), data.size()); });
+            w.finish();
+            bytes += j.size;
+        }
+    } catch (...) {
+        ::unlinkat(j.dirfd, tmp.c_str(), 0);  // a failed write leaves nothing behind
+        throw;
+    }
+    int rc = replace ? ::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str())
+                     : ::renameat2(j.dirfd, tmp.c_str(), j.dirfd, name.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && !replace && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+        // a file system without RENAME_NOREPLACE: look, then rename (the write lock keeps other dvt processes out)
+        struct stat st;
+        if (::fstatat(j.dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
+        else rc = ::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str());
+    }
+    if (rc != 0) {
+        int e = errno;
+        ::unlinkat(j.dirfd, tmp.c_str(), 0);
+        if (e == EEXIST)
+            throw Error(ErrorKind::conflict, "'" + j.path + "' appeared while the checkout was writing it");
+        errno = e;
+        throw_errno("cannot rename into " + j.path);
+    }
+    StatRow row;
+    struct stat st;
+    if (::fstatat(j.dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+        row = StatRow{j.path, static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
+                      st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec, st.st_ino, st.st_mode, j.entry->id};
+    return row;
+}
+
+// What stands on disk where the checkout needs a directory.
+enum class DirState { dir, absent, blocked };
+
+// Lists the non-directories below directory `rel` (opened from `pfd`, nothing followed) into `out`.
+void list_files_below(int pfd, const std::string& name, const std::string& rel, std::vector<std::string>& out) {
+    int fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) throw_errno("cannot open " + rel);
+    util::Fd g(fd);
+    DIR* d = ::fdopendir(::dup(fd));
+    if (!d) throw_errno("cannot read " + rel);
+    std::vector<std::pair<std::string, bool>> names;
+    while (auto* de = ::readdir(d)) {
+        std::string n = de->d_name;
+        if (n == "." || n == "..") continue;
+        bool is_dir = de->d_type == DT_DIR;
+        if (de->d_type == DT_UNKNOWN) {
+            struct stat st;
+            is_dir = ::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        }
+        names.emplace_back(n, is_dir);
+    }
+    ::closedir(d);
+    for (auto& [n, is_dir] : names) {
+        if (is_dir) list_files_below(fd, n, rel + "/" + n, out);
+        else out.push_back(rel + "/" + n);
+    }
+}
+
 // The checkout itself, under the write lock. `head` receives HEAD as it was; `changes`, if given, one line per path
 // written or removed ("A path", "M path", "D path": the post-checkout hook's stdin).
+//
+// In four stages, so that a version that cannot be written whole changes nothing (docs/cli.md, `dvt checkout`):
+//  plan   (reads only) what to delete and write, the conflicts (also with what stands on disk: an untracked or
+//         ignored file where a directory must go, a directory holding files that are not deleted where a file must
+//         go), every name checked against NAME_MAX/PATH_MAX, every file object decoded and every chunk located with
+//         the length its file names;
+//  A      (adds only) the files whose place is free are written (temp file, then a rename that never replaces), with
+//         the directories they need; every chunk is verified as it is read;
+//  B      (reads only) the chunks of the files that replace something are read and verified;
+//  C      the deletions, then the files that replace something.
+// A failure in the plan, A or B removes what A created and leaves the work tree as it was. Only an I/O error in C
+// (or data damaged on disk between B and C) can leave a checkout half done; the next checkout completes it.
 CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const CheckoutOptions& opts, refs::Head& head_before,
                                std::string* changes) {
     auto lock = repo.write_lock();
@@ -161,6 +316,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     res.commit = resolve_commit(repo, rev);
     Commit target_commit = load_commit(repo, res.commit);
     const auto& limits = opts.paths;
+    const auto& store = repo.store();
     FlatTree target = flatten_tree(repo.store(), target_commit, limits);
     auto head = repo.refs().head();
     head_before = head;
@@ -191,6 +347,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         return h == head_tree.end() || !h->second.same_content(w->second);
     };
 
+    // ---- plan ----
     std::vector<std::string> deletes;
     std::vector<std::string> conflicts;
     for (const auto& [p, h] : head_tree) {
@@ -199,15 +356,67 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         if (modified(p)) conflicts.push_back(p);
         deletes.push_back(p);
     }
-    std::vector<std::string> writes;
+    std::vector<Job> jobs;
     for (const auto& [p, t] : target) {
         auto w = work.find(p);
         if (w != work.end() && w->second.same_content(t)) continue;
+        check_path_fits(p);
+        if (t.kind == EntryKind::symlink && t.target.size() > objects::kMaxPathLength)
+            throw Error(ErrorKind::corrupt, "symlink '" + p + "' has a target of " + std::to_string(t.target.size()) +
+                                                " bytes");
         if (w != work.end() && modified(p)) conflicts.push_back(p);
         // an untracked file standing where the tree needs a directory
         for (std::string a = parent_of(p); !a.empty(); a = parent_of(a))
             if (work.count(a) && !head_tree.count(a)) conflicts.push_back(a);
-        writes.push_back(p);
+        Job j;
+        j.path = p;
+        j.entry = &t;
+        jobs.push_back(std::move(j));
+    }
+    // What stands on disk (also what the work tree scan does not show: ignored files, directories).
+    util::Fd root_fd(::open(repo.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (root_fd.get() < 0) throw_errno("cannot open " + repo.root().string());
+    std::set<std::string> delete_set(deletes.begin(), deletes.end());
+    std::map<std::string, DirState> dir_state{{"", DirState::dir}};
+    std::function<DirState(const std::string&)> state_of = [&](const std::string& d) -> DirState {
+        if (auto it = dir_state.find(d); it != dir_state.end()) return it->second;
+        DirState parent = state_of(parent_of(d));
+        DirState s = parent == DirState::dir ? DirState::absent : parent;
+        if (parent == DirState::dir) {
+            struct stat st;
+            if (::fstatat(root_fd.get(), d.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                s = S_ISDIR(st.st_mode) ? DirState::dir : DirState::blocked;
+                // a file or symlink where the tree has a directory: fine if it is a tracked file going away
+                if (s == DirState::blocked && !delete_set.count(d)) conflicts.push_back(d);
+            } else if (errno != ENOENT && errno != ENOTDIR) {
+                throw_errno("cannot inspect " + d);
+            }
+        }
+        return dir_state[d] = s;
+    };
+    for (auto& j : jobs) {
+        DirState parent = state_of(parent_of(j.path));
+        if (parent == DirState::blocked) {
+            j.replaces = true;
+            continue;
+        }
+        if (parent == DirState::absent) continue;
+        struct stat st;
+        if (::fstatat(root_fd.get(), j.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT && errno != ENOTDIR) throw_errno("cannot inspect " + j.path);
+            continue;
+        }
+        j.replaces = true;
+        if (S_ISDIR(st.st_mode)) {  // a directory where the tree has a file: it may only hold files that go away
+            std::vector<std::string> below;
+            int pfd = ::openat(root_fd.get(), parent_of(j.path).empty() ? "." : parent_of(j.path).c_str(),
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (pfd < 0) throw_errno("cannot open " + parent_of(j.path));
+            util::Fd g(pfd);
+            list_files_below(pfd, base_of(j.path), j.path, below);
+            for (const auto& b : below)
+                if (!delete_set.count(b)) conflicts.push_back(b);
+        }
     }
     if (!conflicts.empty() && !opts.force) {
         std::sort(conflicts.begin(), conflicts.end());
@@ -218,18 +427,53 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         throw Error(ErrorKind::conflict, "checkout would overwrite uncommitted changes in " + list +
                                              "; commit them, or use --force to discard them");
     }
+    plan_contents(store, jobs);
 
     if (changes) {
         for (const auto& p : deletes) *changes += "D " + p + "\n";
-        for (const auto& p : writes) *changes += (work.count(p) ? "M " : "A ") + p + "\n";
+        for (const auto& j : jobs) *changes += (work.count(j.path) ? "M " : "A ") + j.path + "\n";
     }
 
+    // ---- A: the files whose place is free ----
     DirCache dirs(repo.root(), opts.force);
     {  // opening a directory removes temp files a killed checkout left there: every directory of the version
         std::set<std::string> tree_dirs;
         for (const auto& [path, e] : target) tree_dirs.insert(parent_of(path));
         for (const auto& d : tree_dirs) dirs.open(d, false);
     }
+    std::vector<std::size_t> free_jobs, replacing;
+    for (std::size_t i = 0; i < jobs.size(); ++i) (jobs[i].replaces ? replacing : free_jobs).push_back(i);
+    std::atomic<std::uint64_t> bytes{0};
+    std::vector<StatRow> rows(jobs.size());
+    try {
+        dirs.set_removing(false);
+        std::vector<WriteJob> order;
+        for (auto i : free_jobs) {
+            jobs[i].dirfd = dirs.open(parent_of(jobs[i].path), true);
+            order.push_back(WriteJob{jobs[i].path, nullptr, jobs[i].dirfd, i});
+        }
+        interleave_directories(order);
+        parallel_for(order.size(), [&](std::size_t k) {
+            auto i = order[k].job;
+            rows[i] = write_job(store, jobs[i], i, false, bytes);
+            jobs[i].written = true;
+        });
+        // ---- B: the content of the files that replace something ----
+        std::vector<std::size_t> files;
+        for (auto i : replacing)
+            if (jobs[i].entry->kind != EntryKind::symlink) files.push_back(i);
+        parallel_for(files.size(), [&](std::size_t k) {
+            store.read_many(jobs[files[k]].chunks, [](std::size_t, const Bytes&) {});
+        });
+    } catch (...) {  // nothing was removed or replaced: take back what was added
+        for (const auto& j : jobs)
+            if (j.written) ::unlinkat(j.dirfd, base_of(j.path).c_str(), 0);
+        for (const auto& d : dirs.created_reversed()) ::unlinkat(root_fd.get(), d.c_str(), AT_REMOVEDIR);
+        throw;
+    }
+
+    // ---- C: deletions, then the files that replace something ----
+    dirs.set_removing(true);
     std::set<std::string> touched_dirs;
     for (const auto& p : deletes) {
         int dfd = dirs.open(parent_of(p), false);
@@ -246,83 +490,27 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
             dirs.forget(d);
         }
     }
-
-    std::vector<WriteJob> jobs;
-    jobs.reserve(writes.size());
-    for (const auto& p : writes) {
-        int dfd = dirs.open(parent_of(p), true);
+    std::vector<WriteJob> order;
+    for (auto i : replacing) {
+        auto& j = jobs[i];
+        int dfd = dirs.open(parent_of(j.path), true);
         struct stat st;
-        if (::fstatat(dfd, base_of(p).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-            if (::unlinkat(dfd, base_of(p).c_str(), AT_REMOVEDIR) != 0) {
+        if (::fstatat(dfd, base_of(j.path).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            if (::unlinkat(dfd, base_of(j.path).c_str(), AT_REMOVEDIR) != 0) {
                 if (!opts.force)
-                    throw Error(ErrorKind::conflict, "directory '" + p + "' is in the way of a file (use --force)");
-                remove_tree_at(dfd, base_of(p), p);
+                    throw Error(ErrorKind::conflict, "directory '" + j.path + "' is in the way of a file (use --force)");
+                remove_tree_at(dfd, base_of(j.path), j.path);
             }
-            dirs.forget(p);
+            dirs.forget(j.path);
         }
-        jobs.push_back(WriteJob{p, &target.at(p), dfd});
+        j.dirfd = dfd;
+        order.push_back(WriteJob{j.path, nullptr, dfd, i});
     }
-    interleave_directories(jobs);
-
-    std::atomic<std::size_t> next{0};
-    std::atomic<std::uint64_t> bytes{0};
-    std::mutex err_mu;
-    std::exception_ptr error;
-    std::vector<StatRow> rows(jobs.size());
-    auto run = [&] {
-        try {
-            for (std::size_t i = next++; i < jobs.size(); i = next++) {
-                {
-                    std::lock_guard g(err_mu);
-                    if (error) return;
-                }
-                const auto& j = jobs[i];
-                std::string name = base_of(j.path);
-                std::string tmp = ".dvt-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(i);
-                try {
-                    if (j.entry->kind == EntryKind::symlink) {
-                        ::unlinkat(j.dirfd, tmp.c_str(), 0);
-                        if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
-                            throw_errno("cannot create symlink " + j.path);
-                    } else {
-                        // the file object as its entry says, each chunk as long as its manifest says
-                        auto [f, locs] = read_file_checked(repo.store(), j.entry->id, j.entry->size, j.path);
-                        mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
-                        int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-                        if (fd < 0) throw_errno("cannot create " + j.path);
-                        util::Fd g(fd);
-                        // verified chunks are gathered into 1 MiB writes (large files bypass the page cache)
-                        util::FileWriter w(fd, f.size, j.path);
-                        repo.store().read_many(locs, [&](std::size_t, const Bytes& data) { w.append(data.data(), data.size()); });
-                        w.finish();
-                        bytes += f.size;
-                    }
-                } catch (...) {
-                    ::unlinkat(j.dirfd, tmp.c_str(), 0);  // a failed write leaves nothing behind
-                    throw;
-                }
-                if (::renameat(j.dirfd, tmp.c_str(), j.dirfd, name.c_str()) != 0) {
-                    ::unlinkat(j.dirfd, tmp.c_str(), 0);
-                    throw_errno("cannot rename into " + j.path);
-                }
-                struct stat st;
-                if (::fstatat(j.dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
-                    rows[i] = StatRow{j.path, static_cast<std::uint64_t>(st.st_size),
-                                      st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
-                                      st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec, st.st_ino, st.st_mode,
-                                      j.entry->id};
-            }
-        } catch (...) {
-            std::lock_guard g(err_mu);
-            if (!error) error = std::current_exception();
-        }
-    };
-    unsigned n = std::max(1u, std::thread::hardware_concurrency());
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < n; ++t) threads.emplace_back(run);
-    run();
-    for (auto& t : threads) t.join();
-    if (error) std::rethrow_exception(error);
+    interleave_directories(order);
+    parallel_for(order.size(), [&](std::size_t k) {
+        auto i = order[k].job;
+        rows[i] = write_job(store, jobs[i], i, true, bytes);
+    });
     res.written = jobs.size();
     res.bytes_written = bytes;
 

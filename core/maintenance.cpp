@@ -13,6 +13,7 @@
 #include "core/history.hpp"
 #include "core/revision.hpp"
 #include "core/version.hpp"
+#include "core/version_check.hpp"
 #include "objects/limits.hpp"
 #include "util/error.hpp"
 
@@ -46,6 +47,21 @@ std::size_t remove_temp_files(Repository& repo) {
     return n;
 }
 
+// Removes `path` (a file, or an empty directory standing in its place). Returns nullopt if nothing was removed, else
+// the bytes that freed: its size if it was a regular file whose size could be read, else 0 (never the
+// (uintmax_t)-1 that file_size() reports on error).
+std::optional<std::uint64_t> remove_counting(const fs::path& path) {
+    std::error_code ec;
+    auto st = fs::symlink_status(path, ec);
+    std::uint64_t size = 0;
+    if (!ec && fs::is_regular_file(st)) {
+        auto n = fs::file_size(path, ec);
+        if (!ec) size = n;
+    }
+    if (!fs::remove(path, ec)) return std::nullopt;
+    return size;
+}
+
 std::vector<std::pair<Hash32, fs::path>> pack_files(Repository& repo, std::vector<std::string>* strays) {
     std::vector<std::pair<Hash32, fs::path>> out;
     std::error_code ec;
@@ -68,16 +84,11 @@ std::vector<std::pair<Hash32, fs::path>> pack_files(Repository& repo, std::vecto
 
 }  // namespace
 
-FsckResult fsck(Repository& repo, const FsckOptions& opts) {
+namespace {
+
+// Every check of fsck (the repair, if any, is done by the caller).
+FsckResult check_repository(Repository& repo) {
     FsckResult r;
-    std::optional<util::FileLock> lock;
-    if (opts.repair) {
-        lock.emplace(repo.write_lock());
-        remove_temp_files(repo);
-        repo.store().forget_open_packs();
-        repo.store().clear_index();
-        r.reindexed_packs = repo.store().reconcile();
-    }
     std::mutex mu;
     auto problem = [&](std::string what, std::string msg) {
         std::lock_guard g(mu);
@@ -402,6 +413,110 @@ FsckResult fsck(Repository& repo, const FsckOptions& opts) {
     return r;
 }
 
+// Why commit `id` is broken (missing, damaged, or a version that fails core::check_version), or nullopt if it is
+// sound. A newer format (unsupported) is not broken: it is left alone. Other errors (io, ...) are thrown.
+std::optional<std::string> broken_reason(Repository& repo, const Hash32& id) {
+    if (!repo.store().has_commit(id)) return "the commit is missing";
+    std::optional<objects::Commit> c;
+    try {
+        c = repo.store().read_commit(id);
+        if (!c) return "the commit is missing";
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::corrupt) return std::string(e.what());
+        if (e.kind() == ErrorKind::unsupported) return std::nullopt;
+        throw;
+    }
+    StoreObjects stored(repo.store());
+    std::unique_ptr<NamedPackObjects> objs;
+    try {
+        objs = std::make_unique<NamedPackObjects>(stored, repo.store(), *c);
+        VersionCheckOptions o;
+        o.require_chunks = false;  // chunks a partial pull did not fetch are fine (their lengths are still checked)
+        check_version(*objs, *c, o);
+    } catch (const Error& e) {
+        if (objs && objs->not_fetched()) return std::nullopt;  // partly fetched: not judged, left alone
+        if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::not_found) return std::string(e.what());
+        if (e.kind() == ErrorKind::unsupported) return std::nullopt;
+        throw;
+    }
+    return std::nullopt;
+}
+
+// fsck --repair: makes broken versions unreachable (docs/cli.md, `dvt fsck`). Every commit a ref, HEAD or a reflog
+// entry names is checked; a ref (or detached HEAD) naming a broken one goes back to the newest sound commit its
+// reflog names, or is deleted (HEAD: back on refs/heads/main); then every reflog entry naming a broken commit is
+// removed. gc then deletes what only those versions reached. Needs the write lock.
+std::vector<FsckProblem> drop_broken_versions(Repository& repo) {
+    std::map<Hash32, std::optional<std::string>> verdict;
+    auto broken = [&](const Hash32& id) -> const std::optional<std::string>& {
+        auto it = verdict.find(id);
+        if (it == verdict.end()) it = verdict.emplace(id, broken_reason(repo, id)).first;
+        return it->second;
+    };
+    bool any = false;
+    for (const auto& id : root_commits(repo))
+        if (broken(id)) any = true;
+    if (!any) return {};
+
+    std::vector<FsckProblem> dropped;
+    auto& refs = repo.refs();
+    // the newest sound commit a reflog names
+    auto last_sound = [&](const std::string& ref) -> std::optional<Hash32> {
+        auto log = refs.reflog(ref);
+        for (auto it = log.rbegin(); it != log.rend(); ++it)
+            if (it->new_id && !broken(*it->new_id)) return it->new_id;
+        return std::nullopt;
+    };
+    auto describe = [&](const Hash32& id, const std::optional<Hash32>& to) {
+        return "named broken version " + id.hex() + " (" + *broken(id) + "); " +
+               (to ? "moved back to " + to->hex() : std::string("deleted"));
+    };
+    for (const char* prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"})
+        for (const auto& [name, id] : refs.list(prefix)) {
+            if (!broken(id)) continue;
+            auto to = last_sound(name);
+            refs.update(name, id, to, "fsck --repair: dropped broken version " + id.hex());
+            dropped.push_back(FsckProblem{"ref " + name, describe(id, to)});
+        }
+    auto head = refs.head();
+    if (!head.branch_ref && head.commit && broken(*head.commit)) {
+        auto to = last_sound("HEAD");
+        if (to) refs.set_head_detached(*to, "fsck --repair: dropped broken version " + head.commit->hex());
+        else refs.set_head_branch("refs/heads/main", "fsck --repair: dropped broken version " + head.commit->hex());
+        dropped.push_back(FsckProblem{"ref HEAD", to ? describe(*head.commit, to)
+                                                     : "named broken version " + head.commit->hex() + " (" +
+                                                           *broken(*head.commit) + "); now on refs/heads/main"});
+    }
+    for (const auto& name : refs.reflog_names()) {
+        auto n = refs.drop_reflog_entries(name, [&](const refs::ReflogEntry& e) {
+            return (e.old_id && broken(*e.old_id)) || (e.new_id && broken(*e.new_id));
+        });
+        if (n) dropped.push_back(FsckProblem{"reflog " + name, std::to_string(n) + " entries naming broken versions removed"});
+    }
+    return dropped;
+}
+
+}  // namespace
+
+FsckResult fsck(Repository& repo, const FsckOptions& opts) {
+    if (!opts.repair) return check_repository(repo);
+    auto lock = repo.write_lock();
+    remove_temp_files(repo);
+    repo.store().forget_open_packs();
+    repo.store().clear_index();
+    std::size_t reindexed = repo.store().reconcile();
+    FsckResult r = check_repository(repo);
+    if (!r.problems.empty()) {
+        auto dropped = drop_broken_versions(repo);
+        if (!dropped.empty()) {
+            r = check_repository(repo);  // what is left, now that nothing reaches the broken versions
+            r.dropped = std::move(dropped);
+        }
+    }
+    r.reindexed_packs = reindexed;
+    return r;
+}
+
 GcResult gc(Repository& repo) {
     auto lock = repo.write_lock();
     GcResult r;
@@ -437,11 +552,7 @@ GcResult gc(Repository& repo) {
     }
     // 3. the doomed pack files themselves
     repo.store().forget_open_packs();
-    for (const auto& [id, path] : doomed) {
-        std::error_code ec;
-        auto size = fs::file_size(path, ec);
-        if (fs::remove(path, ec)) r.bytes_freed += size;
-    }
+    for (const auto& [id, path] : doomed) r.bytes_freed += remove_counting(path).value_or(0);
     if (!doomed.empty()) util::fsync_dir(repo.store().packs_dir());
 
     // 4. partial packs no reachable commit names: rows first, then files (with their resume data). Not while a pull
@@ -464,10 +575,9 @@ GcResult gc(Repository& repo) {
         repo.store().forget_partial_packs({partial_doomed.begin(), partial_doomed.end()});
         repo.store().forget_open_packs();
         for (const auto& id : partial_doomed) {
-            auto size = fs::file_size(repo.store().partial_path(id), ec);
-            if (fs::remove(repo.store().partial_path(id), ec)) {
+            if (auto freed = remove_counting(repo.store().partial_path(id))) {
                 ++r.partial_removed;
-                r.bytes_freed += size;
+                r.bytes_freed += *freed;
             }
             fs::remove(repo.store().resume_path(id), ec);
         }

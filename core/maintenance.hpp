@@ -18,7 +18,11 @@ struct FsckProblem {
 };
 
 struct FsckOptions {
-    bool repair = false;  // rebuild the index database from the packs, remove stale temp files
+    // Rebuild the index database from the packs, remove stale temp files; then, if problems remain, drop broken
+    // versions: a ref or detached HEAD naming a commit that is missing, damaged or fails core::check_version goes
+    // back to the newest sound commit its reflog names (or is deleted), and reflog entries naming such commits are
+    // removed, so that gc deletes what only they reached. FsckResult::dropped lists what changed.
+    bool repair = false;
 };
 
 struct FsckResult {
@@ -29,6 +33,7 @@ struct FsckResult {
     std::size_t partial_packs = 0;        // packs held in part (docs/format.md, "Partial packs")
     std::size_t objects_not_fetched = 0;
     std::size_t shallow_commits = 0;      // commits listed in .dvt/shallow (fetched without their ancestors)  // reachable objects that live in a partial pack's missing part
+    std::vector<FsckProblem> dropped;     // --repair: refs moved or deleted, reflog entries removed (what: "ref X")
 };
 
 FsckResult fsck(Repository& repo, const FsckOptions& opts);

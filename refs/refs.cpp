@@ -158,6 +158,24 @@ void RefStore::advance_head(std::optional<Hash32> expected, const Hash32& new_va
     }
 }
 
+// One reflog line "<old> <new> <time>\t<message>", or nullopt if it does not parse.
+static std::optional<ReflogEntry> parse_reflog_line(const std::string& line) {
+    if (line.size() < 131 || line[64] != ' ' || line[129] != ' ') return std::nullopt;
+    ReflogEntry e;
+    auto o = Hash32::from_hex(line.substr(0, 64)), n = Hash32::from_hex(line.substr(65, 64));
+    if (!o || !n) return std::nullopt;
+    if (!o->is_zero()) e.old_id = o;
+    if (!n->is_zero()) e.new_id = n;
+    auto tab = line.find('\t', 130);
+    try {
+        e.time = std::stoll(line.substr(130, tab - 130));
+    } catch (...) {
+        return std::nullopt;
+    }
+    if (tab != std::string::npos) e.message = line.substr(tab + 1);
+    return e;
+}
+
 std::vector<ReflogEntry> RefStore::reflog(const std::string& ref) const {
     std::vector<ReflogEntry> out;
     auto text = util::try_read_text(m_dir / "logs" / ref);
@@ -168,22 +186,32 @@ std::vector<ReflogEntry> RefStore::reflog(const std::string& ref) const {
         if (nl == std::string::npos) break;  // a torn last line (crash during append) is ignored
         std::string line = text->substr(pos, nl - pos);
         pos = nl + 1;
-        if (line.size() < 131 || line[64] != ' ' || line[129] != ' ') continue;
-        ReflogEntry e;
-        auto o = Hash32::from_hex(line.substr(0, 64)), n = Hash32::from_hex(line.substr(65, 64));
-        if (!o || !n) continue;
-        if (!o->is_zero()) e.old_id = o;
-        if (!n->is_zero()) e.new_id = n;
-        auto tab = line.find('\t', 130);
-        try {
-            e.time = std::stoll(line.substr(130, tab - 130));
-        } catch (...) {
-            continue;
-        }
-        if (tab != std::string::npos) e.message = line.substr(tab + 1);
-        out.push_back(std::move(e));
+        if (auto e = parse_reflog_line(line)) out.push_back(std::move(*e));
     }
     return out;
+}
+
+std::size_t RefStore::drop_reflog_entries(const std::string& ref,
+                                          const std::function<bool(const ReflogEntry&)>& drop) {
+    fs::path p = m_dir / "logs" / ref;
+    auto text = util::try_read_text(p);
+    if (!text) return 0;
+    std::string kept;
+    std::size_t dropped = 0, pos = 0;
+    while (pos < text->size()) {
+        auto nl = text->find('\n', pos);
+        if (nl == std::string::npos) break;  // a torn last line goes with the rewrite
+        std::string line = text->substr(pos, nl - pos);
+        pos = nl + 1;
+        auto e = parse_reflog_line(line);
+        if (e && drop(*e)) {
+            ++dropped;
+            continue;
+        }
+        kept += line + "\n";
+    }
+    if (dropped) util::atomic_write_file(p, kept);
+    return dropped;
 }
 
 std::vector<std::string> RefStore::reflog_names() const {

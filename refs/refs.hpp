@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ public:
     void advance_head(std::optional<Hash32> expected, const Hash32& new_value, const std::string& message);
 
     std::vector<ReflogEntry> reflog(const std::string& ref) const;  // "HEAD" or a ref; oldest first
+    // Removes the entries of `ref`'s reflog for which `drop` is true (lines that do not parse stay), rewriting the file
+    // atomically; returns how many went. For `fsck --repair`, which drops broken versions (core/maintenance.hpp).
+    std::size_t drop_reflog_entries(const std::string& ref, const std::function<bool(const ReflogEntry&)>& drop);
     std::vector<std::string> reflog_names() const;
 
 private:

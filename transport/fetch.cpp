@@ -1,6 +1,7 @@
 // fetch(): a commit and the packs it names, from peers and mirrors, verified, then handed to the object store.
 // The steps (docs/transport.md, "Pulling"): the commit (fetch_commit), the packs whole or only the pieces under some
-// paths (fetch_whole_packs, fetch_partial_packs), the import under the write lock (import).
+// paths (fetch_packs, fetch_partial_packs), the version checked whole (check_received), the import under the write
+// lock (import).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include "core/tree.hpp"
 #include "core/version.hpp"
+#include "core/version_check.hpp"
 #include "objects/limits.hpp"
 #include "objects/torrent_id.hpp"
 #include "transport/pull.hpp"
@@ -93,8 +95,9 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
     lt::add_torrent_params atp;
     try {
         atp = lt::load_torrent_buffer({reinterpret_cast<const char*>(t.data()), static_cast<std::ptrdiff_t>(t.size())});
-    } catch (const std::exception& e) {
-        throw Error(ErrorKind::internal, "libtorrent cannot load the torrent of pack " + p.id.hex() + ": " + e.what());
+    } catch (const std::exception& e) {  // a length no torrent can have: the commit names something impossible
+        throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() + " of " + std::to_string(p.length) +
+                                            " bytes, which no torrent can hold (" + e.what() + ")");
     }
     if (!atp.ti || from_lt(atp.ti->info_hashes().v2) != objects::pack_info_hash(p.id, p.length))
         throw Error(ErrorKind::internal, "libtorrent's info-hash for pack " + p.id.hex() + " differs from dvt's");
@@ -104,7 +107,7 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
 // The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
 // verified are not fetched again), else from the info dict alone.
 lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, const objects::PackRef& p,
-                                         const std::vector<std::string>& web_seeds) {
+                                         const std::vector<std::string>& web_seeds, Clock::time_point deadline) {
     auto fresh = pack_params(p);
     auto expected = fresh.ti->info_hashes();
     if (auto text = util::try_read_text(store.resume_path(p.id))) {
@@ -128,8 +131,11 @@ lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, cons
     // A mirror also serves the pack's .torrent (with its piece layer), which a web seed alone cannot supply; it is
     // used only if it describes exactly this pack (same info-hash; libtorrent checks the layer against the root).
     for (const auto& w : web_seeds) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left <= std::chrono::milliseconds(0)) break;  // the transfer reports the timeout
         std::string base = w.ends_with('/') ? w : w + "/";
-        auto r = util::http_get(base + "packs/" + p.id.hex() + ".torrent", std::chrono::seconds(10), 1 << 20);
+        auto r = util::http_get(base + "packs/" + p.id.hex() + ".torrent",
+                                std::min<std::chrono::milliseconds>(std::chrono::seconds(10), left), 1 << 20);
         if (r.status != 200) continue;
         try {
             auto atp = lt::load_torrent_buffer(
@@ -254,8 +260,9 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     auto& store = f.store;
     auto& res = f.res;
     auto want_more = [&](PackFetch& pf, std::uint64_t off, std::uint64_t len) { pf.ranges.emplace_back(off, len); };
-    auto apply = [&] {
-        for (auto& pf : fetches) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
+    auto apply = [&] {  // a pack not added yet gets its ranges when it is
+        for (auto& pf : fetches)
+            if (pf.item) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
     };
     for (auto& pf : fetches) {
         want_more(pf, 0, objects::kPackHeaderSize);
@@ -317,7 +324,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     }
 }
 
-// 2. The packs the commit names that we do not have complete, all at once, into partial/ (docs/format.md, "Partial
+// 2. The packs the commit names that we do not have complete, at most Transfer::kMaxActive at a time, into partial/ (docs/format.md, "Partial
 //    packs"), each from its resume data or its info dict alone; whole, or for a partial pull only what the paths
 //    need. Returns the whole packs, verified (BEP 52 merkle root = id, index, length) before any is used: from the
 //    piece hashes dvt's disk I/O computed from the bytes it wrote, or else by hashing the file again. Each pack's
@@ -326,9 +333,11 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     auto& store = f.store;
     auto& res = f.res;
     std::vector<PackFetch> fetches;
+    std::set<Hash32> complete;  // one query, not one per pack (a commit may name a million)
+    for (const auto& info : store.packs())
+        if (!info.partial) complete.insert(info.ref.id);
     for (const auto& p : res.commit.packs) {
-        auto have = store.pack_by_id(p.id);
-        if (have && !have->partial) continue;
+        if (complete.count(p.id)) continue;
         PackFetch pf;
         pf.ref = p;
         pf.piece = objects::pack_piece_length(p.length);
@@ -341,17 +350,23 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     fs::create_directories(store.partial_dir(), ec);
     if (ec) throw Error(ErrorKind::io, "cannot create " + store.partial_dir().string() + ": " + ec.message());
     Transfer t(f.session, f.id, f.opts, f.start, f.deadline);
+    // Each pack's torrent is added when the transfer has room for it (Transfer::kMaxActive), with the pieces wanted
+    // so far (a partial pull's want() calls before then are kept in its ranges).
     for (auto& pf : fetches) {
-        Item it;
-        it.name = objects::pack_torrent_name(pf.ref.id);
-        it.id = pf.ref.id;
-        it.length = pf.ref.length;
-        it.kick_when_checked = true;
-        it.resume = store.resume_path(pf.ref.id);
-        it.file = store.partial_path(pf.ref.id);
-        auto atp = pack_fetch_params(store, pf.ref, f.opts.web_seeds);
-        if (!partial) it.verify = pf.ref;
-        pf.item = &t.add(std::move(it), std::move(atp));
+        PackFetch* p = &pf;
+        t.enqueue(pf.ref.length, [&t, &f, &store, p, partial] {
+            Item it;
+            it.name = objects::pack_torrent_name(p->ref.id);
+            it.id = p->ref.id;
+            it.length = p->ref.length;
+            it.kick_when_checked = true;
+            it.resume = store.resume_path(p->ref.id);
+            it.file = store.partial_path(p->ref.id);
+            auto atp = pack_fetch_params(store, p->ref, f.opts.web_seeds, f.deadline);
+            if (!partial) it.verify = p->ref;
+            p->item = &t.add(std::move(it), std::move(atp));
+            if (!p->ranges.empty()) t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
+        });
     }
     if (partial)
         fetch_partial_packs(f, t, fetches, base);
@@ -361,7 +376,7 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     t.finish_verifying();
     std::vector<std::pair<const PackFetch*, std::future<objects::SealedPack>>> sealed;
     for (auto& pf : fetches)
-        if (pf.item->sealed.valid()) sealed.emplace_back(&pf, std::move(pf.item->sealed));
+        if (pf.item && pf.item->sealed.valid()) sealed.emplace_back(&pf, std::move(pf.item->sealed));
     res.transfer_seconds = std::chrono::duration<double>(waited - f.start).count();
     t.close();
     f.traffic += t.traffic();
@@ -382,7 +397,32 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     return verified;
 }
 
-// 3. Import (docs/format.md, "Write ordering"), under the repository write lock: the verified packs installed by the
+// 3. The version whole, before anything of it is stored: the format's rules and limits (core::check_version: depth,
+//    paths, entries, sizes, chunk lengths), read from the verified packs not installed yet (core::PackObjects) and the
+//    store, restricted to the packs the commit names, every name one a file system holds (core::NamedPackObjects).
+//    A version that fails is corrupt and leaves packs/, commits/, the index, the refs and the work tree as they were.
+void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) {
+    try {
+        core::PackObjects received(verified, &f.store);
+        core::NamedPackObjects objs(received, f.store, f.res.commit, verified);
+        core::VersionCheckOptions o;
+        o.require_chunks = f.opts.paths.empty();  // a partial pull has the chunks below its paths (verified in 2b)
+        core::check_version(objs, f.res.commit, o);
+    } catch (const Error& e) {
+        // the packs downloaded for this version alone go too (a partial pack the index knows stays: it is shared)
+        for (const auto& sp : verified)
+            if (!f.store.pack_by_id(sp.ref.id)) {
+                std::error_code ec;
+                fs::remove(sp.path, ec);
+                fs::remove(f.store.resume_path(sp.ref.id), ec);
+            }
+        // for a whole pull every pack it names is here now: an absent object is the version's fault
+        ErrorKind k = e.kind() == ErrorKind::not_found && f.opts.paths.empty() ? ErrorKind::corrupt : e.kind();
+        throw Error(k, "commit " + f.id.hex() + " is refused: " + e.what());
+    }
+}
+
+// 4. Import (docs/format.md, "Write ordering"), under the repository write lock: the verified packs installed by the
 //    object store, then the commit file, then whatever `on_import` does (a ref), so gc never sees one without the
 //    other.
 void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& commit_bytes,
@@ -430,8 +470,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
     res.packs_fetched = verified.size();
-    // the whole version, before anything of it is stored: limits, sizes, chunk lengths (docs/format.md, "Limits")
-    if (opts.paths.empty()) core::check_version(core::PackObjects(verified, &repo.store()), res.commit, {});
+    check_received(f, verified);  // the whole version, before anything of it is stored
     auto import_start = Clock::now();
     import(f, verified, commit_bytes, on_import);
     res.import_seconds = std::chrono::duration<double>(Clock::now() - import_start).count();

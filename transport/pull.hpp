@@ -5,8 +5,13 @@
 // Contract:
 //  - Nothing unverified enters .dvt/packs or .dvt/commits: data is downloaded into .dvt/tmp/pull-<id>/; the commit
 //    bytes must hash to the requested id and decode; each pack must hash (BEP 52 merkle root) to the id the commit
-//    names, have the length and index offset the commit names and a sound index. Only then are packs renamed into
-//    packs/ and indexed, and the commit file written (docs/format.md, "Write ordering").
+//    names, have the length and index offset the commit names, a sound index and records that decode to their ids.
+//    Then the version is checked whole (core::check_version over the verified packs and the store, restricted to the
+//    packs the commit names: limits, trees, file objects, sizes, chunk lengths, names); a version that fails is
+//    ErrorKind::corrupt and nothing of it is stored. Only
+//    then are packs renamed into packs/ and indexed, and the commit file written (docs/format.md, "Write ordering").
+//  - The deadline (opts.timeout) holds however many packs a commit names: at most Transfer::kMaxActive torrents are
+//    added at once.
 //  - On any failure, timeout or interruption the temp directory is removed and the repository is left as it was.
 //  - Packs the repository already has are not fetched again.
 //  - Nobody delivering the data before the timeout is ErrorKind::no_peers; a malformed commit id or peer address is

@@ -46,6 +46,24 @@ Item& Transfer::add(Item it, lt::add_torrent_params atp) {
     return m_items.back();
 }
 
+void Transfer::enqueue(std::uint64_t length, std::function<void()> start) {
+    m_pending.push_back(Pending{length, std::move(start)});
+    m_pending_bytes += length;
+}
+
+void Transfer::fill() {
+    std::size_t active = static_cast<std::size_t>(
+        std::count_if(m_items.begin(), m_items.end(), [](const Item& i) { return !i.done && i.handle.is_valid(); }));
+    while (active < kMaxActive && !m_pending.empty() && Clock::now() < m_deadline) {
+        if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
+        Pending p = std::move(m_pending.front());
+        m_pending.pop_front();
+        m_pending_bytes -= p.length;
+        p.start();
+        ++active;
+    }
+}
+
 void Transfer::want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length) {
     std::vector<lt::download_priority_t> prio(pieces.size(), lt::dont_download);
     it.wanted_bytes = 0;
@@ -66,6 +84,7 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
     auto next_lookup = Clock::now();
     auto next_lsd = Clock::now();
     while (true) {
+        fill();
         m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
         if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
         if (Clock::now() >= next_status) {
@@ -74,7 +93,7 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
             if (m_opts.progress) {
                 PullProgress p;
                 p.done = base_done + payload_done();
-                p.total = base_total;
+                p.total = base_total + m_pending_bytes;
                 for (const auto& i : m_items) {
                     p.total += i.wanted ? i.wanted_bytes : i.length;
                     p.peers += i.peers;
@@ -106,7 +125,8 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
             next_save = Clock::now() + std::chrono::seconds(1);
         }
         start_verifying();
-        if (std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; })) break;
+        if (m_pending.empty() && std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; }))
+            break;
         if (Clock::now() >= m_deadline) timeout(have_commit);
     }
     refresh();
@@ -145,6 +165,8 @@ void Transfer::finish_verifying() {
 }
 
 void Transfer::close() {
+    m_pending.clear();
+    m_pending_bytes = 0;
     if (m_items.empty()) return;
     refresh();
     for (auto& i : m_items) {
@@ -309,7 +331,7 @@ void Transfer::timeout(bool have_commit) {
     if (!have_commit) {
         msg = "no peer delivered commit " + m_commit.hex() + " within " + std::to_string(secs) + " s";
     } else {
-        std::uint64_t total = 0;
+        std::uint64_t total = m_pending_bytes;
         for (const auto& i : m_items) total += i.wanted ? i.wanted_bytes : i.length;
         msg = "timed out after " + std::to_string(secs) + " s with " + mib(payload_done()) + " of " + mib(total) +
               " of commit " + m_commit.hex().substr(0, 12) + " received (kept: a later pull resumes)";

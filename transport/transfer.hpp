@@ -9,6 +9,9 @@
 //    resumes without fetching verified pieces again.
 //  - A pack item with `verify` set is verified (verify_pack, transport/verify_received.hpp) on a worker as soon as it
 //    is complete; finish_verifying() returns only when every such item has been verified (or failed).
+//  - At most kMaxActive torrents that are not complete are in the session at once: the others wait in a queue
+//    (enqueue()) and are added, in order, as earlier ones complete. A commit naming very many packs (a hostile one
+//    names a million) costs a small queue entry per pack, not a torrent, and the deadline is checked between adds.
 //  - close() (also run by the destructor) saves the resume data, makes libtorrent write out and close the files
 //    (flush_cache -> cache_flushed_alert) and removes the torrents, so the caller may read, rename or delete them.
 #pragma once
@@ -85,7 +88,14 @@ public:
         }
     }
 
+    // At most this many torrents that are not complete at once (enqueue()).
+    static constexpr std::size_t kMaxActive = 64;
+
     Item& add(Item it, lt::add_torrent_params atp);
+
+    // Queues a torrent of `length` bytes: run() calls `start` (which calls add()) when fewer than kMaxActive
+    // torrents are incomplete, before the deadline.
+    void enqueue(std::uint64_t length, std::function<void()> start);
 
     // Fetch only these pieces of `it` (the others get priority 0); what is already present stays.
     void want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length);
@@ -127,6 +137,16 @@ private:
     void refresh();
 
     [[noreturn]] void timeout(bool have_commit);
+
+    // Starts queued torrents while fewer than kMaxActive are incomplete and the deadline has not passed.
+    void fill();
+
+    struct Pending {
+        std::uint64_t length;
+        std::function<void()> start;
+    };
+    std::deque<Pending> m_pending;
+    std::uint64_t m_pending_bytes = 0;
 
     SwarmSession& m_s;
     Hash32 m_commit;

@@ -1,9 +1,37 @@
 #include "transport/verify_received.hpp"
 
+#include <algorithm>
+
 #include "objects/torrent_id.hpp"
 #include "util/fs.hpp"
 
 namespace dvt::transport {
+
+void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::string& what) {
+    constexpr std::uint64_t kMaxRun = 4 << 20;
+    std::sort(entries.begin(), entries.end(),
+              [](const objects::PackEntry& a, const objects::PackEntry& b) { return a.offset < b.offset; });
+    Bytes buf, out;
+    for (std::size_t i = 0; i < entries.size();) {
+        // one read for a run of records that lie next to each other (a pack is written record after record)
+        std::size_t j = i + 1;
+        std::uint64_t start = entries[i].offset;
+        std::uint64_t end = start + objects::kRecordHeaderSize + entries[i].stored_len;
+        while (j < entries.size() && entries[j].offset == end &&
+               end - start + objects::kRecordHeaderSize + entries[j].stored_len <= kMaxRun) {
+            end += objects::kRecordHeaderSize + entries[j].stored_len;
+            ++j;
+        }
+        buf.resize(end - start);
+        util::pread_all(fd, buf.data(), buf.size(), start, what);
+        for (std::size_t k = i; k < j; ++k) {
+            const auto& e = entries[k];
+            objects::decode_record_bytes(std::span(buf).subspan(e.offset - start, objects::kRecordHeaderSize + e.stored_len),
+                                         e, out, what);
+        }
+        i = j;
+    }
+}
 
 objects::SealedPack verify_pack(const std::filesystem::path& file, const objects::PackRef& ref, const Bytes& layer) {
     std::string what = "pack " + ref.id.hex() + " received from the swarm";
@@ -34,6 +62,7 @@ objects::SealedPack verify_pack(const std::filesystem::path& file, const objects
     objects::PackIndex pi = objects::read_pack_index(fd.get(), what);
     if (pi.length != ref.length || pi.index_offset != ref.index_offset)
         throw Error(ErrorKind::corrupt, what + ": its index offset differs from the one the commit names");
+    verify_records(fd.get(), pi.entries, what);
     util::fsync_fd(fd.get(), file.string());
     s.entries = std::move(pi.entries);
     return s;

@@ -33,12 +33,17 @@ auto with_settle_retries(F&& f) -> decltype(f()) {
     }
 }
 
+// Reads every record of `entries` (a pack's index) from `fd` and checks that it decodes to its id and length (as fsck
+// does): a pack whose bytes hash to its id may still hold records built to fail. ErrorKind::corrupt naming the first.
+void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::string& what);
+
 // The merkle root of a downloaded pack is checked in one of two ways. With `layer` empty, the whole file is read and
 // hashed again. With `layer` (from dvt's disk I/O, when it hashed and wrote every piece during this pull:
 // SwarmSession::piece_layer), the layer is checked against the id instead: each piece's hash in it was computed from
 // the very buffer that was then written into the file, so the file holds verified bytes and a second pass is not
 // needed. (A pack with pieces from resume data has no such layer: those were hashed by an earlier process and, after a
-// power loss, may not be on disk.) Either way the length, the index and its offset are checked and the file fsynced.
+// power loss, may not be on disk.) Either way the length, the index and its offset are checked, every record is
+// decoded and verified against its id (verify_records), and the file fsynced.
 objects::SealedPack verify_pack(const std::filesystem::path& file, const objects::PackRef& ref, const Bytes& layer);
 
 // Reads each of `want` (entries of pack `ref`'s index) from `file`, a partial copy of that pack, and checks it against

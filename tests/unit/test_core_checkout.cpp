@@ -3,10 +3,13 @@
 // checkout of some paths changes only those paths and leaves HEAD where it was.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "core/checkout.hpp"
 #include "core/revision.hpp"
 #include "core/tree.hpp"
 #include "core_fixture.hpp"
+#include "forge_version.hpp"
 
 using namespace dvt;
 using dvt::test::kind_of;
@@ -271,9 +274,9 @@ TEST_CASE("checkout --force never writes through a symlink standing where the tr
 }
 
 // HEAD has dir/sub/c.txt (tracked) and the target has a file where HEAD has the directory "dir/sub"; an untracked
-// file inside dir/sub keeps the directory from being replaced. The planning step does not see this, so the conflict
-// is only found while writing.
-TEST_CASE("checkout: a conflict found while writing leaves the work tree as it was", "[core][!mayfail]") {
+// file inside dir/sub keeps the directory from being replaced. The plan looks at what stands on disk there, so the
+// conflict is found before anything is deleted or written.
+TEST_CASE("checkout: a conflict found while writing leaves the work tree as it was", "[core]") {
     test::CoreRepo r("checkout-late-conflict");
     r.write("dir/sub", "sub is a file here\n");
     r.write("a.txt", "a1\n");
@@ -292,4 +295,93 @@ TEST_CASE("checkout: a conflict found while writing leaves the work tree as it w
     CHECK(r.exists("dir/sub/c.txt"));
     CHECK(str(r.read("a.txt")) == "a2\n");
     CHECK(r.snapshot() == before);
+}
+
+namespace {
+
+// Flips a byte in the middle of the stored record of object `id` (the pack is read-only: made writable for this).
+void damage_object(core::Repository& repo, const Hash32& id) {
+    auto loc = repo.store().locate(id);
+    REQUIRE(loc);
+    auto info = repo.store().pack(loc->pack_num);
+    REQUIRE(info);
+    fs::path p = repo.store().file_of(*info);
+    fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    auto at = static_cast<std::streamoff>(loc->entry.offset + objects::kRecordHeaderSize + loc->entry.stored_len / 2);
+    f.seekg(at);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(at);
+    f.write(&c, 1);
+}
+
+}  // namespace
+
+// v1 -> v2 modifies a.bin, deletes old.txt and adds new/dir/n.txt; the chunk of v2's a.bin is damaged on disk. The
+// checkout writes the new file first (nothing removed yet), then verifies a.bin's chunks before deleting or replacing
+// anything: it fails, takes the new file and its directories back, and leaves the work tree and HEAD as they were.
+TEST_CASE("checkout: a damaged chunk is found before any file is deleted or replaced", "[core]") {
+    test::CoreRepo r("checkout-damaged");
+    Bytes a1 = test::pseudo_random(3000, 1), a2 = test::pseudo_random(3000, 2), x = test::pseudo_random(3000, 3);
+    r.write("a.bin", a1);
+    r.write("old.txt", "old\n");
+    r.write("keep.txt", "keep\n");
+    Hash32 v1 = r.commit("v1");
+    r.write("a.bin", a2);
+    r.remove("old.txt");
+    r.write("new/dir/n.txt", "new\n");
+    r.write("new/x.bin", x);
+    Hash32 v2 = r.commit("v2");
+    core::checkout(*r.repo, v1.hex(), {});
+    auto before = r.snapshot();
+    SECTION("the damaged chunk replaces a file") { damage_object(*r.repo, sha256(a2)); }
+    SECTION("the damaged chunk is of a new file") { damage_object(*r.repo, sha256(x)); }
+    CHECK(kind_of([&] { core::checkout(*r.repo, v2.hex(), {}); }) == ErrorKind::corrupt);
+    CHECK(r.snapshot() == before);
+    CHECK_FALSE(r.exists("new"));
+    CHECK(r.repo->refs().head().commit == v1);
+}
+
+// A version naming a file no filesystem can hold (a 300-byte name), or a file object whose size disagrees with its
+// tree entry, is refused before the checkout deletes the files the version lacks.
+TEST_CASE("checkout: a version with an impossible name or an inconsistent file is refused before anything changes",
+          "[core]") {
+    test::CoreRepo r("checkout-hostile");
+    r.write("mine.txt", "mine\n");
+    Hash32 v1 = r.commit("v1");
+    auto before = r.snapshot();
+    test::ForgedVersion f(*r.repo);
+    Bytes data(std::string("data\n").begin(), std::string("data\n").end());
+    Hash32 file = f.file(data);
+    std::vector<objects::TreeEntry> entries{test::ForgedVersion::file_entry("ok.txt", file, data.size())};
+    SECTION("a name of 300 bytes") { entries.push_back(test::ForgedVersion::file_entry(std::string(300, 'n'), file, data.size())); }
+    SECTION("a tree entry's size differs from its file object's") {
+        entries.push_back(test::ForgedVersion::file_entry("z.txt", file, 1));
+    }
+    Hash32 bad = f.commit(f.tree(entries));
+    CHECK(kind_of([&] { core::checkout(*r.repo, bad.hex(), {}); }) == ErrorKind::corrupt);
+    CHECK(r.snapshot() == before);
+    CHECK(r.repo->refs().head().commit == v1);
+}
+
+// An ignored file (not in the work tree scan) stands where the target needs a directory: a conflict found by the plan,
+// before the tracked file the target lacks is deleted.
+TEST_CASE("checkout: an ignored file in the way of a directory is a conflict before anything is deleted", "[core]") {
+    test::CoreRepo r("checkout-ignored");
+    r.write("x.txt", "x\n");
+    r.write("out/file.txt", "built\n");
+    Hash32 with_out = r.commit("with out/");
+    r.remove("out");
+    r.write("gone.txt", "gone\n");
+    r.commit("without out/");
+    r.write(".dvtignore", "out\n");
+    r.write("out", "mine, ignored\n");
+    auto before = r.snapshot();
+    CHECK(kind_of([&] { core::checkout(*r.repo, with_out.hex(), {}); }) == ErrorKind::conflict);
+    CHECK(r.snapshot() == before);
+    core::checkout(*r.repo, with_out.hex(), core::CheckoutOptions{true, {}});
+    CHECK(str(r.read("out/file.txt")) == "built\n");
+    CHECK_FALSE(r.exists("gone.txt"));
 }

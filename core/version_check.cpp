@@ -1,0 +1,126 @@
+#include "core/version_check.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <unordered_set>
+
+#include "objects/limits.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+namespace dvt::core {
+
+using namespace dvt::objects;
+
+void check_path_fits(std::string_view path) {
+    if (path.size() > kMaxPathLength)
+        throw Error(ErrorKind::corrupt, "path '" + std::string(path.substr(0, 64)) + "...' is " +
+                                            std::to_string(path.size()) + " bytes long (a path may have at most " +
+                                            std::to_string(kMaxPathLength) + ")");
+    for (std::size_t start = 0; start <= path.size();) {
+        auto slash = path.find('/', start);
+        std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+        if (end - start > kMaxNameBytes)
+            throw Error(ErrorKind::corrupt, "name '" + std::string(path.substr(start, 64)) + "...' is " +
+                                                std::to_string(end - start) + " bytes long (a name may have at most " +
+                                                std::to_string(kMaxNameBytes) + ")");
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+    }
+}
+
+struct NamedPackObjects::Impl {
+    const VersionObjects& inner;
+    struct Named {
+        PackEntry entry;
+        bool partial;  // in a partial pack here: present only if fetched
+    };
+    std::vector<Named> objects;  // sorted by id
+    std::unordered_set<Hash32, Hash32Hasher> fetched;  // objects of the partial packs that are indexed
+    mutable std::atomic<bool> not_fetched{false};
+
+    explicit Impl(const VersionObjects& i) : inner(i) {}
+
+    // The entry in a named pack (a complete one first), or corrupt.
+    const Named& find(const Hash32& id, const char* what) const {
+        auto it = std::lower_bound(objects.begin(), objects.end(), id,
+                                   [](const Named& n, const Hash32& h) { return n.entry.id < h; });
+        const Named* found = nullptr;
+        for (; it != objects.end() && it->entry.id == id; ++it) {
+            if (!it->partial) return *it;
+            found = &*it;
+        }
+        if (!found) throw Error(ErrorKind::corrupt, std::string(what) + " " + id.hex() + " lies in no pack the commit names");
+        return *found;
+    }
+    void require_present(const Named& n, const char* what) const {
+        if (!n.partial || fetched.count(n.entry.id)) return;
+        not_fetched = true;
+        throw Error(ErrorKind::not_found, std::string(what) + " " + n.entry.id.hex() + " was not fetched (partial pack)");
+    }
+};
+
+NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStore& store, const Commit& c,
+                                   const std::vector<SealedPack>& received)
+    : m(std::make_unique<Impl>(inner)) {
+    for (const auto& p : c.packs) {
+        auto r = std::find_if(received.begin(), received.end(), [&](const SealedPack& s) { return s.ref.id == p.id; });
+        std::vector<PackEntry> entries;
+        bool partial = false;
+        if (r != received.end()) {
+            entries = r->entries;
+        } else {
+            auto info = store.pack_by_id(p.id);
+            std::filesystem::path file;
+            if (info) {
+                if (info->ref.length != p.length || info->ref.index_offset != p.index_offset)
+                    throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() +
+                                                        " with another length or index offset than the pack has");
+                partial = info->partial;
+                file = store.file_of(*info);
+                if (partial)
+                    for (const auto& id : store.objects_in_pack(info->num)) m->fetched.insert(id);
+            } else if (std::error_code ec; std::filesystem::exists(store.partial_path(p.id), ec)) {
+                partial = true;  // a partial pack whose rows `fsck --repair` cleared: none of its objects counts
+                file = store.partial_path(p.id);
+            } else {
+                throw Error(ErrorKind::not_found, "the commit names pack " + p.id.hex() + ", which is not here");
+            }
+            util::Fd fd = util::open_read(file);
+            PackIndex pi = read_pack_index(fd.get(), "pack " + p.id.hex());
+            if (pi.length != p.length || pi.index_offset != p.index_offset)
+                throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() +
+                                                    " with another length or index offset than the pack has");
+            entries = std::move(pi.entries);
+        }
+        for (auto& e : entries) m->objects.push_back(Impl::Named{e, partial});
+    }
+    std::sort(m->objects.begin(), m->objects.end(),
+              [](const Impl::Named& a, const Impl::Named& b) { return a.entry.id < b.entry.id; });
+}
+
+NamedPackObjects::~NamedPackObjects() = default;
+
+Tree NamedPackObjects::tree(const Hash32& id) const {
+    m->require_present(m->find(id, "tree"), "tree");
+    Tree t = m->inner.tree(id);
+    for (const auto& e : t.entries) {
+        if (e.name.size() > kMaxNameBytes) check_path_fits(e.name);  // throws
+        if (e.kind == EntryKind::symlink && e.target.size() > kMaxPathLength)
+            throw Error(ErrorKind::corrupt, "tree " + id.hex() + ": symlink '" + e.name + "' has a target of " +
+                                                std::to_string(e.target.size()) + " bytes");
+    }
+    return t;
+}
+
+FileObject NamedPackObjects::file(const Hash32& id) const {
+    m->require_present(m->find(id, "file object"), "file object");
+    return m->inner.file(id);
+}
+
+std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const { return m->find(id, "chunk").entry; }
+
+bool NamedPackObjects::not_fetched() const { return m->not_fetched; }
+
+}  // namespace dvt::core
