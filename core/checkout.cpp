@@ -19,7 +19,7 @@
 #include "core/revision.hpp"
 #include "core/tree.hpp"
 #include "core/version.hpp"
-#include "core/version_check.hpp"
+#include "core/named_packs.hpp"
 #include "objects/limits.hpp"
 #include "hooks/runner.hpp"
 #include "util/file_writer.hpp"

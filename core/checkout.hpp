@@ -5,7 +5,7 @@
 // a symlink; a file with uncommitted changes (or an untracked file in the way) is never overwritten or deleted
 // unless `force`. Files are written to a temp name and renamed into place, so a crash never leaves a torn file.
 // Nothing is deleted or replaced before everything the checkout will write is known to be obtainable and valid: the
-// plan checks what stands on disk, every name (core/version_check.hpp, check_path_fits), every file object and the
+// plan checks what stands on disk, every name (core/named_packs.hpp, check_path_fits), every file object and the
 // presence and length of every chunk; the files whose place is free are written first and the chunks of the others
 // read and verified; a failure up to there takes the new files back (ErrorKind::corrupt / not_found / conflict, the
 // work tree and HEAD as they were). Then come the deletions and replacements (checkout.cpp, checkout_locked).

@@ -13,7 +13,7 @@
 #include "core/history.hpp"
 #include "core/revision.hpp"
 #include "core/version.hpp"
-#include "core/version_check.hpp"
+#include "core/named_packs.hpp"
 #include "objects/limits.hpp"
 #include "util/error.hpp"
 

@@ -16,7 +16,7 @@
 
 #include "core/tree.hpp"
 #include "core/version.hpp"
-#include "core/version_check.hpp"
+#include "core/named_packs.hpp"
 #include "objects/limits.hpp"
 #include "objects/torrent_id.hpp"
 #include "transport/pull.hpp"

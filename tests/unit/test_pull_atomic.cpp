@@ -1,5 +1,5 @@
 // A pull stores nothing of a version until the whole version is verified (transport/fetch.cpp, check_received;
-// core/version_check.hpp): a version forged as an attacker would (valid ids, hostile content, served by a real
+// core/named_packs.hpp): a version forged as an attacker would (valid ids, hostile content, served by a real
 // seeder) is refused with corrupt and leaves packs/, commits/, the index, the refs, the reflogs, HEAD and the work tree
 // as they were, and fsck clean. A commit naming ten thousand packs nobody has ends at the pull's deadline.
 #include <catch2/catch.hpp>

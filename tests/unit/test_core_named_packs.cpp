@@ -1,4 +1,4 @@
-// core/version_check: what a version must be in this repository before a pull stores it or fsck --repair keeps it,
+// core/named_packs: what a version must be in this repository before a pull stores it or fsck --repair keeps it,
 // checked together with the format's rules (core::check_version over core::NamedPackObjects). Versions forged as an
 // attacker would (valid ids, hostile content: tests/unit/forge_version.hpp) are refused with corrupt; what dvt itself
 // commits passes. Also fsck --repair dropping broken versions so that gc deletes them, and gc's byte count.
@@ -8,7 +8,7 @@
 #include "core/history.hpp"
 #include "core/maintenance.hpp"
 #include "core/revision.hpp"
-#include "core/version_check.hpp"
+#include "core/named_packs.hpp"
 #include "core_fixture.hpp"
 #include "forge_version.hpp"
 

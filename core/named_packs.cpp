@@ -1,4 +1,4 @@
-#include "core/version_check.hpp"
+#include "core/named_packs.hpp"
 
 #include <algorithm>
 #include <atomic>
