@@ -188,6 +188,10 @@ hostile_case() {
     local src=$T/src-$c
     gen_case "${c%%+*}" "$src" --index-db "$@"
     start_serve "$src" "$T/serve-$c.json"
+    # the seeder must serve the version as written (from the attacker's index.db), or the case tests nothing
+    local want
+    want=$(json_get 'len(j["packs_written"])' "$src.info.json")
+    assert_json "j['commits'] == 1 and j['packs'] == $want" "$T/serve-$c.json"
     # shellcheck disable=SC2086
     hostile_clone "$c" $codes
     # shellcheck disable=SC2086
