@@ -4,15 +4,16 @@
 # killed command.
 #
 #   scripts/kill_test.sh [N]          env: DVT (default build/dvt), KILL_SEED (default 4242), KILL_SCALE (MB per
-#                                     random file, default 2), KEEP_TMP=1 (keep the temp dir), KILL_VERBOSE=1
+#                                     random file, default 2), KILL_CHECK_EVERY (default 10), KEEP_TMP=1 (keep the
+#                                     temp dir), KILL_VERBOSE=1
 #
 # Rounds run until N kills have landed (a command that ends before its kill does not count as one).
 #
 # Two repositories: WORK (commit, checkout, gc; branches main and side) and PULLER (pulls new versions of a third
 # repository, SEED, served by `dvt serve`). Each round picks a command at random (a quarter each), prepares work for
 # it, starts it, SIGKILLs it after a random delay drawn from [0, 1.1 x its measured uninterrupted duration] (the first
-# round of each command is not killed: it measures; KILL_SPREAD=110 is the factor in percent), then asserts, for every
-# command:
+# and every 15th round of each command is not killed: it measures; KILL_SPREAD=110 is the factor in percent), then
+# asserts, for every command:
 #   - `dvt fsck` passes;
 #   - every ref names a complete commit this script made, and HEAD is the old or the new value (never something else);
 #   - the work tree holds no partial file: every path is byte-for-byte its old or its new version (or absent where
@@ -23,15 +24,15 @@
 # then re-runs the killed command, which must complete:
 #   - commit: exit 0 (a new commit) or 13 (nothing to commit, only when the killed one had moved HEAD); then
 #     `status` is clean;
-#   - checkout: exit 0, the work tree equals the target exactly, no .dvt-tmp-* file left anywhere, HEAD on the
-#     target branch;
+#   - checkout: exit 0, the work tree equals the target exactly, no .dvt-tmp-* file left anywhere (also checked after
+#     a pull's re-run), HEAD on the target branch;
 #   - gc: exit 0, then nothing left for a second gc to delete (it frees 0 packs);
 #   - pull: exit 0, the work tree equals the pulled version exactly, HEAD names it.
-# Every 10 rounds and at the end: every branch of WORK checks out byte-exact to the tree recorded when it was
-# committed (no data lost), and fsck passes on all three repositories.
+# Every 10 rounds (KILL_CHECK_EVERY) and at the end: every branch of WORK checks out byte-exact to the tree recorded
+# when it was committed (no data lost), and fsck passes on all three repositories.
 #
 # Output: one line per round with KILL_VERBOSE=1, and at the end counts per command: rounds, killed, finished before
-# the kill, failures, and the phase the kill hit (read from the state it left; see phase_* below). Exit status 1 if
+# the kill, failures, and the phase the kill hit (read from the state it left: the `phase` calls in round_*). Exit status 1 if
 # any check failed. tests/e2e/t46_kill_random.sh runs a short version (20 kills) in CTest.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-200}
@@ -44,6 +45,7 @@ source "${DVT_TEST_LIB:-$root/tests/e2e/lib.sh}"
 SEED=${KILL_SEED:-4242}
 SCALE=${KILL_SCALE:-2}
 KILL_SPREAD=${KILL_SPREAD:-110}
+CHECK_EVERY=${KILL_CHECK_EVERY:-10}
 RANDOM=$SEED
 MB=$((1024 * 1024))
 echo "kill_test: $N kills, seed $SEED, scale $SCALE MB, dvt $DVT" >&2
@@ -55,7 +57,6 @@ mkdir -p "$WORK" "$SEEDREPO" "$DIG"
 declare -A ROUNDS KILLED FINISHED FAILED PHASES DUR
 OPS=(commit checkout gc pull)
 for op in "${OPS[@]}"; do ROUNDS[$op]=0 KILLED[$op]=0 FINISHED[$op]=0 FAILED[$op]=0 PHASES[$op]="" DUR[$op]=0; done
-TEMPS_SEEN=0
 ROUND_FAILED=0
 
 bad() { # bad MSG: a failed check of the current round (counted; the script goes on after restoring a clean state)
@@ -86,7 +87,7 @@ head_commit() { "$DVT" -C "$1" rev-parse HEAD 2>/dev/null || echo none; }
 head_ref() { cat "$1/.dvt/HEAD"; }
 
 # old_or_new OLD NEW DIR: every path of DIR's work tree is its OLD or its NEW version (or absent where one of them has
-# no such path); prints the violations, and sets TEMPS to the number of .dvt-tmp-* files seen.
+# no such path); prints the violations, and appends the number of .dvt-tmp-* files seen to $T/temps.
 old_or_new() {
     tree_digest "$3" >"$T/now.digest"
     local out
@@ -116,9 +117,15 @@ for b in bad[:10]:
     print(b)
 PY
 )
-    TEMPS=$(sed -n 's/^TEMPS //p' <<<"$out")
-    TEMPS_SEEN=$((TEMPS_SEEN + TEMPS))
+    sed -n 's/^TEMPS //p' <<<"$out" >>"$T/temps"  # (called in $(...): the count goes through a file)
     grep -v '^TEMPS ' <<<"$out" || true
+}
+
+# temps_left DIR: the re-run of a killed checkout or pull must have removed the killed one's temp files.
+temps_left() {
+    local left
+    left=$(find "$1" -path "$1/.dvt" -prune -o -name '.dvt-tmp-*' -printf '%P\n' | head -n 5 | tr '\n' ' ')
+    [ -z "$left" ] || bad "temp files of the killed command left after the re-run: $left"
 }
 
 # kill_after MS DIR args...: run dvt, SIGKILLed after MS milliseconds unless it ended before (timeout -s KILL: no
@@ -137,10 +144,11 @@ kill_after() {
     ELAPSED_MS=$((($(date +%s%N) - start) / 1000000))
 }
 
-# pick_delay OP: -1 for the first round of OP (measure), else uniform in [0, KILL_SPREAD % of its duration] (measured
-# in the first round, then averaged with every round it finished before its kill; it includes starting the process).
+# pick_delay OP: -1 (no kill: measure the command) for the first and every 15th round of OP, else uniform in
+# [0, KILL_SPREAD % of its last measured duration] (which includes starting the process; the durations of rounds that
+# ended before their kill would be a biased sample, so they are not used).
 pick_delay() {
-    if [ "${DUR[$1]}" = 0 ]; then
+    if [ $((ROUNDS[$1] % 15)) = 0 ]; then
         delay_ms=-1
     else
         delay_ms=$(((RANDOM * 32768 + RANDOM) % (DUR[$1] * KILL_SPREAD / 100 + 1)))
@@ -154,8 +162,7 @@ after_kill() {
     137) KILLED[$op]=$((KILLED[$op] + 1)) ;;
     0)
         FINISHED[$op]=$((FINISHED[$op] + 1))
-        # the duration kills are drawn from follows the command as the repositories grow
-        if [ "$delay_ms" -lt 0 ]; then DUR[$op]=$ELAPSED_MS; else DUR[$op]=$(((DUR[$op] + ELAPSED_MS) / 2)); fi
+        if [ "$delay_ms" -lt 0 ]; then DUR[$op]=$ELAPSED_MS; fi
         ;;
     *)
         head -c 2000 "$T/bg.err" >&2
@@ -173,6 +180,7 @@ mutate() { # mutate DIR ROUND: new content for a commit (a new random file, two 
     echo "round $r" >>"$d/small/s$((r % 60)).txt"
     rm -f "$d/small/s$(((r * 7 + 3) % 60)).txt"
     gen_bytes 50000 "added-$r" >"$d/small/added-$((r % 20)).bin"
+    gen_bytes $((SCALE * MB)) "root-$r" >"$d/root-$((r % 2)).bin"
 }
 
 make_dataset() { # make_dataset DIR TAG
@@ -182,6 +190,9 @@ make_dataset() { # make_dataset DIR TAG
     for i in $(seq 0 5); do gen_text 25000 "$2-txt-$i" >"$d/txt/t$i.csv"; done
     for i in $(seq 0 59); do echo "small file $i of $2" >"$d/small/s$i.txt"; done
     ln -s ../txt/t0.csv "$d/bin/link-to-t0"
+    gen_bytes $((SCALE * MB)) "$2-root-0" >"$d/root-0.bin"  # files at the top level too: a checkout writes there
+    gen_bytes $((SCALE * MB)) "$2-root-1" >"$d/root-1.bin"
+    echo "top-level readme of $2" >"$d/README.txt"
     chmod +x "$d/small/s0.txt"
 }
 
@@ -250,7 +261,7 @@ round_commit() {
     fsck_ok "$WORK" work
     run_dvt "$WORK" commit -m "round $round (re-run)"
     if [ "$RC" = 0 ]; then
-        [ "$cur" = "$prev" ] || [ "$BG_STATUS" != 0 ] || bad "the re-run found something to commit after a complete commit"
+        [ "$cur" = "$prev" ] || bad "the re-run committed again although the killed commit had moved HEAD"
         cur=$(head_commit "$WORK")
         cp "$T/pending" "$DIG/$cur"
     elif [ "$RC" = 13 ]; then
@@ -299,6 +310,7 @@ round_checkout() {
     run_dvt "$WORK" checkout "$target"
     [ "$RC" = 0 ] || { head -c 1000 "$T/cmd.err" >&2; bad "the re-run of checkout exited $RC"; }
     [ "$(head_ref "$WORK")" = "ref: refs/heads/$target" ] || bad "after the re-run HEAD is '$(head_ref "$WORK")'"
+    temps_left "$WORK"
     if ! tree_digest "$WORK" | diff -u "$DIG/$new" - >"$T/tree.diff"; then
         head -n 12 "$T/tree.diff" >&2
         bad "after the re-run the work tree is not the target's tree (temp files of the killed checkout left?)"
@@ -386,6 +398,7 @@ round_pull() {
     run_dvt "$PULLER" pull "$new" "${PULL_ARGS[@]}"
     [ "$RC" = 0 ] || { head -c 1000 "$T/cmd.err" >&2; bad "the re-run of pull exited $RC"; }
     [ "$(head_commit "$PULLER")" = "$new" ] || bad "after the re-run HEAD is not the pulled version"
+    temps_left "$PULLER"
     if ! tree_digest "$PULLER" | diff -u "$DIG/$new" - >"$T/tree.diff"; then
         head -n 12 "$T/tree.diff" >&2
         bad "after the re-run the work tree is not the pulled version"
@@ -418,11 +431,11 @@ while [ "$kills" -lt "$N" ]; do
     round=$((round + 1))
     [ "$round" -le $((3 * N + 8)) ] || fail "only $kills of $N kills landed in $((round - 1)) rounds: the commands end too fast"
     op=${OPS[$((RANDOM % 4))]}
-    # the first round of each command measures it (no kill): make sure each is measured early
-    for o in "${OPS[@]}"; do if [ "${DUR[$o]}" = 0 ] && [ "${ROUNDS[$o]}" = 0 ]; then op=$o; break; fi; done
+    # the first round of each command measures it (no kill): let each be measured early
+    for o in "${OPS[@]}"; do if [ "${ROUNDS[$o]}" = 0 ]; then op=$o; break; fi; done
     ROUND_FAILED=0 PHASE=""
     "round_$op"
-    [ $((round % 10)) = 0 ] && full_check
+    [ $((round % CHECK_EVERY)) = 0 ] && full_check
     if [ "$ROUND_FAILED" = 1 ]; then
         FAILED[$op]=$((FAILED[$op] + 1))
         restore
@@ -436,6 +449,7 @@ op=final
 full_check
 stop_serve "$SERVE_PID" "$T/serve.json"
 
+TEMPS_SEEN=$(awk '{ n += $1 } END { print n + 0 }' "$T/temps" 2>/dev/null || echo 0)
 total_failed=0 total_killed=0
 printf '%-9s %6s %7s %9s %7s  %s\n' command rounds killed finished failed "phases hit by the kills (count)" >&2
 for op in "${OPS[@]}"; do
