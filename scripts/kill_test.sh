@@ -121,6 +121,9 @@ PY
     grep -v '^TEMPS ' <<<"$out" || true
 }
 
+# without_temps: a tree digest without the lines of .dvt-tmp-* files (temps_left reports those).
+without_temps() { grep -Ev ' ([^ ]*/)?\.dvt-tmp-[^/]*$' || true; }
+
 # temps_left DIR: the re-run of a killed checkout or pull must have removed the killed one's temp files.
 temps_left() {
     local left
@@ -228,7 +231,8 @@ restore() {
     while IFS= read -r st; do
         case "$st" in A\ *) rm -f -- "$WORK/${st#A }" ;; esac
     done <"$T/cmd.out"
-    run_dvt "$PULLER" checkout --force "$(head_commit "$PULLER")"
+    b=$(sed -n 's|^ref: refs/heads/||p' "$PULLER/.dvt/HEAD")
+    run_dvt "$PULLER" checkout --force "${b:-$(head_commit "$PULLER")}"  # (by branch: an id would detach HEAD)
     find "$PULLER" -name '.dvt-tmp-*' -not -path "$PULLER/.dvt/*" -delete
 }
 
@@ -311,9 +315,9 @@ round_checkout() {
     [ "$RC" = 0 ] || { head -c 1000 "$T/cmd.err" >&2; bad "the re-run of checkout exited $RC"; }
     [ "$(head_ref "$WORK")" = "ref: refs/heads/$target" ] || bad "after the re-run HEAD is '$(head_ref "$WORK")'"
     temps_left "$WORK"
-    if ! tree_digest "$WORK" | diff -u "$DIG/$new" - >"$T/tree.diff"; then
+    if ! tree_digest "$WORK" | without_temps | diff -u "$DIG/$new" - >"$T/tree.diff"; then
         head -n 12 "$T/tree.diff" >&2
-        bad "after the re-run the work tree is not the target's tree (temp files of the killed checkout left?)"
+        bad "after the re-run the work tree is not the target's tree"
     fi
 }
 
@@ -370,11 +374,13 @@ next_seed_version() {
 }
 
 round_pull() {
-    local old new violations now_head fetched_before fetched_now wait_ms
+    local old new violations now_head fetched_before fetched_now wait_ms main_before head_before
     new=$NEXT_SEED
     wait_ms=$((2500 - ($(date +%s%N) - NEXT_SEED_AT) / 1000000))
     if [ "$wait_ms" -gt 0 ]; then sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"; fi
     old=$(head_commit "$PULLER")
+    head_before=$(head_ref "$PULLER")
+    main_before=$(cat "$PULLER/.dvt/refs/heads/main")
     fetched_before=$(cat "$PULLER/.dvt/refs/remotes/swarm/fetched" 2>/dev/null || echo none)
     pick_delay pull
     kill_after "$delay_ms" "$PULLER" pull "$new" "${PULL_ARGS[@]}"
@@ -385,7 +391,7 @@ round_pull() {
     [ "$now_head" = "$old" ] || [ "$now_head" = "$new" ] || bad "HEAD names $now_head"
     local main
     main=$(cat "$PULLER/.dvt/refs/heads/main")
-    [ "$main" = "$old" ] || [ "$main" = "$new" ] || bad "main names $main"
+    [ "$main" = "$main_before" ] || [ "$main" = "$new" ] || bad "main names $main"
     fetched_now=$(cat "$PULLER/.dvt/refs/remotes/swarm/fetched" 2>/dev/null || echo none)
     [ "$fetched_now" = "$fetched_before" ] || [ "$fetched_now" = "$new" ] || bad "refs/remotes/swarm/fetched names $fetched_now"
     if [ "$BG_STATUS" = 0 ]; then phase finished
@@ -398,8 +404,13 @@ round_pull() {
     run_dvt "$PULLER" pull "$new" "${PULL_ARGS[@]}"
     [ "$RC" = 0 ] || { head -c 1000 "$T/cmd.err" >&2; bad "the re-run of pull exited $RC"; }
     [ "$(head_commit "$PULLER")" = "$new" ] || bad "after the re-run HEAD is not the pulled version"
+    # the pulled version is a child of the one checked out on main: the pull fast-forwards main and stays on it
+    if [ "$head_before" = "ref: refs/heads/main" ]; then
+        [ "$(head_ref "$PULLER")" = "ref: refs/heads/main" ] && [ "$(cat "$PULLER/.dvt/refs/heads/main")" = "$new" ] ||
+            bad "after the re-run HEAD is '$(head_ref "$PULLER")' and main names $(cat "$PULLER/.dvt/refs/heads/main") (not fast-forwarded to the pulled version)"
+    fi
     temps_left "$PULLER"
-    if ! tree_digest "$PULLER" | diff -u "$DIG/$new" - >"$T/tree.diff"; then
+    if ! tree_digest "$PULLER" | without_temps | diff -u "$DIG/$new" - >"$T/tree.diff"; then
         head -n 12 "$T/tree.diff" >&2
         bad "after the re-run the work tree is not the pulled version"
     fi
