@@ -47,6 +47,7 @@ public:
         int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) throw_errno("cannot open " + root.string());
         m_fds[""] = std::make_unique<util::Fd>(fd);
+        remove_stale_temps(fd);  // the top level too: files there are written into this descriptor
     }
 
     // Opens (creating when `create`) the directory `rel`. Returns -1 if it does not exist and !create.
