@@ -353,7 +353,8 @@ TEST_CASE("checkout: a version with an impossible name or an inconsistent file i
     Hash32 v1 = r.commit("v1");
     auto before = r.snapshot();
     test::ForgedVersion f(*r.repo);
-    Bytes data(std::string("data\n").begin(), std::string("data\n").end());
+    const std::string text = "data\n";
+    Bytes data(text.begin(), text.end());
     Hash32 file = f.file(data);
     std::vector<objects::TreeEntry> entries{test::ForgedVersion::file_entry("ok.txt", file, data.size())};
     SECTION("a name of 300 bytes") { entries.push_back(test::ForgedVersion::file_entry(std::string(300, 'n'), file, data.size())); }
