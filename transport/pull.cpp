@@ -176,19 +176,11 @@ PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const P
         res.checkout = core::checkout(repo, branch, co);  // already there: restore the tree, stay on the branch
         return res;
     }
-    res.checkout = core::checkout(repo, id.hex(), co);  // HEAD detached at the commit
-    bool ff = head.branch_ref && (!head.commit || core::is_ancestor(repo, *head.commit, id));
-    if (ff) {
-        auto lock = repo.write_lock();
-        try {
-            repo.refs().update(*head.branch_ref, head.commit, id, "pull: fast-forward to " + id.hex());
-            repo.refs().set_head_branch(*head.branch_ref, "pull: back on " + branch);
-            res.fast_forward = true;
-            res.checkout.branch = branch;
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::conflict) throw;  // the branch moved meanwhile: stay detached
-        }
-    }
+    // a descendant of the branch's commit: the branch moves with the checkout (one ref write), else HEAD is detached
+    co.advance_branch = head.branch_ref && (!head.commit || core::is_ancestor(repo, *head.commit, id));
+    co.advance_message = "pull: fast-forward to " + id.hex();
+    res.checkout = core::checkout(repo, id.hex(), co);
+    res.fast_forward = co.advance_branch && res.checkout.branch.has_value();
     return res;
 }
 

@@ -382,7 +382,9 @@ TEST_CASE("checkout: an ignored file in the way of a directory is a conflict bef
     auto before = r.snapshot();
     CHECK(kind_of([&] { core::checkout(*r.repo, with_out.hex(), {}); }) == ErrorKind::conflict);
     CHECK(r.snapshot() == before);
-    core::checkout(*r.repo, with_out.hex(), core::CheckoutOptions{true, {}});
+    core::CheckoutOptions forced;
+    forced.force = true;
+    core::checkout(*r.repo, with_out.hex(), forced);
     CHECK(str(r.read("out/file.txt")) == "built\n");
     CHECK_FALSE(r.exists("gone.txt"));
 }
