@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Pull across a gap (#17 item 5; docs/transport.md, "Pull across a gap"): a shallow clone of commit 5 of a 35-commit
+# history pulls commit 35 from `dvt serve`; the commit files 6..34 it lacks are fetched from the swarm, verified by
+# their ids and dropped once they prove that 35 descends from 5, and `main` fast-forwards (HEAD not detached). The
+# clone's files equal the seeder's, `log` ends at the shallow commit 35, `fsck` is clean, nothing of 6..34 is stored.
+# A commit of a diverged branch keeps the non-fast-forward behaviour (HEAD detached, main unchanged, a warning),
+# after its history was followed to its root; a seeder that lacks the commits in between (a shallow clone itself)
+# leaves the answer unknown at the timeout: detached, with a warning. Every process is stopped by PID (lib.sh).
+NETNS=1  # private network namespace (lib.sh)
+source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
+
+SRC=$T/src
+new_repo "$SRC"
+cd "$SRC"
+mkdir -p tables labels
+gen_bytes $((256 * 1024)) base >labels/base.bin
+declare -a C
+for i in $(seq 1 35); do
+    gen_text $((100 + i * 3)) "day$i" >tables/daily.csv
+    printf 'version %d\n' "$i" >labels/version.txt
+    C[$i]=$(commit_id "v$i")
+    [ "$i" = 35 ] && tree_digest "$SRC" >"$T/v35.digest"
+    [ "$i" = 5 ] && tree_digest "$SRC" >"$T/v5.digest"
+done
+# a branch that forks at commit 3 (not an ancestor of 35, nor a descendant of 5)
+expect_exit 0 "$DVT" branch side "${C[3]}"
+expect_exit 0 "$DVT" checkout side
+printf 'side branch\n' >labels/side.txt
+SIDE=$(commit_id side)
+tree_digest "$SRC" >"$T/side.digest"
+expect_exit 0 "$DVT" checkout main
+
+start_serve "$SRC" "$T/serve.json"
+assert_json 'j["commits"] == 36' "$T/serve.json"
+
+# --- a shallow clone of commit 5
+cd "$T"
+expect_exit 0 "$DVT" --json clone "${C[5]}" "$T/clone" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_same_tree "$T/v5.digest" "$T/clone" "the clone of commit 5"
+assert_eq "$(cat "$T/clone/.dvt/shallow")" "${C[5]}" ".dvt/shallow of the clone"
+cd "$T/clone"
+
+# --- pull of commit 35: 29 commits in between are missing here; main fast-forwards across them
+START=$(date +%s.%N)
+expect_exit 0 "$DVT" --json pull "${C[35]}" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+cp "$OUT" "$T/pull35.json"
+assert_json 'j["commit"] == "'"${C[35]}"'" and j["fast_forward"] and j["branch"] == "main"'
+assert_json 'j["commits_between"] == 29'
+assert_json 'j["ancestry"]["outcome"] == "found" and j["ancestry"]["commits_fetched"] == 29'
+assert_json 'j["ancestry"]["commits_unavailable"] == 0 and j["ancestry"]["commits_between"] == 29'
+assert_json '0 < j["ancestry"]["bytes_fetched"] < 29 * 2048'
+echo "  walk across 29 commits: $(json_get 'j["ancestry"]["seconds"]') s, $(json_get 'j["ancestry"]["bytes_fetched"]') bytes of commit files" >&2
+assert_eq "$(cat .dvt/HEAD)" "ref: refs/heads/main" "HEAD after the pull across the gap"
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after the pull across the gap"
+assert_same_tree "$T/v35.digest" "$T/clone" "the clone after pulling commit 35"
+# the commits in between were only the proof: not stored; 35 is shallow (its parent 34 is absent)
+for i in 6 20 34; do
+    [ ! -e ".dvt/commits/${C[$i]}" ] || fail "commit $i was stored; only the proof needed it"
+done
+[ -z "$(ls -A .dvt/tmp)" ] || fail "the pull left temp files: $(ls -A .dvt/tmp)"
+grep -qx "${C[35]}" .dvt/shallow || fail "commit 35 is not listed in .dvt/shallow"
+expect_exit 0 "$DVT" --json log
+assert_json '[c["id"] for c in j["commits"]] == ["'"${C[35]}"'"]'
+expect_exit 0 "$DVT" --json status
+assert_json 'j["clean"] and j["branch"] == "main" and j["head"] == "'"${C[35]}"'"'
+expect_exit 0 "$DVT" --json fsck
+assert_json 'j["ok"] and j["problems"] == []'
+# text output says it
+expect_exit 0 "$DVT" checkout "${C[5]}"
+expect_exit 0 "$DVT" branch -f main "${C[5]}"
+expect_exit 0 "$DVT" checkout main
+expect_exit 0 "$DVT" pull "${C[35]}" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_grep "branch 'main' \\(fast-forward across 29 commits not here" "$ERR"
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after the second pull across the gap"
+
+# --- a diverged branch: its history is followed to its root (1, 2, 3 fetched), 35 is not met: HEAD detached
+expect_exit 0 "$DVT" --json pull "$SIDE" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_json 'not j["fast_forward"] and j["branch"] is None and j["commits_between"] == 0'
+assert_json 'j["ancestry"]["outcome"] == "not_descendant" and j["ancestry"]["commits_fetched"] == 3'
+assert_grep "not a fast-forward: it does not descend from the branch's commit" "$ERR"
+assert_grep "HEAD is detached at ${SIDE:0:12}" "$ERR"
+assert_eq "$(cat .dvt/HEAD)" "$SIDE" "HEAD after pulling the diverged commit"
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after pulling the diverged commit"
+assert_same_tree "$T/side.digest" "$T/clone" "the clone after pulling the diverged commit"
+expect_exit 0 "$DVT" --json fsck
+assert_json 'j["ok"]'
+expect_exit 0 "$DVT" checkout main
+
+# --- a seeder without the commits in between (the shallow clone above, serving 5, 35 and side): the walk cannot
+#     fetch commit 34 before the timeout, so nothing is proven: HEAD detached, main unchanged, a warning
+expect_exit 0 "$DVT" --json clone "${C[5]}" "$T/clone2" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+stop_serve "$SERVE_PID" "$T/serve.json"
+start_serve "$T/clone" "$T/serve2.json" 127.0.0.4:0
+cd "$T/clone2"
+expect_exit 0 "$DVT" --json pull "${C[35]}" --peer "$PEER" --listen 127.0.0.3 --timeout 5
+assert_json 'not j["fast_forward"] and j["ancestry"]["outcome"] == "incomplete"'
+assert_json 'j["ancestry"]["commits_unavailable"] >= 1 and j["ancestry"]["commits_fetched"] == 0'
+assert_grep "not a fast-forward: its ancestry could not be proven" "$ERR"
+assert_eq "$(cat .dvt/HEAD)" "${C[35]}" "HEAD after the unproven pull"
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[5]}" "main after the unproven pull"
+assert_same_tree "$T/v35.digest" "$T/clone2" "the second clone after the unproven pull"
+[ -z "$(ls -A .dvt/tmp)" ] || fail "the unproven pull left temp files: $(ls -A .dvt/tmp)"
+expect_exit 0 "$DVT" --json fsck
+assert_json 'j["ok"]'
+stop_serve "$SERVE_PID" "$T/serve2.json"
+ok
