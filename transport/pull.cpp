@@ -163,7 +163,10 @@ GapWalk walk_gap(core::Repository& repo, const Hash32& base, const Hash32& id, c
             if (!session) session = open_session(opts);
             return fetch_commit_alone(*session, repo, c, opts, deadline, g.bytes);
         } catch (const Error& e) {
-            if (e.kind() != ErrorKind::no_peers && e.kind() != ErrorKind::network && e.kind() != ErrorKind::usage)
+            // nobody delivered it (no_peers, network), no way to ask (usage), or another pull of that commit file
+            // holds its temp directory (conflict): that line of history ends here; anything else ends the pull
+            if (e.kind() != ErrorKind::no_peers && e.kind() != ErrorKind::network && e.kind() != ErrorKind::usage &&
+                e.kind() != ErrorKind::conflict)
                 throw;
             if (e.kind() == ErrorKind::usage) no_source = true;  // no peer, tracker or mirror to ask
             if (g.error.empty()) g.error = "commit " + c.hex() + ": " + e.what();

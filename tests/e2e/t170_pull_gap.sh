@@ -102,5 +102,30 @@ assert_same_tree "$T/v35.digest" "$T/clone2" "the second clone after the unprove
 [ -z "$(ls -A .dvt/tmp)" ] || fail "the unproven pull left temp files: $(ls -A .dvt/tmp)"
 expect_exit 0 "$DVT" --json fsck
 assert_json 'j["ok"]'
+
+# --- the same seeder plus an HTTP mirror of the source (`push --mirror` writes the commit files of the heads' ancestors
+#     too): the walk fetches the commit files in between from the mirror, and main fast-forwards
+expect_exit 0 "$DVT" -C "$SRC" --json push --mirror "$T/www"
+for i in 1 6 20 34 35; do
+    [ -s "$T/www/commits/${C[$i]}/dvt-commit" ] || fail "the mirror lacks the commit file of commit $i"
+done
+[ -s "$T/www/commits/$SIDE/dvt-commit" ] || fail "the mirror lacks the side branch's head"
+HTTP_PORT=$(free_port 127.0.0.5)
+bg "$PY" -m http.server --bind 127.0.0.5 --directory "$T/www" "$HTTP_PORT" >"$T/http.log" 2>&1
+HTTP_PID=$BG_PID
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.5:$HTTP_PORT/commits/${C[1]}/dvt-commit" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+expect_exit 0 "$DVT" --json clone "${C[5]}" "$T/clone3" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+cd "$T/clone3"
+expect_exit 0 "$DVT" --json pull "${C[35]}" --peer "$PEER" --mirror "http://127.0.0.5:$HTTP_PORT/" --listen 127.0.0.3 \
+    --timeout 30
+assert_json 'j["fast_forward"] and j["commits_between"] == 29 and j["ancestry"]["commits_fetched"] == 29'
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after the pull across the gap through the mirror"
+assert_eq "$(cat .dvt/HEAD)" "ref: refs/heads/main" "HEAD after the pull across the gap through the mirror"
+assert_same_tree "$T/v35.digest" "$T/clone3" "the third clone after pulling commit 35"
+kill -TERM "$HTTP_PID"
+wait_bg "$HTTP_PID"
 stop_serve "$SERVE_PID" "$T/serve2.json"
 ok

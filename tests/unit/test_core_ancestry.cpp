@@ -68,7 +68,7 @@ TEST_CASE("find_ancestor: local history needs no fetch", "[ancestry]") {
     CHECK(res.between_missing == 0);
     CHECK(g.asked.empty());
     CHECK(g.walk(g.c, g.c).outcome == AncestryOutcome::found);
-    // C does not descend from itself's child: the walk from A reaches the root (A has no parent) without meeting C
+    // A does not descend from C: the walk from A reaches the root (A itself) without meeting C
     auto back = g.walk(g.c, g.a);
     CHECK(back.outcome == AncestryOutcome::not_descendant);
     CHECK(g.asked.empty());
@@ -147,7 +147,7 @@ TEST_CASE("find_ancestor: a commit naming 1,024 parents is bounded by the ids qu
     auto res = g.walk(g.c, wide, lim);
     CHECK(res.outcome == AncestryOutcome::limit);
     CHECK(res.fetched == 1);  // only the wide commit itself
-    // with room for them, all 1,024 are fetched and lead back to A, which is not C's descendant... and not C
+    // with room for them, all 1,024 parents are fetched; each leads to A and on to its root without meeting C
     lim.max_seen = 1u << 18;
     auto all = g.walk(g.c, wide, lim);
     CHECK(all.outcome == AncestryOutcome::not_descendant);
