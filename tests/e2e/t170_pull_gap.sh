@@ -5,7 +5,9 @@
 # clone's files equal the seeder's, `log` ends at the shallow commit 35, `fsck` is clean, nothing of 6..34 is stored.
 # A commit of a diverged branch keeps the non-fast-forward behaviour (HEAD detached, main unchanged, a warning),
 # after its history was followed to its root; a seeder that lacks the commits in between (a shallow clone itself)
-# leaves the answer unknown at the timeout: detached, with a warning. Every process is stopped by PID (lib.sh).
+# leaves the answer unknown at the timeout: detached, with a warning; with an HTTP mirror beside it the walk succeeds.
+# A commit in between that hashes to its id but does not decode fails the pull (corrupt, 5) before the checkout.
+# Every process is stopped by PID (lib.sh).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
@@ -128,4 +130,42 @@ assert_same_tree "$T/v35.digest" "$T/clone3" "the third clone after pulling comm
 kill -TERM "$HTTP_PID"
 wait_bg "$HTTP_PID"
 stop_serve "$SERVE_PID" "$T/serve2.json"
+
+# --- hostile history: T' (commit 35's version, valid) whose parent H hashes to its id but does not decode (its author
+#     time written "-0", after commit 6): the walk refuses H, the pull fails as corrupt before the checkout; HEAD,
+#     main and the work tree stay at commit 5; T' itself was verified whole and is kept (refs/remotes/swarm/fetched)
+cp -a "$SRC" "$T/hostile"
+read -r HOSTILE_H HOSTILE_T < <(/usr/bin/python3 - "$T/hostile/.dvt/commits" "${C[6]}" "${C[35]}" "$(dirname "$DVT_TEST_LIB")/../hostile" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[4])
+from gen_hostile import commit_id_of
+d, c6, c35 = sys.argv[1:4]
+h = open(f"{d}/{c6}", "rb").read()
+h = re.sub(rb"^(author .*> )-?[0-9]+ ", rb"\g<1>-0 ", h, count=1, flags=re.M)
+hid = commit_id_of(h).hex()
+t = open(f"{d}/{c35}", "rb").read()
+t = re.sub(rb"^parent [0-9a-f]{64}$", b"parent " + hid.encode(), t, count=1, flags=re.M)
+tid = commit_id_of(t).hex()
+for i, b in ((hid, h), (tid, t)):
+    open(f"{d}/{i}", "wb").write(b)
+print(hid, tid)
+PY
+)
+is_hex64 "$HOSTILE_T" || fail "could not write the hostile commits"
+start_serve "$T/hostile" "$T/serve3.json" 127.0.0.6:0
+expect_exit 0 "$DVT" --json clone "${C[5]}" "$T/clone4" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+cd "$T/clone4"
+expect_exit 5 "$DVT" pull "$HOSTILE_T" --peer "$PEER" --listen 127.0.0.3 --timeout 30
+one_error_line
+echo "  hostile parent: $(cat "$ERR")" >&2
+assert_grep "cannot tell whether commit $HOSTILE_T descends from ${C[5]} \\(HEAD and the work tree are unchanged\\)" "$ERR"
+assert_grep "$HOSTILE_H" "$ERR"
+assert_eq "$(cat .dvt/HEAD)" "ref: refs/heads/main" "HEAD after the refused walk"
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[5]}" "main after the refused walk"
+assert_eq "$(cat .dvt/refs/remotes/swarm/fetched)" "$HOSTILE_T" "the pulled version is recorded"
+assert_same_tree "$T/v5.digest" "$T/clone4" "the work tree after the refused walk"
+[ ! -e ".dvt/commits/$HOSTILE_H" ] || fail "the commit that does not decode was stored"
+expect_exit 0 "$DVT" --json fsck
+assert_json 'j["ok"]'
+stop_serve "$SERVE_PID" "$T/serve3.json"
 ok
