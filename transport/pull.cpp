@@ -155,7 +155,8 @@ GapWalk walk_gap(core::Repository& repo, const Hash32& base, const Hash32& id, c
     auto deadline = start + opts.timeout;
     bool no_source = false;
     auto fetch_missing = [&](const Hash32& c) -> std::optional<objects::Commit> {
-        if (no_source || std::chrono::steady_clock::now() >= deadline) {
+        if (no_source) return std::nullopt;  // g.error says why
+        if (std::chrono::steady_clock::now() >= deadline) {
             if (g.error.empty()) g.error = "the pull's timeout passed";
             return std::nullopt;
         }
