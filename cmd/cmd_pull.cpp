@@ -71,6 +71,11 @@ void register_pull(CLI::App& app, Context& ctx) {
                     why = "its ancestry could not be proven: " + std::to_string(g.result.unavailable) +
                           " commit files could not be fetched (" + g.error + ")";
                     break;
+                case core::AncestryOutcome::too_old:
+                    why = "its ancestry was not found: every line of its history ended at a root or at a commit dated "
+                          "more than a day before the branch's commit (" + std::to_string(g.result.fetched) +
+                          " commit files fetched)";
+                    break;
                 case core::AncestryOutcome::found:
                     why = "the branch moved meanwhile";
                     break;

@@ -110,6 +110,10 @@ AncestryResult find_ancestor(Repository& repo, const Hash32& ancestor, const Has
             }
             ++r.fetched;
         }
+        if (limits.not_before && c->time < *limits.not_before && !c->parents.empty()) {
+            ++r.too_old;
+            continue;
+        }
         for (const auto& p : c->parents) {
             if (child.count(p)) continue;
             if (child.size() >= limits.max_seen) {
@@ -125,7 +129,9 @@ AncestryResult find_ancestor(Repository& repo, const Hash32& ancestor, const Has
             queue.push_back(p);
         }
     }
-    r.outcome = r.unavailable ? AncestryOutcome::incomplete : AncestryOutcome::not_descendant;
+    r.outcome = r.unavailable ? AncestryOutcome::incomplete
+                : r.too_old   ? AncestryOutcome::too_old
+                              : AncestryOutcome::not_descendant;
     return r;
 }
 
@@ -135,6 +141,7 @@ const char* to_string(AncestryOutcome o) {
         case AncestryOutcome::not_descendant: return "not_descendant";
         case AncestryOutcome::limit: return "limit";
         case AncestryOutcome::incomplete: return "incomplete";
+        case AncestryOutcome::too_old: return "too_old";
     }
     return "?";
 }

@@ -33,6 +33,10 @@ bool is_ancestor(Repository& repo, const Hash32& ancestor, const Hash32& of);
 struct AncestryLimits {
     std::size_t max_fetched = 10'000;  // commits obtained through fetch_missing
     std::size_t max_seen = 1u << 18;   // distinct commit ids queued (262,144: a commit may name 1,024 parents)
+    // The parents of a commit dated before this (seconds since the epoch) are not followed: a descendant of the
+    // ancestor is assumed not to be older than it by more than the caller's slack. A wrong clock can then make the
+    // walk miss a descendant (outcome too_old), never find one that is not.
+    std::optional<std::int64_t> not_before;
 };
 
 enum class AncestryOutcome {
@@ -40,12 +44,14 @@ enum class AncestryOutcome {
     not_descendant,  // every line of history from `of` was walked to its root without meeting `ancestor`
     limit,           // a bound of AncestryLimits was reached first
     incomplete,      // not met, but some commits could not be fetched (or the deadline passed): not known
+    too_old,         // not met: every line of history ended at a root or at a commit dated before `not_before`
 };
 
 struct AncestryResult {
     AncestryOutcome outcome = AncestryOutcome::not_descendant;
     std::size_t fetched = 0;          // commits obtained through fetch_missing
     std::size_t unavailable = 0;      // commits fetch_missing could not provide
+    std::size_t too_old = 0;          // commits whose parents were not followed (dated before `not_before`)
     std::size_t between = 0;          // found: commits strictly between `ancestor` and `of` on the path found
     std::size_t between_missing = 0;  // found: of those, the ones this repository does not have
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "core/history.hpp"
 #include "core/hook_points.hpp"
@@ -177,6 +178,8 @@ GapWalk walk_gap(core::Repository& repo, const Hash32& base, const Hash32& id, c
     core::AncestryLimits limits;
     limits.max_fetched = kMaxGapCommits;
     limits.max_seen = kMaxGapIds;
+    if (auto b = repo.store().read_commit(base); b && b->time > std::numeric_limits<std::int64_t>::min() + kGapClockSlack)
+        limits.not_before = b->time - kGapClockSlack;
     try {
         g.result = core::find_ancestor(repo, base, id, fetch_missing, limits);
     } catch (const Error& e) {

@@ -145,6 +145,9 @@ struct PullResult {
 // walk's start, whichever comes first) and ids queued (core::AncestryLimits).
 constexpr std::size_t kMaxGapCommits = 10'000;
 constexpr std::size_t kMaxGapIds = 1u << 18;
+// ... and commits dated more than this before the branch's commit end their line of history (core::AncestryLimits::
+// not_before): pulling an older version into a shallow clone does not fetch its whole history to find nothing.
+constexpr std::int64_t kGapClockSlack = 24 * 3600;
 
 // dvt pull: fetches into an existing repository, records the commit in refs/remotes/swarm/fetched, then checks
 // it out: HEAD's branch is fast-forwarded when the commit descends from it (or the branch is unborn); otherwise

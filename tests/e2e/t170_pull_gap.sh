@@ -3,9 +3,10 @@
 # history pulls commit 35 from `dvt serve`; the commit files 6..34 it lacks are fetched from the swarm, verified by
 # their ids and dropped once they prove that 35 descends from 5, and `main` fast-forwards (HEAD not detached). The
 # clone's files equal the seeder's, `log` ends at the shallow commit 35, `fsck` is clean, nothing of 6..34 is stored.
-# A commit of a diverged branch keeps the non-fast-forward behaviour (HEAD detached, main unchanged, a warning),
-# after its history was followed to its root; a seeder that lacks the commits in between (a shallow clone itself)
-# leaves the answer unknown at the timeout: detached, with a warning; with an HTTP mirror beside it the walk succeeds.
+# A commit of a diverged branch, or an older version, keeps the non-fast-forward behaviour (HEAD detached, main
+# unchanged, a warning), after its history was followed to its root or to a commit dated a day before the branch's.
+# A seeder that lacks the commits in between (a shallow clone itself) leaves the answer unknown at the timeout:
+# detached, with a warning; with an HTTP mirror beside it the walk succeeds.
 # A commit in between that hashes to its id but does not decode fails the pull (corrupt, 5) before the checkout.
 # Every process is stopped by PID (lib.sh).
 NETNS=1  # private network namespace (lib.sh)
@@ -20,11 +21,13 @@ declare -a C
 for i in $(seq 1 35); do
     gen_text $((100 + i * 3)) "day$i" >tables/daily.csv
     printf 'version %d\n' "$i" >labels/version.txt
+    export DVT_AUTHOR_DATE=$((1767225600 + i * 3600))  # hourly versions from 2026-01-01
     C[$i]=$(commit_id "v$i")
     [ "$i" = 35 ] && tree_digest "$SRC" >"$T/v35.digest"
     [ "$i" = 5 ] && tree_digest "$SRC" >"$T/v5.digest"
 done
-# a branch that forks at commit 3 (not an ancestor of 35, nor a descendant of 5)
+unset DVT_AUTHOR_DATE
+# a branch that forks at commit 3 (not an ancestor of 35, nor a descendant of 5), committed now
 expect_exit 0 "$DVT" branch side "${C[3]}"
 expect_exit 0 "$DVT" checkout side
 printf 'side branch\n' >labels/side.txt
@@ -75,11 +78,11 @@ expect_exit 0 "$DVT" pull "${C[35]}" --peer "$PEER" --listen 127.0.0.3 --timeout
 assert_grep "branch 'main' \\(fast-forward across 29 commits not here" "$ERR"
 assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after the second pull across the gap"
 
-# --- a diverged branch: its history is followed to its root (1, 2, 3 fetched), 35 is not met: HEAD detached
+# --- a diverged branch: 35 is not met, HEAD detached. Here the walk stops at commit 3, dated more than a day before 35
 expect_exit 0 "$DVT" --json pull "$SIDE" --peer "$PEER" --listen 127.0.0.3 --timeout 60
 assert_json 'not j["fast_forward"] and j["branch"] is None and j["commits_between"] == 0'
-assert_json 'j["ancestry"]["outcome"] == "not_descendant" and j["ancestry"]["commits_fetched"] == 3'
-assert_grep "not a fast-forward: it does not descend from the branch's commit" "$ERR"
+assert_json 'j["ancestry"]["outcome"] == "too_old" and j["ancestry"]["commits_fetched"] == 1'
+assert_grep "not a fast-forward: its ancestry was not found: every line of its history ended at a root or at a commit dated more than a day before" "$ERR"
 assert_grep "HEAD is detached at ${SIDE:0:12}" "$ERR"
 assert_eq "$(cat .dvt/HEAD)" "$SIDE" "HEAD after pulling the diverged commit"
 assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after pulling the diverged commit"
@@ -87,6 +90,19 @@ assert_same_tree "$T/side.digest" "$T/clone" "the clone after pulling the diverg
 expect_exit 0 "$DVT" --json fsck
 assert_json 'j["ok"]'
 expect_exit 0 "$DVT" checkout main
+# an older version (commit 20): not a fast-forward; the walk fetches 19..10 and stops at commit 10, dated more than a
+# day before 35 (commits are hourly), instead of fetching the whole history down to its root
+expect_exit 0 "$DVT" --json pull "${C[20]}" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_json 'not j["fast_forward"] and j["ancestry"]["outcome"] == "too_old" and j["ancestry"]["commits_fetched"] == 10'
+assert_eq "$(cat .dvt/refs/heads/main)" "${C[35]}" "main after pulling an older version"
+expect_exit 0 "$DVT" checkout main
+# ... and from a shallow clone of commit 5 the diverged branch is followed to its root (3, 2, 1 fetched)
+expect_exit 0 "$DVT" --json clone "${C[5]}" "$T/clone-d" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+expect_exit 0 "$DVT" -C "$T/clone-d" --json pull "$SIDE" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_json 'not j["fast_forward"] and j["ancestry"]["outcome"] == "not_descendant" and j["ancestry"]["commits_fetched"] == 3'
+assert_grep "not a fast-forward: it does not descend from the branch's commit" "$ERR"
+assert_eq "$(cat "$T/clone-d/.dvt/refs/heads/main")" "${C[5]}" "main of the clone of 5 after pulling the diverged commit"
+assert_eq "$(cat "$T/clone-d/.dvt/HEAD")" "$SIDE" "HEAD of the clone of 5 after pulling the diverged commit"
 
 # --- a seeder without the commits in between (the shallow clone above, serving 5, 35 and side): the walk cannot
 #     fetch commit 34 before the timeout, so nothing is proven: HEAD detached, main unchanged, a warning

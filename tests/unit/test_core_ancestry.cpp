@@ -171,3 +171,37 @@ TEST_CASE("find_ancestor: what fetch throws ends the walk", "[ancestry]") {
     };
     CHECK(test::kind_of([&] { core::find_ancestor(*g.r.repo, g.c, top, throwing); }) == ErrorKind::corrupt);
 }
+
+TEST_CASE("find_ancestor: lines of history older than not_before end there", "[ancestry]") {
+    Gap g;
+    // x1..x5 on top of C, dated 1000..5000; an older version o (dated 100) on another line from A
+    Hash32 top = g.c;
+    for (int i = 1; i <= 5; ++i) {
+        top = g.add("x" + std::to_string(i), {top});
+        g.remote[top].time = i * 1000;
+    }
+    core::AncestryLimits lim;
+    lim.not_before = 500;  // x1 (1000) is still followed: C is found
+    auto res = g.walk(g.c, top, lim);
+    CHECK(res.outcome == AncestryOutcome::found);
+    CHECK(res.too_old == 0);
+    lim.not_before = 2500;  // x2 (2000) is fetched but its parents are not followed: C is never reached
+    g.asked.clear();
+    auto cut = g.walk(g.c, top, lim);
+    CHECK(cut.outcome == AncestryOutcome::too_old);
+    CHECK(cut.too_old == 1);
+    CHECK(cut.fetched == 4);           // x5, x4, x3, x2
+    CHECK(g.asked.count(fake_id("x1")) == 0);
+    // an older version pulled "back": nothing is fetched beyond it
+    Hash32 old = g.add("old", {fake_id("x1")});
+    g.remote[old].time = 100;
+    g.asked.clear();
+    auto back = g.walk(top, old, lim);
+    CHECK(back.outcome == AncestryOutcome::too_old);
+    CHECK(back.fetched == 1);
+    CHECK(g.asked.size() == 1);
+    // a root is not "too old": unrelated history ending at a root is not_descendant
+    Hash32 root = g.add("root", {});
+    g.remote[root].time = 1;
+    CHECK(g.walk(g.c, root, lim).outcome == AncestryOutcome::not_descendant);
+}
