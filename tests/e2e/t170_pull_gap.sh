@@ -11,6 +11,7 @@
 # Every process is stopped by PID (lib.sh).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
+HOSTILE_GEN_DIR=$(cd "$(dirname "$0")/../hostile" && pwd)  # commit_id_of, for the hostile case at the end
 
 SRC=$T/src
 new_repo "$SRC"
@@ -151,7 +152,7 @@ stop_serve "$SERVE_PID" "$T/serve2.json"
 #     time written "-0", after commit 6): the walk refuses H, the pull fails as corrupt before the checkout; HEAD,
 #     main and the work tree stay at commit 5; T' itself was verified whole and is kept (refs/remotes/swarm/fetched)
 cp -a "$SRC" "$T/hostile"
-read -r HOSTILE_H HOSTILE_T < <(/usr/bin/python3 - "$T/hostile/.dvt/commits" "${C[6]}" "${C[35]}" "$(dirname "$DVT_TEST_LIB")/../hostile" <<'PY'
+read -r HOSTILE_H HOSTILE_T < <(/usr/bin/python3 - "$T/hostile/.dvt/commits" "${C[6]}" "${C[35]}" "$HOSTILE_GEN_DIR" <<'PY'
 import re, sys
 sys.path.insert(0, sys.argv[4])
 from gen_hostile import commit_id_of
