@@ -8,9 +8,9 @@
 # other, each on one core for the given time, starting from the checked-in corpus fuzz/corpus/<target>/ (never
 # written to). New corpus entries go to $FUZZ_WORK/<target>/corpus, logs to $FUZZ_WORK/<target>/log, crashes,
 # timeouts and out-of-memory inputs to $FUZZ_CRASH_DIR/<target>/. A target keeps running after a crash (libFuzzer's
-# fork mode with -ignore_crashes), so one run finds every crash it can in its time. Prints a table per target:
-# executions, exec/s, coverage (cov: edges, ft: features, from libFuzzer's last status line), new corpus entries and
-# crash/timeout/oom counts. Exits 1 if any target crashed, timed out or ran out of memory.
+# fork mode with -ignore_crashes), so one run finds every crash it can in its time. Prints a table per target: wall
+# and CPU seconds (user + system, its jobs included), executions, exec/s, coverage (cov: edges, ft: features, from
+# libFuzzer's last status line), new corpus entries and crash/timeout/oom counts, and the CPU time of the run. Exits 1 if any target crashed, timed out or ran out of memory.
 #
 # Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_WORK (a new /tmp/dvt-fuzz.XXXXXX), FUZZ_CRASH_DIR ($FUZZ_WORK/crashes;
 # fuzz/crashes/ keeps the ones worth keeping), FUZZ_BUILD_JOBS (2), FUZZ_MALLOC_LIMIT_MB (512: a single allocation
@@ -66,6 +66,7 @@ fork=()
 rows=()
 summaries=()
 bad=0
+cpu_total=0
 for t in "${targets[@]}"; do
     mkdir -p "$work/$t/corpus" "$crashes/$t"
     log=$work/$t/log
@@ -77,13 +78,16 @@ for t in "${targets[@]}"; do
     : >"$log.start"
     set +e
     # shellcheck disable=SC2086
-    (cd "$work/$t" && "$build/fuzz/dvt_fuzz_$t" "${fork[@]}" "${dict[@]}" -max_total_time="$secs" \
+    (cd "$work/$t" && /usr/bin/time -f '%U %S' -o "$work/$t/cputime" "$build/fuzz/dvt_fuzz_$t" "${fork[@]}" "${dict[@]}" -max_total_time="$secs" \
         -max_len="${max_len[$t]}" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-2048}" \
         -malloc_limit_mb="${FUZZ_MALLOC_LIMIT_MB:-512}" -print_final_stats=1 -print_funcs=0 -artifact_prefix="$crashes/$t/" \
         ${FUZZ_EXTRA:-} "$work/$t/corpus" "$root/fuzz/corpus/$t") >"$log" 2>&1
     rc=$?
     set -e
     elapsed=$(( $(date +%s) - start ))
+    # CPU seconds of the fuzzer and its fork-mode jobs (user + system; on a loaded machine less than the wall time)
+    cpu=$(awk 'END { if (NF == 2) printf "%d", $1 + $2; else print "?" }' "$work/$t/cputime" 2>/dev/null || echo "?")
+    [[ "$cpu" =~ ^[0-9]+$ ]] && cpu_total=$((cpu_total + cpu))
     after=$(find "$work/$t/corpus" -type f | wc -l)
     # Fork mode keeps the jobs' reports out of the log: replay each new finding alone for its report and stack
     # (<input>.txt), and sum them up by libFuzzer's SUMMARY line.
@@ -106,13 +110,14 @@ for t in "${targets[@]}"; do
         otc="$(grep -c 'ERROR: libFuzzer: out-of-memory\|ERROR: libFuzzer: malloc' "$log" || true)/$(grep -c 'ERROR: libFuzzer: timeout' "$log" || true)/$(grep -cE 'ERROR: (Address|Undefined|libFuzzer: deadly)|runtime error:' "$log" || true)"
     fi
     { [ "$found" -gt 0 ] || [ "$otc" != 0/0/0 ]; } && bad=1
-    rows+=("$(printf '%-9s %6ss %12s %8s %7s %7s %6s %10s %7s %4s' "$t" "$elapsed" "$execs" "$eps" "${cov:-?}" \
+    rows+=("$(printf '%-9s %6ss %6ss %12s %8s %7s %7s %6s %10s %7s %4s' "$t" "$elapsed" "$cpu" "$execs" "$eps" "${cov:-?}" \
         "${ft:-?}" "$((after - before))" "$otc" "$found" "$rc")")
 done
 
 echo
-printf '%-9s %7s %12s %8s %7s %7s %6s %10s %7s %4s\n' target time executions exec/s cov ft new oom/tmo/crash files rc
+printf '%-9s %7s %7s %12s %8s %7s %7s %6s %10s %7s %4s\n' target time cpu executions exec/s cov ft new oom/tmo/crash files rc
 printf '%s\n' "${rows[@]}"
+echo "CPU time in all: $((cpu_total / 60)) min $((cpu_total % 60)) s"
 echo
 printf '%s\n' "${summaries[@]}" | grep . || echo "no findings"
 echo
