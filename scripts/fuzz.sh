@@ -10,7 +10,8 @@
 # timeouts and out-of-memory inputs to $FUZZ_CRASH_DIR/<target>/. A target keeps running after a crash (libFuzzer's
 # fork mode with -ignore_crashes), so one run finds every crash it can in its time. Prints a table per target: wall
 # and CPU seconds (user + system, its jobs included), executions, exec/s, coverage (cov: edges, ft: features, from
-# libFuzzer's last status line), new corpus entries and crash/timeout/oom counts, and the CPU time of the run. Exits 1 if any target crashed, timed out or ran out of memory.
+# libFuzzer's last status line), new corpus entries and crash/timeout/oom counts, and the CPU time of the run.
+# Exits 1 if any target crashed, timed out or ran out of memory.
 #
 # Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_WORK (a new /tmp/dvt-fuzz.XXXXXX), FUZZ_CRASH_DIR ($FUZZ_WORK/crashes;
 # fuzz/crashes/ keeps the ones worth keeping), FUZZ_BUILD_JOBS (2), FUZZ_MALLOC_LIMIT_MB (512: a single allocation
