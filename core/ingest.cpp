@@ -261,20 +261,25 @@ struct Ingest::Impl {
             off += o.size;
             o.id = sha256(raw);
             if (!storing) continue;
+            bool again = false;  // stored here only as a delta whose chain is not complete: store it in full
             if (auto loc = store.locate(o.id)) {
-                o.existing = loc->pack_num;
-                if (loc->entry.compression == Compression::zstd_delta) {
-                    auto below = chain_packs(*loc);
-                    if (!below) throw Error(ErrorKind::not_found, "the delta base chain of chunk " + o.id.hex() +
-                                                                      " is not complete in this repository");
-                    o.chain_packs = std::move(*below);
+                std::optional<std::vector<std::int64_t>> below;
+                try {
+                    below = chain_packs(*loc);
+                } catch (const Error& e) {
+                    if (e.kind() != ErrorKind::not_found) throw;
                 }
-                continue;
+                if (below) {
+                    o.existing = loc->pack_num;
+                    o.chain_packs = std::move(*below);
+                    continue;
+                }
+                again = true;
             }
             o.stored_off = static_cast<std::uint32_t>(b.stored.size());
             o.comp = encode_record(raw, codec, b.stored);
             o.stored_len = static_cast<std::uint32_t>(b.stored.size() - o.stored_off);
-            if (delta_depth == 0 || seg >= b.segments.size()) continue;
+            if (again || delta_depth == 0 || seg >= b.segments.size()) continue;
             auto old = old_file(b.segments[seg].file);
             if (!old) continue;
             const OldChunk* base = pick_base(*old, raw, b.offsets[i], b.segments[seg].file_size);

@@ -130,7 +130,13 @@ FileObject NamedPackObjects::file(const Hash32& id) const {
 }
 
 std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
-    const Impl::Named& n = m->find(id, "chunk");
+    const Impl::Named* first = &m->find(id, "chunk");
+    // a chunk named twice (a full record and a delta): the full one in a complete pack reads alone
+    for (auto it = std::lower_bound(m->objects.begin(), m->objects.end(), id,
+                                    [](const Impl::Named& x, const Hash32& h) { return x.entry.id < h; });
+         it != m->objects.end() && it->entry.id == id; ++it)
+        if (!it->partial && it->entry.compression != Compression::zstd_delta) return it->entry;
+    const Impl::Named& n = *first;
     if (n.entry.compression != Compression::zstd_delta) return n.entry;
     {
         std::lock_guard g(m->chains_mutex);

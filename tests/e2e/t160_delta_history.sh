@@ -13,7 +13,7 @@ write_version() {
     local dir=$1 k=$2
     mkdir -p "$dir/tables" "$dir/labels"
     awk -v k="$k" 'BEGIN { for (i = 0; i < 9000; i++) if ((i * 7 + k * 13) % 61 != 0 || i % 3 == k % 3)
-        printf "%d,station-%d,%.2f,%d,reading of the day for this station\n", i, i % 97, (i * 31 + k) % 1000 / 10.0, (i * k) % 17 }' \
+        printf "%d,station-%d,%.2f,%d,reading of the day for this station\n", i, i % 97, (i * 31 + (i % 50 == k ? k : 0)) % 1000 / 10.0, i % 17 }' \
         >"$dir/tables/readings.csv"
     awk -v k="$k" 'BEGIN { for (i = 0; i < 4000; i++) if ((i + k) % 29 != 0)
         printf "%06d\tlabel-%d\t%s\n", i, (i * 3 + (i % 11 == k % 11 ? k : 0)) % 50, "a label that stays the same" }' \
