@@ -146,7 +146,9 @@ std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
     // named pack too, is a chunk and has a depth one less (so the walk ends within kMaxDeltaDepth steps).
     const Impl::Named* cur = &n;
     while (cur->entry.compression == Compression::zstd_delta) {
-        m->require_present(*cur, "chunk");
+        // a record in the part of a partial pack not fetched cannot be read: the chain is checked as far as it is
+        // here (a pull of some paths fetches the chains of their chunks; a read verifies every level anyway)
+        if (cur->partial && !m->fetched.count(cur->entry.id)) return n.entry;
         Hash32 b = record_delta_base(m->fds[cur->pack]->get(), cur->entry, m->whats[cur->pack]);
         const Impl::Named& base = m->find(b, "delta base");
         if (base.entry.type != ObjectType::chunk || base.entry.depth + 1 != cur->entry.depth)

@@ -96,17 +96,20 @@ objects::SealedPack verify_pack(const std::filesystem::path& file, const objects
 }
 
 std::uint64_t verify_objects(const std::filesystem::path& file, const objects::PackRef& ref,
-                             const std::vector<objects::PackEntry>& want) {
+                             const std::vector<objects::PackEntry>& want, const objects::RecordFinder* find) {
     if (want.empty()) return 0;
     util::Fd fd = util::open_read(file);
     Bytes out;
     std::uint64_t bytes = 0;
     std::string what = "pack " + ref.id.hex() + " received from the swarm";
     for (const auto& e : want) {
-        if (e.compression == objects::Compression::zstd_delta)
-            throw Error(ErrorKind::unsupported, what + ": chunk " + e.id.hex() +
-                                                    " is a delta record; a pull of some paths of a version with delta "
-                                                    "records is not supported yet (pull or clone the whole version)");
+        if (e.compression == objects::Compression::zstd_delta) {
+            if (!find)
+                throw Error(ErrorKind::unsupported, what + ": chunk " + e.id.hex() + " is a delta record, read alone");
+            with_settle_retries([&] { objects::read_chain(objects::RecordAt{fd.get(), e, what}, *find, out); });
+            bytes += objects::kRecordHeaderSize + e.stored_len;
+            continue;
+        }
         with_settle_retries([&] { objects::read_record(fd.get(), e, out, what); });  // corrupt unless it hashes to its id
         bytes += objects::kRecordHeaderSize + e.stored_len;
     }

@@ -49,7 +49,10 @@ objects::SealedPack verify_pack(const std::filesystem::path& file, const objects
 // Reads each of `want` (entries of pack `ref`'s index) from `file`, a partial copy of that pack, and checks it against
 // its id (ErrorKind::corrupt otherwise, after with_settle_retries); then fsyncs the file. Returns the bytes of the
 // records read.
+// A delta record among `want` is decoded through its chain, whose records `find` locates (verified store objects, or
+// records fetched into other partial packs: read_chain verifies every level); without `find` a delta record is
+// refused (unsupported).
 std::uint64_t verify_objects(const std::filesystem::path& file, const objects::PackRef& ref,
-                             const std::vector<objects::PackEntry>& want);
+                             const std::vector<objects::PackEntry>& want, const objects::RecordFinder* find = nullptr);
 
 }  // namespace dvt::transport

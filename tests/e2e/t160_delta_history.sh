@@ -3,7 +3,7 @@
 # all through them are committed with the default pack.delta-depth; later versions store most new chunks as deltas
 # and far fewer bytes than the same history with pack.delta-depth 0. Every version checks out byte for byte; gc and
 # fsck are clean; `dvt serve` seeds the repository and clones of version 5 and 20 are byte for byte the originals and
-# pass fsck. Loopback in a private network namespace; every process is stopped by PID (lib.sh).
+# pass fsck; a pull of one directory of version 20 fetches the delta chains it needs. Loopback in a private network namespace; every process is stopped by PID (lib.sh).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
@@ -83,5 +83,15 @@ for k in 5 20; do
     expect_exit 0 "$DVT" -C "$T/clone$k" --json fsck
     assert_json 'j["ok"]'
 done
+# a pull of one directory fetches the delta chains of its chunks too, and gives its exact bytes
+P=$T/partial
+new_repo "$P"
+expect_exit 0 "$DVT" -C "$P" --json pull "$V20" --peer "$PEER" --listen 127.0.0.3 --timeout 60 -- tables/
+assert_json 'j["packs_fetched"] == 0 and j["objects_fetched"] > 0'
+(cd "$SRC" && expect_exit 0 "$DVT" checkout -q "$V20" && tree_digest tables) >"$T/tables.digest"
+(cd "$P" && tree_digest tables | diff -u "$T/tables.digest" -) || fail "tables/ of the partial pull differs from v20"
+[ ! -e "$P/labels" ] || fail "the partial pull wrote labels/"
+expect_exit 0 "$DVT" -C "$P" --json fsck
+assert_json 'j["ok"]'
 stop_serve "$SERVE_PID" "$T/serve.json"
 ok
