@@ -33,7 +33,7 @@ for d in $depths; do
             cp -r "$snap/$k/$p" "$r/$p"
         done
         s=$(date +%s.%N)
-        ids[$k]=$("$DVT" -C "$r" commit -m "v$k" --allow-empty)
+        ids[$k]=$("$DVT" -C "$r" commit -m "v$k" --allow-empty 2>/dev/null)
         e=$(date +%s.%N)
         if [ "$k" -lt 5 ]; then t_first=$(echo "$t_first + $e - $s" | bc); fi
         if [ "$k" -gt $((last - 5)) ]; then t_last=$(echo "$t_last + $e - $s" | bc); fi

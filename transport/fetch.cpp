@@ -463,6 +463,7 @@ void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) 
         core::VersionCheckOptions o;
         o.require_chunks = f.opts.paths.empty();  // a partial pull has the chunks below its paths (verified in 2b)
         core::check_version(objs, f.res.commit, o);
+        verify_delta_chains(verified, f.store);  // every delta of the received packs decodes to its id
     } catch (const Error& e) {
         // the packs downloaded for this version alone go too (a partial pack the index knows stays: it is shared)
         for (const auto& sp : verified)

@@ -60,6 +60,45 @@ void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::
     }
 }
 
+void verify_delta_chains(const std::vector<objects::SealedPack>& packs, const objects::ObjectStore& store) {
+    struct Where {
+        const objects::PackEntry* entry;
+        std::size_t pack;
+    };
+    std::vector<Where> index;
+    std::vector<util::Fd> fds;
+    std::vector<std::string> whats;
+    bool any = false;
+    for (std::size_t i = 0; i < packs.size(); ++i) {
+        for (const auto& e : packs[i].entries) {
+            index.push_back(Where{&e, i});
+            any |= e.compression == objects::Compression::zstd_delta;
+        }
+    }
+    if (!any) return;
+    for (const auto& p : packs) {
+        fds.push_back(util::open_read(p.path));
+        whats.push_back("pack " + p.ref.id.hex() + " received from the swarm");
+    }
+    std::sort(index.begin(), index.end(), [](const Where& a, const Where& b) { return a.entry->id < b.entry->id; });
+    objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
+        auto it = std::lower_bound(index.begin(), index.end(), id,
+                                   [](const Where& w, const Hash32& h) { return w.entry->id < h; });
+        if (it != index.end() && it->entry->id == id) return objects::RecordAt{fds[it->pack].get(), *it->entry, whats[it->pack]};
+        return store.record_at(id);
+    };
+    objects::ChunkCache cache(64u << 20);
+    Bytes out;
+    for (const auto& w : index) {
+        if (w.entry->compression != objects::Compression::zstd_delta) continue;
+        try {
+            objects::read_chain(objects::RecordAt{fds[w.pack].get(), *w.entry, whats[w.pack]}, find, out, &cache);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::not_found) throw;
+        }
+    }
+}
+
 objects::SealedPack verify_pack(const std::filesystem::path& file, const objects::PackRef& ref, const Bytes& layer) {
     std::string what = "pack " + ref.id.hex() + " received from the swarm";
     std::uint32_t piece = objects::pack_piece_length(ref.length);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "objects/pack.hpp"
+#include "objects/store.hpp"
 #include "util/bytes.hpp"
 #include "util/error.hpp"
 
@@ -36,6 +37,12 @@ auto with_settle_retries(F&& f) -> decltype(f()) {
 // Reads every record of `entries` (a pack's index) from `fd` and checks that it decodes to its id and length (as fsck
 // does): a pack whose bytes hash to its id may still hold records built to fail. ErrorKind::corrupt naming the first.
 void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::string& what);
+
+// Decodes every delta record of `packs` (verified packs of one pull) through its chain, each level verified against
+// its id: bases from these packs, else from `store`. A base in neither (a delta of another version, whose bases only
+// older commits name) is left alone: the version check tells whether the version needs it. ErrorKind::corrupt for
+// the first record that does not decode to its id or breaks a chain rule.
+void verify_delta_chains(const std::vector<objects::SealedPack>& packs, const objects::ObjectStore& store);
 
 // The merkle root of a downloaded pack is checked in one of two ways. With `layer` empty, the whole file is read and
 // hashed again. With `layer` (from dvt's disk I/O, when it hashed and wrote every piece during this pull:
