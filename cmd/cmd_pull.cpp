@@ -54,10 +54,46 @@ void register_pull(CLI::App& app, Context& ctx) {
             throw;
         }
         if (tty) *ctx.err << "\n";
+        const std::size_t between = r.gap && r.fast_forward ? r.gap->result.between_missing : 0;
+        if (r.gap && !r.fast_forward && ctx.pathspec.empty()) {
+            const auto& g = *r.gap;
+            std::string why;
+            switch (g.result.outcome) {
+                case core::AncestryOutcome::not_descendant:
+                    why = "it does not descend from the branch's commit (every line of its history was followed to "
+                          "its root, " + std::to_string(g.result.fetched) + " commit files fetched)";
+                    break;
+                case core::AncestryOutcome::limit:
+                    why = "its ancestry was not proven within the walk's limit (" +
+                          std::to_string(g.result.fetched) + " commit files fetched)";
+                    break;
+                case core::AncestryOutcome::incomplete:
+                    why = "its ancestry could not be proven: " + std::to_string(g.result.unavailable) +
+                          " commit files could not be fetched (" + g.error + ")";
+                    break;
+                case core::AncestryOutcome::too_old:
+                    why = "its ancestry was not found: every line of its history ended at a root or at a commit dated "
+                          "more than a day before the branch's commit (" + std::to_string(g.result.fetched) +
+                          " commit files fetched)";
+                    break;
+                case core::AncestryOutcome::found:
+                    why = "the branch moved meanwhile";
+                    break;
+            }
+            ctx.warn("not a fast-forward: " + why + "; HEAD is detached at " + src.id.hex().substr(0, 12));
+        }
         if (ctx.json) {
             auto j = fetch_json(r.fetch);
             j["branch"] = r.checkout.branch ? nlohmann::json(*r.checkout.branch) : nlohmann::json(nullptr);
             j["fast_forward"] = r.fast_forward;
+            j["commits_between"] = between;
+            j["ancestry"] = r.gap ? nlohmann::json{{"outcome", core::to_string(r.gap->result.outcome)},
+                                                   {"commits_fetched", r.gap->result.fetched},
+                                                   {"commits_unavailable", r.gap->result.unavailable},
+                                                   {"commits_between", r.gap->result.between},
+                                                   {"bytes_fetched", r.gap->bytes},
+                                                   {"seconds", r.gap->seconds}}
+                                  : nlohmann::json(nullptr);
             j["paths"] = ctx.pathspec;
             j["written"] = r.checkout.written;
             j["deleted"] = r.checkout.deleted;
@@ -68,7 +104,10 @@ void register_pull(CLI::App& app, Context& ctx) {
         }
         std::string where = !ctx.pathspec.empty() ? "paths checked out, HEAD unchanged"
                             : r.checkout.branch   ? "branch '" + *r.checkout.branch + "'" +
-                                                      (r.fast_forward ? " (fast-forward)" : "")
+                                                      (!r.fast_forward ? ""
+                                                       : between ? " (fast-forward across " + std::to_string(between) +
+                                                                       " commits not here, fetched to prove it)"
+                                                                 : " (fast-forward)")
                                                   : "detached HEAD";
         ctx.info("pulled commit " + src.id.hex().substr(0, 12) + " (" + where + "): " + fetch_summary(r.fetch) + "; " +
                  std::to_string(r.checkout.written) + " files written, " + std::to_string(r.checkout.deleted) +

@@ -519,10 +519,20 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         bool is_branch = refs::valid_ref_name(rev) && repo.refs().read("refs/heads/" + rev).has_value() &&
                          *repo.refs().read("refs/heads/" + rev) == res.commit;
         std::string from = head.branch_ref ? head.branch_ref->substr(11) : (head.commit ? head.commit->hex() : "");
-        if (is_branch) {
+        bool advanced = false;
+        if (opts.advance_branch && head.branch_ref && !is_branch) {
+            try {
+                repo.refs().update(*head.branch_ref, head.commit, res.commit, opts.advance_message);
+                res.branch = head.branch_ref->substr(11);
+                advanced = true;
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::conflict) throw;  // the branch moved meanwhile: HEAD is detached below
+            }
+        }
+        if (!advanced && is_branch) {
             repo.refs().set_head_branch("refs/heads/" + rev, "checkout: moving from " + from + " to " + rev);
             res.branch = rev;
-        } else {
+        } else if (!advanced) {
             repo.refs().set_head_detached(res.commit, "checkout: moving from " + from + " to " + res.commit.hex());
         }
     }

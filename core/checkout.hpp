@@ -21,6 +21,12 @@ namespace dvt::core {
 struct CheckoutOptions {
     bool force = false;
     std::vector<std::string> paths;  // repository-relative; empty = the whole tree (and HEAD moves)
+    // A fast-forward (dvt pull): the branch HEAD names moves to the checked-out commit, compare-and-swap from HEAD's
+    // commit, with `advance_message` in its reflog, and HEAD stays on it. It is one ref write after the work tree is
+    // written, so a kill leaves either the old branch (the next pull finishes the job) or the new one, never HEAD
+    // detached. If the branch moved meanwhile, HEAD is detached at the commit instead (as for any other id).
+    bool advance_branch = false;
+    std::string advance_message;
 };
 
 struct CheckoutResult {

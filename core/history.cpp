@@ -1,5 +1,7 @@
 #include "core/history.hpp"
 
+#include <deque>
+#include <map>
 #include <queue>
 #include <set>
 
@@ -70,6 +72,78 @@ bool is_ancestor(Repository& repo, const Hash32& ancestor, const Hash32& of) {
             if (seen.insert(p).second) stack.push_back(p);
     }
     return false;
+}
+
+AncestryResult find_ancestor(Repository& repo, const Hash32& ancestor, const Hash32& of,
+                             const std::function<std::optional<objects::Commit>(const Hash32&)>& fetch_missing,
+                             const AncestryLimits& limits) {
+    AncestryResult r;
+    if (of == ancestor) {
+        r.outcome = AncestryOutcome::found;
+        return r;
+    }
+    // child[id]: the commit through which `id` was first reached (breadth first: a shortest path back to `of`)
+    std::map<Hash32, Hash32> child;
+    std::set<Hash32> missing;  // commits that were not in this repository (fetched, or not available)
+    std::deque<Hash32> queue{of};
+    child.emplace(of, of);
+    auto path = [&] {  // counts the commits strictly between `ancestor` and `of`
+        for (Hash32 c = child.at(ancestor); c != of; c = child.at(c)) {
+            ++r.between;
+            if (missing.count(c)) ++r.between_missing;
+        }
+    };
+    while (!queue.empty()) {
+        Hash32 id = queue.front();
+        queue.pop_front();
+        std::optional<objects::Commit> c = repo.store().read_commit(id);
+        if (!c) {
+            missing.insert(id);
+            if (r.fetched >= limits.max_fetched) {
+                r.outcome = AncestryOutcome::limit;
+                return r;
+            }
+            c = fetch_missing(id);
+            if (!c) {
+                ++r.unavailable;
+                continue;
+            }
+            ++r.fetched;
+        }
+        if (limits.not_before && c->time < *limits.not_before && !c->parents.empty()) {
+            ++r.too_old;
+            continue;
+        }
+        for (const auto& p : c->parents) {
+            if (child.count(p)) continue;
+            if (child.size() >= limits.max_seen) {
+                r.outcome = AncestryOutcome::limit;
+                return r;
+            }
+            child.emplace(p, id);
+            if (p == ancestor) {
+                path();
+                r.outcome = AncestryOutcome::found;
+                return r;
+            }
+            queue.push_back(p);
+        }
+    }
+    r.outcome = r.unavailable ? AncestryOutcome::incomplete
+                : r.too_old   ? AncestryOutcome::too_old
+                              : AncestryOutcome::not_descendant;
+    return r;
+}
+
+const char* to_string(AncestryOutcome o) {
+    switch (o) {
+        case AncestryOutcome::found: return "found";
+        case AncestryOutcome::not_descendant: return "not_descendant";
+        case AncestryOutcome::limit: return "limit";
+        case AncestryOutcome::incomplete: return "incomplete";
+        case AncestryOutcome::too_old: return "too_old";
+    }
+    return "?";
 }
 
 }  // namespace dvt::core

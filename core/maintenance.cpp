@@ -11,9 +11,10 @@
 #include <thread>
 
 #include "core/history.hpp"
-#include "core/revision.hpp"
-#include "core/version.hpp"
 #include "core/named_packs.hpp"
+#include "core/revision.hpp"
+#include "core/tree_fold.hpp"
+#include "core/version.hpp"
 #include "objects/limits.hpp"
 #include "util/error.hpp"
 
@@ -335,78 +336,39 @@ FsckResult check_repository(Repository& repo) {
         }
         return &(file_packs[e.id] = std::move(fneed));
     };
-    // The packs a tree and everything below it need (nullptr: reported as missing, damaged or too deep). Iterative,
-    // each distinct tree once (a shared subtree is not walked again), at most kMaxTreeDepth directories deep.
-    auto visit_tree = [&](const Hash32& root) -> const Need* {
-        struct Frame {
-            Hash32 id;
-            Tree tree;
-            std::size_t next = 0;
-            Need need;
-        };
-        std::vector<Frame> stack;
-        // Starts a tree: its memoized result (nullptr and done when failed), or a frame pushed.
-        auto enter = [&](const Hash32& tid, const Need** result) -> bool {
-            *result = nullptr;
-            if (auto it = tree_packs.find(tid); it != tree_packs.end()) {
-                *result = &it->second;
-                return false;
-            }
-            if (failed_trees.count(tid)) return false;
-            auto tp = pack_of(tid);
-            if (!tp) {
-                problem("object " + tid.hex(), "tree is missing or damaged");
-                failed_trees.insert(tid);
-                return false;
-            }
-            if (not_fetched(tid)) {
-                *result = &(tree_packs[tid] = Need{*tp});
-                return false;
-            }
-            Frame f{tid, {}, 0, {*tp}};
-            try {
-                f.tree = repo.store().read_tree(tid);
-            } catch (const Error& e) {
-                problem("object " + tid.hex(), e.what());
-                failed_trees.insert(tid);
-                return false;
-            }
-            stack.push_back(std::move(f));
-            return true;
-        };
-        const Need* result = nullptr;
-        if (!enter(root, &result)) return result;
-        while (!stack.empty()) {
-            Frame& f = stack.back();
-            if (f.next == f.tree.entries.size()) {
-                Hash32 id = f.id;
-                auto need = std::move(f.need);
-                stack.pop_back();
-                result = &(tree_packs[id] = std::move(need));
-                if (!stack.empty()) {  // fold into the parent, whose entry `next` named it
-                    stack.back().need.insert(result->begin(), result->end());
-                    ++stack.back().next;
-                }
-                continue;
-            }
-            const TreeEntry& e = f.tree.entries[f.next];
-            if (e.kind == EntryKind::directory) {
-                if (stack.size() > kMaxTreeDepth) {
-                    problem("object " + root.hex(), "directories nest deeper than the limit of " +
-                                                        std::to_string(kMaxTreeDepth) + " (docs/format.md, \"Limits\")");
-                    for (const auto& fr : stack) failed_trees.insert(fr.id);
-                    return nullptr;
-                }
-                const Need* sub = nullptr;
-                Hash32 sub_id = e.id;
-                if (enter(sub_id, &sub)) continue;  // pushed: folded in when it is done
-                if (sub) f.need.insert(sub->begin(), sub->end());
-            } else if (e.kind != EntryKind::symlink) {
-                if (const auto* fneed = visit_file(e)) f.need.insert(fneed->begin(), fneed->end());
-            }
-            ++f.next;
+    // The packs a tree and everything below it need (nullptr: reported as missing, damaged or too deep), each
+    // distinct tree once (core/tree_fold.hpp).
+    auto open_tree = [&](const Hash32& tid) -> std::optional<std::pair<Tree, Need>> {
+        if (failed_trees.count(tid)) return std::nullopt;
+        auto tp = pack_of(tid);
+        if (!tp) {
+            problem("object " + tid.hex(), "tree is missing or damaged");
+            failed_trees.insert(tid);
+            return std::nullopt;
         }
-        return result;
+        if (not_fetched(tid)) {
+            tree_packs[tid] = Need{*tp};
+            return std::nullopt;
+        }
+        try {
+            return std::pair<Tree, Need>{repo.store().read_tree(tid), Need{*tp}};
+        } catch (const Error& e) {
+            problem("object " + tid.hex(), e.what());
+            failed_trees.insert(tid);
+            return std::nullopt;
+        }
+    };
+    auto add_entry = [&](Need& need, const Hash32&, const TreeEntry& e, const Need* sub) {
+        if (sub) need.insert(sub->begin(), sub->end());
+        else if (e.kind == EntryKind::file || e.kind == EntryKind::executable)
+            if (const auto* fneed = visit_file(e)) need.insert(fneed->begin(), fneed->end());
+    };
+    auto visit_tree = [&](const Hash32& root) -> const Need* {
+        return fold_tree(root, tree_packs, open_tree, add_entry, [&](const std::vector<Hash32>& stack) {
+            problem("object " + root.hex(), "directories nest deeper than the limit of " +
+                                                std::to_string(kMaxTreeDepth) + " (docs/format.md, \"Limits\")");
+            failed_trees.insert(stack.begin(), stack.end());
+        });
     };
     TreeShapes shapes;  // memo of measure_commit, shared by all commits
     std::set<Hash32> shallow;

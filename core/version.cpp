@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "core/tree_fold.hpp"
 #include "objects/limits.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -111,63 +112,34 @@ std::optional<PackEntry> PackObjects::chunk(const Hash32& id) const {
 TreeShape measure_tree(const VersionObjects& objs, const Hash32& root, TreeShapes* memo) {
     TreeShapes local;
     TreeShapes& done = memo ? *memo : local;
-    if (auto it = done.find(root); it != done.end()) return it->second;
-
-    // Depth-first with an explicit stack of at most kMaxTreeDepth + 1 trees; a subtree is read once, folded into its
-    // parent from the memo on every later mention.
-    struct Frame {
-        Hash32 id;
-        Tree tree;
-        std::size_t next = 0;
-        TreeShape acc;
-    };
-    std::vector<Frame> stack;
-    stack.push_back(Frame{root, objs.tree(root), 0, {}});
-    while (!stack.empty()) {
-        Frame& f = stack.back();
-        if (f.next == f.tree.entries.size()) {
-            TreeShape s = f.acc;
-            Hash32 id = f.id;
-            stack.pop_back();
-            done.emplace(id, s);
-            continue;
-        }
-        const TreeEntry& e = f.tree.entries[f.next];
-        TreeShape& acc = f.acc;
-        if (e.kind == EntryKind::directory) {
-            auto it = done.find(e.id);
-            if (it == done.end()) {
-                if (stack.size() > kMaxTreeDepth)
-                    bad(root, "directories nest deeper than the limit of " + std::to_string(kMaxTreeDepth));
-                Tree sub = objs.tree(e.id);
-                if (sub.entries.empty()) bad(e.id, "an empty directory (a tree records none)");
-                stack.push_back(Frame{e.id, std::move(sub), 0, {}});  // `f`, `e` and `acc` are invalid from here
-                continue;
-            }
-            const TreeShape& s = it->second;
-            if (s.files + s.dirs == 0) bad(e.id, "an empty directory (a tree records none)");
-            if (s.bytes != e.size)
-                bad(f.id, "directory '" + e.name + "' has size " + std::to_string(e.size) + " but holds " +
-                              std::to_string(s.bytes) + " bytes");
-            acc.files += s.files;
-            acc.dirs += 1 + s.dirs;
-            acc.bytes = add_checked(acc.bytes, s.bytes, f.id);
-            acc.depth = std::max(acc.depth, s.depth + 1);
-            acc.longest = std::max(acc.longest, e.name.size() + 1 + s.longest);
+    auto open = [&](const Hash32& id) { return std::optional<std::pair<Tree, TreeShape>>({objs.tree(id), {}}); };
+    auto add = [&](TreeShape& acc, const Hash32& tree, const TreeEntry& e, const TreeShape* sub) {
+        if (sub) {
+            if (sub->files + sub->dirs == 0) bad(e.id, "an empty directory (a tree records none)");
+            if (sub->bytes != e.size)
+                bad(tree, "directory '" + e.name + "' has size " + std::to_string(e.size) + " but holds " +
+                              std::to_string(sub->bytes) + " bytes");
+            acc.files += sub->files;
+            acc.dirs += 1 + sub->dirs;
+            acc.bytes = add_checked(acc.bytes, sub->bytes, tree);
+            acc.depth = std::max(acc.depth, sub->depth + 1);
+            acc.longest = std::max(acc.longest, e.name.size() + 1 + sub->longest);
         } else {
             acc.files += 1;
-            acc.bytes = add_checked(acc.bytes, e.size, f.id);
+            acc.bytes = add_checked(acc.bytes, e.size, tree);
             acc.longest = std::max(acc.longest, e.name.size());
         }
         if (acc.files + acc.dirs > kMaxVersionEntries)
-            bad(f.id, "more than " + std::to_string(kMaxVersionEntries) + " paths below it (the limit of a version)");
+            bad(tree, "more than " + std::to_string(kMaxVersionEntries) + " paths below it (the limit of a version)");
         if (acc.depth > kMaxTreeDepth)
-            bad(f.id, "directories nest deeper than the limit of " + std::to_string(kMaxTreeDepth));
+            bad(tree, "directories nest deeper than the limit of " + std::to_string(kMaxTreeDepth));
         if (acc.longest > kMaxPathLength)
-            bad(f.id, "a path below it is longer than " + std::to_string(kMaxPathLength) + " bytes");
-        ++f.next;
-    }
-    return done.at(root);
+            bad(tree, "a path below it is longer than " + std::to_string(kMaxPathLength) + " bytes");
+    };
+    auto too_deep = [&](const std::vector<Hash32>&) {
+        bad(root, "directories nest deeper than the limit of " + std::to_string(kMaxTreeDepth));
+    };
+    return *fold_tree(root, done, open, add, too_deep);  // open() throws rather than fail, so there is a result
 }
 
 TreeShape measure_commit(const VersionObjects& objs, const Commit& c, TreeShapes* memo) {

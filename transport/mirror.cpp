@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <set>
+
 #include "objects/torrent_id.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -36,16 +39,32 @@ MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& co
     fs::create_directories(dir / "commits", ec);
     if (ec) throw Error(ErrorKind::io, "cannot create the mirror in " + dir.string() + ": " + ec.message());
     std::set<Hash32> packs;
+    auto write_commit_file = [&](const Hash32& id) {
+        fs::path cdir = dir / "commits" / id.hex();
+        fs::path cfile = cdir / objects::kCommitTorrentName;
+        if (util::path_exists(cfile)) return;
+        fs::create_directories(cdir, ec);
+        util::atomic_write_file(cfile, store.read_commit_bytes(id), 0444);
+        ++res.commits;
+    };
     for (const auto& id : commits) {
         auto c = store.read_commit(id);
         if (!c) throw Error(ErrorKind::not_found, "commit " + id.hex() + " not found");
         for (const auto& p : c->packs) packs.insert(p.id);
-        fs::path cdir = dir / "commits" / id.hex();
-        fs::path cfile = cdir / objects::kCommitTorrentName;
-        if (util::path_exists(cfile)) continue;
-        fs::create_directories(cdir, ec);
-        util::atomic_write_file(cfile, store.read_commit_bytes(id), 0444);
-        ++res.commits;
+        write_commit_file(id);
+    }
+    // The commit files (not the packs) of their ancestors present here: a puller across a gap proves ancestry with
+    // them (docs/transport.md, "Pull across a gap"). Iterative; each commit once; the walk ends at absent commits.
+    std::set<Hash32> seen(commits.begin(), commits.end());
+    std::vector<Hash32> stack(commits.begin(), commits.end());
+    while (!stack.empty()) {
+        Hash32 id = stack.back();
+        stack.pop_back();
+        auto c = store.read_commit(id);
+        if (!c) continue;
+        if (!std::count(commits.begin(), commits.end(), id)) write_commit_file(id);
+        for (const auto& p : c->parents)
+            if (store.has_commit(p) && seen.insert(p).second) stack.push_back(p);
     }
     for (const auto& id : packs) {
         auto info = store.pack_by_id(id);

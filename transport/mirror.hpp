@@ -20,7 +20,8 @@ struct MirrorResult {
     std::uint64_t bytes = 0;
 };
 
-// Writes the given commits and every pack they name into `dir` (created if needed). Files are written to a temp name,
+// Writes the given commits and every pack they name into `dir` (created if needed), and the commit files (only) of
+// their ancestors present in the repository. Files are written to a temp name,
 // fsynced and renamed; packs are hard-linked when `dir` is on the same file system.
 MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& commits, const std::filesystem::path& dir);
 

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "core/history.hpp"
 #include "core/hook_points.hpp"
 #include "core/tree.hpp"
 #include "transport/dht.hpp"
 #include "transport/lsd.hpp"
+#include "transport/session.hpp"
 #include "util/error.hpp"
 
 namespace dvt::transport {
@@ -145,8 +147,53 @@ CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts
 
 namespace {
 
+// Whether `id` descends from `base` across commits this repository lacks: their commit files are fetched from the
+// swarm (each verified by its id before its parents are followed), walked, and dropped.
+GapWalk walk_gap(core::Repository& repo, const Hash32& base, const Hash32& id, const PullOptions& opts,
+                 std::unique_ptr<SwarmSession>& session) {
+    GapWalk g;
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + opts.timeout;
+    bool no_source = false;
+    auto fetch_missing = [&](const Hash32& c) -> std::optional<objects::Commit> {
+        if (no_source) return std::nullopt;  // g.error says why
+        if (std::chrono::steady_clock::now() >= deadline) {
+            if (g.error.empty()) g.error = "the pull's timeout passed";
+            return std::nullopt;
+        }
+        try {
+            if (!session) session = open_session(opts);
+            return fetch_commit_alone(*session, repo, c, opts, deadline, g.bytes);
+        } catch (const Error& e) {
+            // nobody delivered it (no_peers, network), no way to ask (usage), or another pull of that commit file
+            // holds its temp directory (conflict): that line of history ends here; anything else ends the pull
+            if (e.kind() != ErrorKind::no_peers && e.kind() != ErrorKind::network && e.kind() != ErrorKind::usage &&
+                e.kind() != ErrorKind::conflict)
+                throw;
+            if (e.kind() == ErrorKind::usage) no_source = true;  // no peer, tracker or mirror to ask
+            if (g.error.empty()) g.error = "commit " + c.hex() + ": " + e.what();
+            return std::nullopt;
+        }
+    };
+    core::AncestryLimits limits;
+    limits.max_fetched = kMaxGapCommits;
+    limits.max_seen = kMaxGapIds;
+    if (auto b = repo.store().read_commit(base); b && b->time > std::numeric_limits<std::int64_t>::min() + kGapClockSlack)
+        limits.not_before = b->time - kGapClockSlack;
+    try {
+        g.result = core::find_ancestor(repo, base, id, fetch_missing, limits);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::corrupt && e.kind() != ErrorKind::unsupported) throw;
+        throw Error(e.kind(), "cannot tell whether commit " + id.hex() + " descends from " + base.hex() +
+                                  " (HEAD and the work tree are unchanged): " + e.what());
+    }
+    g.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return g;
+}
+
 PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
     PullResult res;
+    std::unique_ptr<SwarmSession> session;
     auto record = [&] {  // keeps the commit reachable (gc) from the moment it is imported
         auto old = repo.refs().read("refs/remotes/swarm/fetched");
         if (old != id) repo.refs().update("refs/remotes/swarm/fetched", old, id, "pull: " + id.hex());
@@ -158,7 +205,7 @@ PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const P
         auto lock = repo.write_lock();
         record();
     } else {
-        auto session = open_session(opts);
+        session = open_session(opts);
         res.fetch = fetch(*session, repo, id, opts, record);
     }
 
@@ -176,19 +223,18 @@ PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const P
         res.checkout = core::checkout(repo, branch, co);  // already there: restore the tree, stay on the branch
         return res;
     }
-    res.checkout = core::checkout(repo, id.hex(), co);  // HEAD detached at the commit
+    // a descendant of the branch's commit (shown by the commits here, or across a gap by the commit files in between,
+    // before the work tree changes): the branch moves with the checkout in one ref write, else HEAD is detached
     bool ff = head.branch_ref && (!head.commit || core::is_ancestor(repo, *head.commit, id));
-    if (ff) {
-        auto lock = repo.write_lock();
-        try {
-            repo.refs().update(*head.branch_ref, head.commit, id, "pull: fast-forward to " + id.hex());
-            repo.refs().set_head_branch(*head.branch_ref, "pull: back on " + branch);
-            res.fast_forward = true;
-            res.checkout.branch = branch;
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::conflict) throw;  // the branch moved meanwhile: stay detached
-        }
+    if (head.branch_ref && !ff) {
+        res.gap = walk_gap(repo, *head.commit, id, opts, session);
+        ff = res.gap->result.outcome == core::AncestryOutcome::found;
     }
+    session.reset();  // close the swarm before writing the work tree
+    co.advance_branch = ff;
+    co.advance_message = "pull: fast-forward to " + id.hex();
+    res.checkout = core::checkout(repo, id.hex(), co);
+    res.fast_forward = ff && res.checkout.branch.has_value();
     return res;
 }
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/checkout.hpp"
+#include "core/history.hpp"
 #include "core/repository.hpp"
 #include "transport/dht_options.hpp"
 #include "transport/endpoint.hpp"
@@ -106,6 +107,14 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts);
 FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& id, const PullOptions& opts,
                   const std::function<void()>& on_import = {});
 
+// Fetches the commit file `id` alone (from a mirror's commits/ path or by its torrent, as fetch() does), verified
+// against its id and decoded; stores nothing (a pull across a gap uses it as proof of ancestry, then drops it). Adds
+// the file's size to `bytes`. Throws no_peers when nobody delivers it before `deadline`, network when only mirrors
+// were given and none has it, corrupt or unsupported for a file that does not decode, Interrupted.
+objects::Commit fetch_commit_alone(SwarmSession& session, core::Repository& repo, const Hash32& id,
+                                   const PullOptions& opts, std::chrono::steady_clock::time_point deadline,
+                                   std::uint64_t& bytes);
+
 struct CloneResult {
     std::filesystem::path root;
     FetchResult fetch;
@@ -116,16 +125,36 @@ struct CloneResult {
 // refs/heads/main to the commit and checks it out. On failure, what was created is removed again.
 CloneResult clone(const Hash32& id, const std::filesystem::path& dir, const PullOptions& opts);
 
+// Proving that a pulled commit descends from the branch's commit across commits this repository lacks (docs/transport.md,
+// "Pull across a gap").
+struct GapWalk {
+    core::AncestryResult result;
+    std::uint64_t bytes = 0;  // commit files fetched for the proof (dropped afterwards)
+    double seconds = 0;
+    std::string error;        // why commits could not be fetched (the first such error), if any
+};
+
 struct PullResult {
     FetchResult fetch;
     core::CheckoutResult checkout;
     bool fast_forward = false;  // HEAD's branch was moved to the commit (it descended from the branch head)
+    std::optional<GapWalk> gap;  // set when the commits here did not show the branch's commit as an ancestor
 };
+
+// Limits of the walk across a gap: at most this many commit files fetched (or the pull's timeout, counted from the
+// walk's start, whichever comes first) and ids queued (core::AncestryLimits).
+constexpr std::size_t kMaxGapCommits = 10'000;
+constexpr std::size_t kMaxGapIds = 1u << 18;
+// ... and commits dated more than this before the branch's commit end their line of history (core::AncestryLimits::
+// not_before): pulling an older version into a shallow clone does not fetch its whole history to find nothing.
+constexpr std::int64_t kGapClockSlack = 24 * 3600;
 
 // dvt pull: fetches into an existing repository, records the commit in refs/remotes/swarm/fetched, then checks
 // it out: HEAD's branch is fast-forwarded when the commit descends from it (or the branch is unborn); otherwise
-// HEAD is detached at the commit. Uncommitted changes in the way are a conflict unless `force`. Then runs the
-// post-pull hook (core/hook_points.hpp).
+// HEAD is detached at the commit. Whether it descends is decided by the commits here, else by fetching the commit
+// files between the two from the swarm (bounded; verified by id; not stored): the walk runs before the checkout, and
+// a commit of that history which does not decode fails the pull (corrupt) with HEAD and the work tree untouched.
+// Uncommitted changes in the way are a conflict unless `force`. Then runs the post-pull hook (core/hook_points.hpp).
 PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force);
 
 }  // namespace dvt::transport

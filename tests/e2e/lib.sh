@@ -295,6 +295,21 @@ new_repo() {
 }
 
 # commit_id MSG [extra args]: commit in the current directory, print the new id (fails the test unless exit 0).
+# new_git_project DIR [MESSAGE]: a git repository of code at DIR (train.py; .gitignore naming data/), one commit
+# (MESSAGE, default "code"), with git isolated from the machine's config; the shell is left in DIR. (The git CLI only
+# builds test repositories; dvt reads git through libgit2.)
+new_git_project() {
+    export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+    export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid
+    mkdir -p "$1"
+    cd "$1"
+    git init -q -b main
+    echo 'print(1)' >train.py
+    echo 'data/' >.gitignore
+    git add train.py .gitignore
+    git commit -qm "${2:-code}"
+}
+
 commit_id() {
     local msg=$1
     shift

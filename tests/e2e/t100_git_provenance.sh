@@ -4,17 +4,9 @@
 # not count as dirty. Outside git nothing is recorded; DVT_GIT_PROVENANCE=0 turns it off; DVT_GIT_WORK_TREE points
 # at code kept next to the data. (The git CLI is used only to build the test repositories.)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid
 
 P=$T/proj
-mkdir -p "$P"
-cd "$P"
-git init -q -b main
-echo 'print(1)' >train.py
-echo 'data/' >.gitignore
-git add train.py .gitignore
-git commit -qm "code 1"
+new_git_project "$P" "code 1"
 G1=$(git rev-parse HEAD)
 
 new_repo "$P/data"

@@ -5,18 +5,10 @@
 # byte for byte. `dvt verify` exits 0 only when the data is byte-identical to the pin; `dvt pull` without arguments
 # restores it. (git CLI only to drive git; dvt reads git through libgit2.)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid
 export USER_HOOK_LOG=$T/user-hook.log
 
 P=$T/proj
-mkdir -p "$P"
-cd "$P"
-git init -q -b main
-echo 'print(1)' >train.py
-echo 'data/' >.gitignore
-git add train.py .gitignore
-git commit -qm "code 1"
+new_git_project "$P" "code 1"
 cat >.git/hooks/post-checkout <<'SH'
 #!/bin/sh
 echo "user hook $3" >>"$USER_HOOK_LOG"

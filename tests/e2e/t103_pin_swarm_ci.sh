@@ -6,18 +6,10 @@
 # one with no cache and an unreachable peer fails with exit 10. Every process is stopped by PID.
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid
 export HOOK_LOG=$T/post-pull.log
 
 P=$T/publisher
-mkdir -p "$P"
-cd "$P"
-git init -q -b main
-echo 'print(1)' >train.py
-echo 'data/' >.gitignore
-git add train.py .gitignore
-git commit -qm "code"
+new_git_project "$P"
 new_repo "$P/data"
 make_tree "$P/data"
 cd "$P/data"

@@ -6,19 +6,12 @@
 # `dvt pull` and by `dvt verify`; `dvt pin` will not write one (2). A pin inside the project still works.
 # (git CLI only to drive git; dvt reads git through libgit2.)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.invalid
 
 W=$T/w  # everything an evil path could reach stays inside the test's directory
 P=$W/proj
 mkdir -p "$P" "$W/victim"
 printf 'precious\n' >"$W/victim/file.txt"
-cd "$P"
-git init -q -b main
-echo 'print(1)' >train.py
-echo 'data/' >.gitignore
-git add train.py .gitignore
-git commit -qm "code"
+new_git_project "$P"
 
 # a real dataset pinned inside the project: the good case keeps working
 new_repo "$P/data"

@@ -230,6 +230,8 @@ class Pack:
             return oid
         if stored is None:
             stored = raw if compression == C_NONE else zstd_cli(raw)
+            if len(stored) >= len(raw):  # docs/format.md: a record is kept compressed only when that is smaller
+                stored, compression = raw, C_NONE
         if raw_len is None:
             raw_len = len(raw)
         self.ids.add(oid)
@@ -287,8 +289,7 @@ class Version:
         for name, (kind, size, ref) in entries.items():
             nb = name.encode() if isinstance(name, str) else name
             items.append((kind, nb, size, ref))
-            if kind != K_LINK:
-                total += size
+            total += size  # a symlink counts its target's length (docs/format.md, "Tree")
         items.sort(key=lambda e: e[1])
         return self.meta.add(T_TREE, tree_object(items), compression=C_ZSTD if compress else C_NONE), total
 

@@ -22,16 +22,6 @@
 
 namespace dvt::test {
 
-// The ErrorKind `f` throws; ErrorKind::internal if it throws nothing (no test expects internal).
-inline ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return ErrorKind::internal;
-}
-
 inline Bytes text_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
 // Sets an environment variable for the lifetime of the object, then restores what was there.

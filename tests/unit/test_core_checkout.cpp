@@ -353,7 +353,8 @@ TEST_CASE("checkout: a version with an impossible name or an inconsistent file i
     Hash32 v1 = r.commit("v1");
     auto before = r.snapshot();
     test::ForgedVersion f(*r.repo);
-    Bytes data(std::string("data\n").begin(), std::string("data\n").end());
+    const std::string text = "data\n";
+    Bytes data(text.begin(), text.end());
     Hash32 file = f.file(data);
     std::vector<objects::TreeEntry> entries{test::ForgedVersion::file_entry("ok.txt", file, data.size())};
     SECTION("a name of 300 bytes") { entries.push_back(test::ForgedVersion::file_entry(std::string(300, 'n'), file, data.size())); }
@@ -381,7 +382,9 @@ TEST_CASE("checkout: an ignored file in the way of a directory is a conflict bef
     auto before = r.snapshot();
     CHECK(kind_of([&] { core::checkout(*r.repo, with_out.hex(), {}); }) == ErrorKind::conflict);
     CHECK(r.snapshot() == before);
-    core::checkout(*r.repo, with_out.hex(), core::CheckoutOptions{true, {}});
+    core::CheckoutOptions forced;
+    forced.force = true;
+    core::checkout(*r.repo, with_out.hex(), forced);
     CHECK(str(r.read("out/file.txt")) == "built\n");
     CHECK_FALSE(r.exists("gone.txt"));
 }

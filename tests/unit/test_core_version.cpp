@@ -18,18 +18,10 @@
 using namespace dvt;
 using namespace dvt::objects;
 using dvt::test::kind_of;
+using dvt::test::message_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string message_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // Objects in memory, with a count of tree reads (to show that a walk reads each distinct tree once).
 struct MapObjects : core::VersionObjects {

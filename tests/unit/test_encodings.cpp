@@ -5,9 +5,11 @@
 
 #include "objects/object.hpp"
 #include "objects/torrent_id.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
 using namespace dvt::objects;
+using dvt::test::kind_of;
 
 static Hash32 h(char c) {
     Hash32 x;
@@ -182,15 +184,6 @@ static Commit v2_commit() {
     c.packs = {PackRef{h('1'), 4096, 4000}};
     c.message = "m\n";
     return c;
-}
-
-static ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return ErrorKind::internal;
 }
 
 // `good` with the first occurrence of `from` replaced by `to`.

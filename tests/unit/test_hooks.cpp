@@ -14,32 +14,13 @@
 #include "hooks/runner.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
 namespace fs = std::filesystem;
+using dvt::test::kind_of;
 
 namespace {
-
-ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return ErrorKind::internal;
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/dvt-unit-hooks-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 void write(const fs::path& p, const std::string& text, fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
     fs::create_directories(p.parent_path());
@@ -140,7 +121,7 @@ TEST_CASE("dvt.lock cannot name a dataset outside its own directory (#15 item 7)
     }
 
     // a symlink committed next to the lock file cannot lead the path outside: resolved, it must stay inside
-    TempDir t;
+    test::TempDir t("hooks");
     fs::path proj = t.path / "proj", outside = t.path / "outside";
     fs::create_directories(proj / "inner" / "data");
     fs::create_directories(outside);
@@ -162,7 +143,7 @@ TEST_CASE("dvt.lock cannot name a dataset outside its own directory (#15 item 7)
 }
 
 TEST_CASE("a dvt hook gets its environment and stdin, and its exit status comes back", "[hooks]") {
-    TempDir t;
+    test::TempDir t("hooks");
     fs::path dvt = t.path / ".dvt";
     fs::create_directories(dvt);
     hooks::HookCall call;
@@ -205,7 +186,7 @@ TEST_CASE("a dvt hook gets its environment and stdin, and its exit status comes 
 }
 
 TEST_CASE("git hooks install chains the user's hook and uninstall restores it exactly", "[hooks]") {
-    TempDir t;
+    test::TempDir t("hooks");
     fs::path dir = t.path / "hooks";
     std::string user = "#!/bin/sh\necho user hook \"$@\"\n";
     write(dir / "post-checkout", user, kExec);
@@ -244,7 +225,7 @@ TEST_CASE("git hooks install chains the user's hook and uninstall restores it ex
 }
 
 TEST_CASE("git provenance through libgit2: HEAD, dirty tracked files, the dataset directory excluded", "[hooks]") {
-    TempDir t;
+    test::TempDir t("hooks");
     ::unsetenv("DVT_GIT_WORK_TREE");
     ::unsetenv("DVT_GIT_PROVENANCE");
     fs::path data = t.path / "data";
@@ -282,7 +263,7 @@ TEST_CASE("git provenance through libgit2: HEAD, dirty tracked files, the datase
     CHECK_FALSE(hooks::git_provenance(data).has_value());
     ::unsetenv("DVT_GIT_PROVENANCE");
 
-    TempDir other;  // data next to the code: DVT_GIT_WORK_TREE points at it
+    test::TempDir other("hooks-other");  // data next to the code: DVT_GIT_WORK_TREE points at it
     ::setenv("DVT_GIT_WORK_TREE", t.path.c_str(), 1);
     CHECK(hooks::git_provenance(other.path)->commit != "");
     ::setenv("DVT_GIT_WORK_TREE", other.path.c_str(), 1);

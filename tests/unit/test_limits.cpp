@@ -10,29 +10,14 @@
 #include "objects/object.hpp"
 #include "objects/pack.hpp"
 #include "objects/torrent_id.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
 using namespace dvt::objects;
+using dvt::test::kind_of;
+using dvt::test::message_of;
 
 namespace {
-
-ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return ErrorKind::internal;  // no test expects internal
-}
-
-std::string message_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 Hash32 h(char c) {
     Hash32 x;

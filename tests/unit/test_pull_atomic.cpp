@@ -12,6 +12,7 @@
 #include "core/commit.hpp"
 #include "core/maintenance.hpp"
 #include "forge_version.hpp"
+#include "seeder_fixture.hpp"
 #include "test_support.hpp"
 #include "transport/pull.hpp"
 #include "transport/seeder.hpp"
@@ -21,38 +22,11 @@
 
 using namespace dvt;
 using dvt::test::ForgedVersion;
+using dvt::test::RunningSeeder;
+using dvt::test::kind_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (message) *message = e.what();
-        return e.kind();
-    }
-    return ErrorKind::internal;
-}
-
-struct RunningSeeder {
-    std::unique_ptr<core::Repository> repo;
-    transport::SwarmSession session;
-    transport::Seeder seeder;
-    std::atomic<bool> stop{false};
-    std::thread thread;
-    RunningSeeder(const fs::path& root, const std::string& ip)
-        : repo(core::Repository::open(root)),
-          session(transport::parse_endpoint(ip + ":0", "listen", true)),
-          seeder(session, *repo) {
-        seeder.rescan();
-        thread = std::thread([this] { seeder.run([this] { return stop.load(); }, std::chrono::milliseconds(200)); });
-    }
-    ~RunningSeeder() {
-        stop = true;
-        thread.join();
-    }
-};
 
 // Everything of a repository a refused pull must not change: the files under .dvt (but tmp/ and partial/, and the
 // index database, compared through its rows), their bytes, and the work tree.

@@ -6,19 +6,10 @@
 #include "transport/remote.hpp"
 #include "transport/session.hpp"
 #include "util/error.hpp"
+#include "test_support.hpp"
 
 using namespace dvt;
-
-namespace {
-ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return ErrorKind::internal;
-}
-}  // namespace
+using dvt::test::kind_of;
 
 TEST_CASE("a remote round-trips through the config file, and can be replaced and removed", "[remote]") {
     core::Config c;

@@ -1,5 +1,5 @@
-// Helpers shared by the unit tests: a temporary directory removed at the end of the test, files of given bytes, and
-// reproducible pseudo-random data.
+// Helpers shared by the unit tests: a temporary directory removed at the end of the test, files of given bytes,
+// reproducible pseudo-random data, and what an error was.
 #pragma once
 
 #include <stdlib.h>
@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 
 #include "util/bytes.hpp"
+#include "util/error.hpp"
 
 namespace dvt::test {
 
@@ -43,6 +45,25 @@ inline Bytes pseudo_random(std::size_t n, unsigned seed) {
     Bytes b(n);
     for (auto& x : b) x = static_cast<std::uint8_t>(rng());
     return b;
+}
+
+// The ErrorKind `f` throws (its message into *message, if given); ErrorKind::internal if it throws nothing (no test
+// expects internal).
+inline ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
+    try {
+        f();
+    } catch (const Error& e) {
+        if (message) *message = e.what();
+        return e.kind();
+    }
+    return ErrorKind::internal;
+}
+
+// The message of the error `f` throws; empty if it throws nothing.
+inline std::string message_of(const std::function<void()>& f) {
+    std::string m;
+    kind_of(f, &m);
+    return m;
 }
 
 }  // namespace dvt::test

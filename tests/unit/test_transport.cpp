@@ -23,10 +23,13 @@
 #include "transport/session.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "seeder_fixture.hpp"
 #include "test_support.hpp"
 
 using namespace dvt;
 using dvt::test::pseudo_random;
+using dvt::test::RunningSeeder;
+using dvt::test::kind_of;
 using dvt::test::write_file;
 namespace fs = std::filesystem;
 
@@ -61,36 +64,6 @@ Hash32 commit_all(core::Repository& repo, const std::string& msg) {
     core::CommitOptions o;
     o.message = msg;
     return core::create_commit(repo, o).id;
-}
-
-// A seeder serving the repository at `root` (opened on its own, as `dvt serve` would) on its own thread until
-// destroyed.
-struct RunningSeeder {
-    std::unique_ptr<core::Repository> repo;
-    transport::SwarmSession session;
-    transport::Seeder seeder;
-    std::atomic<bool> stop{false};
-    std::thread thread;
-    RunningSeeder(const fs::path& root, const std::string& ip)
-        : repo(core::Repository::open(root)),
-          session(transport::parse_endpoint(ip + ":0", "listen", true)),
-          seeder(session, *repo) {
-        seeder.rescan();
-        thread = std::thread([this] { seeder.run([this] { return stop.load(); }, std::chrono::milliseconds(200)); });
-    }
-    ~RunningSeeder() {
-        stop = true;
-        thread.join();
-    }
-};
-
-ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return ErrorKind::internal;
 }
 
 }  // namespace
