@@ -141,7 +141,17 @@ TEST_CASE("a pack with a delta record is version 2, its id the merkle root of it
         pb.delta(sha256(c), static_cast<std::uint32_t>(c.size()), delta_of(c, a), 1);
         p2 = pb.done();
     }
-    for (const auto& [p, version] : {std::pair{p1, 1u}, std::pair{p2, 2u}}) {
+    SealedPack p3;  // a pack smaller than one block: its only block is patched before it is hashed
+    {
+        PackBuilder pb(store);
+        Bytes small_base = table(5, 40, 1, "s"), small = table(5, 41, 1, "s");
+        pb.full(small_base);
+        pb.delta(sha256(small), static_cast<std::uint32_t>(small.size()), delta_of(small, small_base), 1);
+        p3 = pb.done();
+        REQUIRE(p3.ref.length < kBlockSize);
+        CHECK(store.read(sha256(small)) == small);
+    }
+    for (const auto& [p, version] : {std::pair{p1, 1u}, std::pair{p2, 2u}, std::pair{p3, 2u}}) {
         Bytes file = util::read_file(p.path);
         CHECK(load_u32(file.data() + 8) == version);
         CHECK(load_u32(file.data() + file.size() - 64 + 24) == version);
