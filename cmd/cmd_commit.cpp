@@ -41,7 +41,8 @@ void register_commit(CLI::App& app, Context& ctx) {
             j["branch"] = head.branch_ref ? nlohmann::json(head.branch_ref->substr(11)) : nlohmann::json(nullptr);
             j["changes"] = {{"added", r.added}, {"modified", r.modified}, {"deleted", r.deleted}};
             j["stats"] = {{"files_hashed", r.stats.files_hashed},       {"bytes_hashed", r.stats.bytes_hashed},
-                          {"chunks_new", r.stats.chunks_new},           {"bytes_new", r.stats.bytes_new_raw},
+                          {"chunks_new", r.stats.chunks_new},           {"chunks_delta", r.stats.chunks_delta},
+                          {"bytes_new", r.stats.bytes_new_raw},
                           {"bytes_new_stored", r.stats.bytes_new_stored}, {"packs_written", r.stats.packs_written},
                           {"seconds", secs}};
             ctx.print_json(j);

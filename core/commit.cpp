@@ -88,8 +88,18 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
         misses.push_back(&e);
         miss_index.push_back(i);
     }
+    // Delta bases (docs/format.md, "Delta records"): a changed file's chunks may be stored against the chunks of the
+    // same path in the first parent.
+    std::optional<FlatTree> before;
+    if (parent) before = flatten_tree(repo.store(), *parent);
+    std::vector<std::optional<Hash32>> previous(misses.size());
+    if (before && repo.delta_depth() > 0)
+        for (std::size_t k = 0; k < misses.size(); ++k)
+            if (auto it = before->find(misses[k]->path);
+                it != before->end() && (it->second.kind == EntryKind::file || it->second.kind == EntryKind::executable))
+                previous[k] = it->second.id;
     std::vector<std::uint64_t> read_sizes;
-    auto hashed = ingest.add_files(misses, &read_sizes);
+    auto hashed = ingest.add_files(misses, &read_sizes, &previous);
     std::vector<StatRow> rows;
     for (std::size_t k = 0; k < misses.size(); ++k) {
         ids[miss_index[k]] = hashed[k];
@@ -105,11 +115,10 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
 
     CommitResult r;
     if (parent) {
-        auto before = flatten_tree(repo.store(), *parent);
         FlatTree after;
         for (std::size_t i = 0; i < entries.size(); ++i)
             after[entries[i].path] = FlatEntry{entries[i].kind, entries[i].size, ids[i], entries[i].target};
-        auto changes = diff_trees(before, after);
+        auto changes = diff_trees(*before, after);
         for (const auto& d : changes) {
             if (d.status == 'A') ++r.added;
             else if (d.status == 'D') ++r.deleted;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "objects/limits.hpp"
@@ -21,24 +22,49 @@ constexpr std::size_t kBatchBytes = 2 << 20;      // a batch holds the chunks of
 constexpr std::size_t kInflightBatches = 16;     // bounds memory: about 16 x (2 MiB data + 2 MiB stored)
 constexpr std::size_t kSpareBatches = 8;
 
+// A previous version of a file being added (the same path in the first parent's tree), loaded when a worker first
+// needs a delta base from it: its bytes, where each chunk starts, and which chunks may serve as a base.
+constexpr std::uint64_t kMaxDeltaSourceFile = 256ull << 20;  // larger previous versions are not loaded (memory)
+constexpr std::size_t kAnchorBytes = 48;                    // a base "anchor": the old chunk with the same first bytes
+
+struct OldChunk {
+    Hash32 id;
+    std::uint64_t offset = 0;
+    std::uint32_t size = 0;
+    std::uint16_t depth = 0;
+    bool usable = false;               // stored here in complete packs, chain included
+    std::vector<std::int64_t> packs;   // the pack of its record and of every base below it
+};
+struct OldFile {
+    std::once_flag once;
+    bool loaded = false;
+    Bytes data;
+    std::vector<OldChunk> chunks;
+    std::unordered_map<std::string_view, std::size_t> anchors;  // first kAnchorBytes bytes -> first chunk with them
+};
+
 struct ChunkOut {
     Hash32 id;
     std::uint32_t size = 0;
     Compression comp = Compression::none;
+    std::uint16_t depth = 0;  // of a delta record
     std::uint32_t stored_off = 0, stored_len = 0;
     std::int64_t existing = 0;  // pack num when already stored
+    std::vector<std::int64_t> chain_packs;  // a delta's (new or existing): the packs of its bases
 };
 
 struct Segment {
     std::size_t file = 0;    // index into the files being added
     std::size_t chunks = 0;  // how many of the batch's chunks belong to it
     bool last = false;       // the file ends in this batch
+    std::uint64_t file_size = 0;  // as scanned
 };
 
 struct Batch {
     std::vector<Segment> segments;
     Bytes data;
     std::vector<std::uint32_t> sizes;
+    std::vector<std::uint64_t> offsets;  // of each chunk in its file
     std::vector<ChunkOut> out;
     Bytes stored;
     bool done = false;
@@ -54,6 +80,13 @@ struct Ingest::Impl {
     std::uint64_t pack_target;
     std::function<void(std::uint64_t)> progress;
     IngestStats& stats;
+    std::uint16_t delta_depth;
+
+    // delta bases
+    const std::vector<std::optional<Hash32>>* previous = nullptr;
+    std::mutex old_mu;
+    std::unordered_map<std::size_t, std::shared_ptr<OldFile>> old_files;
+    std::unordered_map<Hash32, std::vector<std::int64_t>, Hash32Hasher> new_chains;  // new delta -> its chain's packs
 
     // pipeline
     std::mutex mu;
@@ -78,7 +111,8 @@ struct Ingest::Impl {
 
     Impl(Repository& r, bool s, std::function<void(std::uint64_t)> p, IngestStats& st, const ChunkerParams& cp)
         : repo(r), store(r.store()), storing(s), chunker(cp), codec(r.codec_params()),
-          pack_target(std::min<std::uint64_t>(r.pack_size(), kMaxPackTarget)), progress(std::move(p)), stats(st) {}
+          pack_target(std::min<std::uint64_t>(r.pack_size(), kMaxPackTarget)), progress(std::move(p)), stats(st),
+          delta_depth(codec.level > 0 ? r.delta_depth() : 0) {}
 
     void fail(std::exception_ptr e) {
         std::lock_guard g(mu);
@@ -113,23 +147,153 @@ struct Ingest::Impl {
         }
     }
 
+    // The packs of the chain below the delta record at `loc` (empty for a full record); nullopt when a record of it is
+    // not in a complete pack here.
+    std::optional<std::vector<std::int64_t>> chain_packs(const Location& loc) {
+        std::vector<std::int64_t> out;
+        if (loc.entry.compression != Compression::zstd_delta) return out;
+        for (const auto& b : store.delta_chain(loc)) {
+            auto info = store.pack(b.pack_num);
+            if (!info || info->partial) return std::nullopt;
+            out.push_back(b.pack_num);
+        }
+        return out;
+    }
+
+    std::shared_ptr<OldFile> old_file(std::size_t file) {
+        if (!previous || file >= previous->size() || !(*previous)[file]) return nullptr;
+        std::shared_ptr<OldFile> f;
+        {
+            std::lock_guard g(old_mu);
+            auto& slot = old_files[file];
+            if (!slot) slot = std::make_shared<OldFile>();
+            f = slot;
+        }
+        std::call_once(f->once, [&] {
+            try {
+                load_old(*f, *(*previous)[file]);
+            } catch (const Error&) {  // a previous version that cannot be read serves no bases; the commit goes on
+                f->loaded = false;
+            }
+            if (!f->loaded) {
+                f->data = Bytes();
+                f->chunks.clear();
+                f->anchors.clear();
+            }
+        });
+        return f->loaded ? f : nullptr;
+    }
+
+    void load_old(OldFile& f, const Hash32& file_id) {
+        auto floc = store.locate(file_id);
+        if (!floc) return;
+        FileObject fo = store.read_file_object(file_id);
+        if (fo.size > kMaxDeltaSourceFile) return;
+        f.data.reserve(fo.size);
+        Bytes raw;
+        std::uint64_t off = 0;
+        for (const auto& c : fo.chunks) {
+            OldChunk oc{c.id, off, c.size, 0, false, {}};
+            off += c.size;
+            auto loc = store.locate(c.id);
+            if (!loc) return;  // a version fetched in part: no bases from it
+            auto info = store.pack(loc->pack_num);
+            if (!info) return;
+            store.read_at(*loc, raw);  // verified (a delta through its chain)
+            if (raw.size() != c.size) return;
+            f.data.insert(f.data.end(), raw.begin(), raw.end());
+            if (!info->partial && loc->entry.type == ObjectType::chunk) {
+                if (auto below = chain_packs(*loc)) {
+                    oc.usable = true;
+                    oc.depth = loc->entry.depth;
+                    oc.packs.push_back(loc->pack_num);
+                    oc.packs.insert(oc.packs.end(), below->begin(), below->end());
+                }
+            }
+            f.chunks.push_back(std::move(oc));
+        }
+        for (std::size_t i = 0; i < f.chunks.size(); ++i)
+            if (f.chunks[i].size >= kAnchorBytes)
+                f.anchors.emplace(std::string_view(reinterpret_cast<const char*>(f.data.data() + f.chunks[i].offset),
+                                                   kAnchorBytes),
+                                  i);
+        f.loaded = true;
+    }
+
+    // The base for a new chunk at `offset` of a file of `file_size` bytes: the old chunk starting with the same
+    // kAnchorBytes bytes, else the one covering the same relative offset; nullptr if that one cannot serve.
+    const OldChunk* pick_base(const OldFile& f, std::span<const std::uint8_t> raw, std::uint64_t offset,
+                              std::uint64_t file_size) {
+        if (f.chunks.empty()) return nullptr;
+        const OldChunk* c = nullptr;
+        if (raw.size() >= kAnchorBytes) {
+            auto it = f.anchors.find(std::string_view(reinterpret_cast<const char*>(raw.data()), kAnchorBytes));
+            if (it != f.anchors.end()) c = &f.chunks[it->second];
+        }
+        if (!c) {
+            std::uint64_t old_size = f.data.size();
+            std::uint64_t pos = 0;  // offset * old_size / file_size, without overflow (both below 2^63)
+            if (file_size) {
+                std::uint64_t q = old_size / file_size, r = old_size % file_size;
+                pos = offset * q + static_cast<std::uint64_t>(static_cast<long double>(offset) * r / file_size);
+            }
+            if (pos >= old_size) pos = old_size ? old_size - 1 : 0;
+            auto it = std::upper_bound(f.chunks.begin(), f.chunks.end(), pos,
+                                       [](std::uint64_t p, const OldChunk& x) { return p < x.offset; });
+            c = &*std::prev(it);
+        }
+        if (!c->usable || c->depth >= delta_depth) return nullptr;  // too deep: a full record (a keyframe)
+        return c;
+    }
+
     void process(Batch& b) {
         b.out.resize(b.sizes.size());
-        std::size_t off = 0;
-        for (std::size_t i = 0; i < b.sizes.size(); ++i) {
+        std::size_t off = 0, seg = 0, in_seg = 0;
+        Bytes delta;
+        for (std::size_t i = 0; i < b.sizes.size(); ++i, ++in_seg) {
+            while (seg < b.segments.size() && in_seg >= b.segments[seg].chunks) {
+                ++seg;
+                in_seg = 0;
+            }
             auto& o = b.out[i];
             o.size = b.sizes[i];
             std::span<const std::uint8_t> raw(b.data.data() + off, o.size);
             off += o.size;
             o.id = sha256(raw);
             if (!storing) continue;
+            bool again = false;  // stored here only as a delta whose chain is not complete: store it in full
             if (auto loc = store.locate(o.id)) {
-                o.existing = loc->pack_num;
-                continue;
+                std::optional<std::vector<std::int64_t>> below;
+                try {
+                    below = chain_packs(*loc);
+                } catch (const Error& e) {
+                    if (e.kind() != ErrorKind::not_found) throw;
+                }
+                if (below) {
+                    o.existing = loc->pack_num;
+                    o.chain_packs = std::move(*below);
+                    continue;
+                }
+                again = true;
             }
             o.stored_off = static_cast<std::uint32_t>(b.stored.size());
             o.comp = encode_record(raw, codec, b.stored);
             o.stored_len = static_cast<std::uint32_t>(b.stored.size() - o.stored_off);
+            if (again || delta_depth == 0 || seg >= b.segments.size()) continue;
+            auto old = old_file(b.segments[seg].file);
+            if (!old) continue;
+            const OldChunk* base = pick_base(*old, raw, b.offsets[i], b.segments[seg].file_size);
+            if (!base) continue;
+            delta.clear();
+            encode_delta(raw, std::span(old->data.data() + base->offset, base->size), base->id, codec.level, delta);
+            // kept only if it saves at least 1/8 of the normal record (docs/format.md, "Delta records")
+            if (delta.size() > o.stored_len - o.stored_len / 8) continue;
+            b.stored.resize(o.stored_off);
+            b.stored.insert(b.stored.end(), delta.begin(), delta.end());
+            o.stored_len = static_cast<std::uint32_t>(delta.size());
+            o.comp = Compression::zstd_delta;
+            o.depth = static_cast<std::uint16_t>(base->depth + 1);
+            o.chain_packs = base->packs;
         }
     }
 
@@ -157,8 +321,12 @@ struct Ingest::Impl {
             data_slot = new_slot();
         }
         data_pack->append(ObjectType::chunk, id, o.comp, o.size,
-                          std::span(stored.data() + o.stored_off, o.stored_len));
+                          std::span(stored.data() + o.stored_off, o.stored_len), o.depth);
         new_objects.emplace(id, data_slot);
+        if (o.comp == Compression::zstd_delta) {
+            new_chains.emplace(id, o.chain_packs);
+            ++stats.chunks_delta;
+        }
         ++stats.chunks_new;
         stats.bytes_new_raw += o.size;
         stats.bytes_new_stored += o.stored_len;
@@ -190,18 +358,27 @@ struct Ingest::Impl {
                 const auto& o = b.out[i];
                 if (storing) {
                     std::int64_t slot;
-                    if (o.existing)
+                    if (o.existing) {
                         slot = o.existing;
-                    else if (auto it = new_objects.find(o.id); it != new_objects.end())
+                        manifest_slots.insert(o.chain_packs.begin(), o.chain_packs.end());
+                    } else if (auto it = new_objects.find(o.id); it != new_objects.end()) {
                         slot = it->second;
-                    else
+                        if (auto ch = new_chains.find(o.id); ch != new_chains.end())
+                            manifest_slots.insert(ch->second.begin(), ch->second.end());
+                    } else {
                         slot = append_data(o.id, o, b.stored);
+                        manifest_slots.insert(o.chain_packs.begin(), o.chain_packs.end());
+                    }
                     manifest_slots.insert(slot);
                 }
                 manifest.chunks.push_back(ChunkRef{o.id, o.size});
                 manifest.size += o.size;
             }
-            if (seg.last) finish_file(seg.file);
+            if (seg.last) {
+                finish_file(seg.file);
+                std::lock_guard g(old_mu);
+                old_files.erase(seg.file);  // every chunk of the file has been processed
+            }
         }
     }
 
@@ -265,6 +442,7 @@ struct Ingest::Impl {
         b->segments.clear();
         b->data.clear();
         b->sizes.clear();
+        b->offsets.clear();
         b->out.clear();
         b->stored.clear();
         b->done = false;
@@ -297,7 +475,8 @@ struct Ingest::Impl {
         std::size_t have = 0;
         bool eof = false;
         std::size_t chunks = 0;
-        batch->segments.push_back(Segment{index, 0, false});
+        std::uint64_t file_off = 0;
+        batch->segments.push_back(Segment{index, 0, false, e.size});
         while (true) {
             while (!eof && have < buf.size()) {
                 ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
@@ -319,13 +498,15 @@ struct Ingest::Impl {
                                     "can hold it");
                 batch->data.insert(batch->data.end(), buf.data() + pos, buf.data() + pos + cut);
                 batch->sizes.push_back(static_cast<std::uint32_t>(cut));
+                batch->offsets.push_back(file_off);
+                file_off += cut;
                 batch->segments.back().chunks++;
                 pos += cut;
                 stats.bytes_hashed += cut;
                 if (batch->data.size() >= kBatchBytes) {
                     submit(batch);
                     batch = new_batch();
-                    batch->segments.push_back(Segment{index, 0, false});
+                    batch->segments.push_back(Segment{index, 0, false, e.size});
                 }
             }
             if (pos) std::memmove(buf.data(), buf.data() + pos, have - pos);
@@ -346,12 +527,14 @@ Ingest::Ingest(Repository& repo, bool store, std::function<void(std::uint64_t)> 
 
 Ingest::~Ingest() = default;
 
-std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files, std::vector<std::uint64_t>* sizes) {
+std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files, std::vector<std::uint64_t>* sizes,
+                                      const std::vector<std::optional<Hash32>>* previous) {
     std::vector<Hash32> ids(files.size());
     if (sizes) sizes->assign(files.size(), 0);
     if (files.empty()) return ids;
     m->file_ids = &ids;
     m->file_sizes = sizes;
+    m->previous = previous;
     m->closing = false;
     m->aborted = false;
     unsigned n = std::max(1u, std::thread::hardware_concurrency());
@@ -385,6 +568,8 @@ std::vector<Hash32> Ingest::add_files(const std::vector<const WorkEntry*>& files
     writer.join();
     m->file_ids = nullptr;
     m->file_sizes = nullptr;
+    m->previous = nullptr;
+    m->old_files.clear();
     if (m->error) std::rethrow_exception(m->error);
     return ids;
 }
@@ -433,6 +618,11 @@ bool Ingest::reach_file(const Hash32& file_id) {
         auto cl = m->store.locate(c.id);
         if (!cl) return false;
         slots.insert(cl->pack_num);
+        if (cl->entry.compression == Compression::zstd_delta) {  // its bases' packs too
+            auto below = m->chain_packs(*cl);
+            if (!below) return false;
+            slots.insert(below->begin(), below->end());
+        }
     }
     m->reached.insert(slots.begin(), slots.end());
     m->file_slots.emplace_back(file_id, std::move(slots));

@@ -25,6 +25,7 @@ namespace dvt::core {
 struct IngestStats {
     std::uint64_t files_hashed = 0, bytes_hashed = 0;
     std::uint64_t chunks_new = 0, bytes_new_raw = 0, bytes_new_stored = 0;
+    std::uint64_t chunks_delta = 0;  // of chunks_new: stored as delta records
     std::uint64_t packs_written = 0;
 };
 
@@ -38,7 +39,11 @@ public:
 
     // Hashes (and stores) the files, in order. Returns one file id per entry. Regular files only.
     // `sizes`, if given, receives the number of bytes actually read per file (a file can change after the scan).
-    std::vector<Hash32> add_files(const std::vector<const WorkEntry*>& files, std::vector<std::uint64_t>* sizes = nullptr);
+    // `previous`, if given (one per file): the file id the same path has in the first parent's tree; a new chunk of
+    // such a file may be stored as a delta against a chunk of that file (docs/format.md, "Delta records";
+    // pack.delta-depth, Repository::delta_depth()).
+    std::vector<Hash32> add_files(const std::vector<const WorkEntry*>& files, std::vector<std::uint64_t>* sizes = nullptr,
+                                  const std::vector<std::optional<Hash32>>* previous = nullptr);
 
     // Stores a metadata object (file manifest or tree) unless present; returns its id.
     Hash32 put_meta(objects::ObjectType type, const Bytes& raw);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <unordered_set>
 
 #include "objects/limits.hpp"
@@ -35,8 +36,13 @@ struct NamedPackObjects::Impl {
     struct Named {
         PackEntry entry;
         bool partial;  // in a partial pack here: present only if fetched
+        std::size_t pack;  // index into fds
     };
     std::vector<Named> objects;  // sorted by id
+    std::vector<std::shared_ptr<util::Fd>> fds;  // the named packs' files (delta records name their base inside)
+    std::vector<std::string> whats;
+    mutable std::mutex chains_mutex;
+    mutable std::unordered_set<Hash32, Hash32Hasher> chains_ok;  // delta chunks whose chain was checked
     std::unordered_set<Hash32, Hash32Hasher> fetched;  // objects of the partial packs that are indexed
     mutable std::atomic<bool> not_fetched{false};
 
@@ -68,8 +74,11 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
         auto r = std::find_if(received.begin(), received.end(), [&](const SealedPack& s) { return s.ref.id == p.id; });
         std::vector<PackEntry> entries;
         bool partial = false;
+        std::size_t pack_no = m->fds.size();
+        m->whats.push_back("pack " + p.id.hex());
         if (r != received.end()) {
             entries = r->entries;
+            m->fds.push_back(std::make_shared<util::Fd>(util::open_read(r->path)));
         } else {
             auto info = store.pack_by_id(p.id);
             std::filesystem::path file;
@@ -87,14 +96,15 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
             } else {
                 throw Error(ErrorKind::not_found, "the commit names pack " + p.id.hex() + ", which is not here");
             }
-            util::Fd fd = util::open_read(file);
-            PackIndex pi = read_pack_index(fd.get(), "pack " + p.id.hex());
+            auto fd = std::make_shared<util::Fd>(util::open_read(file));
+            PackIndex pi = read_pack_index(fd->get(), "pack " + p.id.hex());
+            m->fds.push_back(fd);
             if (pi.length != p.length || pi.index_offset != p.index_offset)
                 throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() +
                                                     " with another length or index offset than the pack has");
             entries = std::move(pi.entries);
         }
-        for (auto& e : entries) m->objects.push_back(Impl::Named{e, partial});
+        for (auto& e : entries) m->objects.push_back(Impl::Named{e, partial, pack_no});
     }
     std::sort(m->objects.begin(), m->objects.end(),
               [](const Impl::Named& a, const Impl::Named& b) { return a.entry.id < b.entry.id; });
@@ -119,7 +129,39 @@ FileObject NamedPackObjects::file(const Hash32& id) const {
     return m->inner.file(id);
 }
 
-std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const { return m->find(id, "chunk").entry; }
+std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
+    const Impl::Named* first = &m->find(id, "chunk");
+    // a chunk named twice (a full record and a delta): the full one in a complete pack reads alone
+    for (auto it = std::lower_bound(m->objects.begin(), m->objects.end(), id,
+                                    [](const Impl::Named& x, const Hash32& h) { return x.entry.id < h; });
+         it != m->objects.end() && it->entry.id == id; ++it)
+        if (!it->partial && it->entry.compression != Compression::zstd_delta) return it->entry;
+    const Impl::Named& n = *first;
+    if (n.entry.compression != Compression::zstd_delta) return n.entry;
+    {
+        std::lock_guard g(m->chains_mutex);
+        if (m->chains_ok.count(id)) return n.entry;
+    }
+    // Its chain (docs/format.md, "Delta records"): each base, as the record in the named pack names it, lies in a
+    // named pack too, is a chunk and has a depth one less (so the walk ends within kMaxDeltaDepth steps).
+    const Impl::Named* cur = &n;
+    while (cur->entry.compression == Compression::zstd_delta) {
+        // a record in the part of a partial pack not fetched cannot be read: the chain is checked as far as it is
+        // here (a pull of some paths fetches the chains of their chunks; a read verifies every level anyway)
+        if (cur->partial && !m->fetched.count(cur->entry.id)) return n.entry;
+        Hash32 b = record_delta_base(m->fds[cur->pack]->get(), cur->entry, m->whats[cur->pack]);
+        const Impl::Named& base = m->find(b, "delta base");
+        if (base.entry.type != ObjectType::chunk || base.entry.depth + 1 != cur->entry.depth)
+            throw Error(ErrorKind::corrupt, "delta chunk " + cur->entry.id.hex() + " of depth " +
+                                                std::to_string(cur->entry.depth) + " names base " + b.hex() + ", a " +
+                                                type_name(base.entry.type) + " of depth " +
+                                                std::to_string(base.entry.depth));
+        cur = &base;
+    }
+    std::lock_guard g(m->chains_mutex);
+    m->chains_ok.insert(id);
+    return n.entry;
+}
 
 bool NamedPackObjects::not_fetched() const { return m->not_fetched; }
 

@@ -32,7 +32,10 @@ void check_path_fits(std::string_view path);
 //    objects::kMaxPathLength (corrupt);
 //  - a tree or file object in a named partial pack but not fetched is not_found, and sets not_fetched() (fsck
 //    --repair then cannot judge the version, and leaves it alone);
-//  - chunk() returns the index entry from the named packs (its raw length is what a read verifies), fetched or not.
+//  - chunk() returns the index entry from the named packs (its raw length is what a read verifies), fetched or not;
+//    for a delta chunk it first checks its chain: every base the records name lies in a named pack, is a chunk and
+//    has a depth one less than the record naming it (corrupt otherwise); a record of the chain in the part of a
+//    partial pack not fetched ends the check (it cannot be read; a partial pull fetches the chains of its chunks).
 // Use with core::check_version (check_version(objs, c, o)) for the whole version in one walk.
 class NamedPackObjects : public VersionObjects {
 public:

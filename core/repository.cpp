@@ -1,5 +1,7 @@
 #include "core/repository.hpp"
 
+#include "objects/limits.hpp"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -130,6 +132,12 @@ objects::CodecParams Repository::codec_params() const {
     objects::CodecParams p;
     p.level = static_cast<int>(m_config.get_int("compression.level", p.level));
     return p;
+}
+
+std::uint16_t Repository::delta_depth() const {
+    static_assert(objects::kMaxDeltaDepth == 64, "core/config.hpp bounds pack.delta-depth by it");
+    if (format() < 2) return 0;
+    return static_cast<std::uint16_t>(m_config.get_int("pack.delta-depth", kDefaultDeltaDepth));  // 0..64 (kIntSettings)
 }
 
 std::uint64_t Repository::pack_size() const {

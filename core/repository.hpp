@@ -30,6 +30,7 @@ namespace dvt::core {
 
 constexpr int kRepositoryFormatMin = 1;
 constexpr int kRepositoryFormat = 2;  // written by init; the highest this dvt knows
+constexpr std::uint16_t kDefaultDeltaDepth = 16;  // pack.delta-depth when unset (docs/performance.md, "Delta records")
 
 struct InitOptions {
     int format = kRepositoryFormat;  // 1 only to make a repository an older dvt can share (tests)
@@ -81,6 +82,9 @@ public:
     void adopt_chunker(const objects::ChunkerParams& p);
     objects::CodecParams codec_params() const;
     std::uint64_t pack_size() const;
+    // pack.delta-depth: the longest delta chain commit writes (0: no delta records). Always 0 in a format-1
+    // repository (its packs must stay readable by a dvt that knows format 1 only).
+    std::uint16_t delta_depth() const;
     Author author() const;  // DVT_AUTHOR_NAME/EMAIL/DATE, then config user.*, then $USER@host
 
     // Shallow commits (docs/format.md, ".dvt/shallow"): commits fetched from a swarm without their ancestors. History

@@ -27,6 +27,17 @@ ZSTD_DCtx* thread_dctx() {
 }
 }  // namespace
 
+static void check_frame(std::span<const std::uint8_t> stored, std::uint32_t raw_len, const std::string& what) {
+    // exactly one zstd frame, which states its content size, and that size is raw_len
+    unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
+    if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN || declared != raw_len)
+        throw Error(ErrorKind::corrupt, what + ": zstd frame does not state the record's raw length");
+    std::size_t frame = ZSTD_findFrameCompressedSize(stored.data(), stored.size());
+    if (ZSTD_isError(frame) || frame != stored.size())
+        throw Error(ErrorKind::corrupt, what + ": zstd data is not exactly one frame");
+}
+
+
 double byte_entropy(std::span<const std::uint8_t> data) {
     if (data.empty()) return 0.0;
     // Large records are judged on 4096 evenly spaced 4-byte groups (16 KiB): the estimate is within a few hundredths
@@ -90,18 +101,59 @@ void decode_record(std::span<const std::uint8_t> stored, Compression c, std::uin
         if (raw_len) std::memcpy(out.data(), stored.data(), raw_len);
         return;
     }
+    if (c == Compression::zstd_delta) throw Error(ErrorKind::corrupt, what + ": a delta record needs its base");
     if (c != Compression::zstd) throw Error(ErrorKind::corrupt, what + ": unknown compression");
-    // exactly one zstd frame, which states its content size, and that size is raw_len
-    unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
-    if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN || declared != raw_len)
-        throw Error(ErrorKind::corrupt, what + ": zstd frame does not state the record's raw length");
-    std::size_t frame = ZSTD_findFrameCompressedSize(stored.data(), stored.size());
-    if (ZSTD_isError(frame) || frame != stored.size())
-        throw Error(ErrorKind::corrupt, what + ": zstd data is not exactly one frame");
+    check_frame(stored, raw_len, what);
     out.resize(raw_len);
     std::size_t n = ZSTD_decompressDCtx(thread_dctx(), out.data(), raw_len, stored.data(), stored.size());
     if (ZSTD_isError(n) || n != raw_len)
         throw Error(ErrorKind::corrupt, what + ": zstd data is damaged");
 }
+
+void encode_delta(std::span<const std::uint8_t> raw, std::span<const std::uint8_t> base, const Hash32& base_id,
+                  int level, Bytes& out) {
+    ZSTD_CCtx* c = thread_cctx();
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level > 0 ? level : 1);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+    if (ZSTD_isError(ZSTD_CCtx_refPrefix(c, base.data(), base.size())))
+        throw Error(ErrorKind::internal, "zstd: cannot reference a delta base");
+    std::size_t at = out.size();
+    std::size_t bound = ZSTD_compressBound(raw.size());
+    out.resize(at + kDeltaBaseIdSize + bound);
+    std::memcpy(out.data() + at, base_id.bytes.data(), kDeltaBaseIdSize);
+    std::size_t n = ZSTD_compress2(c, out.data() + at + kDeltaBaseIdSize, bound, raw.data(), raw.size());
+    // leave the context as encode_record expects it (ZSTD_compressCCtx sets its level; the prefix is single-use)
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(n)) throw Error(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(n));
+    out.resize(at + kDeltaBaseIdSize + n);
+}
+
+Hash32 delta_base_id(std::span<const std::uint8_t> stored, const std::string& what) {
+    if (stored.size() < kDeltaBaseIdSize) throw Error(ErrorKind::corrupt, what + ": delta record too short for its base id");
+    return Hash32::from_bytes(stored.first(kDeltaBaseIdSize));
+}
+
+void decode_delta(std::span<const std::uint8_t> stored, std::uint32_t raw_len, std::span<const std::uint8_t> base,
+                  Bytes& out, const std::string& what) {
+    if (raw_len > kMaxChunkSize)
+        throw Error(ErrorKind::corrupt, what + ": delta of " + std::to_string(raw_len) + " bytes exceeds the chunk limit");
+    if (stored.size() > raw_len) throw Error(ErrorKind::corrupt, what + ": stored length exceeds raw length");
+    if (base.size() > kMaxChunkSize) throw Error(ErrorKind::corrupt, what + ": delta base exceeds the chunk limit");
+    delta_base_id(stored, what);
+    auto frame = stored.subspan(kDeltaBaseIdSize);
+    check_frame(frame, raw_len, what);
+    ZSTD_DCtx* d = thread_dctx();
+    ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(ZSTD_DCtx_refPrefix(d, base.data(), base.size())))
+        throw Error(ErrorKind::internal, "zstd: cannot reference a delta base");
+    out.resize(raw_len);
+    std::size_t n = ZSTD_decompressDCtx(d, out.data(), raw_len, frame.data(), frame.size());
+    ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(n) || n != raw_len) throw Error(ErrorKind::corrupt, what + ": zstd delta data is damaged");
+}
+
+
 
 }  // namespace dvt::objects

@@ -9,11 +9,17 @@
 #include <cstdint>
 #include <span>
 
+#include <string>
+
 #include "util/bytes.hpp"
+#include "util/hash.hpp"
 
 namespace dvt::objects {
 
-enum class Compression : std::uint8_t { none = 0, zstd = 1 };
+// zstd_delta (format version 2, docs/format.md "Delta records"): a chunk stored as base_id[32] followed by one zstd
+// frame made with the base chunk's raw bytes as prefix (ZSTD_CCtx_refPrefix); only in version-2 packs.
+enum class Compression : std::uint8_t { none = 0, zstd = 1, zstd_delta = 2 };
+constexpr std::size_t kDeltaBaseIdSize = 32;
 
 struct CodecParams {
     int level = 3;                    // zstd level; 0 disables compression
@@ -27,8 +33,21 @@ double byte_entropy(std::span<const std::uint8_t> data);
 // Appends the stored form of `raw` to `out` and returns how it is stored.
 Compression encode_record(std::span<const std::uint8_t> raw, const CodecParams& p, Bytes& out);
 
-// Decodes a stored record into `out` (resized to raw_len). Throws ErrorKind::corrupt on any mismatch.
+// Decodes a stored record into `out` (resized to raw_len). Throws ErrorKind::corrupt on any mismatch, and for
+// Compression::zstd_delta (which needs its base: decode_delta).
 void decode_record(std::span<const std::uint8_t> stored, Compression c, std::uint32_t raw_len, Bytes& out,
                    const std::string& what);
+
+
+// Delta records. encode_delta appends base_id and one zstd frame (at `level`, content size stated) of `raw` made with
+// `base` as prefix to `out`; the caller decides whether it pays. decode_delta checks the frame rules of decode_record
+// (one frame, content size = raw_len, raw_len and stored length within the limits) and decompresses with `base`
+// (whose bytes the caller has verified against the base id) as prefix; it does not verify the result (the caller
+// checks SHA-256 against the record's id). delta_base_id: the base id of a stored delta record (corrupt if shorter).
+void encode_delta(std::span<const std::uint8_t> raw, std::span<const std::uint8_t> base, const Hash32& base_id,
+                  int level, Bytes& out);
+Hash32 delta_base_id(std::span<const std::uint8_t> stored, const std::string& what);
+void decode_delta(std::span<const std::uint8_t> stored, std::uint32_t raw_len, std::span<const std::uint8_t> base,
+                  Bytes& out, const std::string& what);
 
 }  // namespace dvt::objects

@@ -12,6 +12,8 @@
 //  - 2^26 (67,108,864) paths per version (files, symlinks and directories), the largest `files` a commit may state;
 //  - a commit file of 16 MiB at most (what a puller has always accepted), naming at most 131,072 packs (a pack line
 //    is at most 94 bytes: 12 MiB; 8 TiB of packs at the default pack size) and 1,024 parents;
+//  - a delta chain (docs/format.md, "Delta records") of depth 64 at most: reading a chunk then costs at most 65
+//    record reads and zstd decodes (the writer's default `pack.delta-depth` is lower, see core/config.hpp);
 //  - a pack of 2^34 bytes (16 GiB) at most and 4,194,304 objects at most (its index then takes 208 MiB).
 #pragma once
 
@@ -30,6 +32,7 @@ constexpr std::uint64_t kMaxVersionEntries = 1ull << 26;    // files + symlinks 
 constexpr std::uint64_t kMaxCommitSize = 16ull << 20;       // bytes of a commit file
 constexpr std::size_t kMaxCommitPacks = 1u << 17;           // pack lines of one commit
 constexpr std::size_t kMaxCommitParents = 1024;             // parent lines of one commit
+constexpr std::uint16_t kMaxDeltaDepth = 64;              // chain depth of a delta record
 constexpr std::uint64_t kMaxPackLength = 1ull << 34;        // bytes of one pack
 constexpr std::uint64_t kMaxPackObjects = 1ull << 22;       // index entries of one pack
 // The largest useful `pack.size`: a pack is sealed once it reaches its target, so it can exceed the target by one

@@ -92,7 +92,13 @@ PackInfo ObjectStore::add_partial_pack_row(const PackRef& ref) {
 
 void ObjectStore::add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries) {
     std::lock_guard g(m_db.mutex());
-    SQLite::Statement obj(m_db.db(), "INSERT OR IGNORE INTO objects VALUES(?,?,?,?,?,?,?)");
+    // rows that exist are kept, except that a full record replaces a delta record of the same chunk (it reads alone;
+    // a commit stores a chunk again in full when the chain of the delta it has is not complete here)
+    SQLite::Statement obj(m_db.db(),
+                          "INSERT INTO objects VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET pack=excluded.pack, "
+                          "offset=excluded.offset, stored_len=excluded.stored_len, raw_len=excluded.raw_len, "
+                          "type=excluded.type, compression=excluded.compression "
+                          "WHERE (objects.compression & 255) = 2 AND (excluded.compression & 255) != 2");
     for (const auto& e : entries) {
         obj.bind(1, e.id.bytes.data(), 32);
         obj.bind(2, num);
@@ -100,7 +106,9 @@ void ObjectStore::add_partial_objects(std::int64_t num, const std::vector<PackEn
         obj.bind(4, static_cast<std::int64_t>(e.stored_len));
         obj.bind(5, static_cast<std::int64_t>(e.raw_len));
         obj.bind(6, static_cast<int>(e.type));
-        obj.bind(7, static_cast<int>(e.compression));
+        // the compression column also holds the delta chain depth (compression | depth << 8; docs/format.md, "Index
+        // database"), so a format-1 index needs no migration
+        obj.bind(7, static_cast<int>(e.compression) | static_cast<int>(e.depth) << 8);
         obj.exec();
         obj.reset();
     }
@@ -244,7 +252,9 @@ std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
             l.entry.stored_len = static_cast<std::uint32_t>(q.getColumn(2).getInt64());
             l.entry.raw_len = static_cast<std::uint32_t>(q.getColumn(3).getInt64());
             l.entry.type = static_cast<ObjectType>(q.getColumn(4).getInt());
-            l.entry.compression = static_cast<Compression>(q.getColumn(5).getInt());
+            int c = q.getColumn(5).getInt();
+            l.entry.compression = static_cast<Compression>(c & 0xff);
+            l.entry.depth = static_cast<std::uint16_t>((c >> 8) & 0xffff);
             out = l;
         }
         q.reset();
@@ -266,12 +276,52 @@ int ObjectStore::pack_fd(std::int64_t num) const {
 }
 
 void ObjectStore::forget_open_packs() {
+    m_chunk_cache.clear();
     std::lock_guard g(m_fd_mutex);
     m_fds.clear();
 }
 
 void ObjectStore::read_at(const Location& loc, Bytes& out) const {
-    read_record(pack_fd(loc.pack_num), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
+    if (loc.entry.compression != Compression::zstd_delta) {
+        read_record(pack_fd(loc.pack_num), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
+        return;
+    }
+    auto find = [this](const Hash32& id) -> std::optional<RecordAt> {
+        auto l = locate(id);
+        if (!l && fetch_from_source({id})) l = locate(id);
+        if (!l) return std::nullopt;
+        return RecordAt{pack_fd(l->pack_num), l->entry, "pack #" + std::to_string(l->pack_num)};
+    };
+    read_chain(RecordAt{pack_fd(loc.pack_num), loc.entry, "pack #" + std::to_string(loc.pack_num)}, find, out,
+               &m_chunk_cache);
+}
+
+std::optional<RecordAt> ObjectStore::record_at(const Hash32& id) const {
+    auto l = locate(id);
+    if (!l) return std::nullopt;
+    return RecordAt{pack_fd(l->pack_num), l->entry, "pack #" + std::to_string(l->pack_num)};
+}
+
+Hash32 ObjectStore::delta_base(const Location& loc) const {
+    return record_delta_base(pack_fd(loc.pack_num), loc.entry, "pack #" + std::to_string(loc.pack_num));
+}
+
+std::vector<Location> ObjectStore::delta_chain(const Location& loc) const {
+    std::vector<Location> out;
+    Location cur = loc;
+    while (cur.entry.compression == Compression::zstd_delta) {
+        std::string what = "pack #" + std::to_string(cur.pack_num);
+        Hash32 b = record_delta_base(pack_fd(cur.pack_num), cur.entry, what);
+        auto l = locate(b);
+        if (!l) throw Error(ErrorKind::not_found, "base " + b.hex() + " of delta chunk " + cur.entry.id.hex() + " is missing");
+        if (l->entry.type != ObjectType::chunk || l->entry.depth + 1 != cur.entry.depth)
+            throw Error(ErrorKind::corrupt, what + ": delta chunk " + cur.entry.id.hex() + " of depth " +
+                                                std::to_string(cur.entry.depth) + " names base " + b.hex() + ", a " +
+                                                type_name(l->entry.type) + " of depth " + std::to_string(l->entry.depth));
+        out.push_back(*l);
+        cur = *l;
+    }
+    return out;
 }
 
 void ObjectStore::read_many(const std::vector<Location>& locs,
@@ -281,12 +331,19 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
     Bytes out;
     std::size_t i = 0;
     while (i < locs.size()) {
+        if (locs[i].entry.compression == Compression::zstd_delta) {  // through its chain, one at a time
+            read_at(locs[i], out);
+            sink(i, out);
+            ++i;
+            continue;
+        }
         // extend a run while the next record starts where this one ends, in the same pack
         std::size_t j = i + 1;
         check_entry_limits(locs[i].entry, "pack #" + std::to_string(locs[i].pack_num));  // before sizing the buffer
         std::uint64_t start = locs[i].entry.offset;
         std::uint64_t end = start + kRecordHeaderSize + locs[i].entry.stored_len;
         while (j < locs.size() && locs[j].pack_num == locs[i].pack_num && locs[j].entry.offset == end &&
+               locs[j].entry.compression != Compression::zstd_delta &&
                end - start + kRecordHeaderSize + locs[j].entry.stored_len <= kMaxRun) {
             end += kRecordHeaderSize + locs[j].entry.stored_len;
             ++j;

@@ -84,7 +84,15 @@ public:
     // Makes every id of `ids` present, asking the source once for all that are missing; throws not_found naming the
     // first id still missing (or the source's error).
     void ensure(const std::vector<Hash32>& ids) const;
-    void read_at(const Location& loc, Bytes& out) const;         // verified
+    void read_at(const Location& loc, Bytes& out) const;         // verified (a delta through its chain)
+    // The chain of the delta chunk at `loc`: the locations of its bases, nearest first, down to a full chunk (empty
+    // for a record that is no delta). Checks the chain rules of objects/pack.hpp read_chain without decoding; a base
+    // not here is not_found (the source is not asked).
+    std::vector<Location> delta_chain(const Location& loc) const;
+    // Where the record of `id` is, to read it with objects::read_chain (nullopt if not indexed; the source is not asked).
+    std::optional<RecordAt> record_at(const Hash32& id) const;
+    // The base id the delta record at `loc` names (its header checked).
+    Hash32 delta_base(const Location& loc) const;
     // Reads several objects, coalescing records that lie next to each other in a pack into one read; calls
     // sink(index, bytes) in order with each verified object. Used by checkout.
     void read_many(const std::vector<Location>& locs,
@@ -191,6 +199,8 @@ private:
     bool fetch_from_source(const std::vector<Hash32>& missing) const;
     std::shared_ptr<ObjectSource> m_source;
     mutable std::mutex m_source_mutex;  // one fetch at a time
+    // Recently decoded delta bases (a checkout reads neighbouring chunks whose chains share bases).
+    mutable ChunkCache m_chunk_cache{64u << 20};
 };
 
 }  // namespace dvt::objects

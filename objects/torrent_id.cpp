@@ -27,6 +27,15 @@ void MerkleBuilder::update(const std::uint8_t* data, std::size_t n) {
     if (n) m_partial.insert(m_partial.end(), data, data + n);
 }
 
+void MerkleBuilder::rewrite_first_block(std::span<const std::uint8_t> block) {
+    if (block.size() != std::min<std::uint64_t>(kBlockSize, m_length))
+        throw Error(ErrorKind::internal, "merkle: first block of the wrong size");
+    if (!m_leaves.empty())
+        m_leaves[0] = sha256(block.data(), block.size());
+    else
+        std::copy(block.begin(), block.end(), m_partial.begin());  // the whole stream is still in m_partial
+}
+
 std::vector<Hash32> MerkleBuilder::leaves_padded() const {
     std::vector<Hash32> v = m_leaves;
     if (!m_partial.empty()) v.push_back(sha256(m_partial.data(), m_partial.size()));

@@ -28,6 +28,9 @@ class MerkleBuilder {
 public:
     void update(const std::uint8_t* data, std::size_t n);
     std::uint64_t length() const { return m_length; }
+    // Replaces the stream's first min(kBlockSize, length()) bytes (already fed) by `block`, e.g. a header patched
+    // once the rest is known. Throws internal if `block` has another size.
+    void rewrite_first_block(std::span<const std::uint8_t> block);
     // Root over everything fed so far (zero hash for an empty stream).
     Hash32 root() const;
     // The piece layer for `piece_length` (a power of two >= 16 KiB): one hash per piece, concatenated. Empty when the

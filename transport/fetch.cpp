@@ -327,8 +327,63 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     }
     apply();
     t.run(base, base, true);
+    // the chains of delta chunks (docs/format.md, "Delta records"): each round reads the base ids of the deltas
+    // fetched last and fetches the bases that are not here; depth falls by one per round (at most kMaxDeltaDepth)
+    std::map<Hash32, std::shared_ptr<util::Fd>> partial_fds;
+    auto fd_of = [&](const PackFetch& pf) {
+        auto& fd = partial_fds[pf.ref.id];
+        if (!fd) fd = std::make_shared<util::Fd>(util::open_read(store.partial_path(pf.ref.id)));
+        return fd->get();
+    };
+    std::vector<std::pair<PackFetch*, objects::PackEntry>> pending;
+    for (std::size_t k = 0; k < fetches.size(); ++k)
+        for (const auto& e : chunks[k])
+            if (e.compression == objects::Compression::zstd_delta) pending.emplace_back(&fetches[k], e);
+    for (int round = 0; !pending.empty(); ++round) {
+        if (round > objects::kMaxDeltaDepth) throw Error(ErrorKind::corrupt, "delta chains longer than the limit");
+        std::vector<std::pair<PackFetch*, objects::PackEntry>> next;
+        for (const auto& [pf, e] : pending) {
+            std::string what = "pack " + pf->ref.id.hex() + " received from the swarm";
+            Hash32 b = with_settle_retries([&] { return objects::record_delta_base(fd_of(*pf), e, what); });
+            if (!seen.insert(b).second) continue;
+            if (auto have = store.locate(b)) {
+                try {
+                    store.delta_chain(*have);  // complete here: nothing to fetch
+                    continue;
+                } catch (const Error& err) {
+                    if (err.kind() != ErrorKind::not_found) throw;
+                }
+            }
+            auto w = where.find(b);
+            if (w == where.end())
+                throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding base " + b.hex() +
+                                                    " of delta chunk " + e.id.hex());
+            auto& [bpf, be] = w->second;
+            if (be.type != objects::ObjectType::chunk || be.depth + 1 != e.depth)
+                throw Error(ErrorKind::corrupt, "delta chunk " + e.id.hex() + " of depth " + std::to_string(e.depth) +
+                                                    " names base " + b.hex() + " of depth " + std::to_string(be.depth));
+            want_more(*bpf, be.offset, objects::kRecordHeaderSize + be.stored_len);
+            chunks[static_cast<std::size_t>(bpf - fetches.data())].push_back(be);
+            if (be.compression == objects::Compression::zstd_delta) next.emplace_back(bpf, be);
+        }
+        apply();
+        t.run(base, base, true);
+        pending = std::move(next);
+    }
+    // every chunk is verified through its chain: bases here already, or fetched into a partial pack just now
+    objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
+        if (auto r = store.record_at(id)) return r;
+        auto w = where.find(id);
+        if (w == where.end()) return std::nullopt;
+        return objects::RecordAt{fd_of(*w->second.first), w->second.second,
+                                 "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
+    };
     for (std::size_t k = 0; k < fetches.size(); ++k) {
-        res.bytes_fetched += import_objects(store, fetches[k], chunks[k]);
+        if (!chunks[k].empty()) {
+            res.bytes_fetched +=
+                verify_objects(store.partial_path(fetches[k].ref.id), fetches[k].ref, chunks[k], &find);
+            store.add_verified_objects(fetches[k].num, chunks[k]);
+        }
         res.objects_fetched += meta[k].size() + chunks[k].size();
     }
 }
@@ -417,6 +472,7 @@ void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) 
         core::VersionCheckOptions o;
         o.require_chunks = f.opts.paths.empty();  // a partial pull has the chunks below its paths (verified in 2b)
         core::check_version(objs, f.res.commit, o);
+        verify_delta_chains(verified, f.store);  // every delta of the received packs decodes to its id
     } catch (const Error& e) {
         // the packs downloaded for this version alone go too (a partial pack the index knows stays: it is shared)
         for (const auto& sp : verified)

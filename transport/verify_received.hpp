@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "objects/pack.hpp"
+#include "objects/store.hpp"
 #include "util/bytes.hpp"
 #include "util/error.hpp"
 
@@ -37,6 +38,12 @@ auto with_settle_retries(F&& f) -> decltype(f()) {
 // does): a pack whose bytes hash to its id may still hold records built to fail. ErrorKind::corrupt naming the first.
 void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::string& what);
 
+// Decodes every delta record of `packs` (verified packs of one pull) through its chain, each level verified against
+// its id: bases from these packs, else from `store`. A base in neither (a delta of another version, whose bases only
+// older commits name) is left alone: the version check tells whether the version needs it. ErrorKind::corrupt for
+// the first record that does not decode to its id or breaks a chain rule.
+void verify_delta_chains(const std::vector<objects::SealedPack>& packs, const objects::ObjectStore& store);
+
 // The merkle root of a downloaded pack is checked in one of two ways. With `layer` empty, the whole file is read and
 // hashed again. With `layer` (from dvt's disk I/O, when it hashed and wrote every piece during this pull:
 // SwarmSession::piece_layer), the layer is checked against the id instead: each piece's hash in it was computed from
@@ -49,7 +56,10 @@ objects::SealedPack verify_pack(const std::filesystem::path& file, const objects
 // Reads each of `want` (entries of pack `ref`'s index) from `file`, a partial copy of that pack, and checks it against
 // its id (ErrorKind::corrupt otherwise, after with_settle_retries); then fsyncs the file. Returns the bytes of the
 // records read.
+// A delta record among `want` is decoded through its chain, whose records `find` locates (verified store objects, or
+// records fetched into other partial packs: read_chain verifies every level); without `find` a delta record is
+// refused (unsupported).
 std::uint64_t verify_objects(const std::filesystem::path& file, const objects::PackRef& ref,
-                             const std::vector<objects::PackEntry>& want);
+                             const std::vector<objects::PackEntry>& want, const objects::RecordFinder* find = nullptr);
 
 }  // namespace dvt::transport

@@ -36,6 +36,7 @@ inline void put_bytes(Bytes& out, const void* p, std::size_t n) {
 inline void put_str(Bytes& out, std::string_view s) { put_bytes(out, s.data(), s.size()); }
 inline void put_hash(Bytes& out, const Hash32& h) { put_bytes(out, h.bytes.data(), 32); }
 
+inline std::uint16_t load_u16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
 inline std::uint32_t load_u32(const std::uint8_t* p) {
     return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
 }

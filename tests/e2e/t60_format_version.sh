@@ -90,7 +90,7 @@ expect_exit 8 "$DVT" checkout --force "$C3"
 assert_same_tree "$T/work.c3" "$R" "work tree after a checkout of a format-3 commit was refused"
 rm -f ".dvt/commits/$C3"
 
-# --- a pack whose header version is unknown (2): fsck reports it (unsupported or corrupt), naming the pack
+# --- a pack whose header version is unknown (3; 2 is a pack with delta records): fsck reports it (unsupported or corrupt), naming the pack
 PACK=$(ls -S .dvt/packs/*.pack | head -n1)
 PACK_ID=$(basename "$PACK" .pack)
 chmod u+w "$PACK"
@@ -101,11 +101,11 @@ with open(sys.argv[1], "r+b") as f:
     head = f.read(16)
     assert head[:8] == b"DVTPACK\0" and struct.unpack_from("<I", head, 8)[0] == 1, head
     f.seek(8)
-    f.write(struct.pack("<I", 2))
+    f.write(struct.pack("<I", 3))
 PY
 rc=0
 "$DVT" fsck >"$OUT" 2>"$ERR" || rc=$?
-[ "$rc" = 5 ] || [ "$rc" = 8 ] || { cat "$ERR" >&2; fail "fsck of a pack with version 2 exited $rc, expected 5 or 8"; }
+[ "$rc" = 5 ] || [ "$rc" = 8 ] || { cat "$ERR" >&2; fail "fsck of a pack with version 3 exited $rc, expected 5 or 8"; }
 one_error_line "$ERR" '^checked '
 grep -q "$PACK_ID" "$OUT" "$ERR" || { cat "$OUT" "$ERR" >&2; fail "fsck does not name the pack with the unknown version"; }
 # rebuilding the index must not silently accept (or drop) it either
@@ -126,11 +126,11 @@ with open(sys.argv[1], "r+b") as f:
     foot = f.read(64)
     assert foot[:8] == b"DVTPIDX\0" and struct.unpack_from("<I", foot, 24)[0] == 1
     f.seek(-64 + 24, os.SEEK_END)
-    f.write(struct.pack("<I", 2))
+    f.write(struct.pack("<I", 3))
 PY
 rc=0
 "$DVT" fsck >"$OUT" 2>"$ERR" || rc=$?
-[ "$rc" = 5 ] || [ "$rc" = 8 ] || fail "fsck of a pack with footer version 2 exited $rc, expected 5 or 8"
+[ "$rc" = 5 ] || [ "$rc" = 8 ] || fail "fsck of a pack with footer version 3 exited $rc, expected 5 or 8"
 grep -q "$PACK_ID" "$OUT" "$ERR" || fail "fsck does not name the pack with the unknown footer version"
 cp "$T/pack.orig" "$PACK"
 chmod a-w "$PACK"

@@ -16,7 +16,7 @@ or the hostile file), and the victim's b-old.txt is absent (a checkout would del
 
 Cases (see CASES below): control (a well-formed version; must pull and check out fine), deep-tree, dag-bomb,
 zstd-bomb, many-packs, huge-pack, bad-chunk-hash, bad-file-object, long-name, manifest-length, tree-size,
-neg-zero-time.
+neg-zero-time, bad-delta.
 
 Standard library only (hashlib, struct, json); zstd frames come from the `zstd` CLI (the control's compressed
 records) or are written by hand (the zstd bomb's frame header claims its content size). Run with /usr/bin/python3.
@@ -40,7 +40,7 @@ ZERO32 = bytes(32)
 
 T_CHUNK, T_FILE, T_TREE = 1, 2, 3
 K_FILE, K_EXEC, K_LINK, K_DIR = 1, 2, 3, 4
-C_NONE, C_ZSTD = 0, 1
+C_NONE, C_ZSTD, C_DELTA = 0, 1, 2
 
 
 def sha256(b):
@@ -221,10 +221,10 @@ class Pack:
     """pack = header record* index footer (docs/format.md, "Packs")."""
 
     def __init__(self):
-        self.records = []  # (id, type, compression, raw_len, stored)
+        self.records = []  # (id, type, compression, raw_len, stored, depth)
         self.ids = set()
 
-    def add(self, typ, raw=None, oid=None, compression=C_NONE, raw_len=None, stored=None):
+    def add(self, typ, raw=None, oid=None, compression=C_NONE, raw_len=None, stored=None, depth=0):
         oid = oid if oid is not None else sha256(raw)
         if oid in self.ids:
             return oid
@@ -235,21 +235,23 @@ class Pack:
         if raw_len is None:
             raw_len = len(raw)
         self.ids.add(oid)
-        self.records.append((oid, typ, compression, raw_len, stored))
+        self.records.append((oid, typ, compression, raw_len, stored, depth))
         return oid
 
     def build(self):
-        out = bytearray(b"DVTPACK\x00" + struct.pack("<II", 1, 0))
+        # version 2 when the pack holds a delta record (docs/format.md, "Packs")
+        version = 2 if any(r[2] == C_DELTA for r in self.records) else 1
+        out = bytearray(b"DVTPACK\x00" + struct.pack("<II", version, 0))
         index = []
-        for oid, typ, comp, raw_len, stored in self.records:
-            index.append((oid, len(out), len(stored), raw_len, typ, comp))
-            out += struct.pack("<BBHII", typ, comp, 0, raw_len, len(stored)) + stored
+        for oid, typ, comp, raw_len, stored, depth in self.records:
+            index.append((oid, len(out), len(stored), raw_len, typ, comp | depth << 8))
+            out += struct.pack("<BBHII", typ, comp, depth, raw_len, len(stored)) + stored
         index_offset = len(out)
         idx = bytearray()
         for oid, off, sl, rl, typ, comp in sorted(index):
-            idx += oid + struct.pack("<QIIBBH", off, sl, rl, typ, comp, 0)
+            idx += oid + struct.pack("<QIIBBH", off, sl, rl, typ, comp & 0xFF, comp >> 8)
         out += idx
-        out += b"DVTPIDX\x00" + struct.pack("<QQII", index_offset, len(index), 1, 0) + sha256(bytes(idx))
+        out += b"DVTPIDX\x00" + struct.pack("<QQII", index_offset, len(index), version, 0) + sha256(bytes(idx))
         data = bytes(out)
         return Built(data, merkle_root(data), index_offset, sorted(index))
 
@@ -587,7 +589,48 @@ def case_neg_zero_time(args):
     return finish(v, args, root, files=2, time=args.time)
 
 
+def case_bad_delta(args):
+    """data/values.csv is one chunk stored as a delta record (docs/format.md, "Delta records") that breaks a chain
+    rule (--delta): self (its base id is its own id), cycle (two deltas of depth 1 naming each other), too-deep (depth
+    65), base-type (its base is a file object), mismatch (depth 2 over a full chunk), unnamed (its base lies in a
+    pack the commit does not name). Each frame is a plain zstd frame (it decodes with any prefix); only the rule
+    breaks."""
+    v = Version(args)
+    root = base_entries(v, values=False)
+    content = BASE_VALUES
+    cid = sha256(content)
+    frame = zstd_cli(content)
+    kind = args.delta
+    full = b"a full chunk that serves as a base\n" * 4
+    if kind == "self":
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=cid + frame, depth=1)
+    elif kind == "cycle":
+        other = content + b"x\n"
+        oid = sha256(other)
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=oid + frame, depth=1)
+        v.data.add(T_CHUNK, oid=oid, raw_len=len(other), compression=C_DELTA, stored=cid + zstd_cli(other), depth=1)
+    elif kind == "too-deep":
+        bid = v.chunk(full)
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=bid + frame, depth=65)
+    elif kind == "base-type":
+        fid = v.meta.add(T_FILE, file_object(len(full), [(v.chunk(full), len(full))]))
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=fid + frame, depth=1)
+    elif kind == "mismatch":
+        bid = v.chunk(full)
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=bid + frame, depth=2)
+    elif kind == "unnamed":
+        side = Pack()
+        bid = side.add(T_CHUNK, full)
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=bid + frame, depth=1)
+        args.extra_built = [side.build()]  # written to packs/ (the seeder has it) but not named by the commit
+    fo = v.raw_file_object(file_object(len(content), [(cid, len(content))]))
+    did, dsz = v.tree({"values.csv": (K_FILE, len(content), fo)})
+    root["data"] = (K_DIR, dsz, did)
+    return finish(v, args, root, files=2)
+
+
 CASES = {
+    "bad-delta": case_bad_delta,
     "control": case_control,
     "deep-tree": case_deep_tree,
     "dag-bomb": case_dag_bomb,
@@ -621,6 +664,8 @@ def main():
     ap.add_argument("--length", type=int, default=1 << 40, help="huge-pack: the pack length")
     ap.add_argument("--name-length", type=int, default=300, help="long-name: bytes in the name")
     ap.add_argument("--time", default="-0", help="neg-zero-time: the author time as written")
+    ap.add_argument("--delta", default="self", choices=["self", "cycle", "too-deep", "base-type", "mismatch", "unnamed"],
+                    help="bad-delta: which chain rule the record breaks")
     ap.add_argument("--bytes", type=int, default=None, help="override the commit's `bytes` header")
     ap.add_argument("--info", help="write a JSON description here")
     ap.add_argument("--digest", help="control: write the tree_digest (tests/e2e/lib.sh) of its work tree here")
@@ -634,9 +679,10 @@ def main():
     args.chunker_line = args.chunker_line == "yes" or (args.chunker_line == "auto" and args.commit_version >= 2)
     if args.depth is None:
         args.depth = 30000 if args.case == "deep-tree" else 32
+    args.extra_built = []
     built, commit_bytes, refs = CASES[args.case](args)
     os.makedirs(args.outdir, exist_ok=True)
-    cid = write_repo(args.outdir, args, built, commit_bytes)
+    cid = write_repo(args.outdir, args, built + args.extra_built, commit_bytes)
     if args.digest:
         if args.expect is None:
             sys.exit("--digest: only the control version has a defined work tree")
@@ -646,7 +692,7 @@ def main():
         with open(args.info, "w") as f:
             json.dump({"case": args.case, "commit": cid.hex(), "commit_bytes": len(commit_bytes),
                        "packs_named": len(refs), "packs_written": [{"id": b.root.hex(), "length": len(b.data),
-                                                                     "index_offset": b.index_offset} for b in built],
+                                                                     "index_offset": b.index_offset} for b in built + args.extra_built],
                        "doc": CASES[args.case].__doc__.strip()}, f, indent=1)
             f.write("\n")
     print(cid.hex())

@@ -118,11 +118,11 @@ TEST_CASE("an unknown pack version is refused as unsupported", "[pack]") {
     SealedPack s = write_pack(d, sample_records());
     ::chmod(s.path.c_str(), 0644);
     int fd = ::open(s.path.c_str(), O_RDWR);
-    std::uint8_t v = 2;
+    std::uint8_t v = 3;  // 1 and 2 are known (2: a pack with delta records)
     REQUIRE(::pwrite(fd, &v, 1, 8) == 1);
     try {
         read_pack_index(fd, "t");
-        FAIL("accepted version 2");
+        FAIL("accepted version 3");
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::unsupported);
     }
