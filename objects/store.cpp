@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "objects/index_db.hpp"
@@ -253,16 +254,23 @@ std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
     return out;
 }
 
-int ObjectStore::pack_fd(std::int64_t num) const {
+std::shared_ptr<util::Fd> ObjectStore::pack_fd(std::int64_t num) const {
     std::lock_guard g(m_fd_mutex);
     auto it = m_fds.find(num);
-    if (it != m_fds.end()) return it->second->get();
+    if (it != m_fds.end()) {
+        it->second.used = ++m_fd_tick;
+        return it->second.fd;
+    }
     auto info = pack(num);
     if (!info) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
     auto fd = std::make_shared<util::Fd>(util::open_read(file_of(*info)));
-    int raw = fd->get();
-    m_fds.emplace(num, std::move(fd));
-    return raw;
+    if (m_fds.size() >= kMaxOpenPacks) {
+        auto oldest = std::min_element(m_fds.begin(), m_fds.end(),
+                                       [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+        m_fds.erase(oldest);
+    }
+    m_fds.emplace(num, OpenPack{fd, ++m_fd_tick});
+    return fd;
 }
 
 void ObjectStore::forget_open_packs() {
@@ -271,7 +279,7 @@ void ObjectStore::forget_open_packs() {
 }
 
 void ObjectStore::read_at(const Location& loc, Bytes& out) const {
-    read_record(pack_fd(loc.pack_num), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
+    read_record(pack_fd(loc.pack_num)->get(), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
 }
 
 void ObjectStore::read_many(const std::vector<Location>& locs,
@@ -293,7 +301,7 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
         }
         std::string what = "pack #" + std::to_string(locs[i].pack_num);
         buf.resize(end - start);
-        util::pread_all(pack_fd(locs[i].pack_num), buf.data(), buf.size(), start, what);
+        util::pread_all(pack_fd(locs[i].pack_num)->get(), buf.data(), buf.size(), start, what);
         for (std::size_t k = i; k < j; ++k) {
             const auto& e = locs[k].entry;
             decode_record_bytes(std::span(buf).subspan(e.offset - start, kRecordHeaderSize + e.stored_len), e, out,
