@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <mutex>
 #include <thread>
@@ -41,21 +43,33 @@ std::string base_of(const std::string& p) {
 }
 
 // Directory descriptors of the working tree, opened component by component without following symlinks.
+// The directories a checkout writes into, opened from the work tree's root one component at a time without following
+// symlinks (a symlink planted where a directory should be is never written through). At most kMaxOpen are kept open
+// (the least recently used is closed, and opened again by path when needed): a tree of thousands of directories
+// stays within 1,024 descriptors. A caller holds the descriptor it got for as long as it uses it.
 class DirCache {
 public:
+    using Dir = std::shared_ptr<util::Fd>;
+    static constexpr std::size_t kMaxOpen = 64;
+
     DirCache(const fs::path& root, bool force) : m_force(force) {
         int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) throw_errno("cannot open " + root.string());
-        m_fds[""] = std::make_unique<util::Fd>(fd);
+        m_root = std::make_shared<util::Fd>(fd);
         remove_stale_temps(fd);  // the top level too: files there are written into this descriptor
     }
 
-    // Opens (creating when `create`) the directory `rel`. Returns -1 if it does not exist and !create.
-    int open(const std::string& rel, bool create) {
-        if (auto it = m_fds.find(rel); it != m_fds.end()) return it->second->get();
+    // Opens (creating when `create`) the directory `rel`. Returns null if it does not exist and !create.
+    Dir open(const std::string& rel, bool create) {
+        if (rel.empty()) return m_root;
+        if (auto it = m_fds.find(rel); it != m_fds.end()) {
+            it->second.used = ++m_tick;
+            return it->second.fd;
+        }
         std::string par = parent_of(rel), name = base_of(rel);
-        int pfd = open(par, create);
-        if (pfd < 0) return -1;
+        Dir parent = open(par, create);
+        if (!parent) return nullptr;
+        int pfd = parent->get();
         int fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && (errno == ENOTDIR || errno == ELOOP) && create) {
             // a file or symlink stands where the tree has a directory: the deletions removed tracked ones, so what is
@@ -68,18 +82,24 @@ public:
             errno = ENOENT;
         }
         if (fd < 0 && errno == ENOENT) {
-            if (!create) return -1;
+            if (!create) return nullptr;
             if (::mkdirat(pfd, name.c_str(), 0777) == 0) m_created.push_back(rel);
             else if (errno != EEXIST) throw_errno("cannot create directory " + rel);
             fd = ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (fd < 0) {
-            if (!create && (errno == ENOTDIR || errno == ELOOP)) return -1;
+            if (!create && (errno == ENOTDIR || errno == ELOOP)) return nullptr;
             throw_errno("cannot open directory " + rel);
         }
-        m_fds[rel] = std::make_unique<util::Fd>(fd);
-        remove_stale_temps(fd);
-        return fd;
+        Dir d = std::make_shared<util::Fd>(fd);
+        if (m_cleaned.insert(rel).second) remove_stale_temps(fd);
+        m_fds[rel] = Entry{d, ++m_tick};
+        while (m_fds.size() > kMaxOpen) {  // the least recently used goes (its holders keep it open until done)
+            auto oldest = std::min_element(m_fds.begin(), m_fds.end(),
+                                           [](const auto& x, const auto& y) { return x.second.used < y.second.used; });
+            m_fds.erase(oldest);
+        }
+        return d;
     }
     void forget(const std::string& rel) { m_fds.erase(rel); }
     // Whether open(rel, true) may remove a file or symlink in the way (after the deletions), or must refuse.
@@ -106,10 +126,17 @@ private:
         for (const auto& n : stale) ::unlinkat(dirfd, n.c_str(), 0);
     }
 
+    struct Entry {
+        Dir fd;
+        std::uint64_t used = 0;
+    };
     bool m_force;
     bool m_removing = true;
     std::vector<std::string> m_created;
-    std::map<std::string, std::unique_ptr<util::Fd>> m_fds;
+    Dir m_root;
+    std::map<std::string, Entry> m_fds;
+    std::uint64_t m_tick = 0;
+    std::set<std::string> m_cleaned;  // directories whose stale temp files were removed (once each)
 };
 
 void remove_tree_at(int pfd, const std::string& name, const std::string& rel) {
@@ -446,19 +473,36 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     for (std::size_t i = 0; i < jobs.size(); ++i) (jobs[i].replaces ? replacing : free_jobs).push_back(i);
     std::atomic<std::uint64_t> bytes{0};
     std::vector<StatRow> rows(jobs.size());
+    // Writes the jobs `which` (in order) in batches of at most DirCache::kMaxOpen directories, each opened (created)
+    // for its batch and held open only while the batch runs: descriptors stay bounded however many directories the
+    // version has. Within a batch the jobs take turns over the directories (interleave_directories).
+    auto write_batched = [&](const std::vector<std::size_t>& which, bool replace) {
+        for (std::size_t k = 0; k < which.size();) {
+            std::map<std::string, DirCache::Dir> held;
+            std::vector<WriteJob> order;
+            for (; k < which.size(); ++k) {
+                auto i = which[k];
+                std::string d = parent_of(jobs[i].path);
+                auto h = held.find(d);
+                if (h == held.end()) {
+                    if (held.size() >= DirCache::kMaxOpen) break;
+                    h = held.emplace(d, dirs.open(d, true)).first;
+                }
+                jobs[i].dirfd = h->second->get();
+                order.push_back(WriteJob{jobs[i].path, nullptr, jobs[i].dirfd, i});
+            }
+            interleave_directories(order);
+            parallel_for(order.size(), [&](std::size_t n) {
+                auto i = order[n].job;
+                rows[i] = write_job(store, jobs[i], i, replace, bytes);
+                if (!replace) jobs[i].written = true;
+            });
+            for (const auto& o : order) jobs[o.job].dirfd = -1;  // closed with its batch
+        }
+    };
     try {
         dirs.set_removing(false);
-        std::vector<WriteJob> order;
-        for (auto i : free_jobs) {
-            jobs[i].dirfd = dirs.open(parent_of(jobs[i].path), true);
-            order.push_back(WriteJob{jobs[i].path, nullptr, jobs[i].dirfd, i});
-        }
-        interleave_directories(order);
-        parallel_for(order.size(), [&](std::size_t k) {
-            auto i = order[k].job;
-            rows[i] = write_job(store, jobs[i], i, false, bytes);
-            jobs[i].written = true;
-        });
+        write_batched(free_jobs, false);
         // ---- B: the content of the files that replace something ----
         std::vector<std::size_t> files;
         for (auto i : replacing)
@@ -467,8 +511,13 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
             store.read_many(jobs[files[k]].chunks, [](std::size_t, const Bytes&) {});
         });
     } catch (...) {  // nothing was removed or replaced: take back what was added
-        for (const auto& j : jobs)
-            if (j.written) ::unlinkat(j.dirfd, base_of(j.path).c_str(), 0);
+        for (const auto& j : jobs) {
+            if (!j.written) continue;
+            try {
+                if (auto d = dirs.open(parent_of(j.path), false)) ::unlinkat(d->get(), base_of(j.path).c_str(), 0);
+            } catch (...) {  // what cannot be reached is left
+            }
+        }
         for (const auto& d : dirs.created_reversed()) ::unlinkat(root_fd.get(), d.c_str(), AT_REMOVEDIR);
         throw;
     }
@@ -477,24 +526,24 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     dirs.set_removing(true);
     std::set<std::string> touched_dirs;
     for (const auto& p : deletes) {
-        int dfd = dirs.open(parent_of(p), false);
-        if (dfd < 0) continue;
-        if (::unlinkat(dfd, base_of(p).c_str(), 0) != 0 && errno != ENOENT) throw_errno("cannot remove " + p);
+        auto dir = dirs.open(parent_of(p), false);
+        if (!dir) continue;
+        if (::unlinkat(dir->get(), base_of(p).c_str(), 0) != 0 && errno != ENOENT) throw_errno("cannot remove " + p);
         ++res.deleted;
         touched_dirs.insert(parent_of(p));
     }
     // remove directories emptied by the deletions (deepest first); a non-empty one stays
     for (auto it = touched_dirs.rbegin(); it != touched_dirs.rend(); ++it) {
         for (std::string d = *it; !d.empty(); d = parent_of(d)) {
-            int pfd = dirs.open(parent_of(d), false);
-            if (pfd < 0 || ::unlinkat(pfd, base_of(d).c_str(), AT_REMOVEDIR) != 0) break;
+            auto parent = dirs.open(parent_of(d), false);
+            if (!parent || ::unlinkat(parent->get(), base_of(d).c_str(), AT_REMOVEDIR) != 0) break;
             dirs.forget(d);
         }
     }
-    std::vector<WriteJob> order;
     for (auto i : replacing) {
         auto& j = jobs[i];
-        int dfd = dirs.open(parent_of(j.path), true);
+        auto dir = dirs.open(parent_of(j.path), true);
+        int dfd = dir->get();
         struct stat st;
         if (::fstatat(dfd, base_of(j.path).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
             if (::unlinkat(dfd, base_of(j.path).c_str(), AT_REMOVEDIR) != 0) {
@@ -504,14 +553,8 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
             }
             dirs.forget(j.path);
         }
-        j.dirfd = dfd;
-        order.push_back(WriteJob{j.path, nullptr, dfd, i});
     }
-    interleave_directories(order);
-    parallel_for(order.size(), [&](std::size_t k) {
-        auto i = order[k].job;
-        rows[i] = write_job(store, jobs[i], i, true, bytes);
-    });
+    write_batched(replacing, true);
     res.written = jobs.size();
     res.bytes_written = bytes;
 

@@ -36,10 +36,12 @@ struct NamedPackObjects::Impl {
     struct Named {
         PackEntry entry;
         bool partial;  // in a partial pack here: present only if fetched
-        std::size_t pack;  // index into fds
+        std::size_t pack;  // index into paths
     };
     std::vector<Named> objects;  // sorted by id
-    std::vector<std::shared_ptr<util::Fd>> fds;  // the named packs' files (delta records name their base inside)
+    // The named packs' files (a delta record names its base inside): opened when a delta is checked, not kept open,
+    // so a version of thousands of packs is checked within 1,024 descriptors.
+    std::vector<std::filesystem::path> paths;
     std::vector<std::string> whats;
     mutable std::mutex chains_mutex;
     mutable std::unordered_set<Hash32, Hash32Hasher> chains_ok;  // delta chunks whose chain was checked
@@ -74,11 +76,11 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
         auto r = std::find_if(received.begin(), received.end(), [&](const SealedPack& s) { return s.ref.id == p.id; });
         std::vector<PackEntry> entries;
         bool partial = false;
-        std::size_t pack_no = m->fds.size();
+        std::size_t pack_no = m->paths.size();
         m->whats.push_back("pack " + p.id.hex());
         if (r != received.end()) {
             entries = r->entries;
-            m->fds.push_back(std::make_shared<util::Fd>(util::open_read(r->path)));
+            m->paths.push_back(r->path);
         } else {
             auto info = store.pack_by_id(p.id);
             std::filesystem::path file;
@@ -96,9 +98,8 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
             } else {
                 throw Error(ErrorKind::not_found, "the commit names pack " + p.id.hex() + ", which is not here");
             }
-            auto fd = std::make_shared<util::Fd>(util::open_read(file));
-            PackIndex pi = read_pack_index(fd->get(), "pack " + p.id.hex());
-            m->fds.push_back(fd);
+            PackIndex pi = read_pack_index(util::open_read(file).get(), "pack " + p.id.hex());
+            m->paths.push_back(file);
             if (pi.length != p.length || pi.index_offset != p.index_offset)
                 throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() +
                                                     " with another length or index offset than the pack has");
@@ -149,7 +150,7 @@ std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
         // a record in the part of a partial pack not fetched cannot be read: the chain is checked as far as it is
         // here (a pull of some paths fetches the chains of their chunks; a read verifies every level anyway)
         if (cur->partial && !m->fetched.count(cur->entry.id)) return n.entry;
-        Hash32 b = record_delta_base(m->fds[cur->pack]->get(), cur->entry, m->whats[cur->pack]);
+        Hash32 b = record_delta_base(util::open_read(m->paths[cur->pack]).get(), cur->entry, m->whats[cur->pack]);
         const Impl::Named& base = m->find(b, "delta base");
         if (base.entry.type != ObjectType::chunk || base.entry.depth + 1 != cur->entry.depth)
             throw Error(ErrorKind::corrupt, "delta chunk " + cur->entry.id.hex() + " of depth " +

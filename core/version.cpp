@@ -1,6 +1,9 @@
 #include "core/version.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/tree_fold.hpp"
@@ -34,11 +37,35 @@ std::optional<PackEntry> StoreObjects::chunk(const Hash32& id) const {
 }
 
 struct PackObjects::Impl {
+    // A version may name thousands of packs: at most kMaxOpen are open at once (the least recently read is closed
+    // and opened again when needed), so that a check of the whole version stays within 1,024 descriptors.
+    static constexpr std::size_t kMaxOpen = 32;
     struct Pack {
-        util::Fd fd;
+        std::filesystem::path path;
         std::string what;
+        std::shared_ptr<util::Fd> fd;  // null while closed
+        std::uint64_t used = 0;
     };
     std::vector<Pack> packs;
+    std::mutex mu;  // packs' descriptors
+    std::vector<std::size_t> open;  // packs with a descriptor
+    std::uint64_t tick = 0;
+
+    std::shared_ptr<util::Fd> fd_of(std::size_t i) {
+        std::lock_guard g(mu);
+        auto& p = packs[i];
+        p.used = ++tick;
+        if (p.fd) return p.fd;
+        if (open.size() >= kMaxOpen) {
+            auto oldest = std::min_element(open.begin(), open.end(),
+                                           [&](std::size_t a, std::size_t b) { return packs[a].used < packs[b].used; });
+            packs[*oldest].fd.reset();  // a reader still using it keeps it open until it is done
+            open.erase(oldest);
+        }
+        p.fd = std::make_shared<util::Fd>(util::open_read(p.path));
+        open.push_back(i);
+        return p.fd;
+    }
     struct Ref {
         const PackEntry* entry;
         std::size_t pack;
@@ -57,7 +84,7 @@ PackObjects::PackObjects(const std::vector<SealedPack>& packs, const ObjectStore
     : m(std::make_unique<Impl>()) {
     m->fallback = fallback;
     for (std::size_t i = 0; i < packs.size(); ++i) {
-        m->packs.push_back(Impl::Pack{util::open_read(packs[i].path), "pack " + packs[i].ref.id.hex()});
+        m->packs.push_back(Impl::Pack{packs[i].path, "pack " + packs[i].ref.id.hex(), nullptr, 0});
         for (const auto& e : packs[i].entries) m->index.push_back(Impl::Ref{&e, i});
     }
     std::sort(m->index.begin(), m->index.end(),
@@ -69,7 +96,8 @@ PackObjects::~PackObjects() = default;
 Bytes PackObjects::read(const Hash32& id) const {
     if (const auto* r = m->find(id)) {
         Bytes out;
-        read_record(m->packs[r->pack].fd.get(), *r->entry, out, m->packs[r->pack].what);
+        auto fd = m->fd_of(r->pack);
+        read_record(fd->get(), *r->entry, out, m->packs[r->pack].what);
         return out;
     }
     if (m->fallback) return m->fallback->read(id);

@@ -130,6 +130,9 @@ struct RecordAt {
     int fd = -1;
     PackEntry entry;
     std::string what;  // for messages ("pack #3", "pack <id>")
+    // Keeps `fd` open while the record is in use, when its owner may close it otherwise (the object store's bounded
+    // cache of open pack files); empty when the caller keeps the file open itself.
+    std::shared_ptr<const void> keep_open = nullptr;
 };
 // Finds the record of a base id: nullopt if it is not here (the chain cannot be read: ErrorKind::not_found).
 using RecordFinder = std::function<std::optional<RecordAt>(const Hash32&)>;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "objects/index_db.hpp"
@@ -263,16 +264,23 @@ std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
     return out;
 }
 
-int ObjectStore::pack_fd(std::int64_t num) const {
+std::shared_ptr<util::Fd> ObjectStore::pack_fd(std::int64_t num) const {
     std::lock_guard g(m_fd_mutex);
     auto it = m_fds.find(num);
-    if (it != m_fds.end()) return it->second->get();
+    if (it != m_fds.end()) {
+        it->second.used = ++m_fd_tick;
+        return it->second.fd;
+    }
     auto info = pack(num);
     if (!info) throw Error(ErrorKind::not_found, "pack #" + std::to_string(num) + " is not indexed");
     auto fd = std::make_shared<util::Fd>(util::open_read(file_of(*info)));
-    int raw = fd->get();
-    m_fds.emplace(num, std::move(fd));
-    return raw;
+    if (m_fds.size() >= kMaxOpenPacks) {
+        auto oldest = std::min_element(m_fds.begin(), m_fds.end(),
+                                       [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+        m_fds.erase(oldest);
+    }
+    m_fds.emplace(num, OpenPack{fd, ++m_fd_tick});
+    return fd;
 }
 
 void ObjectStore::forget_open_packs() {
@@ -283,27 +291,31 @@ void ObjectStore::forget_open_packs() {
 
 void ObjectStore::read_at(const Location& loc, Bytes& out) const {
     if (loc.entry.compression != Compression::zstd_delta) {
-        read_record(pack_fd(loc.pack_num), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
+        read_record(pack_fd(loc.pack_num)->get(), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
         return;
     }
     auto find = [this](const Hash32& id) -> std::optional<RecordAt> {
         auto l = locate(id);
         if (!l && fetch_from_source({id})) l = locate(id);
         if (!l) return std::nullopt;
-        return RecordAt{pack_fd(l->pack_num), l->entry, "pack #" + std::to_string(l->pack_num)};
+        return record_of(*l);
     };
-    read_chain(RecordAt{pack_fd(loc.pack_num), loc.entry, "pack #" + std::to_string(loc.pack_num)}, find, out,
-               &m_chunk_cache);
+    read_chain(record_of(loc), find, out, &m_chunk_cache);
 }
 
 std::optional<RecordAt> ObjectStore::record_at(const Hash32& id) const {
     auto l = locate(id);
     if (!l) return std::nullopt;
-    return RecordAt{pack_fd(l->pack_num), l->entry, "pack #" + std::to_string(l->pack_num)};
+    return record_of(*l);
+}
+
+RecordAt ObjectStore::record_of(const Location& loc) const {
+    auto fd = pack_fd(loc.pack_num);
+    return RecordAt{fd->get(), loc.entry, "pack #" + std::to_string(loc.pack_num), fd};
 }
 
 Hash32 ObjectStore::delta_base(const Location& loc) const {
-    return record_delta_base(pack_fd(loc.pack_num), loc.entry, "pack #" + std::to_string(loc.pack_num));
+    return record_delta_base(pack_fd(loc.pack_num)->get(), loc.entry, "pack #" + std::to_string(loc.pack_num));
 }
 
 std::vector<Location> ObjectStore::delta_chain(const Location& loc) const {
@@ -311,7 +323,7 @@ std::vector<Location> ObjectStore::delta_chain(const Location& loc) const {
     Location cur = loc;
     while (cur.entry.compression == Compression::zstd_delta) {
         std::string what = "pack #" + std::to_string(cur.pack_num);
-        Hash32 b = record_delta_base(pack_fd(cur.pack_num), cur.entry, what);
+        Hash32 b = record_delta_base(pack_fd(cur.pack_num)->get(), cur.entry, what);
         auto l = locate(b);
         if (!l) throw Error(ErrorKind::not_found, "base " + b.hex() + " of delta chunk " + cur.entry.id.hex() + " is missing");
         if (l->entry.type != ObjectType::chunk || l->entry.depth + 1 != cur.entry.depth)
@@ -350,7 +362,7 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
         }
         std::string what = "pack #" + std::to_string(locs[i].pack_num);
         buf.resize(end - start);
-        util::pread_all(pack_fd(locs[i].pack_num), buf.data(), buf.size(), start, what);
+        util::pread_all(pack_fd(locs[i].pack_num)->get(), buf.data(), buf.size(), start, what);
         for (std::size_t k = i; k < j; ++k) {
             const auto& e = locs[k].entry;
             decode_record_bytes(std::span(buf).subspan(e.offset - start, kRecordHeaderSize + e.stored_len), e, out,

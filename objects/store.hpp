@@ -90,6 +90,7 @@ public:
     // not here is not_found (the source is not asked).
     std::vector<Location> delta_chain(const Location& loc) const;
     // Where the record of `id` is, to read it with objects::read_chain (nullopt if not indexed; the source is not asked).
+    // The RecordAt keeps its pack file open while it lives.
     std::optional<RecordAt> record_at(const Hash32& id) const;
     // The base id the delta record at `loc` names (its header checked).
     Hash32 delta_base(const Location& loc) const;
@@ -182,7 +183,11 @@ private:
     PackInfo add_partial_pack_row(const PackRef& ref);
     std::size_t reconcile_rows();
     std::optional<Location> locate_row(const Hash32& id) const;
-    int pack_fd(std::int64_t num) const;
+    // The open file of pack `num`: at most kMaxOpenPacks stay open (the least recently used is closed; a caller still
+    // reading it keeps it open until done), so a version of thousands of packs is read within 1,024 descriptors.
+    std::shared_ptr<util::Fd> pack_fd(std::int64_t num) const;
+    RecordAt record_of(const Location& loc) const;  // the record at `loc`, its pack file kept open by the RecordAt
+    static constexpr std::size_t kMaxOpenPacks = 64;
     std::int64_t index_pack_file(const std::filesystem::path& p, const Hash32& id);
 
     std::filesystem::path m_dvt_dir, m_packs_dir, m_commits_dir, m_tmp_dir, m_partial_dir;
@@ -194,7 +199,12 @@ private:
     mutable std::mutex m_reader_mutex;
     mutable std::vector<std::unique_ptr<Reader>> m_readers;
     mutable std::mutex m_fd_mutex;
-    mutable std::unordered_map<std::int64_t, std::shared_ptr<util::Fd>> m_fds;
+    struct OpenPack {
+        std::shared_ptr<util::Fd> fd;
+        std::uint64_t used = 0;
+    };
+    mutable std::unordered_map<std::int64_t, OpenPack> m_fds;
+    mutable std::uint64_t m_fd_tick = 0;
     // Asks the source (if one is plugged in) for `missing`; false when there is none.
     bool fetch_from_source(const std::vector<Hash32>& missing) const;
     std::shared_ptr<ObjectSource> m_source;

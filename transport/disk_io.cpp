@@ -167,7 +167,28 @@ int pwrite_full(int fd, const char* p, std::size_t n, std::int64_t off) {
     return 0;
 }
 
-struct Storage {
+struct Storage;
+
+// The files the disk I/O keeps open, over all of its torrents: at most `cap` (DiskOptions::max_open_files). A seeder
+// of 1,100 packs, or a pull of as many, would otherwise hold one descriptor per pack it ever touched, and a process
+// under the common limit of 1,024 descriptors (sockets included) fails with "Too many open files". Past the cap, the
+// file used least recently and idle (no read, write or hash running on it) is closed; its next use opens it again.
+struct FileBudget {
+    explicit FileBudget(std::size_t c) : cap(std::max<std::size_t>(1, c)) {}
+    const std::size_t cap;
+    std::atomic<std::uint64_t> tick{0};
+    std::mutex mu;
+    std::vector<std::weak_ptr<Storage>> open;  // storages that had a descriptor when they were listed
+    // Lists `s`, which just opened its file, and closes idle ones beyond the cap (or, with `shed`, at least one
+    // more: an open failed with EMFILE). Returns whether one was closed.
+    bool opened(const std::shared_ptr<Storage>& s, bool shed = false);
+    std::size_t listed() {
+        std::lock_guard g(mu);
+        return open.size();
+    }
+};
+
+struct Storage : std::enable_shared_from_this<Storage> {
     std::string path;
     bool supported = true;  // single-file torrent
     std::int64_t size = 0;   // of the file
@@ -185,6 +206,9 @@ struct Storage {
     // kernel's waiters spin (rwsem_spin_on_owner was 5.7 % of a clone's CPU samples with 4 workers writing one pack).
     std::mutex write_mu;
     int fd = -1;
+    std::shared_ptr<FileBudget> budget;  // shared by every storage of one disk I/O object
+    std::atomic<std::uint64_t> last_use{0};
+    std::atomic<bool> has_fd{false};
 
     ~Storage() { close(); }
     // bytes of the file in piece p (what is hashed and written), and with the pad (what libtorrent may send)
@@ -195,23 +219,41 @@ struct Storage {
         return static_cast<int>(std::min<std::int64_t>(piece_length, total - std::int64_t{p} * piece_length));
     }
     // Runs f(fd) on the open file (opened first, and created with its directory when `create`); f's result or errno.
+    // The file may be closed by the budget between two calls (never during one), and is opened again.
     template <class F>
     int with_fd(bool create, F&& f) {
-        for (int attempt = 0; attempt < 3; ++attempt) {
+        for (int attempt = 0; attempt < 6; ++attempt) {
             {
                 std::shared_lock g(fd_mu);
-                if (fd >= 0) return f(fd);
+                if (fd >= 0) {
+                    if (budget) last_use = ++budget->tick;
+                    return f(fd);
+                }
             }
-            std::unique_lock g(fd_mu);
-            if (fd >= 0) continue;
-            int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-            fd = ::open(path.c_str(), flags, 0644);
-            if (fd < 0 && create && errno == ENOENT) {
-                std::error_code ec;
-                fs::create_directories(fs::path(path).parent_path(), ec);
+            int e = 0;
+            {
+                std::unique_lock g(fd_mu);
+                if (fd >= 0) continue;
+                int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
                 fd = ::open(path.c_str(), flags, 0644);
+                if (fd < 0 && create && errno == ENOENT) {
+                    std::error_code ec;
+                    fs::create_directories(fs::path(path).parent_path(), ec);
+                    fd = ::open(path.c_str(), flags, 0644);
+                }
+                if (fd < 0) e = errno;
+                else has_fd = true;
             }
-            if (fd < 0) return errno;
+            if (e == EMFILE || e == ENFILE) {
+                // out of descriptors: close an idle file of ours and try again (not when none could be closed)
+                if (budget && budget->opened(nullptr, true)) continue;
+                return e;
+            }
+            if (e) return e;
+            if (budget) {
+                last_use = ++budget->tick;
+                budget->opened(shared_from_this());
+            }
         }
         return EBADF;
     }
@@ -219,8 +261,58 @@ struct Storage {
         std::unique_lock g(fd_mu);
         if (fd >= 0) ::close(fd);
         fd = -1;
+        has_fd = false;
+    }
+    // Closes the file unless a read, write or hash is using it. Whether it is closed now.
+    bool close_if_idle() {
+        std::unique_lock g(fd_mu, std::try_to_lock);
+        if (!g.owns_lock()) return false;
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+        has_fd = false;
+        return true;
     }
 };
+
+bool FileBudget::opened(const std::shared_ptr<Storage>& s, bool shed) {
+    std::vector<std::shared_ptr<Storage>> victims;
+    {
+        std::lock_guard g(mu);
+        std::erase_if(open, [](const std::weak_ptr<Storage>& w) {
+            auto o = w.lock();
+            return !o || !o->has_fd;
+        });
+        if (s) open.push_back(s);
+        std::size_t keep = shed ? std::min(cap, open.size() > 0 ? open.size() - 1 : 0) : cap;
+        // least recently used first; the one just opened stays
+        while (open.size() > keep) {
+            auto oldest = open.end();
+            std::uint64_t when = UINT64_MAX;
+            for (auto it = open.begin(); it != open.end(); ++it) {
+                auto o = it->lock();
+                if (!o || o == s) continue;
+                if (o->last_use < when) {
+                    when = o->last_use;
+                    oldest = it;
+                }
+            }
+            if (oldest == open.end()) break;
+            victims.push_back(oldest->lock());
+            open.erase(oldest);
+        }
+    }
+    bool closed = false;
+    std::vector<std::shared_ptr<Storage>> busy;
+    for (auto& v : victims) {
+        if (v && v->close_if_idle()) closed = true;
+        else if (v) busy.push_back(v);  // in use: listed again, closed by a later open
+    }
+    if (!busy.empty()) {
+        std::lock_guard g(mu);
+        for (auto& b : busy) open.push_back(b);
+    }
+    return closed;
+}
 
 // Frees the buffers handed to libtorrent for reads. It must outlive the disk I/O object: libtorrent destroys the
 // handlers still queued (holding such buffers) after it has destroyed its disk I/O.
@@ -265,6 +357,7 @@ public:
     // ---- lt::disk_interface
     lt::storage_holder new_torrent(lt::storage_params const& p, std::shared_ptr<void> const&) override {
         auto s = std::make_shared<Storage>();
+        s->budget = m_files;
         const lt::file_storage& files = p.mapped_files ? *p.mapped_files : p.files;  // renamed files: the new names
         // one file, which libtorrent may follow with a pad file up to the piece boundary (never written or hashed)
         s->supported = files.num_files() >= 1 && !files.pad_file_at(lt::file_index_t{0});
@@ -817,6 +910,7 @@ private:
 
     lt::io_context& m_ioc;
     DiskOptions m_opts;
+    std::shared_ptr<FileBudget> m_files = std::make_shared<FileBudget>(static_cast<std::size_t>(m_opts.max_open_files));
     std::shared_ptr<RegistryImpl> m_reg;
 
     std::mutex m_table_mu;

@@ -27,6 +27,8 @@
 //    added from resume data whose unfinished pieces count a block the file lacks (a hole, or past its end: a SIGKILL
 //    before the block was written) gets every piece checked (need_full_check) instead of trusting the resume data. Under memory
 //    pressure (DiskOptions::spill_at) unfinished pieces are written out early.
+//  - At most DiskOptions::max_open_files files are open at once, over every torrent: the least recently used idle one
+//    is closed when another is opened (and reopened when needed again).
 //  - Only single-file torrents (a pad file after the one file is allowed): jobs of a torrent with several files
 //    fail with "operation not supported".
 #pragma once
@@ -62,6 +64,10 @@ struct DiskOptions {
     std::int64_t spill_to = 32 << 20;
     std::int64_t stall_at = 256 << 20;
     std::int64_t resume_at = 192 << 20;
+    // Files kept open at once, over all torrents (a pack's file is opened again when it is needed after it was
+    // closed): a seeder of thousands of packs and a pull of as many stay within 1,024 descriptors, sockets included
+    // (docs/transport.md, "Descriptors"). An open that fails with EMFILE closes an idle file and tries again.
+    int max_open_files = 128;
     // Tests only: a pause before every worker job, so that the network outruns the disk.
     std::chrono::microseconds job_delay{0};
 };

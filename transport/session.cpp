@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,17 @@ Hash32 from_lt(const lt::sha256_hash& h) {
     return Hash32::from_bytes({reinterpret_cast<const std::uint8_t*>(h.data()), 32});
 }
 
+int SwarmSession::connections_limit() {
+    // Every connection is a descriptor; the disk I/O keeps up to DiskOptions::max_open_files more, a pull one per
+    // active pack (writeback, Transfer::kMaxActive), and the process some of its own (repository, SQLite, libtorrent's
+    // event descriptors). Under the common limit of 1,024: 1,024 - 128 - 64 - 96 = 736 connections.
+    constexpr rlim_t kReserved = 128 + 64 + 96;
+    struct rlimit rl;
+    rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (soft == RLIM_INFINITY || soft > 2000 + kReserved) return 2000;
+    return static_cast<int>(std::max<rlim_t>(64, soft > kReserved ? soft - kReserved : 0));
+}
+
 lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     lt::settings_pack p;
     // Where we are: one explicit address, for listening and for outgoing connections (never a wildcard: a wildcard
@@ -53,7 +65,7 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     p.set_bool(lt::settings_pack::enable_incoming_utp, false);
     // Several pullers may share one address (NAT, one host); a seed serves many of them at once.
     p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-    p.set_int(lt::settings_pack::connections_limit, 2000);
+    p.set_int(lt::settings_pack::connections_limit, connections_limit());
     p.set_int(lt::settings_pack::unchoke_slots_limit, 64);
     p.set_int(lt::settings_pack::listen_queue_size, 256);  // a puller opens one connection per torrent at once
     // No queueing: a repository has one torrent per commit and per pack, all of them active.

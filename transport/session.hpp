@@ -49,6 +49,10 @@ public:
     SwarmSession(const SwarmSession&) = delete;
     SwarmSession& operator=(const SwarmSession&) = delete;
 
+    // The most peer connections a session keeps: 2,000, or fewer when the soft limit on open files (RLIMIT_NOFILE)
+    // leaves less room next to the files (docs/transport.md, "Descriptors").
+    static int connections_limit();
+
     // The settings every dvt session uses (docs/transport.md lists each one and why).
     static lt::settings_pack settings(const Endpoint& listen);
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "objects/torrent_id.hpp"
 #include "transport/verify_received.hpp"
 #include "util/error.hpp"
 
@@ -124,6 +125,7 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
             save_resume(lt::torrent_handle::only_if_modified);
             next_save = Clock::now() + std::chrono::seconds(1);
         }
+        park_finished();
         start_verifying();
         if (m_pending.empty() && std::all_of(m_items.begin(), m_items.end(), [](const Item& i) { return i.done; }))
             break;
@@ -134,16 +136,17 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
 }
 
 void Transfer::start_verifying() {
-    constexpr int kVerifyThreads = 4;
-    int running = 0;
+    std::size_t running = 0;
     for (auto& i : m_items)
         if (i.sealed.valid() && i.sealed.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ++running;
     for (auto& i : m_items) {
-        if (running >= kVerifyThreads) break;
+        if (running >= m_verify_threads) break;
         if (!verification_pending(i)) continue;
-        i.sealed = std::async(std::launch::async, [file = i.file, ref = *i.verify, l = m_s.piece_layer(i.file.string())] {
+        std::function<objects::SealedPack()> verify = [file = i.file, ref = *i.verify,
+                                                       l = m_s.piece_layer(i.file.string())] {
             return with_settle_retries([&] { return verify_pack(file, ref, l.value_or(Bytes{})); });
-        });
+        };
+        i.sealed = m_launch ? m_launch(i, std::move(verify)) : std::async(std::launch::async, std::move(verify));
         ++running;
     }
 }
@@ -200,9 +203,26 @@ Traffic Transfer::traffic() const {
     return t;
 }
 
+void Transfer::park_finished() {
+    std::size_t seeding = 0;
+    for (auto it = m_items.rbegin(); it != m_items.rend(); ++it) {
+        auto& i = *it;
+        if (!i.done || i.wanted || i.parked || !i.handle.is_valid() || i.name == objects::kCommitTorrentName) continue;
+        if (++seeding <= kMaxSeeding) continue;
+        i.handle.pause();  // its connections close; the file stays (verified and imported after the transfer)
+        i.parked = true;
+    }
+}
+
 void Transfer::start_writeback() {
     for (auto& i : m_items) {
         if (i.file.empty()) continue;
+        if (i.done) {
+            // the last hint, then the descriptor goes: a pull of thousands of packs holds one per active pack only
+            if (i.writeback) (void)::sync_file_range(i.writeback.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+            i.writeback = util::Fd();
+            continue;
+        }
         if (!i.writeback) {
             int fd = ::open(i.file.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0) continue;  // not created yet

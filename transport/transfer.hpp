@@ -12,6 +12,9 @@
 //  - At most kMaxActive torrents that are not complete are in the session at once: the others wait in a queue
 //    (enqueue()) and are added, in order, as earlier ones complete. A commit naming very many packs (a hostile one
 //    names a million) costs a small queue entry per pack, not a torrent, and the deadline is checked between adds.
+//  - At most kMaxSeeding complete whole packs stay active to serve other pullers; the others are paused (no
+//    connections), and a pack's writeback descriptor is closed once it is complete: a pull's descriptors do not
+//    grow with the number of packs (docs/transport.md, "Descriptors").
 //  - close() (also run by the destructor) saves the resume data, makes libtorrent write out and close the files
 //    (flush_cache -> cache_flushed_alert) and removes the torrents, so the caller may read, rename or delete them.
 #pragma once
@@ -22,6 +25,7 @@
 
 #include <libtorrent/torrent_info.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -69,6 +73,7 @@ struct Item {
     std::uint64_t wanted_bytes = 0;
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
     bool saving = false;
+    bool parked = false;  // complete and paused: no more connections (Transfer::park_finished)
     Clock::time_point added;  // when the torrent was added to the session
     std::filesystem::path file;            // packs: the file libtorrent writes (partial/<id>.pack)
     util::Fd writeback;       // opened on the first writeback tick (Transfer::start_writeback)
@@ -90,6 +95,20 @@ public:
 
     // At most this many torrents that are not complete at once (enqueue()).
     static constexpr std::size_t kMaxActive = 64;
+    // At most this many complete whole packs stay active (serving other pullers); older ones are paused.
+    static constexpr std::size_t kMaxSeeding = 32;
+    // At most this many pack verifications at once (start_verifying()).
+    static constexpr std::size_t kVerifyThreads = 4;
+
+    // Starts one pack's verification and gives its future result. The default runs `verify` (verify_pack on the
+    // received file) on a thread of its own; a unit test replaces it (a pool of one whose verifications are done
+    // before they are returned forces the ordering in which finish_verifying() used to skip complete packs).
+    using VerifyLauncher =
+        std::function<std::future<objects::SealedPack>(const Item&, std::function<objects::SealedPack()> verify)>;
+    void set_verification(std::size_t threads, VerifyLauncher launch) {
+        m_verify_threads = std::max<std::size_t>(1, threads);
+        m_launch = std::move(launch);
+    }
 
     Item& add(Item it, lt::add_torrent_params atp);
 
@@ -108,7 +127,7 @@ public:
     // other packs still arrive. Its piece layer comes from dvt's disk I/O when this session hashed every piece
     // (SwarmSession::piece_layer); else the file is hashed again. The fsync waits for the disk; one pack after the
     // other at the end of the pull, verification took 1.7 s for 4 packs (8 pullers on one host).
-    // At most kVerifyThreads at a time (a clone of 2 GB completes ~30 packs within a few seconds).
+    // At most kVerifyThreads (set_verification) at a time (a clone of 2 GB completes ~30 packs within a few seconds).
     void start_verifying();
 
     // After run(): starts the verifications not started yet and waits for all of them.
@@ -138,6 +157,12 @@ private:
 
     [[noreturn]] void timeout(bool have_commit);
 
+    // Pauses the complete whole packs beyond the kMaxSeeding most recently added: each would keep its connection to
+    // every peer (close_redundant_connections is off, transport/session.cpp), so a pull's sockets, and the server's,
+    // would grow with the number of packs past the common limit of 1,024 descriptors. A paused pack is still
+    // verified and imported.
+    void park_finished();
+
     // Starts queued torrents while fewer than kMaxActive are incomplete and the deadline has not passed.
     void fill();
 
@@ -158,6 +183,8 @@ private:
     std::set<std::string> m_connected;
     std::map<std::string, std::string> m_tracker_errors;
     int m_hash_failures = 0;
+    std::size_t m_verify_threads = kVerifyThreads;
+    VerifyLauncher m_launch;  // empty: std::async
 };
 
 }  // namespace dvt::transport

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -176,6 +178,16 @@ std::optional<Fd> try_lock_file(const fs::path& p) {
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return g;
     if (errno == EWOULDBLOCK) return std::nullopt;
     throw_errno("cannot lock " + p.string());
+}
+
+void raise_open_file_limit() {
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? rlim_t{65536} : std::min<rlim_t>(rl.rlim_max, 65536);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        (void)::setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 }  // namespace dvt::util

@@ -90,4 +90,8 @@ private:
     Fd m_fd;
 };
 
+// Raises the soft limit on open files (RLIMIT_NOFILE) to the hard limit, at most to 65,536 (the binary does this at
+// startup). A bonus only: dvt works within 1,024 descriptors (docs/transport.md, "Descriptors"); errors are ignored.
+void raise_open_file_limit();
+
 }  // namespace dvt::util

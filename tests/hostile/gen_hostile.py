@@ -15,8 +15,8 @@ of the hostile version would replace or delete the victim's files:  a-readme.txt
 or the hostile file), and the victim's b-old.txt is absent (a checkout would delete it).
 
 Cases (see CASES below): control (a well-formed version; must pull and check out fine), deep-tree, dag-bomb,
-zstd-bomb, many-packs, huge-pack, bad-chunk-hash, bad-file-object, long-name, manifest-length, tree-size,
-neg-zero-time, bad-delta.
+zstd-bomb, many-packs, small-packs (well-formed, many small packs), huge-pack, bad-chunk-hash, bad-file-object,
+long-name, manifest-length, tree-size, neg-zero-time, bad-delta.
 
 Standard library only (hashlib, struct, json); zstd frames come from the `zstd` CLI (the control's compressed
 records) or are written by hand (the zstd bomb's frame header claims its content size). Run with /usr/bin/python3.
@@ -629,6 +629,39 @@ def case_bad_delta(args):
     return finish(v, args, root, files=2)
 
 
+def case_small_packs(args):
+    """A well-formed version whose files lie in --packs packs: each file's chunk in a small pack of its own (as a
+    history of many small commits leaves them), 100 files per directory, the trees and file objects in one metadata
+    pack. Not hostile: many packs (torrents, descriptors) without gigabytes of data. Must clone, check out and fsck
+    cleanly."""
+    v = Version(args, split=True)
+    root = base_entries(v)
+    args.expect = {"a-readme.txt": ("f", BASE_README), "data/values.csv": ("f", BASE_VALUES)}
+    small = []
+    dirs = {}
+    for i in range(max(0, args.packs - 2)):  # the base files' data pack and the metadata pack are the other two
+        content = b"file %d of the small-packs version\n" % i
+        p = Pack()
+        cid = p.add(T_CHUNK, content)
+        small.append(p.build())
+        fid = v.raw_file_object(file_object(len(content), [(cid, len(content))]))
+        d = "d%04d" % (i // 100)
+        dirs.setdefault(d, {})["f%06d.txt" % i] = (K_FILE, len(content), fid)
+        args.expect["s/%s/f%06d.txt" % (d, i)] = ("f", content)
+    sub = {}
+    for d, entries in dirs.items():
+        did, dsz = v.tree(entries)
+        sub[d] = (K_DIR, dsz, did)
+    if sub:
+        sid, ssz = v.tree(sub)
+        root["s"] = (K_DIR, ssz, sid)
+    tid, total = v.tree(root)
+    built = v.packs() + small
+    refs = [(b.root, len(b.data), b.index_offset) for b in built]
+    c = commit_text(args, tid, len(args.expect), total, refs, message="small-packs version\n")
+    return built, c, refs
+
+
 CASES = {
     "bad-delta": case_bad_delta,
     "control": case_control,
@@ -636,6 +669,7 @@ CASES = {
     "dag-bomb": case_dag_bomb,
     "zstd-bomb": case_zstd_bomb,
     "many-packs": case_many_packs,
+    "small-packs": case_small_packs,
     "huge-pack": case_huge_pack,
     "bad-chunk-hash": case_bad_chunk_hash,
     "bad-file-object": case_bad_file_object,
@@ -660,7 +694,7 @@ def main():
     ap.add_argument("--target", choices=["chunk", "tree"], default="chunk", help="zstd-bomb: which record lies")
     ap.add_argument("--raw-length", type=int, default=(1 << 32) - 1, help="zstd-bomb: claimed raw length")
     ap.add_argument("--manifest-length", type=int, default=65536, help="zstd-bomb: chunk length in the manifest")
-    ap.add_argument("--packs", type=int, default=10000, help="many-packs: packs the commit names")
+    ap.add_argument("--packs", type=int, default=10000, help="many-packs, small-packs: packs the commit names")
     ap.add_argument("--length", type=int, default=1 << 40, help="huge-pack: the pack length")
     ap.add_argument("--name-length", type=int, default=300, help="long-name: bytes in the name")
     ap.add_argument("--time", default="-0", help="neg-zero-time: the author time as written")
@@ -685,7 +719,7 @@ def main():
     cid = write_repo(args.outdir, args, built + args.extra_built, commit_bytes)
     if args.digest:
         if args.expect is None:
-            sys.exit("--digest: only the control version has a defined work tree")
+            sys.exit("--digest: only the control and small-packs versions have a defined work tree")
         with open(args.digest, "w") as f:
             f.write(tree_digest(args.expect))
     if args.info:
