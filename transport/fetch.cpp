@@ -342,7 +342,9 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     for (int round = 0; !pending.empty(); ++round) {
         if (round > objects::kMaxDeltaDepth) throw Error(ErrorKind::corrupt, "delta chains longer than the limit");
         std::vector<std::pair<PackFetch*, objects::PackEntry>> next;
-        for (const auto& [pf, e] : pending) {
+        for (const auto& item : pending) {
+            PackFetch* pf = item.first;  // named, not a structured binding: clang 14 (scripts/fuzz.sh) cannot capture one
+            const objects::PackEntry& e = item.second;
             std::string what = "pack " + pf->ref.id.hex() + " received from the swarm";
             Hash32 b = with_settle_retries([&] { return objects::record_delta_base(fd_of(*pf), e, what); });
             if (!seen.insert(b).second) continue;
