@@ -12,6 +12,7 @@
 
 #include "core/repository.hpp"
 #include "transport/endpoint.hpp"
+#include "transport/pull.hpp"
 #include "transport/seeder.hpp"
 #include "transport/session.hpp"
 
@@ -29,6 +30,14 @@ struct RunningSeeder {
           seeder(session, *repo) {
         seeder.rescan();
         thread = std::thread([this] { seeder.run([this] { return stop.load(); }, std::chrono::milliseconds(200)); });
+    }
+    // Options of a pull from this seeder alone, listening on 127.0.0.3 (any port), with `timeout`.
+    transport::PullOptions pull_options(std::chrono::seconds timeout) const {
+        transport::PullOptions o;
+        o.peers = {session.listen_endpoint()};
+        o.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
+        o.timeout = timeout;
+        return o;
     }
     ~RunningSeeder() {
         stop = true;

@@ -95,10 +95,7 @@ TEST_CASE("a pull of a hostile version is refused before anything is stored, mov
         expect = "does not match its id";
     }
     RunningSeeder seed(a->root(), "127.0.0.2");
-    transport::PullOptions opts;
-    opts.peers = {seed.session.listen_endpoint()};
-    opts.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
-    opts.timeout = std::chrono::seconds(30);
+    transport::PullOptions opts = seed.pull_options(std::chrono::seconds(30));
 
     auto before = state(*b);
     std::string message;
@@ -143,10 +140,7 @@ TEST_CASE("a commit naming ten thousand packs nobody has ends at the pull's dead
     RunningSeeder seed(a->root(), "127.0.0.2");
 
     auto b = core::Repository::init(t.path / "b", core::InitOptions{});
-    transport::PullOptions opts;
-    opts.peers = {seed.session.listen_endpoint()};
-    opts.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
-    opts.timeout = std::chrono::seconds(4);
+    transport::PullOptions opts = seed.pull_options(std::chrono::seconds(4));
     auto start = std::chrono::steady_clock::now();
     std::string message;
     CHECK(kind_of([&] { transport::pull(*b, id, opts, false); }, &message) == ErrorKind::no_peers);
@@ -180,10 +174,7 @@ TEST_CASE("a commit naming a pack no torrent can hold (2^40 bytes and more) is c
     RunningSeeder seed(a->root(), "127.0.0.2");
 
     auto b = core::Repository::init(t.path / "b", core::InitOptions{});
-    transport::PullOptions opts;
-    opts.peers = {seed.session.listen_endpoint()};
-    opts.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
-    opts.timeout = std::chrono::seconds(4);
+    transport::PullOptions opts = seed.pull_options(std::chrono::seconds(4));
     std::string message;
     CHECK(kind_of([&] { transport::pull(*b, id, opts, false); }, &message) == ErrorKind::corrupt);
     INFO(message);
@@ -201,10 +192,7 @@ TEST_CASE("fsck --repair leaves a version fetched in part alone", "[transport][a
     RunningSeeder seed(a->root(), "127.0.0.2");
 
     auto b = core::Repository::init(t.path / "b", core::InitOptions{});
-    transport::PullOptions opts;
-    opts.peers = {seed.session.listen_endpoint()};
-    opts.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
-    opts.timeout = std::chrono::seconds(30);
+    transport::PullOptions opts = seed.pull_options(std::chrono::seconds(30));
     opts.paths = {"keep"};
     transport::pull(*b, v1, opts, false);
     REQUIRE(b->refs().read("refs/remotes/swarm/fetched") == v1);

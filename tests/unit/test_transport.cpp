@@ -270,10 +270,7 @@ TEST_CASE("clone and pull: refs, fast-forward and an incremental pull", "[transp
     auto v1 = commit_all(*a, "v1");
     RunningSeeder seed(a->root(), "127.0.0.2");
 
-    transport::PullOptions opts;
-    opts.peers = {seed.session.listen_endpoint()};
-    opts.listen = transport::parse_endpoint("127.0.0.3:0", "listen", true);
-    opts.timeout = std::chrono::seconds(60);
+    transport::PullOptions opts = seed.pull_options(std::chrono::seconds(60));
 
     // a non-empty destination is refused before anything happens
     fs::create_directories(t.path / "full");
