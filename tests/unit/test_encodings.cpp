@@ -10,6 +10,7 @@
 using namespace dvt;
 using namespace dvt::objects;
 using dvt::test::kind_of;
+using dvt::test::v2_commit;
 
 static Hash32 h(char c) {
     Hash32 x;
@@ -170,20 +171,6 @@ TEST_CASE("commit decoding rejects unknown headers, versions and non-canonical n
     CHECK_THROWS_AS(Commit::decode(replace("dvt-commit 1", "dvt-commit 2")), Error);
     // pack list must be sorted
     CHECK_THROWS_AS(Commit::decode(replace("pack " + h('1').hex(), "pack " + h('3').hex())), Error);
-}
-
-static Commit v2_commit() {
-    Commit c;
-    c.tree = h('t');
-    c.author_name = "Ada";
-    c.author_email = "ada@example.org";
-    c.time = 1700000000;
-    c.files = 1;
-    c.bytes = 5;
-    c.chunker = ChunkerParams{};
-    c.packs = {PackRef{h('1'), 4096, 4000}};
-    c.message = "m\n";
-    return c;
 }
 
 // `good` with the first occurrence of `from` replaced by `to`.

@@ -15,6 +15,7 @@
 using namespace dvt;
 using namespace dvt::objects;
 using dvt::test::kind_of;
+using dvt::test::v2_commit;
 using dvt::test::message_of;
 
 namespace {
@@ -34,20 +35,6 @@ Bytes zstd_frame(const Bytes& raw, bool content_size = true) {
     REQUIRE(!ZSTD_isError(n));
     out.resize(n);
     return out;
-}
-
-Commit base_commit() {
-    Commit c;
-    c.tree = h('t');
-    c.author_name = "Ada";
-    c.author_email = "ada@example.org";
-    c.time = 1700000000;
-    c.files = 1;
-    c.bytes = 5;
-    c.chunker = ChunkerParams{};
-    c.packs = {PackRef{h('1'), 4096, 4000}};
-    c.message = "m\n";
-    return c;
 }
 
 std::string text_of(const Commit& c) {
@@ -242,7 +229,7 @@ TEST_CASE("limits: entries per tree", "[limits]") {
 }
 
 TEST_CASE("commits have one encoding: times and zones without sign tricks or leading zeros", "[encoding][limits]") {
-    Commit c = base_commit();
+    Commit c = v2_commit();
     std::string good = text_of(c);
     std::string t = "1700000000 +0000";
     for (std::string bad : {"-0 +0000", "+1700000000 +0000", "01700000000 +0000", "-01 +0000", "1700000000 -0000",
@@ -258,7 +245,7 @@ TEST_CASE("commits have one encoding: times and zones without sign tricks or lea
 }
 
 TEST_CASE("limits: commit size, parents, packs, files and pack lines", "[limits]") {
-    Commit c = base_commit();
+    Commit c = v2_commit();
     std::string good = text_of(c);
     // files
     CHECK(Commit::decode(edited(good, "files 1\n", "files " + std::to_string(kMaxVersionEntries) + "\n")).files ==

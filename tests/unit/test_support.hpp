@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "objects/object.hpp"
 #include "util/bytes.hpp"
 #include "util/error.hpp"
 
@@ -57,6 +58,26 @@ inline ErrorKind kind_of(const std::function<void()>& f, std::string* message = 
         return e.kind();
     }
     return ErrorKind::internal;
+}
+
+// A well-formed version-2 commit (tree, one pack and hashes made of repeated characters) that tests edit field by field.
+inline objects::Commit v2_commit() {
+    auto filled = [](char c) {
+        Hash32 x;
+        x.bytes.fill(static_cast<std::uint8_t>(c));
+        return x;
+    };
+    objects::Commit c;
+    c.tree = filled('t');
+    c.author_name = "Ada";
+    c.author_email = "ada@example.org";
+    c.time = 1700000000;
+    c.files = 1;
+    c.bytes = 5;
+    c.chunker = objects::ChunkerParams{};
+    c.packs = {objects::PackRef{filled('1'), 4096, 4000}};
+    c.message = "m\n";
+    return c;
 }
 
 // The message of the error `f` throws; empty if it throws nothing.
