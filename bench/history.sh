@@ -56,7 +56,7 @@ if [ "$K" = 0 ]; then
     if [ -n "$DELTA_DEPTH" ]; then "$DVT" config pack.delta-depth "$DELTA_DEPTH"; (cd "$sub" && "$DVT" config pack.delta-depth "$DELTA_DEPTH"); fi
     for g in git.git sub.git; do git init -q --bare "$WORK/$g"; echo .dvt >>"$WORK/$g/info/exclude"; done
     restic -q -r "$WORK/restic" init >/dev/null
-    if [ "$have_borg" = 1 ]; then borg init -q -e repokey "$WORK/borg"; fi
+    if [ "$have_borg" = 1 ]; then borg --error init -e repokey "$WORK/borg"; fi
 fi
 # the tables/ + labels/ tree
 mkdir -p "$sub"
@@ -72,7 +72,7 @@ bytes=$(sed -n 's/^bytes //p' ".dvt/commits/$id")
 GIT_DIR=$WORK/git.git GIT_WORK_TREE=$tree git add -A . && GIT_DIR=$WORK/git.git GIT_WORK_TREE=$tree git commit -qm "v$K"
 GIT_DIR=$WORK/sub.git GIT_WORK_TREE=$sub git add -A . && GIT_DIR=$WORK/sub.git GIT_WORK_TREE=$sub git commit -qm "v$K"
 restic -q -r "$WORK/restic" backup --exclude .dvt --tag "v$K" . >/dev/null
-if [ "$have_borg" = 1 ]; then borg create -q --exclude .dvt "$WORK/borg::v$K" .; fi
+if [ "$have_borg" = 1 ]; then borg --error create --exclude .dvt "$WORK/borg::v$K" .; fi
 own="" tz=""
 if [[ " $CLONES " == *" $K "* ]]; then
     own=$(du -sb --exclude=.dvt . | cut -f1)
