@@ -23,7 +23,7 @@ const std::vector<CommandEntry>& command_table() {
         {"fsck", register_fsck},         {"gc", register_gc},           {"config", register_config},
         {"serve", register_serve},       {"clone", register_clone},     {"pull", register_pull},
         {"remote", register_remote},     {"push", register_push},       {"key", register_key},
-        {"pin", register_pin},         {"verify", register_verify},
+        {"pin", register_pin},           {"verify", register_verify},   {"mount", register_mount},
         {"hooks", register_hooks},
     };
     return table;

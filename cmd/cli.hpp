@@ -65,6 +65,7 @@ void register_key(CLI::App&, Context&);
 void register_pin(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_hooks(CLI::App&, Context&);
+void register_mount(CLI::App&, Context&);
 
 const std::vector<CommandEntry>& command_table();
 

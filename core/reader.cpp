@@ -1,0 +1,142 @@
+#include "core/reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "objects/limits.hpp"
+
+namespace dvt::core {
+
+using namespace dvt::objects;
+
+template <class V>
+std::shared_ptr<const V> VersionReader::Lru<V>::get(const Hash32& id) {
+    auto it = m_map.find(id);
+    if (it == m_map.end()) return nullptr;
+    m_order.splice(m_order.begin(), m_order, it->second);
+    return it->second->value;
+}
+
+template <class V>
+void VersionReader::Lru<V>::put(const Hash32& id, std::shared_ptr<const V> v, std::size_t bytes) {
+    if (bytes > m_budget || m_map.count(id)) return;
+    m_order.push_front(Item{id, std::move(v), bytes});
+    m_map.emplace(id, m_order.begin());
+    m_used += bytes;
+    while (m_used > m_budget) {
+        m_used -= m_order.back().bytes;
+        m_map.erase(m_order.back().id);
+        m_order.pop_back();
+    }
+}
+
+VersionReader::VersionReader(const ObjectStore& store, const Commit& commit, Limits limits)
+    : m_store(store), m_commit(commit), m_trees(limits.tree_cache_bytes), m_files(limits.file_cache_bytes),
+      m_chunks(limits.chunk_cache_bytes) {}
+
+std::shared_ptr<const Tree> VersionReader::tree(const Hash32& id) const {
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto t = m_trees.get(id)) return t;
+    }
+    auto t = std::make_shared<const Tree>(m_store.read_tree(id));  // verified; decode checks names and order
+    std::size_t bytes = 64;
+    for (const auto& e : t->entries) bytes += 64 + e.name.size() + e.target.size();
+    std::lock_guard lock(m_mutex);
+    m_trees.put(id, t, bytes);
+    return t;
+}
+
+std::shared_ptr<const VersionReader::FileIndex> VersionReader::file_index(const Hash32& id,
+                                                                           std::uint64_t expected_size) const {
+    std::shared_ptr<const FileIndex> f;
+    {
+        std::lock_guard lock(m_mutex);
+        f = m_files.get(id);
+    }
+    if (!f) {
+        auto idx = std::make_shared<FileIndex>();
+        idx->object = m_store.read_file_object(id);  // verified; decode checks that chunk sizes add up
+        idx->starts.reserve(idx->object.chunks.size());
+        std::uint64_t at = 0;
+        for (const auto& c : idx->object.chunks) {
+            idx->starts.push_back(at);
+            at += c.size;
+        }
+        f = idx;
+        std::lock_guard lock(m_mutex);
+        m_files.put(id, f, 64 + idx->object.chunks.size() * (sizeof(ChunkRef) + sizeof(std::uint64_t)));
+    }
+    if (f->object.size != expected_size)
+        throw Error(ErrorKind::corrupt, "file object " + id.hex() + " holds " + std::to_string(f->object.size) +
+                                            " bytes, its tree entry says " + std::to_string(expected_size));
+    return f;
+}
+
+std::shared_ptr<const Bytes> VersionReader::chunk(const ChunkRef& ref) const {
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto c = m_chunks.get(ref.id)) return c;
+    }
+    auto c = std::make_shared<const Bytes>(m_store.read(ref.id));  // verified against the id (deltas through their chain)
+    if (c->size() != ref.size)
+        throw Error(ErrorKind::corrupt, "chunk " + ref.id.hex() + " holds " + std::to_string(c->size()) +
+                                            " bytes, its file object says " + std::to_string(ref.size));
+    std::lock_guard lock(m_mutex);
+    m_chunks.put(ref.id, c, c->size());
+    return c;
+}
+
+std::optional<ReaderEntry> VersionReader::lookup(std::string_view path) const {
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    if (path.size() > kMaxPathLength) return std::nullopt;
+    ReaderEntry cur;
+    cur.kind = EntryKind::directory;
+    cur.id = m_commit.tree;
+    cur.size = m_commit.bytes;
+    std::uint32_t depth = 0;
+    while (!path.empty()) {
+        auto slash = path.find('/');
+        std::string_view name = path.substr(0, slash);
+        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+        if (cur.kind != EntryKind::directory || ++depth > kMaxTreeDepth || !valid_entry_name(name)) return std::nullopt;
+        auto t = tree(cur.id);
+        const TreeEntry* e = t->find(name);
+        if (!e) return std::nullopt;
+        cur = ReaderEntry{e->kind, e->size, e->id, e->target};
+    }
+    return cur;
+}
+
+std::vector<TreeEntry> VersionReader::list(std::string_view dir) const {
+    auto e = lookup(dir);
+    if (!e) throw Error(ErrorKind::not_found, "no such path in the version: " + std::string(dir));
+    if (e->kind != EntryKind::directory)
+        throw Error(ErrorKind::usage, "not a directory in the version: " + std::string(dir));
+    return tree(e->id)->entries;
+}
+
+std::size_t VersionReader::read(const ReaderEntry& file, std::uint64_t offset, std::span<std::uint8_t> out) const {
+    if (file.kind != EntryKind::file && file.kind != EntryKind::executable)
+        throw Error(ErrorKind::usage, "not a file");
+    if (offset >= file.size || out.empty()) return 0;
+    auto f = file_index(file.id, file.size);
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), file.size - offset));
+    // the chunk holding `offset`: the last one starting at or before it
+    auto it = std::upper_bound(f->starts.begin(), f->starts.end(), offset);
+    std::size_t i = static_cast<std::size_t>(it - f->starts.begin()) - 1;
+    std::size_t done = 0;
+    while (done < want) {
+        const ChunkRef& ref = f->object.chunks[i];
+        auto c = chunk(ref);
+        const std::uint64_t in = offset + done - f->starts[i];
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(ref.size - in, want - done));
+        std::memcpy(out.data() + done, c->data() + in, n);
+        done += n;
+        ++i;
+    }
+    return done;
+}
+
+}  // namespace dvt::core

@@ -1,0 +1,99 @@
+// VersionReader: random access to the files of one version without checking it out (#18: the mount, the HTTP
+// endpoint and the Python package read through it).
+//
+// Contract:
+//  - Every byte it returns was verified against its id by the object store (a delta chunk through its chain). What
+//    the repository lacks is asked of the store's ObjectSource (ObjectStore::set_source: a lazy source fetches it from
+//    peers); a chunk that cannot be had is an Error (not_found, no_peers, network, corrupt), never other bytes.
+//  - A version is hostile until read: each tree and file object is checked as it is read (decoders enforce the limits
+//    of objects/limits.hpp), a path deeper than kMaxTreeDepth or longer than kMaxPathLength is not looked up, a file
+//    entry whose size differs from its file object's, or a chunk whose bytes differ in length from its reference, is
+//    ErrorKind::corrupt. Nothing is read ahead of need: opening a reader reads no object, a lookup reads the trees on
+//    the path, a read the file object and the chunks it covers.
+//  - Memory is bounded: trees, file objects and chunks are kept in LRU caches of fixed byte budgets.
+//  - Thread-safe: any method may be called from several threads at once (the mount's worker threads).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "objects/store.hpp"
+
+namespace dvt::core {
+
+// A file, symlink or directory of the version.
+struct ReaderEntry {
+    objects::EntryKind kind = objects::EntryKind::directory;
+    std::uint64_t size = 0;  // file: bytes; symlink: target length; directory: bytes of all files below
+    Hash32 id;               // file object or tree (zero for a symlink)
+    std::string target;      // symlinks
+};
+
+class VersionReader {
+public:
+    struct Limits {
+        std::size_t tree_cache_bytes = 32u << 20;   // encoded bytes of cached trees
+        std::size_t file_cache_bytes = 32u << 20;   // encoded bytes of cached file objects
+        std::size_t chunk_cache_bytes = 64u << 20;  // raw bytes of cached chunks
+    };
+    VersionReader(const objects::ObjectStore& store, const objects::Commit& commit) : VersionReader(store, commit, Limits{}) {}
+    VersionReader(const objects::ObjectStore& store, const objects::Commit& commit, Limits limits);
+
+    const objects::Commit& commit() const { return m_commit; }
+
+    // The entry at `path` ("a/b/c"; "" or "/" is the root directory); nullopt if the version has no such path (or a
+    // component is not a directory). A path that is not a valid relative path (".." components, empty components,
+    // over the limits) is nullopt as well: it cannot name anything in a version.
+    std::optional<ReaderEntry> lookup(std::string_view path) const;
+    // The entries of directory `dir` (as lookup() finds it), sorted by name. ErrorKind::not_found if there is no such
+    // path, ErrorKind::usage if it is not a directory.
+    std::vector<objects::TreeEntry> list(std::string_view dir) const;
+    // Reads up to out.size() bytes of file object `file` (of a file entry found by lookup, whose size it must have)
+    // from `offset`; returns the number of bytes read (less only at the end of the file; 0 at or past it).
+    std::size_t read(const ReaderEntry& file, std::uint64_t offset, std::span<std::uint8_t> out) const;
+
+private:
+    struct FileIndex {
+        objects::FileObject object;
+        std::vector<std::uint64_t> starts;  // offset of each chunk in the file
+    };
+    std::shared_ptr<const objects::Tree> tree(const Hash32& id) const;
+    std::shared_ptr<const FileIndex> file_index(const Hash32& id, std::uint64_t expected_size) const;
+    std::shared_ptr<const Bytes> chunk(const objects::ChunkRef& ref) const;
+
+    // A byte-budgeted LRU of shared values by id.
+    template <class V>
+    class Lru {
+    public:
+        explicit Lru(std::size_t budget) : m_budget(budget) {}
+        std::shared_ptr<const V> get(const Hash32& id);
+        void put(const Hash32& id, std::shared_ptr<const V> v, std::size_t bytes);
+
+    private:
+        struct Item {
+            Hash32 id;
+            std::shared_ptr<const V> value;
+            std::size_t bytes;
+        };
+        std::size_t m_budget, m_used = 0;
+        std::list<Item> m_order;  // most recent first
+        std::unordered_map<Hash32, typename std::list<Item>::iterator, Hash32Hasher> m_map;
+    };
+
+    const objects::ObjectStore& m_store;
+    objects::Commit m_commit;
+    mutable std::mutex m_mutex;  // guards the caches (store reads happen outside it)
+    mutable Lru<objects::Tree> m_trees;
+    mutable Lru<FileIndex> m_files;
+    mutable Lru<Bytes> m_chunks;
+};
+
+}  // namespace dvt::core
