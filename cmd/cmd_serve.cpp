@@ -12,7 +12,7 @@ namespace dvt::cmd {
 
 void register_serve(CLI::App& app, Context& ctx) {
     struct Args {
-        std::string listen, upload_limit, follow, follow_branch = "main";
+        std::string listen, upload_limit, follow, follow_branch = "main", http;
         std::vector<std::string> trackers, bootstrap;
         bool dht = false, super_seed = false, lsd = false;
         double follow_interval = 10;
@@ -31,6 +31,9 @@ void register_serve(CLI::App& app, Context& ctx) {
     sub->add_option("--follow", a->follow, "Be a replica of dvt://<key>: fetch every version it publishes");
     sub->add_option("--follow-branch", a->follow_branch, "The branch to follow (default main)");
     sub->add_option("--follow-interval", a->follow_interval, "Seconds between looks for a new version (default 10)");
+    sub->add_option("--http", a->http,
+                    "Also serve the versions over HTTP on [IP:]PORT (GET /<commit>/<path>, Range, JSON listings; "
+                    "loopback unless an address is given)");
     sub->add_flag("--super-seed", a->super_seed,
                   "Initial seeding (BEP 16): upload each piece about once and let the peers trade the rest");
     sub->callback([a, &ctx] {
@@ -46,6 +49,7 @@ void register_serve(CLI::App& app, Context& ctx) {
         o.follow_branch = a->follow_branch;
         o.follow_interval = follow_interval;
         o.super_seed = a->super_seed;
+        if (!a->http.empty()) o.http = transport::parse_http_address(a->http);
         o.warn = [&ctx](const std::string& m) { ctx.warn(m); };
         o.info = [&ctx](const std::string& m) { ctx.info(m); };
         o.ready = [&ctx](const transport::ServeReady& r) {
@@ -56,10 +60,12 @@ void register_serve(CLI::App& app, Context& ctx) {
                                 {"port", at.port()},
                                 {"commits", r.counts.commits},
                                 {"packs", r.counts.packs},
-                                {"partial_packs", r.counts.partial_packs}});
+                                {"partial_packs", r.counts.partial_packs},
+                                {"http", r.http ? nlohmann::json(transport::endpoint_string(*r.http)) : nlohmann::json(nullptr)}});
             else
                 *ctx.out << "serving " << r.counts.commits << " commits and " << r.counts.packs << " packs on "
-                         << transport::endpoint_string(at) << "\n";
+                         << transport::endpoint_string(at)
+                         << (r.http ? ", HTTP on http://" + transport::endpoint_string(*r.http) + "/" : std::string()) << "\n";
             ctx.out->flush();
         };
         // SIGUSR1 prints a status line (like dd's): what has been uploaded so far, without stopping

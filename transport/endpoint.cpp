@@ -65,6 +65,11 @@ Endpoint parse_listen_address(std::string_view text, bool port_required) {
     }
 }
 
+Endpoint parse_http_address(std::string_view text) {
+    const bool port_only = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+    return parse_endpoint(port_only ? "127.0.0.1:" + std::string(text) : std::string(text), "HTTP address", true);
+}
+
 std::string endpoint_string(const Endpoint& ep) {
     std::string a = ep.address().to_string();
     if (ep.address().is_v6()) a = "[" + a + "]";

@@ -28,6 +28,9 @@ std::string endpoint_string(const Endpoint& ep);
 // wildcard address, an IPv6 address without brackets.
 Endpoint parse_listen_address(std::string_view text, bool port_required = false);
 
+// An --http value (dvt serve): "PORT" (on 127.0.0.1: loopback unless an address is given), "IPv4:PORT" or
+// "[IPv6]:PORT"; port 0 picks a free one. Throws ErrorKind::usage ("HTTP address '<text>' ...").
+Endpoint parse_http_address(std::string_view text);
 // The local address the kernel would use as source for connections to `peer` (UDP connect + getsockname; no packet
 // is sent). Throws ErrorKind::network if there is no route.
 Address local_address_towards(const Endpoint& peer);

@@ -2,6 +2,7 @@
 
 #include "transport/dht.hpp"
 #include "transport/follower.hpp"
+#include "transport/http_endpoint.hpp"
 #include "transport/keys.hpp"
 #include "transport/lsd.hpp"
 #include "transport/seeder.hpp"
@@ -48,7 +49,9 @@ ServeResult serve(core::Repository& repo, const ServeOptions& o) {
     Seeder seeder(session, repo, [&o](const std::string& m) { say(o.warn, m); }, o.trackers);
     seeder.set_super_seeding(o.super_seed);
     auto counts = seeder.rescan();
-    if (o.ready) o.ready(ServeReady{session.listen_endpoint(), counts});
+    std::optional<HttpEndpoint> http;
+    if (o.http) http.emplace(repo, *o.http);
+    if (o.ready) o.ready(ServeReady{session.listen_endpoint(), counts, http ? std::optional(http->local()) : std::nullopt});
     auto report_status = [&] {
         while (o.status_requested && o.status_requested())
             if (o.status) o.status(ServeStatus{seeder.counts(), seeder.bytes_uploaded()});

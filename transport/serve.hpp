@@ -19,6 +19,7 @@ namespace dvt::transport {
 struct ServeReady {
     Endpoint listen;    // the address and port actually listened on (the real port when 0 was asked for)
     SeedCounts counts;  // what is served at the start
+    std::optional<Endpoint> http;  // where the HTTP endpoint listens (with ServeOptions::http)
 };
 
 struct ServeStatus {
@@ -37,6 +38,7 @@ struct ServeOptions {
     std::string follow_branch = "main";
     std::chrono::milliseconds follow_interval = std::chrono::seconds(10);
     bool super_seed = false;               // BEP 16 for every torrent (Seeder::set_super_seeding)
+    std::optional<Endpoint> http;          // --http: the versions over HTTP too (transport/http_endpoint.hpp)
 
     std::function<void(const ServeReady&)> ready;         // once, when listening and every torrent is added
     std::function<bool()> status_requested;               // polled; true: `status` is called (again until false)
@@ -55,7 +57,7 @@ struct ServeResult {
 // `ready`, then serves until should_stop() — rescanning for new commits and packs, and with the DHT also doing a
 // Follower's duties (republishing the key holder's refs, following `o.follow`). Returns what was uploaded.
 // Throws conflict (another `dvt serve` holds the repository), usage (--follow without the DHT; a bad config value),
-// network (cannot listen on `o.listen`).
+// network (cannot listen on `o.listen` or `o.http`).
 ServeResult serve(core::Repository& repo, const ServeOptions& o);
 
 }  // namespace dvt::transport
