@@ -10,6 +10,7 @@
 #include "transport/publish.hpp"
 #include "transport/pull.hpp"
 #include "util/error.hpp"
+#include "util/http.hpp"
 
 namespace dvt::cmd {
 
@@ -34,8 +35,8 @@ void register_push(CLI::App& app, Context& ctx) {
     sub->callback([a, &ctx] {
         auto timeout = checked_seconds(a->timeout, "--timeout", 0.001, kMaxNetworkTimeout);
         if (a->replicas < 0) throw Error(ErrorKind::usage, "--replicas must be 0 or more");
-        if (!a->mirror_url.empty() && !a->mirror_url.starts_with("http://"))
-            throw Error(ErrorKind::usage, "--mirror-url must be an http:// URL");
+        if (!a->mirror_url.empty() && !util::is_http_url(a->mirror_url))
+            throw Error(ErrorKind::usage, "--mirror-url must be an http:// or https:// URL");
         transport::PublishOptions o;
         if (!a->listen.empty()) o.listen = transport::parse_listen_address(a->listen);
         o.bootstrap = a->bootstrap;

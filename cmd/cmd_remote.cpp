@@ -110,7 +110,7 @@ void register_remote(CLI::App& app, Context& ctx) {
     add->add_option("--peer", a->peers, "IP:PORT (repeatable)")->allow_extra_args(false);
     add->add_option("--tracker", a->trackers, "Tracker announce URL (repeatable)")->allow_extra_args(false);
     add->add_option("--url", a->url, "A published repository, dvt://<public key>");
-    add->add_option("--mirror", a->mirrors, "An http:// mirror (repeatable)")->allow_extra_args(false);
+    add->add_option("--mirror", a->mirrors, "An http:// or https:// mirror (repeatable)")->allow_extra_args(false);
     add->add_option("--bootstrap", a->bootstrap, "DHT bootstrap node HOST:PORT for the dvt:// address (repeatable)")
         ->allow_extra_args(false);
     auto* rm = sub->add_subcommand("remove", "Forget remote NAME");
@@ -136,8 +136,7 @@ void register_remote(CLI::App& app, Context& ctx) {
             for (const auto& t : a->trackers) r.trackers.push_back(transport::check_tracker_url(t));
             if (!a->url.empty()) r.url = "dvt://" + transport::public_hex(transport::parse_repo_url(a->url));
             for (const auto& m : a->mirrors) {
-                if (!m.starts_with("http://")) throw Error(ErrorKind::usage, "mirror '" + m + "' is not an http:// URL");
-                r.mirrors.push_back(m);
+                r.mirrors.push_back(transport::check_mirror_url(m));
             }
             r.bootstrap = transport::dht_options(nullptr, a->bootstrap, false).bootstrap;  // checks each node
             auto lock = repo->write_lock();

@@ -13,7 +13,7 @@ namespace dvt::cmd {
 void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
     sub->add_option("--peer", a.peers, "A peer that serves the commit, IP:PORT (repeatable)")->allow_extra_args(false);
     sub->add_option("--tracker", a.trackers, "A BitTorrent tracker announce URL (repeatable)")->allow_extra_args(false);
-    sub->add_option("--mirror", a.mirrors, "An http:// mirror (dvt push --mirror) used as a web seed (repeatable)")
+    sub->add_option("--mirror", a.mirrors, "An http:// or https:// mirror (dvt push --mirror) used as a web seed (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("--bootstrap", a.bootstrap, "DHT bootstrap node HOST:PORT: find peers through the DHT (repeatable)")
         ->allow_extra_args(false);
@@ -30,8 +30,7 @@ void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
 transport::PullOptions parse_swarm_args(const SwarmArgs& a) {
     transport::PullOptions o;
     for (const auto& m : a.mirrors) {
-        if (!m.starts_with("http://")) throw Error(ErrorKind::usage, "mirror '" + m + "' is not an http:// URL");
-        o.web_seeds.push_back(m);
+        o.web_seeds.push_back(transport::check_mirror_url(m));
     }
     o.dht = transport::dht_options(nullptr, a.bootstrap, a.dht);
     o.lsd = a.lsd;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "util/error.hpp"
+#include "util/http.hpp"
 
 namespace dvt::transport {
 
@@ -160,7 +161,7 @@ std::vector<std::string> record_web_seeds(const lt::entry& value) {
     if (value.type() != lt::entry::dictionary_t) return out;  // find_key would throw on a list, string or integer
     if (const auto* w = value.find_key("w"); w && w->type() == lt::entry::list_t)
         for (const auto& u : w->list())
-            if (u.type() == lt::entry::string_t && u.string().starts_with("http://")) out.push_back(u.string());
+            if (u.type() == lt::entry::string_t && util::is_http_url(u.string())) out.push_back(u.string());
     return out;
 }
 

@@ -60,7 +60,7 @@ std::optional<std::vector<std::string>> decode_ref_list(const lt::entry& v);
 std::vector<std::pair<std::string, lt::entry>> ref_items(const std::vector<std::pair<std::string, Hash32>>& refs,
                                                         const std::string& mirror_url,
                                                         std::vector<std::string>* skipped = nullptr);
-// The http:// mirror URLs a ref record names ("w"), if any; none for a value that is not a dictionary.
+// The http:// and https:// mirror URLs a ref record names ("w"), if any; none for a value that is not a dictionary.
 std::vector<std::string> record_web_seeds(const lt::entry& value);
 
 // The bytes BEP 44 signs: ["4:salt" <len>:<salt>] "3:seqi" <seq> "e1:v" <bencoded value>.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/http.hpp"
 
 namespace dvt::transport {
 
@@ -133,6 +134,12 @@ std::int64_t parse_rate(std::string_view text, std::string_view what) {
     if (used == 0 || mult == 0 || !(v >= 0) || v * mult > 1e13)
         throw Error(ErrorKind::usage, std::string(what) + " '" + t + "' is not a rate (bytes/s, e.g. 20M or 500k)");
     return static_cast<std::int64_t>(v * mult);
+}
+
+std::string check_mirror_url(std::string_view url) {
+    if (!util::is_http_url(url))
+        throw Error(ErrorKind::usage, "mirror '" + std::string(url) + "' is not an http:// or https:// URL");
+    return std::string(url);
 }
 
 std::string check_tracker_url(std::string_view url) {

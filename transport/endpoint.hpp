@@ -42,6 +42,9 @@ std::int64_t parse_rate(std::string_view text, std::string_view what);
 // A tracker URL: http:// or udp://, with a host. Throws ErrorKind::usage.
 std::string check_tracker_url(std::string_view url);
 
+// A mirror URL (clone/pull --mirror, remote add --mirror, config remote.*.mirrors): http:// or https://, with a host.
+// Returns it unchanged; throws ErrorKind::usage ("mirror '<url>' is not an http:// or https:// URL").
+std::string check_mirror_url(std::string_view url);
 // The host part of a tracker URL as an IP address, if it is one (used to pick the local address for a pull).
 std::optional<Address> tracker_address(std::string_view url);
 

@@ -21,7 +21,7 @@ struct PublishOptions {
     bool dht = false;                       // --dht (the public DHT)
     std::optional<Endpoint> listen;         // default: the local address towards the first bootstrap node, any port
     std::filesystem::path mirror;           // export commits and packs here (an absolute path); empty: no mirror
-    std::string mirror_url;                 // empty, or an http:// URL saved as config mirror.url (published as "w")
+    std::string mirror_url;                 // empty, or an http(s):// URL saved as config mirror.url (published as "w")
     int replicas = 0;                       // seed until this many other peers hold each pushed branch head
     std::chrono::milliseconds timeout = std::chrono::seconds(120);  // for the DHT and for the replicas (> 0)
     std::function<void(const std::string&)> info, warn;  // one-line progress messages and warnings

@@ -56,8 +56,7 @@ Remote load_remote(const core::Config& c, const std::string& name) {
             r.url = *url;
         }
         for (const auto& m : words(mirrors.value_or(""))) {
-            if (!m.starts_with("http://")) throw Error(ErrorKind::usage, "mirror '" + m + "' is not an http:// URL");
-            r.mirrors.push_back(m);
+            r.mirrors.push_back(check_mirror_url(m));
         }
         r.bootstrap = words(bootstrap.value_or(""));
     } catch (const Error& e) {

@@ -27,7 +27,7 @@ struct Remote {
     std::string url;                     // "dvt://<public key>" of a published repository, or empty
     std::vector<Endpoint> peers;
     std::vector<std::string> trackers;
-    std::vector<std::string> mirrors;    // http:// mirror base URLs (web seeds)
+    std::vector<std::string> mirrors;    // http:// or https:// mirror base URLs (web seeds)
     std::vector<std::string> bootstrap;  // DHT bootstrap nodes for this remote
 };
 
