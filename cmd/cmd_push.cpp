@@ -18,7 +18,7 @@ void register_push(CLI::App& app, Context& ctx) {
     struct Args {
         std::vector<std::string> bootstrap;
         bool dht = false;
-        std::string listen, mirror, mirror_url;
+        std::string listen, mirror, mirror_url, s3_endpoint;
         int replicas = 0;
         double timeout = 120;
     };
@@ -30,7 +30,10 @@ void register_push(CLI::App& app, Context& ctx) {
     sub->add_option("--listen", a->listen, "Local IP[:PORT] for the DHT and seeding (default: towards the first node)");
     sub->add_option("--replicas", a->replicas, "Seed until this many other peers hold a complete copy of every pushed head");
     sub->add_option("--timeout", a->timeout, "Seconds to wait for the DHT and for --replicas (default 120)");
-    sub->add_option("--mirror", a->mirror, "Also export commits and packs to this directory (for any HTTP server)");
+    sub->add_option("--mirror", a->mirror,
+                    "Also export commits and packs to this directory (for any HTTP server) or S3-compatible bucket "
+                    "(s3://BUCKET/PREFIX; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+    sub->add_option("--s3-endpoint", a->s3_endpoint, "The S3 endpoint (http(s)://HOST[:PORT]; default: AWS's for AWS_REGION)");
     sub->add_option("--mirror-url", a->mirror_url, "The URL that serves --mirror DIR; published with the refs as a web seed");
     sub->callback([a, &ctx] {
         auto timeout = checked_seconds(a->timeout, "--timeout", 0.001, kMaxNetworkTimeout);
@@ -42,14 +45,16 @@ void register_push(CLI::App& app, Context& ctx) {
         o.bootstrap = a->bootstrap;
         o.dht = a->dht;
         o.mirror = a->mirror;
-        if (!ctx.dir.empty() && o.mirror.is_relative() && !a->mirror.empty()) o.mirror = std::filesystem::path(ctx.dir) / o.mirror;
+        o.s3_endpoint = a->s3_endpoint;
+        if (!a->mirror.empty() && !a->mirror.starts_with("s3://") && std::filesystem::path(a->mirror).is_relative())
+            o.mirror = std::filesystem::absolute(std::filesystem::path(ctx.dir.empty() ? "." : ctx.dir) / a->mirror).string();
         o.mirror_url = a->mirror_url;
         o.replicas = a->replicas;
         o.timeout = timeout;
         o.info = [&ctx](const std::string& m) { ctx.info(m); };
         o.warn = [&ctx](const std::string& m) { ctx.warn(m); };
         o.mirrored = [&ctx, &o](const transport::MirrorResult& m) {
-            ctx.info("mirror " + o.mirror.string() + ": " + std::to_string(m.commits) + " commits and " +
+            ctx.info("mirror " + o.mirror + ": " + std::to_string(m.commits) + " commits and " +
                      std::to_string(m.packs) + " packs written (" + human_bytes(m.bytes) + ")");
         };
         auto repo = ctx.open_repo();
@@ -66,7 +71,7 @@ void register_push(CLI::App& app, Context& ctx) {
         if (!ctx.json) return;
         nlohmann::json out = {{"refs", nlohmann::json::array()}};
         if (r.mirror)
-            out["mirror"] = {{"path", o.mirror.string()}, {"commits_written", r.mirror->commits},
+            out["mirror"] = {{"path", o.mirror}, {"commits_written", r.mirror->commits},
                              {"packs_written", r.mirror->packs}, {"bytes_written", r.mirror->bytes}};
         if (r.dht) {
             out["published_by"] = r.by_server ? "server" : "push";

@@ -16,3 +16,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The S3-compatible test server (tests/e2e/t201_s3_mirror.sh): s3rver from the npm registry (Debian has none), in
+# /opt/dvt-test/s3rver. Node.js and npm come from Debian unless a node is installed already.
+S3RVER_DIR=${DVT_S3RVER_DIR:-/opt/dvt-test/s3rver}
+if [ ! -x "$S3RVER_DIR/node_modules/.bin/s3rver" ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if ! command -v npm >/dev/null; then
+    echo "setup: installing nodejs npm" >&2
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  echo "setup: installing s3rver (npm) into $S3RVER_DIR" >&2
+  $SUDO mkdir -p "$S3RVER_DIR"
+  $SUDO npm install --prefix "$S3RVER_DIR" --no-audit --no-fund --loglevel=error s3rver@3.7.1
+fi

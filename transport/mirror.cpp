@@ -31,28 +31,71 @@ void copy_atomic(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& commits, const fs::path& dir) {
+namespace {
+
+class DirectorySink : public MirrorSink {
+public:
+    explicit DirectorySink(fs::path dir) : m_dir(std::move(dir)) {
+        std::error_code ec;
+        fs::create_directories(m_dir / "packs", ec);
+        fs::create_directories(m_dir / "commits", ec);
+        if (ec) throw Error(ErrorKind::io, "cannot create the mirror in " + m_dir.string() + ": " + ec.message());
+    }
+    std::string where() const override { return m_dir.string(); }
+    bool has(const std::string& key, std::uint64_t) override { return util::path_exists(m_dir / key); }
+    void put(const std::string& key, const Bytes& data) override {
+        fs::path p = m_dir / key;
+        std::error_code ec;
+        fs::create_directories(p.parent_path(), ec);
+        util::atomic_write_file(p, data, 0444);
+    }
+    void put_file(const std::string& key, const fs::path& file, std::uint64_t) override { copy_atomic(file, m_dir / key); }
+    void finish() override {
+        util::fsync_dir(m_dir / "packs");
+        util::fsync_dir(m_dir / "commits");
+    }
+
+private:
+    fs::path m_dir;
+};
+
+}  // namespace
+
+std::unique_ptr<MirrorSink> directory_sink(const fs::path& dir) { return std::make_unique<DirectorySink>(dir); }
+
+MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& commits, MirrorSink& sink) {
     MirrorResult res;
     auto& store = repo.store();
-    std::error_code ec;
-    fs::create_directories(dir / "packs", ec);
-    fs::create_directories(dir / "commits", ec);
-    if (ec) throw Error(ErrorKind::io, "cannot create the mirror in " + dir.string() + ": " + ec.message());
     std::set<Hash32> packs;
     auto write_commit_file = [&](const Hash32& id) {
-        fs::path cdir = dir / "commits" / id.hex();
-        fs::path cfile = cdir / objects::kCommitTorrentName;
-        if (util::path_exists(cfile)) return;
-        fs::create_directories(cdir, ec);
-        util::atomic_write_file(cfile, store.read_commit_bytes(id), 0444);
+        std::string key = "commits/" + id.hex() + "/" + objects::kCommitTorrentName;
+        Bytes b = store.read_commit_bytes(id);
+        if (sink.has(key, b.size())) return;
+        sink.put(key, b);
         ++res.commits;
     };
     for (const auto& id : commits) {
         auto c = store.read_commit(id);
         if (!c) throw Error(ErrorKind::not_found, "commit " + id.hex() + " not found");
         for (const auto& p : c->packs) packs.insert(p.id);
-        write_commit_file(id);
     }
+    // packs first, commit files last: a reader that finds a commit file finds what it names
+    for (const auto& id : packs) {
+        auto info = store.pack_by_id(id);
+        if (!info || info->partial)
+            throw Error(ErrorKind::not_found, "pack " + id.hex() + " is not complete here: pull it before mirroring");
+        std::string key = "packs/" + objects::pack_torrent_name(id);
+        if (!sink.has(key, info->ref.length)) {
+            sink.put_file(key, store.pack_path(id), info->ref.length);
+            ++res.packs;
+            res.bytes += info->ref.length;
+        }
+        Bytes t = objects::torrent_file(objects::pack_torrent_name(id), info->ref.length, id,
+                                        objects::pack_piece_length(info->ref.length), store.piece_layer(info->num));
+        std::string tkey = "packs/" + id.hex() + ".torrent";
+        if (!sink.has(tkey, t.size())) sink.put(tkey, t);
+    }
+    for (const auto& id : commits) write_commit_file(id);
     // The commit files (not the packs) of their ancestors present here: a puller across a gap proves ancestry with
     // them (docs/transport.md, "Pull across a gap"). Iterative; each commit once; the walk ends at absent commits.
     std::set<Hash32> seen(commits.begin(), commits.end());
@@ -66,25 +109,7 @@ MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& co
         for (const auto& p : c->parents)
             if (store.has_commit(p) && seen.insert(p).second) stack.push_back(p);
     }
-    for (const auto& id : packs) {
-        auto info = store.pack_by_id(id);
-        if (!info || info->partial)
-            throw Error(ErrorKind::not_found, "pack " + id.hex() + " is not complete here: pull it before mirroring");
-        fs::path dest = dir / "packs" / objects::pack_torrent_name(id);
-        fs::path torrent = dir / "packs" / (id.hex() + ".torrent");
-        if (!util::path_exists(dest)) {
-            copy_atomic(store.pack_path(id), dest);
-            ++res.packs;
-            res.bytes += info->ref.length;
-        }
-        if (!util::path_exists(torrent)) {
-            Bytes t = objects::torrent_file(objects::pack_torrent_name(id), info->ref.length, id,
-                                            objects::pack_piece_length(info->ref.length), store.piece_layer(info->num));
-            util::atomic_write_file(torrent, t, 0444);
-        }
-    }
-    util::fsync_dir(dir / "packs");
-    util::fsync_dir(dir / "commits");
+    sink.finish();
     return res;
 }
 

@@ -1,5 +1,7 @@
 #include "transport/publish.hpp"
 
+#include "transport/s3.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -105,7 +107,9 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     if (!o.mirror.empty()) {
         std::vector<Hash32> commits;
         for (const auto& r : refs) commits.push_back(r.second);
-        out.mirror = export_mirror(repo, commits, o.mirror);
+        auto sink = is_s3_url(o.mirror) ? s3_sink(s3_target(o.mirror, o.s3_endpoint, repo.config()))
+                                        : directory_sink(o.mirror);
+        out.mirror = export_mirror(repo, commits, *sink);
         if (o.mirrored) o.mirrored(*out.mirror);
     }
     if (!o.mirror_url.empty()) {
@@ -116,7 +120,7 @@ PublishResult publish(core::Repository& repo, const PublishOptions& o) {
     if (!dht.enabled) {
         if (o.mirror.empty())
             throw Error(ErrorKind::usage, "nothing to push to: give --bootstrap HOST:PORT or --dht (or set "
-                                          "dht.bootstrap), or --mirror DIR");
+                                          "dht.bootstrap), or --mirror DIR|s3://BUCKET/PREFIX");
         return out;
     }
     check_interrupted();

@@ -20,7 +20,9 @@ struct PublishOptions {
     std::vector<std::string> bootstrap;     // --bootstrap nodes; read with the config by dht_options()
     bool dht = false;                       // --dht (the public DHT)
     std::optional<Endpoint> listen;         // default: the local address towards the first bootstrap node, any port
-    std::filesystem::path mirror;           // export commits and packs here (an absolute path); empty: no mirror
+    std::string mirror;                     // export commits and packs here: an absolute directory or s3://BUCKET/PREFIX
+                                            // (transport/s3.hpp); empty: no mirror
+    std::string s3_endpoint;                // --s3-endpoint (with an s3:// mirror)
     std::string mirror_url;                 // empty, or an http(s):// URL saved as config mirror.url (published as "w")
     int replicas = 0;                       // seed until this many other peers hold each pushed branch head
     std::chrono::milliseconds timeout = std::chrono::seconds(120);  // for the DHT and for the replicas (> 0)

@@ -11,9 +11,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/bytes.hpp"
 
@@ -26,6 +29,27 @@ struct HttpResult {
 };
 
 HttpResult http_get(const std::string& url, std::chrono::milliseconds timeout, std::uint64_t max_size);
+
+// Any request (S3 uploads: transport/s3.hpp). The body is `body`, or the file `body_file` (streamed), or none.
+// With aws_sigv4 (curl's CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") the request is signed with `user_password`
+// ("KEY:SECRET"). The answer's headers are given with lower-case names. Status 2xx leaves `error` empty.
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    const Bytes* body = nullptr;
+    std::optional<std::filesystem::path> body_file;
+    std::string aws_sigv4, user_password;
+    std::chrono::milliseconds timeout{60000};
+    std::uint64_t max_size = 16u << 20;  // of the answer's body
+};
+struct HttpResponse {
+    int status = 0;
+    Bytes body;
+    std::map<std::string, std::string> headers;
+    std::string error;
+};
+HttpResponse http_request(const HttpRequest& req);
 
 // Is `url` an http:// or https:// URL with a host (what a mirror may be)?
 bool is_http_url(std::string_view url);
