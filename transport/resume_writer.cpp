@@ -83,7 +83,7 @@ void ResumeWriter::work() {
                 dirs.insert(path.parent_path());
                 ++written;
             } catch (const std::exception& e) {
-                if (error.empty()) error = std::string("cannot save resume data: ") + e.what();
+                if (error.empty()) error = "cannot save resume data " + path.string() + ": " + e.what();
             }
         }
         for (const auto& d : dirs) {
