@@ -86,7 +86,8 @@ wait_json_line "$W/serve.json" "$SERVE" 60
 PEER=$(json_field "$W/serve.json" listen)
 
 one_run() {  # one_run RUN LABEL BINARY
-    local run=$1 label=$2 bin=$3 dst=$W/dst pid t0 t1 main=0 cpu=0
+    local run=$1 label=$2 bin=$3 pid t0 t1 main=0 cpu=0
+    local dst=$W/dst-$label-$run
     rm -rf "$dst"
     cat "$SRC"/.dvt/packs/* >/dev/null
     sync
@@ -97,7 +98,10 @@ one_run() {  # one_run RUN LABEL BINARY
     track "$pid"
     local cpid=""
     while kill -0 "$pid" 2>/dev/null; do
-        [[ -z $cpid ]] && cpid=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' | head -n 1)
+        if [[ -z $cpid ]]; then  # the clone itself (a child of time): tracked too, so cleanup stops it as well
+            cpid=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' | head -n 1) || cpid=""
+            [[ -n $cpid ]] && track "$cpid"
+        fi
         if [[ -n $cpid && -r /proc/$cpid/task/$cpid/stat ]]; then
             # fields 14, 15 (utime, stime) after the ") " that ends the command name
             m=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$cpid/task/$cpid/stat" 2>/dev/null || true)
@@ -109,6 +113,7 @@ one_run() {  # one_run RUN LABEL BINARY
     done
     wait "$pid" || { cat "$W/clone.err" >&2; echo "clone failed" >&2; exit 1; }
     untrack "$pid"
+    [[ -n $cpid ]] && untrack "$cpid"
     t1=$(tmark)
     "$PY" - "$W" "$run" "$label" "$t0" "$t1" "$main" "$cpu" "$(getconf CLK_TCK)" >>"$OUT/runs.jsonl" <<'PY'
 import json, sys
@@ -129,6 +134,7 @@ print(json.dumps({"run": int(run), "bin": label, "wall": float(t1) - float(t0), 
                   "transfer": c["transfer_seconds"], "packs": c["packs"]}))
 PY
     echo "run $run $label: $(tail -n 1 "$OUT/runs.jsonl")" >&2
+    rm -rf "$dst"
 }
 
 for ((r = 1; r <= RUNS; r++)); do
@@ -143,5 +149,4 @@ for ((r = 1; r <= RUNS; r++)); do
     fi
 done
 stop_pid "$SERVE" >/dev/null || true
-rm -rf "$W/dst"
 report
