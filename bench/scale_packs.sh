@@ -73,7 +73,7 @@ if [[ ! -f $SRC/.id ]]; then
         for ((i = 0; i * 64 < MB; i++)); do
             head -c $((64 << 20)) /dev/urandom >"$SRC/data/f$i.bin"
         done
-        (cd "$SRC" && "$DVT" --json commit -m data | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["commit"])') >"$SRC/.id"
+        (cd "$SRC" && "$DVT" --json commit -m data | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])') >"$SRC/.id"
     fi
 fi
 ID=$(cat "$SRC/.id")
