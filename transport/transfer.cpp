@@ -272,7 +272,9 @@ void Transfer::handle(lt::alert* a, const std::function<void(Item&, const lt::to
     } else if (auto* rf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
         if (auto* i = find(rf->handle)) {  // e.g. nothing modified since the last save
             i->saving = false;
-            i->saved_done = false;
+            // not modified: the last save written holds every piece (a complete pack is not asked again); any other
+            // failure: ask again next time
+            if (rf->error != lt::errors::resume_data_not_modified) i->saved_done = false;
         }
     } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
         // "finished" means every piece with a non-zero priority: complete only when seeding
