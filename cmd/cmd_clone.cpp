@@ -6,6 +6,7 @@
 #include "cmd/cli.hpp"
 #include "cmd/signals.hpp"
 #include "cmd/swarm_args.hpp"
+#include "transport/pull.hpp"
 #include "transport/remote.hpp"
 #include "util/error.hpp"
 
@@ -36,6 +37,8 @@ void register_clone(CLI::App& app, Context& ctx) {
                                       [&] { signals.emplace(); });
         } catch (const transport::Interrupted&) {
             if (tty) *ctx.err << "\n";
+            if (transport::interrupted_clone(dir))
+                ctx.warn("interrupted: " + dir.string() + " keeps what was verified; the same dvt clone resumes it");
             signals->die(caught);
         } catch (...) {
             if (tty && signals) *ctx.err << "\n";

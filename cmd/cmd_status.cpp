@@ -1,5 +1,6 @@
 // dvt status: what changed in the working tree since HEAD.
 #include "cmd/cli.hpp"
+#include "core/clone_state.hpp"
 #include "core/revision.hpp"
 #include "core/tree.hpp"
 
@@ -13,6 +14,12 @@ void register_status(CLI::App& app, Context& ctx) {
     sub->add_flag("-z", *nul, "Short form, each entry ended by NUL and the path as it is (not quoted)");
     sub->callback([porcelain, nul, &ctx] {
         auto repo = ctx.open_repo();
+        try {
+            if (auto c = core::interrupted_clone(repo->root()))
+                ctx.warn("this is an interrupted clone of commit " + c->hex() +
+                         ": run the same dvt clone again to finish it (what it verified is kept)");
+        } catch (const Error&) {  // an unreadable mark: fsck reports the repository's state
+        }
         auto head = repo->refs().head();
         core::FlatTree base;
         std::optional<objects::Commit> head_commit;

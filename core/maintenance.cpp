@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "core/clone_state.hpp"
 #include "core/history.hpp"
 #include "core/named_packs.hpp"
 #include "core/revision.hpp"
@@ -560,7 +561,8 @@ GcResult gc(Repository& repo) {
     //    holds the pull lock: the commit that will name the packs it is fetching is not written yet.
     std::set<Hash32> partial_doomed;
     auto pull_lock = repo.store().try_lock_pull();
-    bool pull_running = !pull_lock;
+    // an interrupted clone (core/clone_state.hpp) has no commit naming its partial packs yet: they wait for its resume
+    bool pull_running = !pull_lock || interrupted_clone(repo.root()).has_value();
     std::error_code ec;
     if (!pull_running) {
         for (const auto& info : repo.store().packs())

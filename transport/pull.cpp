@@ -1,9 +1,12 @@
 #include "transport/pull.hpp"
 
+#include <libtorrent/read_resume_data.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
 
+#include "core/clone_state.hpp"
 #include "core/history.hpp"
 #include "core/hook_points.hpp"
 #include "core/tree.hpp"
@@ -11,6 +14,7 @@
 #include "transport/lsd.hpp"
 #include "transport/session.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace dvt::transport {
 
@@ -107,11 +111,49 @@ bool have_everything(core::Repository& repo, const Hash32& id) {
     return true;
 }
 
+namespace {
+
+// Whether a clone that failed holds something verified worth keeping: the version imported (its ref), or a partial
+// pack whose resume data lists a piece libtorrent verified against the pack's merkle tree.
+bool holds_verified(core::Repository& repo) {
+    try {
+        if (repo.refs().read("refs/heads/main")) return true;
+    } catch (const Error&) {
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(repo.store().partial_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() != ".resume") continue;
+        auto text = util::try_read_text(it->path());
+        if (!text) continue;
+        lt::error_code lec;
+        auto atp = lt::read_resume_data({text->data(), static_cast<std::ptrdiff_t>(text->size())}, lec);
+        if (!lec && atp.have_pieces.count() > 0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<Hash32> interrupted_clone(const fs::path& dir) {
+    try {
+        return core::interrupted_clone(dir);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
 CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts) {
     std::error_code ec;
     bool existed = fs::exists(dir, ec);
-    if (existed && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)))
-        throw Error(ErrorKind::conflict, "destination '" + dir.string() + "' already exists and is not empty");
+    bool resuming = false;
+    if (existed && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec))) {
+        auto was = fs::is_directory(dir, ec) ? core::interrupted_clone(dir) : std::nullopt;
+        if (!was) throw Error(ErrorKind::conflict, "destination '" + dir.string() + "' already exists and is not empty");
+        if (*was != id)
+            throw Error(ErrorKind::conflict, "destination '" + dir.string() + "' is an interrupted clone of commit " +
+                                                 was->hex() + ": run that clone again to finish it, or remove it");
+        resuming = true;  // the same clone again: what it verified is kept, the rest is fetched
+    }
     auto session = open_session(opts);  // before creating anything: a listen failure leaves no trace
 
     struct Undo {  // on failure: remove what the clone created (all of DIR, or what it put into an empty DIR)
@@ -129,18 +171,52 @@ CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts
             for (const auto& de : fs::directory_iterator(path, e)) entries.push_back(de.path());
             for (const auto& p : entries) fs::remove_all(p, e);
         }
-    } undo{dir, existed};
+    } undo{dir, existed, !resuming};
 
     CloneResult res;
-    auto repo = core::Repository::init(dir, core::InitOptions{});
+    std::unique_ptr<core::Repository> repo;
+    if (resuming) {
+        repo = core::Repository::open(dir);
+    } else {
+        repo = core::Repository::init(dir, core::InitOptions{});
+        core::mark_clone(repo->dvt_dir(), id);  // from here on, a failure that verified something keeps DIR
+    }
     res.root = repo->root();
-    res.fetch = fetch(*session, *repo, id, opts, [&] {
+    auto adopt = [&] {
         // a clone cuts files as its origin did: the commit's chunker becomes the repository's (format 1: none known)
         if (auto c = repo->store().read_commit(id); c && c->chunker) repo->adopt_chunker(*c->chunker);
-        repo->refs().update("refs/heads/main", std::nullopt, id, "clone: " + id.hex() + " from the swarm");
-    });
-    session.reset();  // close the swarm before writing the work tree
-    res.checkout = core::checkout(*repo, "main", core::CheckoutOptions{});
+        if (repo->refs().read("refs/heads/main") != id)
+            repo->refs().update("refs/heads/main", std::nullopt, id, "clone: " + id.hex() + " from the swarm");
+    };
+    auto keep = [&] {  // a failure: DIR stays when it holds something verified (or was kept before)
+        if (!resuming && !holds_verified(*repo)) return false;
+        undo.active = false;
+        return true;
+    };
+    try {
+        if (resuming && have_everything(*repo, id)) {  // imported before the interruption: only the checkout is left
+            res.fetch.id = id;
+            res.fetch.commit = *repo->store().read_commit(id);
+            res.fetch.packs_total = res.fetch.commit.packs.size();
+            auto lock = repo->write_lock();
+            adopt();
+        } else {
+            res.fetch = fetch(*session, *repo, id, opts, adopt);
+        }
+        session.reset();  // close the swarm before writing the work tree
+        core::CheckoutOptions co;
+        co.force = resuming;  // a half-written work tree of this clone's own files is written again
+        res.checkout = core::checkout(*repo, "main", co);
+        core::unmark_clone(repo->dvt_dir());
+    } catch (const Interrupted&) {
+        keep();
+        throw;
+    } catch (const Error& e) {
+        // a refused version (corrupt) is not worth resuming: nothing of it was stored
+        if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::unsupported || !keep()) throw;
+        throw Error(e.kind(), std::string(e.what()) + " (the clone in " + dir.string() +
+                                  " keeps what it verified: the same dvt clone resumes it)");
+    }
     undo.active = false;
     return res;
 }

@@ -121,9 +121,17 @@ struct CloneResult {
     core::CheckoutResult checkout;
 };
 
-// dvt clone: creates DIR (which must not exist or be empty), initialises a repository, fetches, sets
-// refs/heads/main to the commit and checks it out. On failure, what was created is removed again.
+// dvt clone: creates DIR (which must not exist or be empty), initialises a repository marked as a clone of `id` in
+// progress (core/clone_state.hpp), fetches, sets refs/heads/main to the commit, checks it out and removes the mark.
+// A failure or interruption (Interrupted, no_peers, network, io, ...) keeps DIR when it holds something verified
+// (pieces of packs in partial/ with their resume data, or the imported version), and says so in the error; else what
+// was created is removed again, as is everything for a refused version (corrupt, unsupported). DIR holding the mark
+// of the same commit is resumed: nothing verified is fetched again, the rest is, and the work tree is written (over
+// what an interrupted checkout left). DIR holding the mark of another commit is a conflict.
 CloneResult clone(const Hash32& id, const std::filesystem::path& dir, const PullOptions& opts);
+
+// The commit of the interrupted clone in DIR (its mark), if any (nullopt also for an unreadable mark).
+std::optional<Hash32> interrupted_clone(const std::filesystem::path& dir);
 
 // Proving that a pulled commit descends from the branch's commit across commits this repository lacks (docs/transport.md,
 // "Pull across a gap").

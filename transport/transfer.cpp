@@ -41,9 +41,12 @@ Item& Transfer::add(Item it, lt::add_torrent_params atp) {
         atp.url_seeds.push_back(it.name == objects::kCommitTorrentName ? base + "commits/" + it.id.hex() + "/"
                                                                        : base + "packs/");
     }
+    atp.flags |= lt::torrent_flags::update_subscribe;  // in the state_update_alerts (request_updates)
     it.handle = m_s.add_torrent(std::move(atp));
     it.added = Clock::now();
+    if (m_opts.dht.enabled) it.dht_hash = lt::sha1_hash(it.handle.info_hashes().v2.data());
     m_items.push_back(std::move(it));
+    m_by_handle[m_items.back().handle] = &m_items.back();
     return m_items.back();
 }
 
@@ -75,7 +78,8 @@ void Transfer::want(Item& it, const std::vector<bool>& pieces, std::uint32_t pie
         }
     it.handle.prioritize_pieces(prio);
     it.wanted = pieces;
-    it.done = false;
+    it.done = false;  // until a status shows the pieces (refresh() at the start of run())
+    it.saved_done = false;
 }
 
 void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
@@ -84,12 +88,15 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
     auto next_save = Clock::now() + std::chrono::seconds(1);
     auto next_lookup = Clock::now();
     auto next_lsd = Clock::now();
+    // Once, in one call: a stage of a partial pull may want only pieces that are already here, and a torrent whose
+    // state does not change is in no state_update_alert.
+    refresh();
     while (true) {
         fill();
         m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
         if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
         if (Clock::now() >= next_status) {
-            refresh();
+            request_updates();  // the answer arrives as an alert, handled by a later poll
             next_status = Clock::now() + std::chrono::milliseconds(250);
             if (m_opts.progress) {
                 PullProgress p;
@@ -108,7 +115,7 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
             // lookup is found only by asking again
             for (auto& i : m_items)
                 if (!i.done && i.peers < 4 && i.handle.is_valid())
-                    m_s.native().dht_get_peers(lt::sha1_hash(i.handle.info_hashes().v2.data()));
+                    m_s.native().dht_get_peers(i.dht_hash);
             next_lookup = Clock::now() + std::chrono::seconds(2);
         }
         if (m_opts.lsd && Clock::now() >= next_lsd) {
@@ -181,7 +188,7 @@ void Transfer::close() {
     save_resume({});
     std::vector<lt::torrent_handle> flushing;
     for (auto& i : m_items)
-        if (i.handle.is_valid() && i.handle.status({}).has_metadata) {  // only a torrent with metadata has storage
+        if (i.handle.is_valid() && i.has_metadata) {  // only a torrent with metadata has storage
             i.handle.flush_cache();
             flushing.push_back(i.handle);
         }
@@ -194,7 +201,9 @@ void Transfer::close() {
         });
     for (auto& i : m_items)
         if (i.handle.is_valid()) m_s.native().remove_torrent(i.handle);
+    m_by_handle.clear();
     m_items.clear();
+    m_resume.flush();  // the resume data saved above is on disk before the caller touches the files
 }
 
 Traffic Transfer::traffic() const {
@@ -239,15 +248,15 @@ std::uint64_t Transfer::payload_done() const {
 }
 
 Item* Transfer::find(const lt::torrent_handle& h) {
-    for (auto& i : m_items)
-        if (i.handle == h) return &i;
-    return nullptr;
+    auto it = m_by_handle.find(h);
+    return it == m_by_handle.end() ? nullptr : it->second;
 }
 
 void Transfer::save_resume(lt::resume_data_flags_t flags) {
     for (auto& i : m_items)
-        if (!i.resume.empty() && i.handle.is_valid() && !i.saving) {
+        if (!i.resume.empty() && i.handle.is_valid() && !i.saving && !i.saved_done) {
             i.saving = true;
+            if (i.done) i.saved_done = true;  // this save holds every piece it will have
             i.handle.save_resume_data(flags | lt::torrent_handle::save_info_dict);
         }
 }
@@ -256,11 +265,17 @@ void Transfer::handle(lt::alert* a, const std::function<void(Item&, const lt::to
     if (auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
         if (auto* i = find(rd->handle)) {
             i->saving = false;
-            std::vector<char> buf = lt::write_resume_data_buf(rd->params);
-            util::atomic_write_file(i->resume, std::string_view(buf.data(), buf.size()));
+            m_resume.put(i->resume, lt::write_resume_data_buf(rd->params));  // written on the writer's thread
         }
+    } else if (auto* su = lt::alert_cast<lt::state_update_alert>(a)) {
+        for (const auto& st : su->status) apply(st);
     } else if (auto* rf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
-        if (auto* i = find(rf->handle)) i->saving = false;  // e.g. nothing modified since the last save
+        if (auto* i = find(rf->handle)) {  // e.g. nothing modified since the last save
+            i->saving = false;
+            // not modified: the last save written holds every piece (a complete pack is not asked again); any other
+            // failure: ask again next time
+            if (rf->error != lt::errors::resume_data_not_modified) i->saved_done = false;
+        }
     } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
         // "finished" means every piece with a non-zero priority: complete only when seeding
         if (auto* i = find(f->handle); i && !i->wanted && i->handle.status({}).is_seeding) i->done = true;
@@ -303,31 +318,43 @@ void Transfer::handle(lt::alert* a, const std::function<void(Item&, const lt::to
         ++m_hash_failures;
     } else if (auto* gp = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
         for (auto& i : m_items)
-            if (!i.done && i.handle.is_valid() && lt::sha1_hash(i.handle.info_hashes().v2.data()) == gp->info_hash)
+            if (!i.done && i.handle.is_valid() && i.dht_hash == gp->info_hash)
                 for (const auto& ep : gp->peers())
                     if (ep != m_s.listen_endpoint()) i.handle.connect_peer(ep);
     }
 }
 
+void Transfer::request_updates() {
+    m_s.native().post_torrent_updates(lt::torrent_handle::query_pieces);
+}
+
 void Transfer::refresh() {
-    for (auto& i : m_items) {
-        if (!i.handle.is_valid()) continue;
-        lt::torrent_status st = i.handle.status(i.wanted ? lt::torrent_handle::query_pieces : lt::status_flags_t{});
-        i.traffic = {st.total_payload_download, st.total_download, st.total_payload_upload};
-        i.peers = st.num_peers;
-        if (!st.has_metadata) continue;
-        i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
-        if (!i.wanted) {
-            if (st.is_seeding) i.done = true;
-            continue;
-        }
-        i.have = st.pieces;
-        bool all = true;
-        for (std::size_t p = 0; p < i.wanted->size() && all; ++p)
-            if ((*i.wanted)[p] && (static_cast<int>(p) >= i.have.size() || !i.have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
-                all = false;
-        i.done = all;
+    if (m_by_handle.empty()) return;
+    auto all = m_s.native().get_torrent_status(
+        [this](const lt::torrent_status& st) { return m_by_handle.count(st.handle) > 0; },
+        lt::torrent_handle::query_pieces);
+    for (const auto& st : all) apply(st);
+}
+
+void Transfer::apply(const lt::torrent_status& st) {
+    Item* ip = find(st.handle);
+    if (!ip || !ip->handle.is_valid()) return;
+    Item& i = *ip;
+    i.traffic = {st.total_payload_download, st.total_download, st.total_payload_upload};
+    i.peers = st.num_peers;
+    i.has_metadata = st.has_metadata;
+    if (!st.has_metadata) return;
+    i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
+    if (!i.wanted) {
+        if (st.is_seeding) i.done = true;
+        return;
     }
+    i.have = st.pieces;
+    bool all = true;
+    for (std::size_t p = 0; p < i.wanted->size() && all; ++p)
+        if ((*i.wanted)[p] && (static_cast<int>(p) >= i.have.size() || !i.have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
+            all = false;
+    i.done = all;
 }
 
 void Transfer::timeout(bool have_commit) {

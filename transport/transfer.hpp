@@ -5,8 +5,13 @@
 //  - run() polls the session until every item is done (whole torrent seeding, or every wanted piece present and
 //    verified by libtorrent), the pull's deadline passes (ErrorKind::no_peers, naming each peer, tracker and what it
 //    said) or PullOptions::interrupted() returns true (Interrupted).
-//  - libtorrent's resume data of every pack is saved every second while running and by close(), so a pull that dies
-//    resumes without fetching verified pieces again.
+//  - The main loop never asks a torrent for its status one by one: every 250 ms it asks libtorrent to post the status
+//    of the torrents that changed (post_torrent_updates -> state_update_alert), so its work per tick follows the
+//    active torrents, not the number of packs (a pull of a thousand packs made ~4,000 blocking status calls a second).
+//  - libtorrent's resume data of every pack is saved every second while running (of the torrents modified since their
+//    last save; a complete pack once more) and by close(), so a pull that dies resumes without fetching verified
+//    pieces again. The files are written by a ResumeWriter (transport/resume_writer.hpp) on a thread of its own, in
+//    batches; close() returns once they are written.
 //  - A pack item with `verify` set is verified (verify_pack, transport/verify_received.hpp) on a worker as soon as it
 //    is complete; finish_verifying() returns only when every such item has been verified (or failed).
 //  - At most kMaxActive torrents that are not complete are in the session at once: the others wait in a queue
@@ -34,11 +39,13 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
 #include "objects/pack.hpp"
 #include "transport/pull.hpp"
+#include "transport/resume_writer.hpp"
 #include "transport/session.hpp"
 #include "util/fs.hpp"
 
@@ -73,6 +80,9 @@ struct Item {
     std::uint64_t wanted_bytes = 0;
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
     bool saving = false;
+    bool saved_done = false;  // a save was asked for after it was complete: nothing changes any more
+    bool has_metadata = false;  // as of the last status (only a torrent with metadata has storage)
+    lt::sha1_hash dht_hash;  // its info-hash (v2, truncated) for DHT lookups, read once when added
     bool parked = false;  // complete and paused: no more connections (Transfer::park_finished)
     Clock::time_point added;  // when the torrent was added to the session
     std::filesystem::path file;            // packs: the file libtorrent writes (partial/<id>.pack)
@@ -153,7 +163,11 @@ private:
 
     void handle(lt::alert* a, const std::function<void(Item&, const lt::torrent_info&)>& on_metadata);
 
+    // Asks libtorrent for the status of the torrents changed since the last ask (handled as state_update_alert).
+    void request_updates();
+    // The status of every torrent of the transfer now, in one call (at the end of run(), timeout(), close()).
     void refresh();
+    void apply(const lt::torrent_status& st);
 
     [[noreturn]] void timeout(bool have_commit);
 
@@ -178,6 +192,8 @@ private:
     const PullOptions& m_opts;
     Clock::time_point m_start, m_deadline;
     std::deque<Item> m_items;
+    std::unordered_map<lt::torrent_handle, Item*> m_by_handle;  // into m_items (a deque: push_back keeps them valid)
+    ResumeWriter m_resume;
     Traffic m_removed;  // of the torrents close() removed
     std::map<std::string, std::string> m_peer_errors;
     std::set<std::string> m_connected;

@@ -4,8 +4,9 @@
 #  * a clone with --peer Bad --peer G succeeds: the tree equals the source, fsck passes, and every pack in it is
 #    byte-identical to G's (no bad byte got in);
 #  * a clone with only --peer Bad fails with no_peers (10, docs/transport.md: "what peers sent failed verification"),
-#    one error line naming the failed verification, and leaves no directory behind; a pull into an existing
-#    repository leaves it unchanged.
+#    one error line naming the failed verification, and leaves no directory behind, or, when some of Bad's pieces
+#    passed verification, keeps them as an interrupted clone (cli.md, "clone"): its mark names the commit, nothing in
+#    packs/ or refs/, fsck passes, and the error says so; a pull into an existing repository leaves it unchanged.
 # Only loopback addresses; every process is stopped by PID, also on failure (lib.sh trap).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
@@ -61,12 +62,22 @@ t1=$(date +%s)
 one_error_line
 assert_grep 'failed verification' "$ERR" "the error does not say that what the peer sent failed verification"
 assert_grep "$PBAD" "$ERR" "the error does not name the peer"
-[ ! -e "$T/x" ] || fail "the failed clone left its directory behind: $(ls -A "$T/x")"
+# no_directory_or_kept WHAT: $T/x is absent, or an interrupted clone of V1 holding only verified pieces
+no_directory_or_kept() {
+    [ -e "$T/x" ] || return 0
+    [ "$(sed -n 2p "$T/x/.dvt/clone" 2>/dev/null)" = "$V1" ] || fail "$1 left its directory behind: $(ls -A "$T/x")"
+    [ -z "$(ls "$T/x/.dvt/packs")" ] && [ -z "$(find "$T/x/.dvt/refs" -type f)" ] ||
+        fail "$1 kept packs or refs: $(ls "$T/x/.dvt/packs") $(find "$T/x/.dvt/refs" -type f)"
+    "$DVT" -C "$T/x" fsck >/dev/null 2>&1 || fail "$1 kept a directory that fsck refuses"
+    echo "  $1 kept $(ls "$T/x/.dvt/partial" | wc -l) files of verified pieces in $T/x" >&2
+}
+no_directory_or_kept "the failed clone"
+if [ -e "$T/x" ]; then assert_grep "keeps what it verified" "$ERR" "the error does not say the clone was kept"; fi
 [ $((t1 - t0)) -lt 30 ] || fail "the failed clone took $((t1 - t0)) s with --timeout 6"
-# the same with --json: one error document on stdout, kind no_peers
+# the same with --json (resuming what the first kept, if anything): one error document on stdout, kind no_peers
 expect_exit 10 "$DVT" --json clone "$V1" "$T/x" --peer "$PBAD" --listen 127.0.0.4 --timeout 4
 assert_json 'j["error"]["kind"] == "no_peers" and j["error"]["exit_code"] == 10'
-[ ! -e "$T/x" ] || fail "the failed clone (--json) left its directory behind"
+no_directory_or_kept "the failed clone (--json)"
 # a pull into an existing repository changes nothing
 R=$T/r
 new_repo "$R"

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <libtorrent/load_torrent.hpp>
+#include <libtorrent/read_resume_data.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -33,7 +34,7 @@ namespace {
 // `n` complete packs (real packs of a few pseudo-random chunks, written with PackWriter into `dir`, seeded: every
 // piece present) added to `t` as a pull adds them, each asking for verification, then marked complete as refresh()
 // marks a seeding torrent.
-void add_complete_packs(transport::Transfer& t, const fs::path& dir, int n) {
+void add_complete_packs(transport::Transfer& t, const fs::path& dir, int n, bool mark_done = true) {
     fs::create_directories(dir / "tmp");
     for (int k = 0; k < n; ++k) {
         objects::PackWriter w(dir / "tmp", dir);
@@ -57,9 +58,10 @@ void add_complete_packs(transport::Transfer& t, const fs::path& dir, int n) {
         it.length = sp.ref.length;
         it.file = sp.path;
         it.verify = sp.ref;
+        it.resume = dir / (sp.ref.id.hex() + ".resume");
         auto& added = t.add(std::move(it), std::move(atp));
         REQUIRE(added.handle.is_valid());
-        added.done = true;
+        added.done = mark_done;
     }
 }
 
@@ -135,4 +137,47 @@ TEST_CASE("the transfer's verifications run on workers, at most the pool's size 
         CHECK(sp.ref == *i.verify);
         CHECK(sp.entries.size() == 3);
     }
+}
+
+TEST_CASE("run() learns from the session's status updates which packs are complete, and close() leaves every pack's "
+          "resume data on disk", "[transport][transfer]") {
+    // The packs are seeds from the start; nothing marks them done but the status the transfer gets from libtorrent
+    // (one call for all at the start of run(), then state_update_alerts). close() saves each pack's resume data,
+    // written by the transfer's ResumeWriter, and returns only once the files are there, each listing every piece.
+    TempDir dir("transfer");
+    transport::SwarmSession s(transport::parse_endpoint("127.0.0.1:0", "listen", true));
+    transport::PullOptions o;
+    auto now = transport::Clock::now();
+    transport::Transfer t(s, Hash32{}, o, now, now + std::chrono::seconds(30));
+    constexpr int kPacks = 40;
+    add_complete_packs(t, dir.path, kPacks, false);
+    std::vector<std::pair<fs::path, int>> expect;
+    for (auto& i : t.items()) {
+        CHECK_FALSE(i.done);
+        expect.emplace_back(i.resume, 0);
+    }
+    auto t0 = transport::Clock::now();
+    t.run(0, 0, true);  // a pack never marked complete would end in no_peers at the deadline (30 s)
+    CHECK(transport::Clock::now() - t0 < std::chrono::seconds(20));
+    std::size_t k = 0;
+    for (auto& i : t.items()) {
+        CHECK(i.done);
+        CHECK(i.has_metadata);
+        CHECK(i.verified == i.length);
+        expect[k++].second = i.handle.torrent_file()->num_pieces();
+    }
+    t.close();
+    CHECK(t.items().empty());
+    for (const auto& [path, pieces] : expect) {
+        auto text = util::try_read_text(path);
+        REQUIRE(text);
+        lt::error_code ec;
+        auto atp = lt::read_resume_data({text->data(), static_cast<std::ptrdiff_t>(text->size())}, ec);
+        REQUIRE_FALSE(ec);
+        CHECK(atp.have_pieces.size() == pieces);
+        CHECK(atp.have_pieces.count() == pieces);
+    }
+    // no temp file of the writer is left beside them
+    for (const auto& e : fs::directory_iterator(dir.path))
+        CHECK_FALSE(e.path().filename().string().starts_with(".tmp-"));
 }
