@@ -189,6 +189,15 @@ TEST_CASE("write_copies verifies every record it copies, and stores a delta in f
     auto now = *store.locate(nid);  // the copy wins in the index
     CHECK(store.pack(now.pack_num)->ref.id == full[0].ref.id);
     CHECK(store.read(nid) == next);
-    // a record whose bytes do not hash to its id is refused, and no pack is left for it
+    // a record whose bytes do not hash to its id is refused (also after good ones), and no pack is sealed for them
+    auto pack_files = [&] {
+        std::set<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(store.packs_dir())) names.insert(e.path().filename());
+        return names;
+    };
+    auto before = pack_files();
     CHECK(kind_of([&] { store.write_copies({{loc_l, false}}, 1 << 20, r.repo->codec_params()); }) == ErrorKind::corrupt);
+    CHECK(kind_of([&] { store.write_copies({{loc_b, false}, {loc_l, false}}, 1 << 20, r.repo->codec_params()); }) ==
+          ErrorKind::corrupt);
+    CHECK(pack_files() == before);
 }
