@@ -45,6 +45,9 @@ void register_commit(CLI::App& app, Context& ctx) {
                           {"bytes_new", r.stats.bytes_new_raw},
                           {"bytes_new_stored", r.stats.bytes_new_stored}, {"packs_written", r.stats.packs_written},
                           {"seconds", secs}};
+            j["repack"] = {{"packs_before", r.repack.packs_before}, {"packs_after", r.repack.packs_after},
+                           {"dissolved", r.repack.dissolved},       {"written", r.repack.written},
+                           {"bytes_copied", r.repack.bytes_copied}, {"reencoded", r.repack.reencoded}};
             ctx.print_json(j);
             return;
         }
@@ -55,6 +58,12 @@ void register_commit(CLI::App& app, Context& ctx) {
                       r.deleted, human_bytes(r.stats.bytes_hashed).c_str(), human_bytes(r.stats.bytes_new_raw).c_str(),
                       human_bytes(r.stats.bytes_new_stored).c_str(), secs);
         ctx.info(line);
+        if (r.repack.dissolved) {
+            std::snprintf(line, sizeof line, "re-packed: %zu sparse packs dissolved, %s copied into %zu new; the commit names %zu packs",
+                          r.repack.dissolved, human_bytes(r.repack.bytes_copied).c_str(), r.repack.written,
+                          r.repack.packs_after);
+            ctx.info(line);
+        }
     });
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/revision.hpp"
+#include "core/swarms.hpp"
 #include "core/tree.hpp"
 #include "hooks/git.hpp"
 #include "hooks/runner.hpp"
@@ -154,6 +155,8 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     c.message = opts.message;
     if (!c.message.empty() && c.message.back() != '\n') c.message += '\n';
     c.packs = ingest.finish();
+    // at most ⌈bytes / pack.size⌉ + pack.extra-packs packs (docs/format.md, "Re-packing")
+    c.packs = bound_commit_packs(repo, c, &r.repack);
     if (c.packs.size() > kMaxCommitPacks)
         throw Error(ErrorKind::unsupported, "the version needs " + std::to_string(c.packs.size()) +
                                                 " packs, more than a commit may name (" +

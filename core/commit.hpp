@@ -15,6 +15,7 @@
 
 #include "core/ingest.hpp"
 #include "core/repository.hpp"
+#include "core/swarms.hpp"
 
 namespace dvt::core {
 
@@ -32,6 +33,7 @@ struct CommitResult {
     Hash32 id;
     objects::Commit commit;
     IngestStats stats;
+    RepackStats repack;  // what bounding the commit's packs did (core/swarms.hpp)
     std::size_t added = 0, modified = 0, deleted = 0;
 };
 

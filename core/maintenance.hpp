@@ -2,7 +2,9 @@
 //
 // gc rule (docs/format.md, "Garbage collection"): a pack is kept whole while any commit reachable from a ref, a tag,
 // HEAD or a reflog entry names it; otherwise it is deleted whole. Packs are never rewritten, even when partly
-// garbage, because commits name them by content (their ids are swarm addresses other peers may be seeding).
+// garbage, because commits name them by content (their ids are swarm addresses other peers may be seeding). A commit
+// may copy the live objects of sparse packs into new packs instead of naming them (core/swarms.hpp): such an object
+// lives in two packs, each kept while a reachable commit names it.
 #pragma once
 
 #include <string>

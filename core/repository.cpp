@@ -144,6 +144,10 @@ std::uint64_t Repository::pack_size() const {
     return static_cast<std::uint64_t>(m_config.get_int("pack.size", 64ll << 20));  // within kIntSettings' range
 }
 
+std::size_t Repository::extra_packs() const {
+    return static_cast<std::size_t>(m_config.get_int("pack.extra-packs", kDefaultExtraPacks));  // 0..32 (kIntSettings)
+}
+
 Author Repository::author() const {
     Author a;
     const char* n = std::getenv("DVT_AUTHOR_NAME");

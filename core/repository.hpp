@@ -30,6 +30,7 @@ namespace dvt::core {
 
 constexpr int kRepositoryFormatMin = 1;
 constexpr int kRepositoryFormat = 2;  // written by init; the highest this dvt knows
+constexpr std::uint16_t kDefaultExtraPacks = 32;  // pack.extra-packs when unset (docs/format.md, "Re-packing")
 constexpr std::uint16_t kDefaultDeltaDepth = 16;  // pack.delta-depth when unset (docs/performance.md, "Delta records")
 
 struct InitOptions {
@@ -82,6 +83,8 @@ public:
     void adopt_chunker(const objects::ChunkerParams& p);
     objects::CodecParams codec_params() const;
     std::uint64_t pack_size() const;
+    // pack.extra-packs: a commit names at most ⌈its bytes / pack.size⌉ + this many packs (core/swarms.hpp).
+    std::size_t extra_packs() const;
     // pack.delta-depth: the longest delta chain commit writes (0: no delta records). Always 0 in a format-1
     // repository (its packs must stay readable by a dvt that knows format 1 only).
     std::uint16_t delta_depth() const;

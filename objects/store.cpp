@@ -115,6 +115,36 @@ void ObjectStore::add_partial_objects(std::int64_t num, const std::vector<PackEn
     }
 }
 
+void ObjectStore::point_objects(std::int64_t num, const std::vector<PackEntry>& entries) {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement obj(m_db.db(), "INSERT OR REPLACE INTO objects VALUES(?,?,?,?,?,?,?)");
+    for (const auto& e : entries) {
+        obj.bind(1, e.id.bytes.data(), 32);
+        obj.bind(2, num);
+        obj.bind(3, static_cast<std::int64_t>(e.offset));
+        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
+        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
+        obj.bind(6, static_cast<int>(e.type));
+        obj.bind(7, static_cast<int>(e.compression) | static_cast<int>(e.depth) << 8);
+        obj.exec();
+        obj.reset();
+    }
+}
+
+void ObjectStore::put_file_packs(const std::vector<FilePacks>& file_packs) {
+    std::lock_guard g(m_db.mutex());
+    SQLite::Statement ins(m_db.db(), "INSERT OR REPLACE INTO file_packs VALUES(?,?)");
+    for (const auto& f : file_packs) {
+        Bytes ids;
+        for (const auto& id : f.packs) ids.insert(ids.end(), id.bytes.begin(), id.bytes.end());
+        static const std::uint8_t empty = 0;  // a null pointer would bind SQL NULL, not an empty blob
+        ins.bind(1, f.file_id.bytes.data(), 32);
+        ins.bind(2, ids.empty() ? &empty : ids.data(), static_cast<int>(ids.size()));
+        ins.exec();
+        ins.reset();
+    }
+}
+
 std::int64_t ObjectStore::index_pack_file(const fs::path& p, const Hash32& id) {
     util::Fd fd = util::open_read(p);
     PackIndex pi = read_pack_index(fd.get(), p.string());
@@ -494,16 +524,79 @@ std::vector<std::int64_t> ObjectStore::add_packs(const std::vector<SealedPack>& 
         SQLite::Transaction t(m_db.db());
         std::vector<std::int64_t> nums;
         for (const auto& p : sealed) nums.push_back(add_pack(p));
-        SQLite::Statement ins(m_db.db(), "INSERT OR REPLACE INTO file_packs VALUES(?,?)");
-        for (const auto& f : file_packs) {
-            Bytes ids;
-            for (const auto& id : f.packs) ids.insert(ids.end(), id.bytes.begin(), id.bytes.end());
-            static const std::uint8_t empty = 0;  // a null pointer would bind SQL NULL, not an empty blob
-            ins.bind(1, f.file_id.bytes.data(), 32);
-            ins.bind(2, ids.empty() ? &empty : ids.data(), static_cast<int>(ids.size()));
-            ins.exec();
-            ins.reset();
+        put_file_packs(file_packs);
+        t.commit();
+        return nums;
+    });
+}
+
+std::vector<SealedPack> ObjectStore::write_copies(const std::vector<CopyRecord>& records, std::uint64_t pack_target,
+                                                  const CodecParams& codec) const {
+    std::vector<SealedPack> data_sealed, meta_sealed;
+    std::unique_ptr<PackWriter> data, meta;
+    Bytes rec, raw, base, stored;
+    std::set<std::int64_t> complete;  // packs checked to be complete
+    for (const auto& r : records) {
+        const PackEntry& e = r.from.entry;
+        std::string what = "pack #" + std::to_string(r.from.pack_num);
+        if (!complete.count(r.from.pack_num)) {
+            auto info = pack(r.from.pack_num);
+            if (!info || info->partial)
+                throw Error(ErrorKind::internal, "re-packing: object " + e.id.hex() + " is not in a complete pack");
+            complete.insert(r.from.pack_num);
         }
+        check_entry_limits(e, what);  // before sizing the buffer
+        rec.resize(kRecordHeaderSize + e.stored_len);
+        auto fd = pack_fd(r.from.pack_num);
+        util::pread_all(fd->get(), rec.data(), rec.size(), e.offset, what);
+        // verify the very bytes that are copied: decode them (a delta against its verified base) and hash
+        if (e.compression == Compression::zstd_delta) {
+            Hash32 bid = record_delta_base_bytes(rec, e, what);
+            base = read(bid);  // verified, through its own chain
+            decode_record_bytes(rec, e, raw, what, base, &bid);
+        } else {
+            decode_record_bytes(rec, e, raw, what);
+        }
+        std::span<const std::uint8_t> body(rec.data() + kRecordHeaderSize, e.stored_len);
+        Compression comp = e.compression;
+        std::uint16_t depth = e.depth;
+        if (r.full && comp == Compression::zstd_delta) {
+            stored.clear();
+            comp = encode_record(raw, codec, stored);
+            body = stored;
+            depth = 0;
+        }
+        bool is_chunk = e.type == ObjectType::chunk;
+        auto& w = is_chunk ? data : meta;
+        if (!w) w = std::make_unique<PackWriter>(m_tmp_dir, m_packs_dir);
+        w->append(e.type, e.id, comp, e.raw_len, body, depth);
+        if (w->size() >= pack_target || w->count() >= kMaxPackObjects) {
+            (is_chunk ? data_sealed : meta_sealed).push_back(w->seal());
+            w.reset();
+        }
+    }
+    if (data && data->count()) data_sealed.push_back(data->seal());
+    if (meta && meta->count()) meta_sealed.push_back(meta->seal());
+    for (auto& m : meta_sealed) data_sealed.push_back(std::move(m));
+    return data_sealed;
+}
+
+std::vector<std::int64_t> ObjectStore::add_repacked(const std::vector<SealedPack>& sealed,
+                                                    const std::vector<std::pair<std::int64_t, PackEntry>>& repoint,
+                                                    const std::vector<FilePacks>& file_packs) {
+    return guarded("registering re-packed objects", [&] {
+        std::lock_guard g(m_db.mutex());
+        SQLite::Transaction t(m_db.db());
+        std::vector<std::int64_t> nums;
+        for (const auto& p : sealed) {
+            std::int64_t num = add_pack(p);
+            point_objects(num, p.entries);  // the copy wins: the next commit names this pack, not the sparse one
+            nums.push_back(num);
+        }
+        std::map<std::int64_t, std::vector<PackEntry>> by_pack;
+        for (const auto& [num, e] : repoint) by_pack[num].push_back(e);
+        for (const auto& [num, entries] : by_pack) point_objects(num, entries);
+        put_file_packs(file_packs);
         t.commit();
         return nums;
     });

@@ -143,6 +143,29 @@ public:
     // recorded or the row is malformed.
     std::optional<std::vector<Hash32>> file_packs(const Hash32& file_id) const;
 
+    // ---- Re-packing (bounded swarms per version; docs/format.md, "Re-packing") -----------------------------------
+
+    // One record to copy into a new pack: the record at `from` (in a complete pack here). `full`: store the chunk as a
+    // full record (re-encoded with `codec`) instead of copying its delta record as it is.
+    struct CopyRecord {
+        Location from;
+        bool full = false;
+    };
+    // Copies the records into new packs sealed into packs/ (not yet indexed: pass them to add_repacked()), in order:
+    // chunks into data packs, trees and file objects into metadata packs (sealed after the data packs, as a commit
+    // writes them), a pack sealed once it holds `pack_target` bytes. Every record is verified as it is read (a delta
+    // against its verified base); its stored bytes are copied unchanged unless `full`. Nothing is indexed: a crash
+    // leaves sealed packs no commit names, which the next open indexes and gc deletes.
+    std::vector<SealedPack> write_copies(const std::vector<CopyRecord>& records, std::uint64_t pack_target,
+                                         const CodecParams& codec) const;
+    // Registers packs write_copies() sealed and makes the index point every object they hold to its copy there, and
+    // each object of `repoint` (an entry of the complete pack with row `num`) to that record; replaces the file_packs
+    // rows of `file_packs`; all in ONE transaction. Returns the row number of each of `sealed`, in order. Needs the
+    // repository write lock.
+    std::vector<std::int64_t> add_repacked(const std::vector<SealedPack>& sealed,
+                                           const std::vector<std::pair<std::int64_t, PackEntry>>& repoint,
+                                           const std::vector<FilePacks>& file_packs);
+
     // ---- Packs going away (gc) and repair --------------------------------------------------------------------------
 
     // Forgets the packs `ids` (complete ones about to be deleted; rows of any kind with those ids), in ONE transaction
@@ -177,6 +200,8 @@ private:
     // Inside a transaction the caller holds (with m_db.mutex()):
     std::int64_t add_pack(const SealedPack& p);                                    // one pack and its object rows
     void add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries);  // INSERT OR IGNORE objects
+    void point_objects(std::int64_t num, const std::vector<PackEntry>& entries);        // INSERT OR REPLACE objects
+    void put_file_packs(const std::vector<FilePacks>& file_packs);
     void forget_pack(std::int64_t num);                                            // its row and its objects' rows
 
 private:
