@@ -296,7 +296,8 @@ nlohmann::json commit_json(const Hash32& id, const objects::Commit& c) {
                         {"packs", packs}};
     j["format"] = c.format;
     if (c.chunker)
-        j["chunker"] = {{"min", c.chunker->min_size}, {"avg", c.chunker->avg_size}, {"max", c.chunker->max_size}};
+        j["chunker"] = {{"min", c.chunker->min_size}, {"avg", c.chunker->avg_size}, {"max", c.chunker->max_size},
+                        {"tensors", c.chunker->tensors}};
     if (c.git_commit) j["git_commit"] = *c.git_commit;
     if (c.git_dirty) j["git_dirty"] = *c.git_dirty;
     return j;

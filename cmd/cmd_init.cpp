@@ -12,6 +12,7 @@ void register_init(CLI::App& app, Context& ctx) {
         std::string pack_size = std::to_string(64ull << 20);
         std::string branch = "main";
         std::string key;
+        bool no_tensor_chunks = false;
     };
     auto a = std::make_shared<Args>();
     auto* sub = app.add_subcommand("init", "Create an empty dvt repository (DIR/.dvt)");
@@ -19,6 +20,8 @@ void register_init(CLI::App& app, Context& ctx) {
     sub->add_option("--chunk-avg", a->avg, "Average chunk size in bytes (power of two; default 16384)");
     sub->add_option("--chunk-min", a->min, "Minimum chunk size (default avg/4)");
     sub->add_option("--chunk-max", a->max, "Maximum chunk size (default avg*4)");
+    sub->add_flag("--no-tensor-chunks", a->no_tensor_chunks,
+                  "Cut safetensors files by content like any file (default: at tensor boundaries, config chunker.tensors)");
     sub->add_option("--zstd-level", a->level, "zstd level for compressible chunks, 0 = off (default 3)");
     sub->add_option("--pack-size", a->pack_size, "Target pack size in bytes (1 MiB to 4 GiB; default 64 MiB)");
     sub->add_option("-b,--initial-branch", a->branch, "Name of the first branch (default main)");
@@ -32,6 +35,7 @@ void register_init(CLI::App& app, Context& ctx) {
         o.chunker.avg_size = chunk(a->avg, "--chunk-avg");
         o.chunker.min_size = a->min.empty() ? o.chunker.avg_size / 4 : chunk(a->min, "--chunk-min");
         o.chunker.max_size = a->max.empty() ? o.chunker.avg_size * 4 : chunk(a->max, "--chunk-max");
+        o.chunker.tensors = !a->no_tensor_chunks;
         o.zstd_level = a->level;
         o.pack_size = parse_count(a->pack_size, "--pack-size", core::kMinPackSize, core::kMaxPackSize);
         o.branch = a->branch;

@@ -60,12 +60,18 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     if (head.commit) parent = load_commit(repo, *head.commit);
     // A commit cuts files as its first parent was cut (so unchanged files keep their ids and a clone commits as its
     // origin did); a first commit as the repository's config says (docs/format.md, "Commit").
-    const ChunkerParams chunker = parent ? repo.chunker_of(*parent) : repo.chunker_params();
+    // Tensor-aware chunking follows chunker.tensors when the config sets it (so enabling it re-cuts the weight files
+    // once), else the parent; a format-1 commit cannot carry it.
+    ChunkerParams chunker = parent ? repo.chunker_of(*parent) : repo.chunker_params();
+    if (repo.commit_format() < 2) chunker.tensors = false;
+    else if (auto t = repo.tensor_chunking_setting()) chunker.tensors = *t;
     run_pre_commit(repo, opts, head, parent, chunker);
 
     auto entries = scan_worktree(repo.root());
     std::optional<StatCache> cache;  // holds file ids of the repository's own chunker only
     if (chunker == repo.chunker_params()) cache.emplace(repo);
+    // its rows were written with the parent's chunker: when this commit cuts otherwise, every file is hashed again
+    const bool cache_lookup = cache && (!parent || repo.chunker_of(*parent) == chunker);
     std::uint64_t total = 0, done = 0;
     for (const auto& e : entries) total += e.size;
     auto progress = [&](std::uint64_t n) {
@@ -80,7 +86,7 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         if (e.kind == EntryKind::symlink) continue;
-        auto id = cache ? cache->lookup(e) : std::nullopt;
+        auto id = cache_lookup ? cache->lookup(e) : std::nullopt;
         if (id && ingest.reach_file(*id)) {
             ids[i] = *id;
             done += e.size;

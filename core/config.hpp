@@ -33,6 +33,7 @@ inline constexpr IntSetting kIntSettings[] = {
     {"chunker.min", 0, 0xFFFFFFFF},
     {"chunker.avg", 0, 0xFFFFFFFF},
     {"chunker.max", 0, 0xFFFFFFFF},
+    {"chunker.tensors", 0, 1},  // tensor-aware chunking of safetensors files (docs/format.md, "Chunking")
 };
 
 bool valid_config_key(const std::string& key);

@@ -1,6 +1,7 @@
 #include "core/ingest.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "objects/limits.hpp"
+#include "objects/tensor_layout.hpp"
 
 namespace dvt::core {
 
@@ -41,6 +43,8 @@ struct OldFile {
     Bytes data;
     std::vector<OldChunk> chunks;
     std::unordered_map<std::string_view, std::size_t> anchors;  // first kAnchorBytes bytes -> first chunk with them
+    std::optional<TensorLayout> layout;                          // of a safetensors file (tensor-aware chunking)
+    std::unordered_map<std::string_view, std::size_t> tensors;   // tensor name -> its region in `layout`
 };
 
 struct ChunkOut {
@@ -58,6 +62,7 @@ struct Segment {
     std::size_t chunks = 0;  // how many of the batch's chunks belong to it
     bool last = false;       // the file ends in this batch
     std::uint64_t file_size = 0;  // as scanned
+    std::shared_ptr<const TensorLayout> layout;  // tensor-aware chunking: the file's tensors (docs/format.md "Chunking")
 };
 
 struct Batch {
@@ -65,6 +70,7 @@ struct Batch {
     Bytes data;
     std::vector<std::uint32_t> sizes;
     std::vector<std::uint64_t> offsets;  // of each chunk in its file
+    std::vector<std::int32_t> regions;   // of each chunk: its tensor region in the segment's layout, or -1
     std::vector<ChunkOut> out;
     Bytes stored;
     bool done = false;
@@ -151,7 +157,7 @@ struct Ingest::Impl {
     // not in a complete pack here.
     std::optional<std::vector<std::int64_t>> chain_packs(const Location& loc) {
         std::vector<std::int64_t> out;
-        if (loc.entry.compression != Compression::zstd_delta) return out;
+        if (!is_delta(loc.entry.compression)) return out;
         for (const auto& b : store.delta_chain(loc)) {
             auto info = store.pack(b.pack_num);
             if (!info || info->partial) return std::nullopt;
@@ -179,6 +185,8 @@ struct Ingest::Impl {
                 f->data = Bytes();
                 f->chunks.clear();
                 f->anchors.clear();
+                f->tensors.clear();
+                f->layout.reset();
             }
         });
         return f->loaded ? f : nullptr;
@@ -212,6 +220,13 @@ struct Ingest::Impl {
             }
             f.chunks.push_back(std::move(oc));
         }
+        if (chunker.params().tensors && f.data.size() >= 8)
+            if (auto n = safetensors_prefix_length(std::span(f.data).first(8), f.data.size())) {
+                f.layout = parse_safetensors(std::span(f.data).first(*n), f.data.size());
+                if (f.layout)
+                    for (std::size_t i = 0; i < f.layout->regions.size(); ++i)
+                        if (f.layout->regions[i].width) f.tensors.emplace(f.layout->regions[i].name, i);
+            }
         for (std::size_t i = 0; i < f.chunks.size(); ++i)
             if (f.chunks[i].size >= kAnchorBytes)
                 f.anchors.emplace(std::string_view(reinterpret_cast<const char*>(f.data.data() + f.chunks[i].offset),
@@ -244,6 +259,23 @@ struct Ingest::Impl {
         }
         if (!c->usable || c->depth >= delta_depth) return nullptr;  // too deep: a full record (a keyframe)
         return c;
+    }
+
+    // The base of a new chunk of tensor `t` at `rel` bytes from the tensor's start (tensor-aware chunking): the old
+    // chunk of the same length at the same offset of the tensor of the same name, element width and length in the
+    // previous version; nullptr if there is none or it cannot serve.
+    const OldChunk* pick_tensor_base(const OldFile& f, const TensorRegion& t, std::uint64_t rel, std::size_t size) {
+        if (!f.layout) return nullptr;
+        auto it = f.tensors.find(t.name);
+        if (it == f.tensors.end()) return nullptr;
+        const TensorRegion& o = f.layout->regions[it->second];
+        if (o.width != t.width || o.end - o.begin != t.end - t.begin) return nullptr;
+        std::uint64_t at = o.begin + rel;
+        auto c = std::lower_bound(f.chunks.begin(), f.chunks.end(), at,
+                                  [](const OldChunk& x, std::uint64_t p) { return x.offset < p; });
+        if (c == f.chunks.end() || c->offset != at || c->size != size) return nullptr;
+        if (!c->usable || c->depth >= delta_depth) return nullptr;
+        return &*c;
     }
 
     void process(Batch& b) {
@@ -282,6 +314,24 @@ struct Ingest::Impl {
             if (again || delta_depth == 0 || seg >= b.segments.size()) continue;
             auto old = old_file(b.segments[seg].file);
             if (!old) continue;
+            if (const auto& lay = b.segments[seg].layout; lay && b.regions[i] >= 0) {
+                const TensorRegion& t = lay->regions[static_cast<std::size_t>(b.regions[i])];
+                if (const OldChunk* base = pick_tensor_base(*old, t, b.offsets[i] - t.begin, raw.size())) {
+                    delta.clear();
+                    encode_tensor_delta(raw, std::span(old->data.data() + base->offset, base->size), base->id,
+                                        t.width, codec.level, delta);
+                    // kept only if it saves at least 1/8 of the normal record (docs/format.md, "Delta records")
+                    if (delta.size() <= o.stored_len - o.stored_len / 8) {
+                        b.stored.resize(o.stored_off);
+                        b.stored.insert(b.stored.end(), delta.begin(), delta.end());
+                        o.stored_len = static_cast<std::uint32_t>(delta.size());
+                        o.comp = Compression::tensor_delta;
+                        o.depth = static_cast<std::uint16_t>(base->depth + 1);
+                        o.chain_packs = base->packs;
+                    }
+                    continue;
+                }
+            }
             const OldChunk* base = pick_base(*old, raw, b.offsets[i], b.segments[seg].file_size);
             if (!base) continue;
             delta.clear();
@@ -323,7 +373,7 @@ struct Ingest::Impl {
         data_pack->append(ObjectType::chunk, id, o.comp, o.size,
                           std::span(stored.data() + o.stored_off, o.stored_len), o.depth);
         new_objects.emplace(id, data_slot);
-        if (o.comp == Compression::zstd_delta) {
+        if (is_delta(o.comp)) {
             new_chains.emplace(id, o.chain_packs);
             ++stats.chunks_delta;
         }
@@ -443,6 +493,7 @@ struct Ingest::Impl {
         b->data.clear();
         b->sizes.clear();
         b->offsets.clear();
+        b->regions.clear();
         b->out.clear();
         b->stored.clear();
         b->done = false;
@@ -458,6 +509,23 @@ struct Ingest::Impl {
         jobs.push_back(b);
         ordered.push_back(std::move(b));
         cv_work.notify_one();
+    }
+
+    // The tensor layout of the open file `fd` when it is a well-formed safetensors file (objects/tensor_layout.hpp),
+    // else nullptr: read from the file itself, so it is a function of the bytes being cut.
+    static std::shared_ptr<const TensorLayout> tensor_layout(int fd) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+        const auto size = static_cast<std::uint64_t>(st.st_size);
+        std::uint8_t first[8];
+        if (size < 10 || ::pread(fd, first, 8, 0) != 8) return nullptr;
+        auto n = safetensors_prefix_length(first, size);
+        if (!n) return nullptr;
+        Bytes prefix(*n);
+        if (::pread(fd, prefix.data(), prefix.size(), 0) != static_cast<ssize_t>(prefix.size())) return nullptr;
+        auto l = parse_safetensors(prefix, size);
+        if (!l || l->regions.size() > kMaxFileChunks) return nullptr;
+        return std::make_shared<const TensorLayout>(std::move(*l));
     }
 
     // Appends the chunks of file `index` to `batch`, submitting full batches along the way.
@@ -476,7 +544,10 @@ struct Ingest::Impl {
         bool eof = false;
         std::size_t chunks = 0;
         std::uint64_t file_off = 0;
-        batch->segments.push_back(Segment{index, 0, false, e.size});
+        std::shared_ptr<const TensorLayout> layout;
+        if (chunker.params().tensors) layout = tensor_layout(fd);
+        std::size_t region = 0;
+        batch->segments.push_back(Segment{index, 0, false, e.size, layout});
         while (true) {
             while (!eof && have < buf.size()) {
                 ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
@@ -488,8 +559,22 @@ struct Ingest::Impl {
                 have += static_cast<std::size_t>(n);
             }
             std::size_t pos = 0;
-            while (pos < have && (eof || have - pos >= maxc)) {
-                std::size_t cut = chunker.cut(buf.data() + pos, have - pos, eof);
+            while (pos < have) {
+                // Tensor-aware chunking: no chunk crosses a region's end; a tensor is cut in pieces of maxc from its
+                // start, every other region by content, the region's end acting as the end of input.
+                const TensorRegion* r = nullptr;
+                std::uint64_t left = ~std::uint64_t{0};  // bytes to the region's end
+                if (layout) {
+                    while (region < layout->regions.size() && layout->regions[region].end <= file_off) ++region;
+                    if (region < layout->regions.size()) {
+                        r = &layout->regions[region];
+                        left = r->end - file_off;
+                    }
+                }
+                const std::size_t avail = static_cast<std::size_t>(std::min<std::uint64_t>(have - pos, left));
+                const bool region_end = eof || left <= have - pos;
+                if (!region_end && avail < maxc) break;  // read more first
+                std::size_t cut = r && r->width ? std::min(avail, maxc) : chunker.cut(buf.data() + pos, avail, region_end);
                 if (++chunks > kMaxFileChunks)  // its file object would exceed the record limit (objects/limits.hpp)
                     throw Error(ErrorKind::unsupported,
                                 e.path + " has more than " + std::to_string(kMaxFileChunks) + " chunks of about " +
@@ -499,6 +584,7 @@ struct Ingest::Impl {
                 batch->data.insert(batch->data.end(), buf.data() + pos, buf.data() + pos + cut);
                 batch->sizes.push_back(static_cast<std::uint32_t>(cut));
                 batch->offsets.push_back(file_off);
+                batch->regions.push_back(r && r->width ? static_cast<std::int32_t>(region) : -1);
                 file_off += cut;
                 batch->segments.back().chunks++;
                 pos += cut;
@@ -506,7 +592,7 @@ struct Ingest::Impl {
                 if (batch->data.size() >= kBatchBytes) {
                     submit(batch);
                     batch = new_batch();
-                    batch->segments.push_back(Segment{index, 0, false, e.size});
+                    batch->segments.push_back(Segment{index, 0, false, e.size, layout});
                 }
             }
             if (pos) std::memmove(buf.data(), buf.data() + pos, have - pos);
@@ -618,7 +704,7 @@ bool Ingest::reach_file(const Hash32& file_id) {
         auto cl = m->store.locate(c.id);
         if (!cl) return false;
         slots.insert(cl->pack_num);
-        if (cl->entry.compression == Compression::zstd_delta) {  // its bases' packs too
+        if (is_delta(cl->entry.compression)) {  // its bases' packs too
             auto below = m->chain_packs(*cl);
             if (!below) return false;
             slots.insert(below->begin(), below->end());

@@ -144,7 +144,7 @@ FsckResult check_repository(Repository& repo) {
                 };
                 for (const auto& e : pi.entries) {
                     try {
-                        if (e.compression == Compression::zstd_delta) {
+                        if (is_delta(e.compression)) {
                             try {
                                 read_chain(RecordAt{fd.get(), e, what}, find, out, &chain_cache);
                             } catch (const Error& err) {
@@ -216,7 +216,7 @@ FsckResult check_repository(Repository& repo) {
                     continue;
                 }
                 try {
-                    if (e.compression == Compression::zstd_delta)
+                    if (is_delta(e.compression))
                         read_chain(RecordAt{fd.get(), e, what},
                                    [&](const Hash32& bid) { return repo.store().record_at(bid); }, out, &chain_cache);
                     else
@@ -316,7 +316,7 @@ FsckResult check_repository(Repository& repo) {
                     problem("object " + c.id.hex(), "chunk of '" + e.name + "' is " + std::to_string(loc->entry.raw_len) +
                                                         " bytes, its file object says " + std::to_string(c.size));
                 // a delta chunk needs its whole chain, which must lie in packs the commit names too
-                if (loc && loc->entry.compression == Compression::zstd_delta) {
+                if (loc && is_delta(loc->entry.compression)) {
                     try {
                         for (const auto& b : repo.store().delta_chain(*loc)) {
                             auto bp = pack_of(b.entry.id);

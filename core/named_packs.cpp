@@ -136,9 +136,9 @@ std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
     for (auto it = std::lower_bound(m->objects.begin(), m->objects.end(), id,
                                     [](const Impl::Named& x, const Hash32& h) { return x.entry.id < h; });
          it != m->objects.end() && it->entry.id == id; ++it)
-        if (!it->partial && it->entry.compression != Compression::zstd_delta) return it->entry;
+        if (!it->partial && !is_delta(it->entry.compression)) return it->entry;
     const Impl::Named& n = *first;
-    if (n.entry.compression != Compression::zstd_delta) return n.entry;
+    if (!is_delta(n.entry.compression)) return n.entry;
     {
         std::lock_guard g(m->chains_mutex);
         if (m->chains_ok.count(id)) return n.entry;
@@ -146,7 +146,7 @@ std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
     // Its chain (docs/format.md, "Delta records"): each base, as the record in the named pack names it, lies in a
     // named pack too, is a chunk and has a depth one less (so the walk ends within kMaxDeltaDepth steps).
     const Impl::Named* cur = &n;
-    while (cur->entry.compression == Compression::zstd_delta) {
+    while (is_delta(cur->entry.compression)) {
         // a record in the part of a partial pack not fetched cannot be read: the chain is checked as far as it is
         // here (a pull of some paths fetches the chains of their chunks; a read verifies every level anyway)
         if (cur->partial && !m->fetched.count(cur->entry.id)) return n.entry;

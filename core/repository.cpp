@@ -89,6 +89,7 @@ std::unique_ptr<Repository> Repository::init(const fs::path& worktree, const Ini
     c.set("chunker.min", std::to_string(opts.chunker.min_size));
     c.set("chunker.avg", std::to_string(opts.chunker.avg_size));
     c.set("chunker.max", std::to_string(opts.chunker.max_size));
+    if (opts.format >= 2) c.set("chunker.tensors", opts.chunker.tensors ? "1" : "0");  // a format-1 commit cannot say it
     c.set("compression.level", std::to_string(opts.zstd_level));
     c.set("pack.size", std::to_string(opts.pack_size));
     c.set("core.format", std::to_string(opts.format));
@@ -103,7 +104,13 @@ objects::ChunkerParams Repository::chunker_params() const {
     p.min_size = static_cast<std::uint32_t>(m_config.get_int("chunker.min", p.min_size));
     p.avg_size = static_cast<std::uint32_t>(m_config.get_int("chunker.avg", p.avg_size));
     p.max_size = static_cast<std::uint32_t>(m_config.get_int("chunker.max", p.max_size));
+    p.tensors = format() >= 2 && m_config.get_int("chunker.tensors", 0) == 1;
     return p;
+}
+
+std::optional<bool> Repository::tensor_chunking_setting() const {
+    if (!m_config.get("chunker.tensors")) return std::nullopt;
+    return m_config.get_int("chunker.tensors", 0) == 1;
 }
 
 int Repository::format() const {
@@ -125,6 +132,7 @@ void Repository::adopt_chunker(const objects::ChunkerParams& p) {
     m_config.set("chunker.min", std::to_string(p.min_size));
     m_config.set("chunker.avg", std::to_string(p.avg_size));
     m_config.set("chunker.max", std::to_string(p.max_size));
+    m_config.set("chunker.tensors", p.tensors ? "1" : "0");
     save_config();
 }
 

@@ -74,7 +74,15 @@ public:
     // How the files of commit `c` were cut: its own chunker (format 2), else this repository's (a format-1 commit
     // carries none; it was made by a repository with the chunker its reader assumes). Comparisons of a work tree with
     // `c`, and a commit on top of it, cut files with this.
-    objects::ChunkerParams chunker_of(const objects::Commit& c) const { return c.chunker ? *c.chunker : chunker_params(); }
+    // (A format-1 commit was never cut at tensor boundaries.)
+    objects::ChunkerParams chunker_of(const objects::Commit& c) const {
+        if (c.chunker) return *c.chunker;
+        auto p = chunker_params();
+        p.tensors = false;
+        return p;
+    }
+    // chunker.tensors when the config sets it (0 or 1), else nullopt (a commit then cuts as its parent did).
+    std::optional<bool> tensor_chunking_setting() const;
     // Before storing a commit of format `commit_format`: raises core.format to it if it is lower (needs the write
     // lock). Never lowers it.
     void accept_commit_format(int commit_format);

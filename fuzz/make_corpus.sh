@@ -42,6 +42,31 @@ else:
 EOF
 }
 
+# A small safetensors model after K fine-tune steps (two fp16 tensors and a bf16 one; each step nudges every weight).
+model() {
+    "$PY" -S - "$1" <<'EOF'
+import random, struct, sys
+k = int(sys.argv[1])
+r = random.Random(11)
+ts = {"emb": ("F16", [r.gauss(0, 0.02) for _ in range(3000)]), "w": ("F16", [r.gauss(0, 0.05) for _ in range(1500)]),
+      "b": ("BF16", [r.gauss(0, 0.1) for _ in range(700)])}
+for step in range(1, k + 1):
+    s = random.Random(100 + step)
+    for n in sorted(ts):
+        ts[n] = (ts[n][0], [v * (1 + s.gauss(0, 0.01)) for v in ts[n][1]])
+head, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
+for n in sorted(ts):
+    dt, v = ts[n]
+    blob = struct.pack("<%de" % len(v), *v) if dt == "F16" else b"".join(struct.pack("<f", x)[2:] for x in v)
+    head[n] = {"dtype": dt, "shape": [len(v)], "data_offsets": [off, off + len(blob)]}
+    blobs.append(blob)
+    off += len(blob)
+h = repr(head).replace("'", '"').replace(" ", "").encode()
+h += b" " * (-len(h) % 8)
+sys.stdout.buffer.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+EOF
+}
+
 # --- repository 1: a git work tree with a dataset in data/
 r1=$tmp/project
 mkdir -p "$r1/data"
@@ -96,16 +121,18 @@ mkdir -p "$r2"
     dvt init --chunk-avg 4096 >/dev/null
     gen 30000 6 text >a.csv
     gen 2500 7 >b.bin
+    model 0 >model.safetensors
     dvt commit -m "one" >/dev/null
     dvt branch side >/dev/null
     gen 500 8 text >>a.csv
+    model 1 >model.safetensors                    # a fine-tune step: tensor delta records (compression 3)
     dvt commit -m "two" >/dev/null
     dvt tag v1 >/dev/null
     dvt commit --allow-empty -m "three (empty)" >/dev/null
 )
 
 rm -rf "$out"
-mkdir -p "$out"/{tree,file,commit,pack,record,dht,config,lockfile,ignore}
+mkdir -p "$out"/{tree,file,commit,pack,record,dht,config,lockfile,ignore,tensor}
 
 "$PY" -S - "$DVT" "$out" "$r1/data" "$r2" "$r1/dvt.lock" <<'EOF'
 import hashlib, json, os, struct, subprocess, sys
@@ -160,6 +187,20 @@ for repo in repos:
             off, stored_len = struct.unpack_from("<QI", entry, 32)
             if stored_len <= 16 * 1024:
                 put("record", pack[off: off + 12 + stored_len])
+            # tensor delta records with their bases (fuzz/tensor.cpp, odd first byte): raw_len, stored, base, len
+            raw_len, compression = struct.unpack_from("<I", entry, 44)[0], entry[49]
+            if compression == 3:
+                stored = pack[off + 12: off + 12 + stored_len]
+                base = cat(repo, stored[:32].hex())
+                if len(base) < 65536:
+                    put("tensor", b"\x01" + struct.pack("<I", raw_len) + stored + base + struct.pack("<H", len(base)))
+            # safetensors headers (even first byte): each chunk that starts like one
+            if entry[48] == 1 and compression != 3 and stored_len <= 16 * 1024:
+                raw = cat(repo, entry[:32].hex())
+                if len(raw) >= 10:
+                    n = struct.unpack_from("<Q", raw)[0]
+                    if 2 <= n <= len(raw) - 8 and raw[8:9] == b"{":
+                        put("tensor", b"\x00" + struct.pack("<H", 20000) + raw[: 8 + n])
     # config
     with open(os.path.join(dot, "config"), "rb") as f:
         put("config", f.read())

@@ -21,6 +21,10 @@ struct ChunkerParams {
     std::uint32_t min_size = 4 * 1024;
     std::uint32_t avg_size = 16 * 1024;
     std::uint32_t max_size = 64 * 1024;
+    // Tensor-aware chunking (docs/format.md, "Chunking"; objects/tensor_layout.hpp): a safetensors file is cut at its
+    // tensors' boundaries and each tensor's data in pieces of max_size from the tensor's start. Part of a version-2
+    // commit's `chunker` line ("safetensors"), so a clone cuts files as the commit's writer did.
+    bool tensors = false;
     bool operator==(const ChunkerParams&) const = default;
 
     // avg must be a power of two; 64 <= min < avg < max <= 16 MiB. Throws ErrorKind::unsupported otherwise.

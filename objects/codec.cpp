@@ -101,7 +101,7 @@ void decode_record(std::span<const std::uint8_t> stored, Compression c, std::uin
         if (raw_len) std::memcpy(out.data(), stored.data(), raw_len);
         return;
     }
-    if (c == Compression::zstd_delta) throw Error(ErrorKind::corrupt, what + ": a delta record needs its base");
+    if (is_delta(c)) throw Error(ErrorKind::corrupt, what + ": a delta record needs its base");
     if (c != Compression::zstd) throw Error(ErrorKind::corrupt, what + ": unknown compression");
     check_frame(stored, raw_len, what);
     out.resize(raw_len);
@@ -154,6 +154,72 @@ void decode_delta(std::span<const std::uint8_t> stored, std::uint32_t raw_len, s
     if (ZSTD_isError(n) || n != raw_len) throw Error(ErrorKind::corrupt, what + ": zstd delta data is damaged");
 }
 
+namespace {
+bool valid_width(std::uint8_t w) { return w == 1 || w == 2 || w == 4 || w == 8; }
 
+// out = planes(a XOR b, w) (see codec.hpp); out has |a| bytes
+void xor_planes(const std::uint8_t* a, const std::uint8_t* b, std::size_t len, std::uint8_t w, std::uint8_t* out) {
+    std::size_t n = len / w;
+    for (std::size_t k = 0; k < n; ++k)
+        for (std::size_t p = 0; p < w; ++p) out[p * n + k] = a[k * w + p] ^ b[k * w + p];
+    for (std::size_t i = n * w; i < len; ++i) out[i] = a[i] ^ b[i];
+}
+
+// inverse: out[k*w+p] = planes[p*n+k] XOR base[k*w+p]
+void unplane_xor(const std::uint8_t* planes, const std::uint8_t* base, std::size_t len, std::uint8_t w,
+                 std::uint8_t* out) {
+    std::size_t n = len / w;
+    for (std::size_t p = 0; p < w; ++p)
+        for (std::size_t k = 0; k < n; ++k) out[k * w + p] = planes[p * n + k] ^ base[k * w + p];
+    for (std::size_t i = n * w; i < len; ++i) out[i] = planes[i] ^ base[i];
+}
+}  // namespace
+
+void encode_tensor_delta(std::span<const std::uint8_t> raw, std::span<const std::uint8_t> base, const Hash32& base_id,
+                         std::uint8_t width, int level, Bytes& out) {
+    if (raw.size() != base.size() || !valid_width(width))
+        throw Error(ErrorKind::internal, "encode_tensor_delta: base of another length or bad element width");
+    thread_local Bytes planes, scratch;
+    planes.resize(raw.size());
+    xor_planes(raw.data(), base.data(), raw.size(), width, planes.data());
+    std::size_t bound = ZSTD_compressBound(raw.size());
+    if (scratch.size() < bound) scratch.resize(bound);
+    std::size_t n = ZSTD_compressCCtx(thread_cctx(), scratch.data(), bound, planes.data(), planes.size(),
+                                      level > 0 ? level : 1);
+    if (ZSTD_isError(n)) throw Error(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(n));
+    out.insert(out.end(), base_id.bytes.begin(), base_id.bytes.end());
+    out.push_back(width);
+    out.insert(out.end(), scratch.data(), scratch.data() + n);
+}
+
+void decode_tensor_delta(std::span<const std::uint8_t> stored, std::uint32_t raw_len, std::span<const std::uint8_t> base,
+                         Bytes& out, const std::string& what) {
+    if (raw_len > kMaxChunkSize)
+        throw Error(ErrorKind::corrupt, what + ": delta of " + std::to_string(raw_len) + " bytes exceeds the chunk limit");
+    if (stored.size() > raw_len) throw Error(ErrorKind::corrupt, what + ": stored length exceeds raw length");
+    if (stored.size() < kDeltaBaseIdSize + 1)
+        throw Error(ErrorKind::corrupt, what + ": tensor delta record too short for its base id and element width");
+    std::uint8_t width = stored[kDeltaBaseIdSize];
+    if (!valid_width(width))
+        throw Error(ErrorKind::corrupt, what + ": tensor delta has element width " + std::to_string(width));
+    if (base.size() != raw_len)
+        throw Error(ErrorKind::corrupt, what + ": tensor delta base has " + std::to_string(base.size()) +
+                                            " bytes, the chunk " + std::to_string(raw_len));
+    auto frame = stored.subspan(kDeltaBaseIdSize + 1);
+    check_frame(frame, raw_len, what);
+    thread_local Bytes planes;
+    planes.resize(raw_len);
+    std::size_t n = ZSTD_decompressDCtx(thread_dctx(), planes.data(), raw_len, frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != raw_len) throw Error(ErrorKind::corrupt, what + ": zstd tensor delta data is damaged");
+    out.resize(raw_len);
+    unplane_xor(planes.data(), base.data(), raw_len, width, out.data());
+}
+
+void decode_any_delta(Compression c, std::span<const std::uint8_t> stored, std::uint32_t raw_len,
+                      std::span<const std::uint8_t> base, Bytes& out, const std::string& what) {
+    if (c == Compression::zstd_delta) decode_delta(stored, raw_len, base, out, what);
+    else if (c == Compression::tensor_delta) decode_tensor_delta(stored, raw_len, base, out, what);
+    else throw Error(ErrorKind::internal, what + ": not a delta record");
+}
 
 }  // namespace dvt::objects

@@ -18,8 +18,14 @@ namespace dvt::objects {
 
 // zstd_delta (format version 2, docs/format.md "Delta records"): a chunk stored as base_id[32] followed by one zstd
 // frame made with the base chunk's raw bytes as prefix (ZSTD_CCtx_refPrefix); only in version-2 packs.
-enum class Compression : std::uint8_t { none = 0, zstd = 1, zstd_delta = 2 };
+// tensor_delta (format version 2, docs/format.md "Tensor delta records"): a chunk of a tensor stored as base_id[32],
+// the element width w (1, 2, 4 or 8), then one zstd frame of the chunk XOR its base (which has the same length),
+// split into w byte planes; only in version-2 packs.
+enum class Compression : std::uint8_t { none = 0, zstd = 1, zstd_delta = 2, tensor_delta = 3 };
 constexpr std::size_t kDeltaBaseIdSize = 32;
+constexpr std::uint8_t kMaxCompression = 3;
+// Records that need a base chunk to decode (delta records): their depth is 1..kMaxDeltaDepth.
+constexpr bool is_delta(Compression c) { return c == Compression::zstd_delta || c == Compression::tensor_delta; }
 
 struct CodecParams {
     int level = 3;                    // zstd level; 0 disables compression
@@ -49,5 +55,19 @@ void encode_delta(std::span<const std::uint8_t> raw, std::span<const std::uint8_
 Hash32 delta_base_id(std::span<const std::uint8_t> stored, const std::string& what);
 void decode_delta(std::span<const std::uint8_t> stored, std::uint32_t raw_len, std::span<const std::uint8_t> base,
                   Bytes& out, const std::string& what);
+
+// Tensor delta records. encode_tensor_delta appends base_id, `width` and one zstd frame (at `level`, content size
+// stated) of planes(raw XOR base, width) to `out`; raw and base must have the same length and width be 1, 2, 4 or 8
+// (else ErrorKind::internal). planes(d, w): for n = |d| / w elements, byte p of element k goes to position p*n + k;
+// the |d| mod w trailing bytes follow unchanged. decode_tensor_delta checks, before allocating: raw_len within the
+// chunk limit, stored length at most raw_len, the width, base length = raw_len, the frame rules of decode_record
+// (corrupt otherwise); it does not verify the result (the caller checks SHA-256 against the record's id).
+void encode_tensor_delta(std::span<const std::uint8_t> raw, std::span<const std::uint8_t> base, const Hash32& base_id,
+                         std::uint8_t width, int level, Bytes& out);
+void decode_tensor_delta(std::span<const std::uint8_t> stored, std::uint32_t raw_len, std::span<const std::uint8_t> base,
+                         Bytes& out, const std::string& what);
+// Either kind of delta record (is_delta(c)).
+void decode_any_delta(Compression c, std::span<const std::uint8_t> stored, std::uint32_t raw_len,
+                      std::span<const std::uint8_t> base, Bytes& out, const std::string& what);
 
 }  // namespace dvt::objects

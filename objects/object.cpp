@@ -170,7 +170,7 @@ Bytes Commit::encode() const {
     s += "bytes " + std::to_string(bytes) + "\n";
     if (chunker)
         s += "chunker " + std::to_string(chunker->min_size) + " " + std::to_string(chunker->avg_size) + " " +
-             std::to_string(chunker->max_size) + "\n";
+             std::to_string(chunker->max_size) + (chunker->tensors ? " safetensors" : "") + "\n";
     if (git_commit) s += "git-commit " + *git_commit + "\n";
     if (git_dirty) s += std::string("git-dirty ") + (*git_dirty ? "1" : "0") + "\n";
     for (const auto& p : packs)
@@ -303,14 +303,18 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
     l = lr.line();
     if (c.format >= 2) {
         if (!l || !l->starts_with("chunker ")) bad_commit("missing chunker");
-        auto f = fields(l->substr(8), 3, "chunker");
+        std::string_view cl = l->substr(8);
+        constexpr std::string_view kTensors = " safetensors";  // tensor-aware chunking (docs/format.md, "Chunking")
+        bool tensors = cl.ends_with(kTensors);
+        if (tensors) cl.remove_suffix(kTensors.size());
+        auto f = fields(cl, 3, "chunker");
         std::uint64_t v3[3];
         for (int i = 0; i < 3; ++i) {
             v3[i] = parse_u64(f[static_cast<std::size_t>(i)]);
             if (v3[i] > kMaxChunkSize) bad_commit("chunker parameter out of range");
         }
         ChunkerParams p{static_cast<std::uint32_t>(v3[0]), static_cast<std::uint32_t>(v3[1]),
-                        static_cast<std::uint32_t>(v3[2])};
+                        static_cast<std::uint32_t>(v3[2]), tensors};
         try {
             p.validate();
         } catch (const Error& e) {

@@ -55,10 +55,10 @@ void PackWriter::flush() {
 std::uint64_t PackWriter::append(ObjectType type, const Hash32& id, Compression c, std::uint32_t raw_len,
                                  std::span<const std::uint8_t> stored, std::uint16_t depth) {
     std::uint64_t at = m_offset;
-    if ((c == Compression::zstd_delta) != (depth != 0) || depth > kMaxDeltaDepth ||
-        (c == Compression::zstd_delta && type != ObjectType::chunk))
+    if ((is_delta(c)) != (depth != 0) || depth > kMaxDeltaDepth ||
+        (is_delta(c) && type != ObjectType::chunk))
         throw Error(ErrorKind::internal, "pack writer: bad delta record " + id.hex());
-    if (c == Compression::zstd_delta) m_version = kPackVersionDelta;
+    if (is_delta(c)) m_version = kPackVersionDelta;
     std::uint8_t h[kRecordHeaderSize] = {static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(c),
                                          static_cast<std::uint8_t>(depth & 0xff), static_cast<std::uint8_t>(depth >> 8)};
     auto sl = static_cast<std::uint32_t>(stored.size());
@@ -133,7 +133,7 @@ static bool known_record_type(std::uint32_t version, std::uint8_t t) {
 }
 
 void check_entry_limits(const PackEntry& e, const std::string& what) {
-    if (e.compression == Compression::zstd_delta) {
+    if (is_delta(e.compression)) {
         if (e.type != ObjectType::chunk)
             throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " is a delta record of a " +
                                                 type_name(e.type) + " (only chunks may be deltas)");
@@ -194,8 +194,8 @@ PackIndex parse_pack_index(std::span<const std::uint8_t> tail, std::uint64_t pac
         e.raw_len = r.u32();
         std::uint8_t t = r.u8(), c = r.u8();
         if (!known_record_type(version, t)) r.fail("unknown record type " + std::to_string(t));
-        if (c > 2) r.fail("unknown compression");
-        if (c == 2 && version < kPackVersionDelta) r.fail("delta record in a version-1 pack");
+        if (c > kMaxCompression) r.fail("unknown compression");
+        if (c >= 2 && version < kPackVersionDelta) r.fail("delta record in a version-1 pack");
         e.depth = r.u16();
         e.type = static_cast<ObjectType>(t);
         e.compression = static_cast<Compression>(c);
@@ -244,11 +244,11 @@ void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& 
     check_entry_limits(e, what);
     check_record_header(record.data(), e, what);
     auto stored = record.subspan(kRecordHeaderSize);
-    if (e.compression == Compression::zstd_delta) {
+    if (is_delta(e.compression)) {
         Hash32 named = record_delta_base_bytes(record, e, what);
         if (!base_id || *base_id != named)
             throw Error(ErrorKind::corrupt, what + ": delta chunk " + e.id.hex() + " was given no verified base");
-        decode_delta(stored, e.raw_len, base, out, what + ": object " + e.id.hex());
+        decode_any_delta(e.compression, stored, e.raw_len, base, out, what + ": object " + e.id.hex());
     } else {
         decode_record(stored, e.compression, e.raw_len, out, what + ": object " + e.id.hex());
     }
@@ -267,7 +267,7 @@ void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what
 
 Hash32 record_delta_base_bytes(std::span<const std::uint8_t> record_prefix, const PackEntry& e, const std::string& what) {
     check_entry_limits(e, what);
-    if (e.compression != Compression::zstd_delta)
+    if (!is_delta(e.compression))
         throw Error(ErrorKind::internal, "record_delta_base: object " + e.id.hex() + " is no delta");
     if (record_prefix.size() < kRecordHeaderSize + kDeltaBaseIdSize) throw Error(ErrorKind::internal, "record prefix size");
     check_record_header(record_prefix.data(), e, what);
@@ -315,7 +315,7 @@ void ChunkCache::clear() {
 }
 
 void read_chain(const RecordAt& top, const RecordFinder& find, Bytes& out, ChunkCache* cache) {
-    if (top.entry.compression != Compression::zstd_delta) {
+    if (!is_delta(top.entry.compression)) {
         read_record(top.fd, top.entry, out, top.what);
         return;
     }
@@ -350,7 +350,11 @@ void read_chain(const RecordAt& top, const RecordFinder& find, Bytes& out, Chunk
                                                 std::to_string(cur.entry.depth) + " names base " + b.hex() +
                                                 " of depth " + std::to_string(at->entry.depth) + " (must be " +
                                                 std::to_string(want) + ")");
-        if (at->entry.compression != Compression::zstd_delta) {
+        if (cur.entry.compression == Compression::tensor_delta && at->entry.raw_len != cur.entry.raw_len)
+            throw Error(ErrorKind::corrupt, cur.what + ": tensor delta chunk " + cur.entry.id.hex() + " of " +
+                                                std::to_string(cur.entry.raw_len) + " bytes names base " + b.hex() +
+                                                " of " + std::to_string(at->entry.raw_len) + " bytes");
+        if (!is_delta(at->entry.compression)) {
             bottom = std::move(at);
             break;
         }

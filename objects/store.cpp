@@ -320,7 +320,7 @@ void ObjectStore::forget_open_packs() {
 }
 
 void ObjectStore::read_at(const Location& loc, Bytes& out) const {
-    if (loc.entry.compression != Compression::zstd_delta) {
+    if (!is_delta(loc.entry.compression)) {
         read_record(pack_fd(loc.pack_num)->get(), loc.entry, out, "pack #" + std::to_string(loc.pack_num));
         return;
     }
@@ -351,7 +351,7 @@ Hash32 ObjectStore::delta_base(const Location& loc) const {
 std::vector<Location> ObjectStore::delta_chain(const Location& loc) const {
     std::vector<Location> out;
     Location cur = loc;
-    while (cur.entry.compression == Compression::zstd_delta) {
+    while (is_delta(cur.entry.compression)) {
         std::string what = "pack #" + std::to_string(cur.pack_num);
         Hash32 b = record_delta_base(pack_fd(cur.pack_num)->get(), cur.entry, what);
         auto l = locate(b);
@@ -360,6 +360,9 @@ std::vector<Location> ObjectStore::delta_chain(const Location& loc) const {
             throw Error(ErrorKind::corrupt, what + ": delta chunk " + cur.entry.id.hex() + " of depth " +
                                                 std::to_string(cur.entry.depth) + " names base " + b.hex() + ", a " +
                                                 type_name(l->entry.type) + " of depth " + std::to_string(l->entry.depth));
+        if (cur.entry.compression == Compression::tensor_delta && l->entry.raw_len != cur.entry.raw_len)
+            throw Error(ErrorKind::corrupt, what + ": tensor delta chunk " + cur.entry.id.hex() + " names base " +
+                                                b.hex() + " of another length");
         out.push_back(*l);
         cur = *l;
     }
@@ -373,7 +376,7 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
     Bytes out;
     std::size_t i = 0;
     while (i < locs.size()) {
-        if (locs[i].entry.compression == Compression::zstd_delta) {  // through its chain, one at a time
+        if (is_delta(locs[i].entry.compression)) {  // through its chain, one at a time
             read_at(locs[i], out);
             sink(i, out);
             ++i;
@@ -385,7 +388,7 @@ void ObjectStore::read_many(const std::vector<Location>& locs,
         std::uint64_t start = locs[i].entry.offset;
         std::uint64_t end = start + kRecordHeaderSize + locs[i].entry.stored_len;
         while (j < locs.size() && locs[j].pack_num == locs[i].pack_num && locs[j].entry.offset == end &&
-               locs[j].entry.compression != Compression::zstd_delta &&
+               !is_delta(locs[j].entry.compression) &&
                end - start + kRecordHeaderSize + locs[j].entry.stored_len <= kMaxRun) {
             end += kRecordHeaderSize + locs[j].entry.stored_len;
             ++j;

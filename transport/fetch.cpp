@@ -338,7 +338,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     std::vector<std::pair<PackFetch*, objects::PackEntry>> pending;
     for (std::size_t k = 0; k < fetches.size(); ++k)
         for (const auto& e : chunks[k])
-            if (e.compression == objects::Compression::zstd_delta) pending.emplace_back(&fetches[k], e);
+            if (objects::is_delta(e.compression)) pending.emplace_back(&fetches[k], e);
     for (int round = 0; !pending.empty(); ++round) {
         if (round > objects::kMaxDeltaDepth) throw Error(ErrorKind::corrupt, "delta chains longer than the limit");
         std::vector<std::pair<PackFetch*, objects::PackEntry>> next;
@@ -366,7 +366,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
                                                     " names base " + b.hex() + " of depth " + std::to_string(be.depth));
             want_more(*bpf, be.offset, objects::kRecordHeaderSize + be.stored_len);
             chunks[static_cast<std::size_t>(bpf - fetches.data())].push_back(be);
-            if (be.compression == objects::Compression::zstd_delta) next.emplace_back(bpf, be);
+            if (objects::is_delta(be.compression)) next.emplace_back(bpf, be);
         }
         apply();
         t.run(base, base, true);

@@ -14,7 +14,7 @@ void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::
     Bytes buf, out;
     std::vector<objects::PackEntry> deltas;
     for (std::size_t i = 0; i < entries.size();) {
-        if (entries[i].compression == objects::Compression::zstd_delta) {  // below, through their chains
+        if (objects::is_delta(entries[i].compression)) {  // below, through their chains
             deltas.push_back(entries[i++]);
             continue;
         }
@@ -23,7 +23,7 @@ void verify_records(int fd, std::vector<objects::PackEntry> entries, const std::
         std::uint64_t start = entries[i].offset;
         std::uint64_t end = start + objects::kRecordHeaderSize + entries[i].stored_len;
         while (j < entries.size() && entries[j].offset == end &&
-               entries[j].compression != objects::Compression::zstd_delta &&
+               !objects::is_delta(entries[j].compression) &&
                end - start + objects::kRecordHeaderSize + entries[j].stored_len <= kMaxRun) {
             end += objects::kRecordHeaderSize + entries[j].stored_len;
             ++j;
@@ -72,7 +72,7 @@ void verify_delta_chains(const std::vector<objects::SealedPack>& packs, const ob
     for (std::size_t i = 0; i < packs.size(); ++i) {
         for (const auto& e : packs[i].entries) {
             index.push_back(Where{&e, i});
-            any |= e.compression == objects::Compression::zstd_delta;
+            any |= objects::is_delta(e.compression);
         }
     }
     if (!any) return;
@@ -90,7 +90,7 @@ void verify_delta_chains(const std::vector<objects::SealedPack>& packs, const ob
     objects::ChunkCache cache(64u << 20);
     Bytes out;
     for (const auto& w : index) {
-        if (w.entry->compression != objects::Compression::zstd_delta) continue;
+        if (!objects::is_delta(w.entry->compression)) continue;
         try {
             objects::read_chain(objects::RecordAt{fds[w.pack].get(), *w.entry, whats[w.pack]}, find, out, &cache);
         } catch (const Error& e) {
@@ -142,7 +142,7 @@ std::uint64_t verify_objects(const std::filesystem::path& file, const objects::P
     std::uint64_t bytes = 0;
     std::string what = "pack " + ref.id.hex() + " received from the swarm";
     for (const auto& e : want) {
-        if (e.compression == objects::Compression::zstd_delta) {
+        if (objects::is_delta(e.compression)) {
             if (!find)
                 throw Error(ErrorKind::unsupported, what + ": chunk " + e.id.hex() + " is a delta record, read alone");
             with_settle_retries([&] { objects::read_chain(objects::RecordAt{fd.get(), e, what}, *find, out); });

@@ -9,12 +9,14 @@
 #   base-type  its base is a file object
 #   mismatch   depth 2 over a full chunk (a base must have depth d-1)
 #   unnamed    its base lies in a pack the commit does not name
+#   tensor-length  a tensor delta record (compression 3) whose base has another length
+#   tensor-width   a tensor delta record of element width 3
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 source "$(dirname "$0")/../hostile/lib_hostile.sh"
 
 make_victim
-for kind in self cycle too-deep base-type mismatch unnamed; do
+for kind in self cycle too-deep base-type mismatch unnamed tensor-length tensor-width; do
     hostile_case "bad-delta+$kind" nothing-stored 5 --delta "$kind"
 done
 ok

@@ -13,9 +13,9 @@ make_tree "$SRC"
 cd "$SRC"
 V1=$(commit_id v1)
 expect_exit 0 "$DVT" --json show "$V1"
-assert_json 'j["format"] == 2 and j["chunker"] == {"min": 16384, "avg": 65536, "max": 262144}'
+assert_json 'j["format"] == 2 and j["chunker"] == {"min": 16384, "avg": 65536, "max": 262144, "tensors": True}'
 head -n 1 ".dvt/commits/$V1" | grep -qx 'dvt-commit 2' || fail "the commit file does not start with 'dvt-commit 2'"
-grep -qx 'chunker 16384 65536 262144' ".dvt/commits/$V1" || fail "the commit file has no chunker line"
+grep -qx "chunker 16384 65536 262144 safetensors" ".dvt/commits/$V1" || fail "the commit file has no chunker line"
 grep -Eq '^[[:space:]]*format = 2$' .dvt/config || fail "a new repository is not format 2: $(cat .dvt/config)"
 
 start_serve "$SRC" "$T/serve.json"

@@ -41,6 +41,7 @@ ZERO32 = bytes(32)
 T_CHUNK, T_FILE, T_TREE = 1, 2, 3
 K_FILE, K_EXEC, K_LINK, K_DIR = 1, 2, 3, 4
 C_NONE, C_ZSTD, C_DELTA = 0, 1, 2
+C_TENSOR = 3  # tensor delta record (docs/format.md, "Tensor delta records")
 
 
 def sha256(b):
@@ -240,7 +241,7 @@ class Pack:
 
     def build(self):
         # version 2 when the pack holds a delta record (docs/format.md, "Packs")
-        version = 2 if any(r[2] == C_DELTA for r in self.records) else 1
+        version = 2 if any(r[2] in (C_DELTA, C_TENSOR) for r in self.records) else 1
         out = bytearray(b"DVTPACK\x00" + struct.pack("<II", version, 0))
         index = []
         for oid, typ, comp, raw_len, stored, depth in self.records:
@@ -593,8 +594,9 @@ def case_bad_delta(args):
     """data/values.csv is one chunk stored as a delta record (docs/format.md, "Delta records") that breaks a chain
     rule (--delta): self (its base id is its own id), cycle (two deltas of depth 1 naming each other), too-deep (depth
     65), base-type (its base is a file object), mismatch (depth 2 over a full chunk), unnamed (its base lies in a
-    pack the commit does not name). Each frame is a plain zstd frame (it decodes with any prefix); only the rule
-    breaks."""
+    pack the commit does not name), tensor-length (a tensor delta, compression 3, whose base has another length),
+    tensor-width (a tensor delta of element width 3). Each frame is a plain zstd frame (it decodes with any prefix);
+    only the rule breaks."""
     v = Version(args)
     root = base_entries(v, values=False)
     content = BASE_VALUES
@@ -623,6 +625,11 @@ def case_bad_delta(args):
         bid = side.add(T_CHUNK, full)
         v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_DELTA, stored=bid + frame, depth=1)
         args.extra_built = [side.build()]  # written to packs/ (the seeder has it) but not named by the commit
+    elif kind in ("tensor-length", "tensor-width"):
+        base = full if kind == "tensor-length" else content[::-1]
+        bid = v.chunk(base)
+        width = b"\x02" if kind == "tensor-length" else b"\x03"
+        v.data.add(T_CHUNK, oid=cid, raw_len=len(content), compression=C_TENSOR, stored=bid + width + frame, depth=1)
     fo = v.raw_file_object(file_object(len(content), [(cid, len(content))]))
     did, dsz = v.tree({"values.csv": (K_FILE, len(content), fo)})
     root["data"] = (K_DIR, dsz, did)
@@ -698,7 +705,8 @@ def main():
     ap.add_argument("--length", type=int, default=1 << 40, help="huge-pack: the pack length")
     ap.add_argument("--name-length", type=int, default=300, help="long-name: bytes in the name")
     ap.add_argument("--time", default="-0", help="neg-zero-time: the author time as written")
-    ap.add_argument("--delta", default="self", choices=["self", "cycle", "too-deep", "base-type", "mismatch", "unnamed"],
+    ap.add_argument("--delta", default="self", choices=["self", "cycle", "too-deep", "base-type", "mismatch", "unnamed",
+                                                       "tensor-length", "tensor-width"],
                     help="bad-delta: which chain rule the record breaks")
     ap.add_argument("--bytes", type=int, default=None, help="override the commit's `bytes` header")
     ap.add_argument("--info", help="write a JSON description here")
