@@ -11,6 +11,7 @@
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -169,7 +170,26 @@ struct PackFetch {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // byte ranges wanted so far
     std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
     std::int64_t num = 0;                                         // its row (partial pulls)
+    bool whole = false;  // a whole-version fetch chose to fetch this pack whole (most of it is live)
 };
+
+// A whole-version fetch takes a pack whole when the pieces holding what the version needs, with those here already,
+// are at least this share of its pieces, else only the pieces it needs (docs/transport.md, "Pulling", step 4). A pack fetched whole is verified by its
+// merkle root in one pass and installed complete (seeded whole); one fetched in part costs a check per object and
+// stays partial. Above 7/8 the pieces a partial fetch saves are at most 1/8 of the pack.
+constexpr std::uint64_t kWholeNum = 7, kWholeDen = 8;
+
+// The bytes covered by `ranges` (overlaps counted once).
+std::uint64_t range_bytes(std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges) {
+    std::sort(ranges.begin(), ranges.end());
+    std::uint64_t total = 0, end = 0;
+    for (const auto& [off, len] : ranges) {
+        std::uint64_t a = std::max(off, end), b = off + len;
+        if (b > a) total += b - a;
+        end = std::max(end, b);
+    }
+    return total;
+}
 
 // What the steps of one fetch share.
 struct Fetch {
@@ -262,16 +282,19 @@ std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, c
     return bytes;
 }
 
-// 2b. Only the pieces of `fetches` that hold what `opts.paths` need: every pack's index (its tail, checked against
-//     the footer's SHA-256), then the trees and file objects not yet here, then the chunks of the files under the
-//     paths. Each object is verified against its id and indexed as it arrives.
+// 2b. Only the pieces of `fetches` that hold what `opts.paths` need (or, with no paths, what the whole version needs):
+//     every pack's index (its tail, checked against the footer's SHA-256), then the trees and file objects not yet
+//     here, then the chunks of the files under the paths. Each object is verified against its id and indexed as it
+//     arrives. For the whole version, once the chunks are known, a pack most of whose pieces hold live records
+//     (kWholeNum / kWholeDen) is fetched whole instead: verified by its merkle root and installed complete.
 void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, std::uint64_t base) {
     auto& store = f.store;
     auto& res = f.res;
+    const bool whole_version = f.opts.paths.empty();
     auto want_more = [&](PackFetch& pf, std::uint64_t off, std::uint64_t len) { pf.ranges.emplace_back(off, len); };
-    auto apply = [&] {  // a pack not added yet gets its ranges when it is
+    auto apply = [&] {  // a pack not added yet gets its ranges when it is; a pack fetched whole wants every piece
         for (auto& pf : fetches)
-            if (pf.item) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
+            if (pf.item && !pf.whole) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
     };
     for (auto& pf : fetches) {
         want_more(pf, 0, objects::kPackHeaderSize);
@@ -288,13 +311,13 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
         pf.entries = std::move(pi.entries);
         pf.num = store.add_partial_pack(pf.ref).num;
     }
-    // the trees and file objects not yet here
+    // the trees not yet here (all of them: the version is measured whole before it is flattened)
     std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
     std::vector<std::vector<objects::PackEntry>> meta(fetches.size());
     for (std::size_t k = 0; k < fetches.size(); ++k)
         for (const auto& e : fetches[k].entries) {
             where.emplace(e.id, std::make_pair(&fetches[k], e));
-            if (e.type != objects::ObjectType::chunk && !store.locate(e.id)) {
+            if (e.type == objects::ObjectType::tree && !store.locate(e.id)) {
                 want_more(fetches[k], e.offset, objects::kRecordHeaderSize + e.stored_len);
                 meta[k].push_back(e);
             }
@@ -302,10 +325,33 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     apply();
     t.run(base, base, true);
     for (std::size_t k = 0; k < fetches.size(); ++k) res.bytes_fetched += import_objects(store, fetches[k], meta[k]);
-    // the chunks of the files under the paths
+    // the file objects of the files under the paths (whole version: of every file), not those of other files or
+    // versions that share the packs
     auto flat = core::flatten_tree(store, res.commit, f.opts.paths);
-    if (flat.empty())
+    if (flat.empty() && !whole_version)
         throw Error(ErrorKind::not_found, "no path of commit " + f.id.hex().substr(0, 12) + " matches the paths given");
+    std::vector<std::vector<objects::PackEntry>> files(fetches.size());
+    {
+        std::set<Hash32> wanted;
+        for (const auto& [path, fe] : flat) {
+            if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
+            if (!wanted.insert(fe.id).second || store.locate(fe.id)) continue;
+            auto w = where.find(fe.id);
+            if (w == where.end() || w->second.second.type != objects::ObjectType::file)
+                throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding file object " +
+                                                    fe.id.hex() + " of '" + path + "'");
+            want_more(*w->second.first, w->second.second.offset,
+                      objects::kRecordHeaderSize + w->second.second.stored_len);
+            files[static_cast<std::size_t>(w->second.first - fetches.data())].push_back(w->second.second);
+        }
+    }
+    apply();
+    t.run(base, base, true);
+    for (std::size_t k = 0; k < fetches.size(); ++k) {
+        res.bytes_fetched += import_objects(store, fetches[k], files[k]);
+        meta[k].insert(meta[k].end(), files[k].begin(), files[k].end());
+    }
+    // the chunks of those files
     std::vector<std::vector<objects::PackEntry>> chunks(fetches.size());
     std::set<Hash32> seen;
     for (const auto& [path, fe] : flat) {
@@ -325,6 +371,22 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
             chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
         }
     }
+    if (whole_version)
+        for (auto& pf : fetches) {
+            if (!pf.item) continue;  // cannot happen: run() returns when every queued pack was added and is done
+            // pieces holding what the version needs, and pieces here already (an earlier pull of some paths): the
+            // whole pack costs only the others
+            auto pieces = pieces_for(pf.ranges, pf.ref.length, pf.piece);
+            const auto& have = pf.item->have;
+            std::uint64_t live = 0;
+            for (std::size_t p = 0; p < pieces.size(); ++p)
+                if (pieces[p] || (static_cast<int>(p) < have.size() && have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
+                    ++live;
+            if (live * kWholeDen < pieces.size() * kWholeNum) continue;
+            pf.whole = true;
+            pf.item->verify = pf.ref;  // verified whole as soon as it is complete (Transfer::start_verifying)
+            t.want(*pf.item, std::vector<bool>(pieces.size(), true), pf.piece);
+        }
     apply();
     t.run(base, base, true);
     // the chains of delta chunks (docs/format.md, "Delta records"): each round reads the base ids of the deltas
@@ -381,6 +443,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
                                  "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
     };
     for (std::size_t k = 0; k < fetches.size(); ++k) {
+        if (fetches[k].whole) continue;  // verify_pack checks every record of it
         if (!chunks[k].empty()) {
             res.bytes_fetched +=
                 verify_objects(store.partial_path(fetches[k].ref.id), fetches[k].ref, chunks[k], &find);
@@ -411,7 +474,6 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     }
     std::vector<objects::SealedPack> verified;
     if (fetches.empty()) return verified;
-    const bool partial = !f.opts.paths.empty();
     std::error_code ec;
     fs::create_directories(store.partial_dir(), ec);
     if (ec) throw Error(ErrorKind::io, "cannot create " + store.partial_dir().string() + ": " + ec.message());
@@ -420,7 +482,7 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     // so far (a partial pull's want() calls before then are kept in its ranges).
     for (auto& pf : fetches) {
         PackFetch* p = &pf;
-        t.enqueue(pf.ref.length, [&t, &f, &store, p, partial] {
+        t.enqueue(pf.ref.length, [&t, &f, &store, p] {
             Item it;
             it.name = objects::pack_torrent_name(p->ref.id);
             it.id = p->ref.id;
@@ -429,15 +491,11 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
             it.resume = store.resume_path(p->ref.id);
             it.file = store.partial_path(p->ref.id);
             auto atp = pack_fetch_params(store, p->ref, f.opts.web_seeds, f.deadline);
-            if (!partial) it.verify = p->ref;
             p->item = &t.add(std::move(it), std::move(atp));
             if (!p->ranges.empty()) t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
         });
     }
-    if (partial)
-        fetch_partial_packs(f, t, fetches, base);
-    else
-        t.run(base, base, true);
+    fetch_partial_packs(f, t, fetches, base);
     auto waited = Clock::now();
     t.finish_verifying();
     std::vector<std::pair<const PackFetch*, std::future<objects::SealedPack>>> sealed;
@@ -460,6 +518,10 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
         }
         res.bytes_fetched += pf->ref.length;
     }
+    for (const auto& pf : fetches) {
+        res.bytes_needed += range_bytes(pf.ranges);
+        if (!pf.whole) ++res.packs_partial;
+    }
     return verified;
 }
 
@@ -473,6 +535,7 @@ void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) 
         core::NamedPackObjects objs(received, f.store, f.res.commit, verified);
         core::VersionCheckOptions o;
         o.require_chunks = f.opts.paths.empty();  // a partial pull has the chunks below its paths (verified in 2b)
+        o.require_files = f.opts.paths.empty();   // ... and the file objects below them
         core::check_version(objs, f.res.commit, o);
         verify_delta_chains(verified, f.store);  // every delta of the received packs decodes to its id
     } catch (const Error& e) {
@@ -497,12 +560,10 @@ void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& c
     auto& store = f.store;
     auto lock = f.repo.write_lock();
     store.install_packs(verified);
-    if (f.opts.paths.empty())
-        for (const auto& p : f.res.commit.packs) {
-            auto have = store.pack_by_id(p.id);
-            if (!have || have->partial)
+    if (f.opts.paths.empty())  // complete, or partial with every object the version needs (verified in 2b)
+        for (const auto& p : f.res.commit.packs)
+            if (!store.pack_by_id(p.id))
                 throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
-        }
     f.repo.accept_commit_format(f.res.commit.format);  // a format-1 repository holding a format-2 commit is format 2
     store.write_commit(f.id, commit_bytes);
     for (const auto& parent : f.res.commit.parents)
@@ -550,6 +611,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     }
     res.packs_total = res.commit.packs.size();
     auto verified = fetch_packs(f, res.commit_fetched ? commit_bytes.size() : 0);
+    if (res.commit_fetched) res.bytes_needed += commit_bytes.size();
     res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     res.bytes_downloaded = static_cast<std::uint64_t>(f.traffic.payload);
     res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
