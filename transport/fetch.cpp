@@ -107,7 +107,7 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
 
 // The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
 // verified are not fetched again), else from the info dict alone.
-lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, const objects::PackRef& p,
+lt::add_torrent_params pack_fetch_params(objects::ObjectStore& store, const objects::PackRef& p,
                                          const std::vector<std::string>& web_seeds, Clock::time_point deadline) {
     auto fresh = pack_params(p);
     auto expected = fresh.ti->info_hashes();
@@ -127,7 +127,10 @@ lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, cons
         }
     }
     std::error_code ec;
-    fs::remove(store.partial_path(p.id), ec);  // nothing trustworthy says which of its pieces are good
+    // nothing trustworthy says which of its pieces are good (a pull killed before it first saved them): the file goes,
+    // and with it the rows of the objects an earlier pull verified in it (they would point at bytes no longer there)
+    store.forget_partial_packs({p.id});
+    fs::remove(store.partial_path(p.id), ec);
     fresh.save_path = store.partial_dir().string();
     // A mirror also serves the pack's .torrent (with its piece layer), which a web seed alone cannot supply; it is
     // used only if it describes exactly this pack (same info-hash; libtorrent checks the layer against the root).
@@ -458,15 +461,18 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
 //    need. Returns the whole packs, verified (BEP 52 merkle root = id, index, length) before any is used: from the
 //    piece hashes dvt's disk I/O computed from the bytes it wrote, or else by hashing the file again. Each pack's
 //    verification starts when it is complete (Transfer::start_verifying).
-std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
+std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base, std::vector<Hash32>& created) {
     auto& store = f.store;
     auto& res = f.res;
     std::vector<PackFetch> fetches;
-    std::set<Hash32> complete;  // one query, not one per pack (a commit may name a million)
-    for (const auto& info : store.packs())
+    std::set<Hash32> complete, known;  // one query, not one per pack (a commit may name a million)
+    for (const auto& info : store.packs()) {
         if (!info.partial) complete.insert(info.ref.id);
+        known.insert(info.ref.id);
+    }
     for (const auto& p : res.commit.packs) {
         if (complete.count(p.id)) continue;
+        if (!known.count(p.id)) created.push_back(p.id);
         PackFetch pf;
         pf.ref = p;
         pf.piece = objects::pack_piece_length(p.length);
@@ -529,7 +535,24 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
 //    paths, entries, sizes, chunk lengths), read from the verified packs not installed yet (core::PackObjects) and the
 //    store, restricted to the packs the commit names, every name one a file system holds (core::NamedPackObjects).
 //    A version that fails is corrupt and leaves packs/, commits/, the index, the refs and the work tree as they were.
-void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) {
+// The packs this pull registered that the index did not know before (a pack it knew stays: it is shared with what is
+// here) lose their rows; for a version refused (`files`: corrupt) their partial files and resume data go too, else
+// those stay so that the next pull does not fetch their verified pieces again. Runs after the transfer closed its
+// torrents.
+void drop_created(Fetch& f, const std::vector<Hash32>& created, bool files = true) {
+    std::vector<Hash32> partial;
+    for (const auto& id : created)
+        if (auto info = f.store.pack_by_id(id); info && info->partial) partial.push_back(id);
+    f.store.forget_partial_packs(partial);
+    if (!files) return;
+    for (const auto& id : created) {
+        std::error_code ec;
+        fs::remove(f.store.partial_path(id), ec);
+        fs::remove(f.store.resume_path(id), ec);
+    }
+}
+
+void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified, const std::vector<Hash32>& created) {
     try {
         core::PackObjects received(verified, &f.store);
         core::NamedPackObjects objs(received, f.store, f.res.commit, verified);
@@ -546,6 +569,8 @@ void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) 
                 fs::remove(sp.path, ec);
                 fs::remove(f.store.resume_path(sp.ref.id), ec);
             }
+        if (e.kind() == ErrorKind::corrupt || (e.kind() == ErrorKind::not_found && f.opts.paths.empty()))
+            drop_created(f, created);
         // for a whole pull every pack it names is here now: an absent object is the version's fault
         ErrorKind k = e.kind() == ErrorKind::not_found && f.opts.paths.empty() ? ErrorKind::corrupt : e.kind();
         throw Error(k, "commit " + f.id.hex() + " is refused: " + e.what());
@@ -610,14 +635,44 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
         throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
     }
     res.packs_total = res.commit.packs.size();
-    auto verified = fetch_packs(f, res.commit_fetched ? commit_bytes.size() : 0);
+    std::vector<Hash32> created;  // packs this pull registered that the index did not know
+    std::vector<objects::SealedPack> verified;
+    try {
+        verified = fetch_packs(f, res.commit_fetched ? commit_bytes.size() : 0, created);
+    } catch (const Error& e) {
+        // what the commit names is not what the packs hold (a chunk or tree in no named pack, a bad chain, a record
+        // that does not decode): the version is refused, and what this pull fetched for it alone goes. (For a whole
+        // pull every pack it names was here or fetched: an absent object is the version's fault.)
+        const bool whole = opts.paths.empty();
+        if (e.kind() == ErrorKind::corrupt || (whole && e.kind() == ErrorKind::not_found)) {
+            drop_created(f, created);
+            throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is refused: " + e.what());
+        }
+        // a whole pull that failed otherwise (no peers, timeout, disk) leaves no rows, as before: its partial files
+        // and resume data stay for the next pull (a pull of some paths keeps what it verified)
+        if (whole) {
+            try {
+                drop_created(f, created, false);
+            } catch (const Error&) {
+            }
+        }
+        throw;
+    } catch (const Interrupted&) {
+        if (opts.paths.empty()) {
+            try {
+                drop_created(f, created, false);
+            } catch (const Error&) {
+            }
+        }
+        throw;
+    }
     if (res.commit_fetched) res.bytes_needed += commit_bytes.size();
     res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     res.bytes_downloaded = static_cast<std::uint64_t>(f.traffic.payload);
     res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
     res.packs_fetched = verified.size();
-    check_received(f, verified);  // the whole version, before anything of it is stored
+    check_received(f, verified, created);  // the whole version, before anything of it is stored
     auto import_start = Clock::now();
     import(f, verified, commit_bytes, on_import);
     res.import_seconds = std::chrono::duration<double>(Clock::now() - import_start).count();
