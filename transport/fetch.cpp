@@ -174,6 +174,8 @@ struct PackFetch {
     std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
     std::int64_t num = 0;                                         // its row (partial pulls)
     bool whole = false;  // a whole-version fetch chose to fetch this pack whole (most of it is live)
+    bool must_be_whole = false;  // it holds an object the version needs that is here only in a pack the commit does
+                                 // not name (the index keeps one row per object, so a partial copy could not hold it)
 };
 
 // A whole-version fetch takes a pack whole when the pieces holding what the version needs, with those here already,
@@ -316,11 +318,29 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     }
     // the trees not yet here (all of them: the version is measured whole before it is flattened)
     std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
+    for (std::size_t k = 0; k < fetches.size(); ++k)
+        for (const auto& e : fetches[k].entries) where.emplace(e.id, std::make_pair(&fetches[k], e));
+    std::set<std::int64_t> named_rows;  // index rows of the packs the commit names (complete, or partial since (a))
+    {
+        std::set<Hash32> named;
+        for (const auto& p : res.commit.packs) named.insert(p.id);
+        for (const auto& info : store.packs())
+            if (named.count(info.ref.id)) named_rows.insert(info.num);
+    }
+    // whether `id` is here; for the whole version, one that is here only in a pack the commit does not name (two
+    // publishers committed the same file) makes the named pack being fetched that holds it come whole, so this
+    // repository holds the version in the packs its commit names (what fsck checks, and what it seeds)
+    auto here = [&](const Hash32& id) {
+        auto loc = store.locate(id);
+        if (!loc) return false;
+        if (whole_version && !named_rows.count(loc->pack_num))
+            if (auto w = where.find(id); w != where.end()) w->second.first->must_be_whole = true;
+        return true;
+    };
     std::vector<std::vector<objects::PackEntry>> meta(fetches.size());
     for (std::size_t k = 0; k < fetches.size(); ++k)
         for (const auto& e : fetches[k].entries) {
-            where.emplace(e.id, std::make_pair(&fetches[k], e));
-            if (e.type == objects::ObjectType::tree && !store.locate(e.id)) {
+            if (e.type == objects::ObjectType::tree && !here(e.id)) {
                 want_more(fetches[k], e.offset, objects::kRecordHeaderSize + e.stored_len);
                 meta[k].push_back(e);
             }
@@ -338,7 +358,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
         std::set<Hash32> wanted;
         for (const auto& [path, fe] : flat) {
             if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
-            if (!wanted.insert(fe.id).second || store.locate(fe.id)) continue;
+            if (!wanted.insert(fe.id).second || here(fe.id)) continue;
             auto w = where.find(fe.id);
             if (w == where.end() || w->second.second.type != objects::ObjectType::file)
                 throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding file object " +
@@ -360,7 +380,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     for (const auto& [path, fe] : flat) {
         if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
         for (const auto& c : store.read_file_object(fe.id).chunks) {
-            if (!seen.insert(c.id).second || store.locate(c.id)) continue;
+            if (!seen.insert(c.id).second || here(c.id)) continue;
             auto w = where.find(c.id);
             if (w == where.end())
                 throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding chunk " + c.id.hex() +
@@ -385,7 +405,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
             for (std::size_t p = 0; p < pieces.size(); ++p)
                 if (pieces[p] || (static_cast<int>(p) < have.size() && have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
                     ++live;
-            if (live * kWholeDen < pieces.size() * kWholeNum) continue;
+            if (!pf.must_be_whole && live * kWholeDen < pieces.size() * kWholeNum) continue;
             pf.whole = true;
             pf.item->verify = pf.ref;  // verified whole as soon as it is complete (Transfer::start_verifying)
             t.want(*pf.item, std::vector<bool>(pieces.size(), true), pf.piece);
