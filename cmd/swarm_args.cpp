@@ -80,8 +80,10 @@ nlohmann::json fetch_json(const transport::FetchResult& f) {
             {"commit_fetched", f.commit_fetched},
             {"packs", f.packs_total},
             {"packs_fetched", f.packs_fetched},
+            {"packs_partial", f.packs_partial},
             {"objects_fetched", f.objects_fetched},
             {"bytes_fetched", f.bytes_fetched},
+            {"bytes_needed", f.bytes_needed},
             {"bytes_downloaded", f.bytes_downloaded},
             {"bytes_received", f.bytes_received},
             {"bytes_uploaded", f.bytes_uploaded},
@@ -91,13 +93,14 @@ nlohmann::json fetch_json(const transport::FetchResult& f) {
 }
 
 std::string fetch_summary(const transport::FetchResult& f) {
-    if (!f.commit_fetched && f.packs_fetched == 0) return "everything was already here";
+    if (!f.commit_fetched && f.packs_fetched == 0 && f.packs_partial == 0) return "everything was already here";
     char rate[64] = "";
     if (f.seconds > 0 && f.bytes_downloaded)
         std::snprintf(rate, sizeof rate, " (%.1f MB/s)", static_cast<double>(f.bytes_downloaded) / f.seconds / 1e6);
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f s", f.seconds);
-    return "received " + std::to_string(f.packs_fetched) + " of " + std::to_string(f.packs_total) + " packs, " +
+    std::string part = f.packs_partial ? " (" + std::to_string(f.packs_partial) + " more in part)" : "";
+    return "received " + std::to_string(f.packs_fetched) + " of " + std::to_string(f.packs_total) + " packs" + part + ", " +
            human_bytes(f.bytes_downloaded) + " in " + secs + rate;
 }
 

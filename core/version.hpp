@@ -77,6 +77,8 @@ TreeShape measure_commit(const VersionObjects& objs, const objects::Commit& c, T
 
 struct VersionCheckOptions {
     bool require_chunks = true;  // false: a chunk that is absent is fine (a partial pull checks what it has)
+    bool require_files = true;   // false: a file object that is absent (not_found) is fine, and its chunks unchecked
+                                 // (a partial pull fetches the file objects under its paths only)
 };
 struct VersionCheck {
     TreeShape shape;

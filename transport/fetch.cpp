@@ -11,6 +11,7 @@
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -106,7 +107,7 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
 
 // The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
 // verified are not fetched again), else from the info dict alone.
-lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, const objects::PackRef& p,
+lt::add_torrent_params pack_fetch_params(objects::ObjectStore& store, const objects::PackRef& p,
                                          const std::vector<std::string>& web_seeds, Clock::time_point deadline) {
     auto fresh = pack_params(p);
     auto expected = fresh.ti->info_hashes();
@@ -126,7 +127,10 @@ lt::add_torrent_params pack_fetch_params(const objects::ObjectStore& store, cons
         }
     }
     std::error_code ec;
-    fs::remove(store.partial_path(p.id), ec);  // nothing trustworthy says which of its pieces are good
+    // nothing trustworthy says which of its pieces are good (a pull killed before it first saved them): the file goes,
+    // and with it the rows of the objects an earlier pull verified in it (they would point at bytes no longer there)
+    store.forget_partial_packs({p.id});
+    fs::remove(store.partial_path(p.id), ec);
     fresh.save_path = store.partial_dir().string();
     // A mirror also serves the pack's .torrent (with its piece layer), which a web seed alone cannot supply; it is
     // used only if it describes exactly this pack (same info-hash; libtorrent checks the layer against the root).
@@ -169,7 +173,28 @@ struct PackFetch {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // byte ranges wanted so far
     std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
     std::int64_t num = 0;                                         // its row (partial pulls)
+    bool whole = false;  // a whole-version fetch chose to fetch this pack whole (most of it is live)
+    bool must_be_whole = false;  // it holds an object the version needs that is here only in a pack the commit does
+                                 // not name (the index keeps one row per object, so a partial copy could not hold it)
 };
+
+// A whole-version fetch takes a pack whole when the pieces holding what the version needs, with those here already,
+// are at least this share of its pieces, else only the pieces it needs (docs/transport.md, "Pulling", step 4). A pack fetched whole is verified by its
+// merkle root in one pass and installed complete (seeded whole); one fetched in part costs a check per object and
+// stays partial. Above 7/8 the pieces a partial fetch saves are at most 1/8 of the pack.
+constexpr std::uint64_t kWholeNum = 7, kWholeDen = 8;
+
+// The bytes covered by `ranges` (overlaps counted once).
+std::uint64_t range_bytes(std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges) {
+    std::sort(ranges.begin(), ranges.end());
+    std::uint64_t total = 0, end = 0;
+    for (const auto& [off, len] : ranges) {
+        std::uint64_t a = std::max(off, end), b = off + len;
+        if (b > a) total += b - a;
+        end = std::max(end, b);
+    }
+    return total;
+}
 
 // What the steps of one fetch share.
 struct Fetch {
@@ -262,16 +287,19 @@ std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, c
     return bytes;
 }
 
-// 2b. Only the pieces of `fetches` that hold what `opts.paths` need: every pack's index (its tail, checked against
-//     the footer's SHA-256), then the trees and file objects not yet here, then the chunks of the files under the
-//     paths. Each object is verified against its id and indexed as it arrives.
+// 2b. Only the pieces of `fetches` that hold what `opts.paths` need (or, with no paths, what the whole version needs):
+//     every pack's index (its tail, checked against the footer's SHA-256), then the trees and file objects not yet
+//     here, then the chunks of the files under the paths. Each object is verified against its id and indexed as it
+//     arrives. For the whole version, once the chunks are known, a pack most of whose pieces hold live records
+//     (kWholeNum / kWholeDen) is fetched whole instead: verified by its merkle root and installed complete.
 void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, std::uint64_t base) {
     auto& store = f.store;
     auto& res = f.res;
+    const bool whole_version = f.opts.paths.empty();
     auto want_more = [&](PackFetch& pf, std::uint64_t off, std::uint64_t len) { pf.ranges.emplace_back(off, len); };
-    auto apply = [&] {  // a pack not added yet gets its ranges when it is
+    auto apply = [&] {  // a pack not added yet gets its ranges when it is; a pack fetched whole wants every piece
         for (auto& pf : fetches)
-            if (pf.item) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
+            if (pf.item && !pf.whole) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
     };
     for (auto& pf : fetches) {
         want_more(pf, 0, objects::kPackHeaderSize);
@@ -288,13 +316,31 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
         pf.entries = std::move(pi.entries);
         pf.num = store.add_partial_pack(pf.ref).num;
     }
-    // the trees and file objects not yet here
+    // the trees not yet here (all of them: the version is measured whole before it is flattened)
     std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
+    for (std::size_t k = 0; k < fetches.size(); ++k)
+        for (const auto& e : fetches[k].entries) where.emplace(e.id, std::make_pair(&fetches[k], e));
+    std::set<std::int64_t> named_rows;  // index rows of the packs the commit names (complete, or partial since (a))
+    {
+        std::set<Hash32> named;
+        for (const auto& p : res.commit.packs) named.insert(p.id);
+        for (const auto& info : store.packs())
+            if (named.count(info.ref.id)) named_rows.insert(info.num);
+    }
+    // whether `id` is here; for the whole version, one that is here only in a pack the commit does not name (two
+    // publishers committed the same file) makes the named pack being fetched that holds it come whole, so this
+    // repository holds the version in the packs its commit names (what fsck checks, and what it seeds)
+    auto here = [&](const Hash32& id) {
+        auto loc = store.locate(id);
+        if (!loc) return false;
+        if (whole_version && !named_rows.count(loc->pack_num))
+            if (auto w = where.find(id); w != where.end()) w->second.first->must_be_whole = true;
+        return true;
+    };
     std::vector<std::vector<objects::PackEntry>> meta(fetches.size());
     for (std::size_t k = 0; k < fetches.size(); ++k)
         for (const auto& e : fetches[k].entries) {
-            where.emplace(e.id, std::make_pair(&fetches[k], e));
-            if (e.type != objects::ObjectType::chunk && !store.locate(e.id)) {
+            if (e.type == objects::ObjectType::tree && !here(e.id)) {
                 want_more(fetches[k], e.offset, objects::kRecordHeaderSize + e.stored_len);
                 meta[k].push_back(e);
             }
@@ -302,16 +348,39 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
     apply();
     t.run(base, base, true);
     for (std::size_t k = 0; k < fetches.size(); ++k) res.bytes_fetched += import_objects(store, fetches[k], meta[k]);
-    // the chunks of the files under the paths
+    // the file objects of the files under the paths (whole version: of every file), not those of other files or
+    // versions that share the packs
     auto flat = core::flatten_tree(store, res.commit, f.opts.paths);
-    if (flat.empty())
+    if (flat.empty() && !whole_version)
         throw Error(ErrorKind::not_found, "no path of commit " + f.id.hex().substr(0, 12) + " matches the paths given");
+    std::vector<std::vector<objects::PackEntry>> files(fetches.size());
+    {
+        std::set<Hash32> wanted;
+        for (const auto& [path, fe] : flat) {
+            if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
+            if (!wanted.insert(fe.id).second || here(fe.id)) continue;
+            auto w = where.find(fe.id);
+            if (w == where.end() || w->second.second.type != objects::ObjectType::file)
+                throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding file object " +
+                                                    fe.id.hex() + " of '" + path + "'");
+            want_more(*w->second.first, w->second.second.offset,
+                      objects::kRecordHeaderSize + w->second.second.stored_len);
+            files[static_cast<std::size_t>(w->second.first - fetches.data())].push_back(w->second.second);
+        }
+    }
+    apply();
+    t.run(base, base, true);
+    for (std::size_t k = 0; k < fetches.size(); ++k) {
+        res.bytes_fetched += import_objects(store, fetches[k], files[k]);
+        meta[k].insert(meta[k].end(), files[k].begin(), files[k].end());
+    }
+    // the chunks of those files
     std::vector<std::vector<objects::PackEntry>> chunks(fetches.size());
     std::set<Hash32> seen;
     for (const auto& [path, fe] : flat) {
         if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
         for (const auto& c : store.read_file_object(fe.id).chunks) {
-            if (!seen.insert(c.id).second || store.locate(c.id)) continue;
+            if (!seen.insert(c.id).second || here(c.id)) continue;
             auto w = where.find(c.id);
             if (w == where.end())
                 throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + " names no pack holding chunk " + c.id.hex() +
@@ -325,6 +394,22 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
             chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
         }
     }
+    if (whole_version)
+        for (auto& pf : fetches) {
+            if (!pf.item) continue;  // cannot happen: run() returns when every queued pack was added and is done
+            // pieces holding what the version needs, and pieces here already (an earlier pull of some paths): the
+            // whole pack costs only the others
+            auto pieces = pieces_for(pf.ranges, pf.ref.length, pf.piece);
+            const auto& have = pf.item->have;
+            std::uint64_t live = 0;
+            for (std::size_t p = 0; p < pieces.size(); ++p)
+                if (pieces[p] || (static_cast<int>(p) < have.size() && have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
+                    ++live;
+            if (!pf.must_be_whole && live * kWholeDen < pieces.size() * kWholeNum) continue;
+            pf.whole = true;
+            pf.item->verify = pf.ref;  // verified whole as soon as it is complete (Transfer::start_verifying)
+            t.want(*pf.item, std::vector<bool>(pieces.size(), true), pf.piece);
+        }
     apply();
     t.run(base, base, true);
     // the chains of delta chunks (docs/format.md, "Delta records"): each round reads the base ids of the deltas
@@ -381,6 +466,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
                                  "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
     };
     for (std::size_t k = 0; k < fetches.size(); ++k) {
+        if (fetches[k].whole) continue;  // verify_pack checks every record of it
         if (!chunks[k].empty()) {
             res.bytes_fetched +=
                 verify_objects(store.partial_path(fetches[k].ref.id), fetches[k].ref, chunks[k], &find);
@@ -395,15 +481,18 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
 //    need. Returns the whole packs, verified (BEP 52 merkle root = id, index, length) before any is used: from the
 //    piece hashes dvt's disk I/O computed from the bytes it wrote, or else by hashing the file again. Each pack's
 //    verification starts when it is complete (Transfer::start_verifying).
-std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
+std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base, std::vector<Hash32>& created) {
     auto& store = f.store;
     auto& res = f.res;
     std::vector<PackFetch> fetches;
-    std::set<Hash32> complete;  // one query, not one per pack (a commit may name a million)
-    for (const auto& info : store.packs())
+    std::set<Hash32> complete, known;  // one query, not one per pack (a commit may name a million)
+    for (const auto& info : store.packs()) {
         if (!info.partial) complete.insert(info.ref.id);
+        known.insert(info.ref.id);
+    }
     for (const auto& p : res.commit.packs) {
         if (complete.count(p.id)) continue;
+        if (!known.count(p.id)) created.push_back(p.id);
         PackFetch pf;
         pf.ref = p;
         pf.piece = objects::pack_piece_length(p.length);
@@ -411,7 +500,6 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     }
     std::vector<objects::SealedPack> verified;
     if (fetches.empty()) return verified;
-    const bool partial = !f.opts.paths.empty();
     std::error_code ec;
     fs::create_directories(store.partial_dir(), ec);
     if (ec) throw Error(ErrorKind::io, "cannot create " + store.partial_dir().string() + ": " + ec.message());
@@ -420,7 +508,7 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
     // so far (a partial pull's want() calls before then are kept in its ranges).
     for (auto& pf : fetches) {
         PackFetch* p = &pf;
-        t.enqueue(pf.ref.length, [&t, &f, &store, p, partial] {
+        t.enqueue(pf.ref.length, [&t, &f, &store, p] {
             Item it;
             it.name = objects::pack_torrent_name(p->ref.id);
             it.id = p->ref.id;
@@ -429,15 +517,11 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
             it.resume = store.resume_path(p->ref.id);
             it.file = store.partial_path(p->ref.id);
             auto atp = pack_fetch_params(store, p->ref, f.opts.web_seeds, f.deadline);
-            if (!partial) it.verify = p->ref;
             p->item = &t.add(std::move(it), std::move(atp));
             if (!p->ranges.empty()) t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
         });
     }
-    if (partial)
-        fetch_partial_packs(f, t, fetches, base);
-    else
-        t.run(base, base, true);
+    fetch_partial_packs(f, t, fetches, base);
     auto waited = Clock::now();
     t.finish_verifying();
     std::vector<std::pair<const PackFetch*, std::future<objects::SealedPack>>> sealed;
@@ -460,6 +544,10 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
         }
         res.bytes_fetched += pf->ref.length;
     }
+    for (const auto& pf : fetches) {
+        res.bytes_needed += range_bytes(pf.ranges);
+        if (!pf.whole) ++res.packs_partial;
+    }
     return verified;
 }
 
@@ -467,12 +555,30 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base) {
 //    paths, entries, sizes, chunk lengths), read from the verified packs not installed yet (core::PackObjects) and the
 //    store, restricted to the packs the commit names, every name one a file system holds (core::NamedPackObjects).
 //    A version that fails is corrupt and leaves packs/, commits/, the index, the refs and the work tree as they were.
-void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) {
+// The packs this pull registered that the index did not know before (a pack it knew stays: it is shared with what is
+// here) lose their rows; for a version refused (`files`: corrupt) their partial files and resume data go too, else
+// those stay so that the next pull does not fetch their verified pieces again. Runs after the transfer closed its
+// torrents.
+void drop_created(Fetch& f, const std::vector<Hash32>& created, bool files = true) {
+    std::vector<Hash32> partial;
+    for (const auto& id : created)
+        if (auto info = f.store.pack_by_id(id); info && info->partial) partial.push_back(id);
+    f.store.forget_partial_packs(partial);
+    if (!files) return;
+    for (const auto& id : created) {
+        std::error_code ec;
+        fs::remove(f.store.partial_path(id), ec);
+        fs::remove(f.store.resume_path(id), ec);
+    }
+}
+
+void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified, const std::vector<Hash32>& created) {
     try {
         core::PackObjects received(verified, &f.store);
         core::NamedPackObjects objs(received, f.store, f.res.commit, verified);
         core::VersionCheckOptions o;
         o.require_chunks = f.opts.paths.empty();  // a partial pull has the chunks below its paths (verified in 2b)
+        o.require_files = f.opts.paths.empty();   // ... and the file objects below them
         core::check_version(objs, f.res.commit, o);
         verify_delta_chains(verified, f.store);  // every delta of the received packs decodes to its id
     } catch (const Error& e) {
@@ -483,6 +589,8 @@ void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified) 
                 fs::remove(sp.path, ec);
                 fs::remove(f.store.resume_path(sp.ref.id), ec);
             }
+        if (e.kind() == ErrorKind::corrupt || (e.kind() == ErrorKind::not_found && f.opts.paths.empty()))
+            drop_created(f, created);
         // for a whole pull every pack it names is here now: an absent object is the version's fault
         ErrorKind k = e.kind() == ErrorKind::not_found && f.opts.paths.empty() ? ErrorKind::corrupt : e.kind();
         throw Error(k, "commit " + f.id.hex() + " is refused: " + e.what());
@@ -497,12 +605,10 @@ void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& c
     auto& store = f.store;
     auto lock = f.repo.write_lock();
     store.install_packs(verified);
-    if (f.opts.paths.empty())
-        for (const auto& p : f.res.commit.packs) {
-            auto have = store.pack_by_id(p.id);
-            if (!have || have->partial)
+    if (f.opts.paths.empty())  // complete, or partial with every object the version needs (verified in 2b)
+        for (const auto& p : f.res.commit.packs)
+            if (!store.pack_by_id(p.id))
                 throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
-        }
     f.repo.accept_commit_format(f.res.commit.format);  // a format-1 repository holding a format-2 commit is format 2
     store.write_commit(f.id, commit_bytes);
     for (const auto& parent : f.res.commit.parents)
@@ -549,13 +655,44 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
         throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
     }
     res.packs_total = res.commit.packs.size();
-    auto verified = fetch_packs(f, res.commit_fetched ? commit_bytes.size() : 0);
+    std::vector<Hash32> created;  // packs this pull registered that the index did not know
+    std::vector<objects::SealedPack> verified;
+    try {
+        verified = fetch_packs(f, res.commit_fetched ? commit_bytes.size() : 0, created);
+    } catch (const Error& e) {
+        // what the commit names is not what the packs hold (a chunk or tree in no named pack, a bad chain, a record
+        // that does not decode): the version is refused, and what this pull fetched for it alone goes. (For a whole
+        // pull every pack it names was here or fetched: an absent object is the version's fault.)
+        const bool whole = opts.paths.empty();
+        if (e.kind() == ErrorKind::corrupt || (whole && e.kind() == ErrorKind::not_found)) {
+            drop_created(f, created);
+            throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is refused: " + e.what());
+        }
+        // a whole pull that failed otherwise (no peers, timeout, disk) leaves no rows, as before: its partial files
+        // and resume data stay for the next pull (a pull of some paths keeps what it verified)
+        if (whole) {
+            try {
+                drop_created(f, created, false);
+            } catch (const Error&) {
+            }
+        }
+        throw;
+    } catch (const Interrupted&) {
+        if (opts.paths.empty()) {
+            try {
+                drop_created(f, created, false);
+            } catch (const Error&) {
+            }
+        }
+        throw;
+    }
+    if (res.commit_fetched) res.bytes_needed += commit_bytes.size();
     res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     res.bytes_downloaded = static_cast<std::uint64_t>(f.traffic.payload);
     res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
     res.packs_fetched = verified.size();
-    check_received(f, verified);  // the whole version, before anything of it is stored
+    check_received(f, verified, created);  // the whole version, before anything of it is stored
     auto import_start = Clock::now();
     import(f, verified, commit_bytes, on_import);
     res.import_seconds = std::chrono::duration<double>(Clock::now() - import_start).count();

@@ -104,11 +104,14 @@ bool have_everything(core::Repository& repo, const Hash32& id) {
     auto& store = repo.store();
     if (!store.has_commit(id)) return false;
     auto c = store.read_commit(id);
+    bool partial = false;
     for (const auto& p : c->packs) {
         auto have = store.pack_by_id(p.id);
-        if (!have || have->partial) return false;
+        if (!have) return false;
+        partial = partial || have->partial;
     }
-    return true;
+    // a pack held in part (a clone that fetched only the live pieces, or a pull of some paths): every object needed
+    return !partial || have_paths(repo, id, {});
 }
 
 namespace {

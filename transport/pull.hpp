@@ -73,8 +73,12 @@ struct FetchResult {
     bool commit_fetched = false;       // false: the commit file was already present
     std::size_t packs_total = 0;       // packs the commit names
     std::size_t packs_fetched = 0;     // of which were downloaded whole
-    std::size_t objects_fetched = 0;   // objects verified and indexed from partial packs (pull -- PATHS)
+    std::size_t packs_partial = 0;     // of which only the pieces holding what the version (or the paths) needs
+    std::size_t objects_fetched = 0;   // objects verified and indexed from partial packs
     std::uint64_t bytes_fetched = 0;   // size of the files downloaded (commit + packs)
+    std::uint64_t bytes_needed = 0;    // the commit file, pack headers and indexes, and records the fetch needed: the
+                                       // bytes an exact byte-range fetch would move (bytes_downloaded less this: the
+                                       // padding of records to whole pieces and dead records of packs fetched whole)
     std::uint64_t bytes_downloaded = 0;  // payload bytes received from peers
     std::uint64_t bytes_received = 0;    // everything received, protocol overhead included
     std::uint64_t bytes_uploaded = 0;    // payload bytes sent to other peers while this one downloaded
@@ -83,7 +87,8 @@ struct FetchResult {
     double import_seconds = 0;           // moving the verified packs in and indexing them (under the write lock)
 };
 
-// True when the commit and every pack it names are present: nothing to download.
+// True when the commit and every pack it names are present (a pack held in part: with every object the version needs):
+// nothing to download.
 bool have_everything(core::Repository& repo, const Hash32& id);
 
 // Resolves `ref` of the repository published under `pk` through the DHT (opts.dht must be enabled), in a session

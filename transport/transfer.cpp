@@ -56,8 +56,16 @@ void Transfer::enqueue(std::uint64_t length, std::function<void()> start) {
 }
 
 void Transfer::fill() {
-    std::size_t active = static_cast<std::size_t>(
-        std::count_if(m_items.begin(), m_items.end(), [](const Item& i) { return !i.done && i.handle.is_valid(); }));
+    std::size_t active = static_cast<std::size_t>(std::count_if(
+        m_items.begin(), m_items.end(), [](const Item& i) { return !i.done && !i.parked && i.handle.is_valid(); }));
+    // parked packs that want more pieces again (a fetch in stages) come first, within the same bound
+    for (auto& i : m_items) {
+        if (active >= kMaxActive) break;
+        if (!i.parked || i.done || !i.handle.is_valid()) continue;
+        i.handle.resume();
+        i.parked = false;
+        ++active;
+    }
     while (active < kMaxActive && !m_pending.empty() && Clock::now() < m_deadline) {
         if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
         Pending p = std::move(m_pending.front());
@@ -78,8 +86,13 @@ void Transfer::want(Item& it, const std::vector<bool>& pieces, std::uint32_t pie
         }
     it.handle.prioritize_pieces(prio);
     it.wanted = pieces;
-    it.done = false;  // until a status shows the pieces (refresh() at the start of run())
     it.saved_done = false;
+    // done if every wanted piece was present at the last refresh (pieces are never lost): a parked pack that has them
+    // all is not resumed (fill) only to be parked again
+    it.done = it.have.size() > 0;
+    for (std::size_t p = 0; p < pieces.size() && it.done; ++p)
+        if (pieces[p] && (static_cast<int>(p) >= it.have.size() || !it.have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
+            it.done = false;
 }
 
 void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
@@ -216,7 +229,7 @@ void Transfer::park_finished() {
     std::size_t seeding = 0;
     for (auto it = m_items.rbegin(); it != m_items.rend(); ++it) {
         auto& i = *it;
-        if (!i.done || i.wanted || i.parked || !i.handle.is_valid() || i.name == objects::kCommitTorrentName) continue;
+        if (!i.done || i.parked || !i.handle.is_valid() || i.name == objects::kCommitTorrentName) continue;
         if (++seeding <= kMaxSeeding) continue;
         i.handle.pause();  // its connections close; the file stays (verified and imported after the transfer)
         i.parked = true;

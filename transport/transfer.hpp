@@ -17,9 +17,10 @@
 //  - At most kMaxActive torrents that are not complete are in the session at once: the others wait in a queue
 //    (enqueue()) and are added, in order, as earlier ones complete. A commit naming very many packs (a hostile one
 //    names a million) costs a small queue entry per pack, not a torrent, and the deadline is checked between adds.
-//  - At most kMaxSeeding complete whole packs stay active to serve other pullers; the others are paused (no
-//    connections), and a pack's writeback descriptor is closed once it is complete: a pull's descriptors do not
-//    grow with the number of packs (docs/transport.md, "Descriptors").
+//  - At most kMaxSeeding complete packs (whole, or every wanted piece present) stay active to serve other pullers;
+//    the others are paused (no connections), and a pack's writeback descriptor is closed once it is complete: a
+//    pull's descriptors do not grow with the number of packs (docs/transport.md, "Descriptors"). A paused pack that
+//    is then asked for more pieces (want(): a fetch in stages) is resumed within the kMaxActive bound.
 //  - close() (also run by the destructor) saves the resume data, makes libtorrent write out and close the files
 //    (flush_cache -> cache_flushed_alert) and removes the torrents, so the caller may read, rename or delete them.
 #pragma once
@@ -83,7 +84,8 @@ struct Item {
     bool saved_done = false;  // a save was asked for after it was complete: nothing changes any more
     bool has_metadata = false;  // as of the last status (only a torrent with metadata has storage)
     lt::sha1_hash dht_hash;  // its info-hash (v2, truncated) for DHT lookups, read once when added
-    bool parked = false;  // complete and paused: no more connections (Transfer::park_finished)
+    bool parked = false;  // complete and paused: no more connections (Transfer::park_finished; fill resumes it when
+                          // want() asks for pieces it lacks)
     Clock::time_point added;  // when the torrent was added to the session
     std::filesystem::path file;            // packs: the file libtorrent writes (partial/<id>.pack)
     util::Fd writeback;       // opened on the first writeback tick (Transfer::start_writeback)
