@@ -188,16 +188,23 @@ StatCacheUpdate::StatCacheUpdate(Repository& repo)
 StatCacheUpdate::~StatCacheUpdate() = default;
 
 void StatCacheUpdate::start() {
-    if (m_writer) return;
-    m_writer = std::make_unique<objects::StatCacheWriter>(m_repo.stat_table().path());
-    for (std::uint64_t k = 0; k < m_hits; ++k) {
-        const StatRow* r = m_copy.next();
-        if (!r) throw Error(ErrorKind::internal, "stat cache: fewer rows on the second read");
-        m_writer->add(*r);
+    if (m_writer || m_off) return;
+    try {
+        m_writer = std::make_unique<objects::StatCacheWriter>(m_repo.stat_table().path());
+        for (std::uint64_t k = 0; k < m_hits; ++k) {
+            const StatRow* r = m_copy.next();
+            if (!r) throw Error(ErrorKind::io, "stat cache: fewer rows on the second read");  // replaced meanwhile
+            m_writer->add(*r);
+        }
+    } catch (const Error&) {
+        // the cache is an optimisation: a read-only or full .dvt (status is a reader) just keeps the old file
+        m_writer.reset();
+        m_off = true;
     }
 }
 
 void StatCacheUpdate::emit(const StatRow& r) {
+    if (m_off) return;
     if (m_buf.empty())
         m_writer->add(r);
     else
@@ -207,7 +214,7 @@ void StatCacheUpdate::emit(const StatRow& r) {
 void StatCacheUpdate::drain() {
     if (m_pending != 0) return;
     for (const auto& s : m_buf)
-        if (s.keep) m_writer->add(s.row);
+        if (s.keep && m_writer) m_writer->add(s.row);
     m_base += m_buf.size();
     m_buf.clear();
 }
@@ -221,7 +228,7 @@ std::optional<Hash32> StatCacheUpdate::lookup(const WorkEntry& e, const std::fun
         start();  // the row is replaced (expect()) or dropped: the first rows of the old file are no longer the hits
         return std::nullopt;
     }
-    if (m_writer)
+    if (m_writer || m_off)
         emit(*r);
     else
         ++m_hits;
@@ -254,6 +261,7 @@ void StatCacheUpdate::forget(std::size_t slot) {
 }
 
 void StatCacheUpdate::finish() {
+    if (m_off) return;
     if (!m_writer) {
         // rows after the last file met are of paths gone; a damaged cache is rewritten whole
         if (!m_reader.next() && !m_reader.damaged()) return;
@@ -263,6 +271,7 @@ void StatCacheUpdate::finish() {
         if (!s.ready) s.keep = false;
     m_pending = 0;
     drain();
+    if (!m_writer) return;
     m_writer->commit();
     m_writer.reset();
 }

@@ -117,6 +117,7 @@ private:
     std::int64_t m_now;
     std::vector<Slot> m_buf;
     std::size_t m_base = 0, m_pending = 0;
+    bool m_off = false;  // the new file could not be written: only reading
 };
 
 std::int64_t now_ns();

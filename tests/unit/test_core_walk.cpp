@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "core/revision.hpp"
@@ -234,6 +236,7 @@ TEST_CASE("status rewrites the stat cache only when something changed and drops 
     for (int i = 0; i < 5; ++i) age(r, "d/f" + std::to_string(i), 10);
     age(r, "d.txt", 10);
     r.commit("v1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // ctimes more than 1 s old: rows not racy
     fs::remove(r.repo->dvt_dir() / "stat-cache");
     CHECK(streamed(r).empty());  // hashes everything, writes the cache
     CHECK(cache_paths(r) == std::vector<std::string>{"d/f0", "d/f1", "d/f2", "d/f3", "d/f4", "d.txt"});
@@ -271,7 +274,10 @@ TEST_CASE("a racy stat cache entry is re-hashed: same size, same second, new con
     std::vector<StatCacheRow> rows;
     r.repo->stat_table().for_each([&](const StatCacheRow& x) { rows.push_back(x); });
     for (auto& x : rows)
-        if (x.path == "g") x.file_id = sha256(std::string("not g"));
+        if (x.path == "g") {
+            x.file_id = sha256(std::string("not g"));
+            x.cached_at_ns = core::now_ns() + 10'000'000'000;  // not racy, whatever g's ctime
+        }
     fs::remove(r.repo->stat_table().path());
     r.repo->stat_table().merge(rows);
     CHECK(streamed(r) == Changes{{"g", 'M'}});
@@ -290,6 +296,7 @@ TEST_CASE("a stat cache of another layout or with a damaged block is not trusted
 
     // a forged answer in a file whose layout number is not this dvt's: ignored, and replaced by a good file
     rows[0].file_id = sha256(std::string("not g"));
+    rows[0].cached_at_ns = core::now_ns() + 10'000'000'000;  // not racy, whatever g's ctime
     fs::remove(path);
     r.repo->stat_table().merge(rows);
     Bytes b = util::read_file(path);
