@@ -74,7 +74,7 @@ measure() {
 
 say "making $N_FILES files in $WORK/src"
 make_tree "$WORK/src"
-cat "$WORK"/src/*/* >/dev/null  # warm the page cache
+find "$WORK/src" -type f -exec cat {} + >/dev/null  # warm the page cache
 du -sb "$WORK/src" | awk '{print $1}' >"$WORK/bytes"
 
 run_dvt() {  # label binary
