@@ -116,7 +116,7 @@ if [ "${NO_GIT:-0}" != 1 ] && command -v git >/dev/null; then
     rm -rf "$g"
 fi
 mkdir -p "$WORK/tar-out"
-measure "tar | tar" sh -c "tar -C '$WORK/src' -cf - . | tar -C '$WORK/tar-out' -xf -"
+measure "tar c, tar x (a pipe)" sh -c "tar -C '$WORK/src' -cf - . | tar -C '$WORK/tar-out' -xf -"
 rm -rf "$WORK/tar-out"
 
 echo "### $N_FILES files of 1-8 KiB, $PER_DIR per directory ($(($(cat "$WORK/bytes") / 1048576)) MiB), $(date -u '+%Y-%m-%d %H:%M UTC')"
