@@ -2,7 +2,7 @@
 #include "cmd/cli.hpp"
 #include "core/clone_state.hpp"
 #include "core/revision.hpp"
-#include "core/tree.hpp"
+#include "core/walk.hpp"
 
 namespace dvt::cmd {
 
@@ -21,13 +21,9 @@ void register_status(CLI::App& app, Context& ctx) {
         } catch (const Error&) {  // an unreadable mark: fsck reports the repository's state
         }
         auto head = repo->refs().head();
-        core::FlatTree base;
         std::optional<objects::Commit> head_commit;
         if (head.commit) head_commit = core::load_commit(*repo, *head.commit);
-        if (head_commit) base = core::flatten_tree(repo->store(), *head_commit);
-        // the work tree cut as HEAD was (its chunker), so a clean tree compares equal
-        auto work = core::worktree_state(*repo, {}, head_commit ? std::optional(repo->chunker_of(*head_commit)) : std::nullopt);
-        auto changes = core::diff_trees(base, work);
+        auto changes = core::worktree_changes(*repo, head_commit);
         if (ctx.json) {
             nlohmann::json list = nlohmann::json::array();
             for (const auto& d : changes) list.push_back({{"path", d.path}, {"status", status_word(d.status)}});

@@ -582,7 +582,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     std::erase_if(rows, [](const StatRow& r) { return r.path.empty(); });
     if (target_chunker != repo.chunker_params()) rows.clear();  // the stat cache holds ids of the repository's chunker
     try {
-        StatCache(repo).store(rows);
+        StatCache(repo).store(std::move(rows));
     } catch (const std::exception&) {
     }
     return res;

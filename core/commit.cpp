@@ -1,10 +1,13 @@
 #include "core/commit.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/revision.hpp"
 #include "core/swarms.hpp"
 #include "core/tree.hpp"
+#include "core/version.hpp"
+#include "core/walk.hpp"
 #include "hooks/git.hpp"
 #include "hooks/runner.hpp"
 #include "objects/limits.hpp"
@@ -67,80 +70,38 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     else if (auto t = repo.tensor_chunking_setting()) chunker.tensors = *t;
     run_pre_commit(repo, opts, head, parent, chunker);
 
-    auto entries = scan_worktree(repo.root());
-    std::optional<StatCache> cache;  // holds file ids of the repository's own chunker only
-    if (chunker == repo.chunker_params()) cache.emplace(repo);
-    // its rows were written with the parent's chunker: when this commit cuts otherwise, every file is hashed again
-    const bool cache_lookup = cache && (!parent || repo.chunker_of(*parent) == chunker);
-    std::uint64_t total = 0, done = 0;
-    for (const auto& e : entries) total += e.size;
+    if (parent) measure_commit(StoreObjects(repo.store()), *parent);  // the version's limits, before it is walked
+    // The total is not known before the walk: the parent's size stands for it until the walk passes it.
+    std::uint64_t done = 0, total = parent ? parent->bytes : 0;
     auto progress = [&](std::uint64_t n) {
         done += n;
+        total = std::max(total, done);
         if (opts.progress) opts.progress(done, total);
     };
     Ingest ingest(repo, true, progress, chunker);
-
-    std::vector<Hash32> ids(entries.size());
-    std::vector<const WorkEntry*> misses;
-    std::vector<std::size_t> miss_index;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        const auto& e = entries[i];
-        if (e.kind == EntryKind::symlink) continue;
-        auto id = cache_lookup ? cache->lookup(e) : std::nullopt;
-        if (id && ingest.reach_file(*id)) {
-            ids[i] = *id;
-            done += e.size;
-            continue;
-        }
-        misses.push_back(&e);
-        miss_index.push_back(i);
-    }
+    WalkOptions wo;
+    wo.build = true;
+    // the stat cache holds file ids of the repository's own chunker, written with the parent's: when this commit cuts
+    // otherwise (chunker.tensors just turned on), every file is hashed again
+    wo.use_cache = chunker == repo.chunker_params() && (!parent || repo.chunker_of(*parent) == chunker);
     // Delta bases (docs/format.md, "Delta records"): a changed file's chunks may be stored against the chunks of the
     // same path in the first parent.
-    std::optional<FlatTree> before;
-    if (parent) before = flatten_tree(repo.store(), *parent);
-    std::vector<std::optional<Hash32>> previous(misses.size());
-    if (before && repo.delta_depth() > 0)
-        for (std::size_t k = 0; k < misses.size(); ++k)
-            if (auto it = before->find(misses[k]->path);
-                it != before->end() && (it->second.kind == EntryKind::file || it->second.kind == EntryKind::executable))
-                previous[k] = it->second.id;
-    std::vector<std::uint64_t> read_sizes;
-    auto hashed = ingest.add_files(misses, &read_sizes, &previous);
-    std::vector<StatRow> rows;
-    for (std::size_t k = 0; k < misses.size(); ++k) {
-        ids[miss_index[k]] = hashed[k];
-        auto& e = entries[miss_index[k]];
-        if (read_sizes[k] != e.size) {
-            // the file changed after the scan: record what was read, and do not cache the stale stat data
-            e.size = read_sizes[k];
-            continue;
-        }
-        rows.push_back(StatRow{e.path, e.size, e.mtime_ns, e.ctime_ns, e.ino, e.mode, hashed[k]});
-    }
-    BuiltTree built = build_trees(ingest, entries, ids);
+    wo.delta_bases = repo.delta_depth() > 0;
+    wo.record_changes = changes_out != nullptr;
+    wo.progress = progress;
+    std::optional<Hash32> base;
+    if (parent) base = parent->tree;
+    WalkResult walked = walk_worktree(repo, base, ingest, wo);
+    const BuiltTree& built = walked.built;
 
     CommitResult r;
-    if (parent) {
-        FlatTree after;
-        for (std::size_t i = 0; i < entries.size(); ++i)
-            after[entries[i].path] = FlatEntry{entries[i].kind, entries[i].size, ids[i], entries[i].target};
-        auto changes = diff_trees(*before, after);
-        for (const auto& d : changes) {
-            if (d.status == 'A') ++r.added;
-            else if (d.status == 'D') ++r.deleted;
-            else ++r.modified;
-        }
-        if (changes_out) *changes_out = change_lines(changes);
-        if (built.root == parent->tree && !opts.allow_empty) {
-            ingest.finish();
-            if (cache) cache->store(rows);
-            throw Error(ErrorKind::nothing_to_do, "nothing to commit, working tree clean");
-        }
-    } else {
-        r.added = entries.size();
-        if (changes_out)
-            for (const auto& e : entries) *changes_out += "A " + e.path + "\n";
+    r.added = walked.added;
+    r.modified = walked.modified;
+    r.deleted = walked.deleted;
+    if (changes_out) *changes_out = change_lines(walked.changes);
+    if (parent && built.root == parent->tree && !opts.allow_empty) {
+        ingest.finish();
+        throw Error(ErrorKind::nothing_to_do, "nothing to commit, working tree clean");
     }
 
     Commit c;
@@ -176,7 +137,6 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     repo.store().write_commit(id, raw);
     std::string first_line = opts.message.substr(0, opts.message.find('\n'));
     repo.refs().advance_head(head.commit, id, std::string(parent ? "commit: " : "commit (initial): ") + first_line);
-    if (cache) cache->store(rows);
     r.id = id;
     r.commit = std::move(c);
     r.stats = ingest.stats();

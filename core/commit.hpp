@@ -1,6 +1,8 @@
 // dvt commit: snapshot the whole working tree as a new commit on HEAD.
-// Write order (docs/format.md, "Write ordering"): data packs, metadata pack, index rows, commit file, ref, reflog,
-// stat cache. A crash at any point leaves every ref naming a complete commit.
+// Write order (docs/format.md, "Write ordering"): data packs, metadata pack, index rows, commit file, ref, reflog.
+// The stat cache is rewritten at the end of the walk, before the packs are sealed: a row may then name a file whose
+// objects a crash never stored, which costs nothing (its id is still the file's id; a commit re-validates every
+// cached id). A crash at any point leaves every ref naming a complete commit.
 //
 // Code provenance and hooks (docs/hooks.md): unless told otherwise, the commit records the git HEAD of the git work
 // tree around the dataset and whether it was dirty (hooks::git_provenance, libgit2). The pre-commit hook

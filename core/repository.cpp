@@ -53,7 +53,7 @@ std::unique_ptr<Repository> Repository::open(const fs::path& start, OpenOptions 
     r->chunker_params().validate();
     r->m_index = objects::open_index_db(r->m_dvt / "index.db", r->m_options.on_notice);
     r->m_store = std::make_unique<objects::ObjectStore>(r->m_dvt, *r->m_index);
-    r->m_stat_table = std::make_unique<objects::StatCacheTable>(*r->m_index);
+    r->m_stat_table = std::make_unique<objects::StatCacheFile>(r->m_dvt / "stat-cache");
     r->m_refs = std::make_unique<refs::RefStore>(r->m_dvt);
     r->m_store->reconcile();
     return r;

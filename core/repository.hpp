@@ -66,7 +66,7 @@ public:
     void save_config() { m_config.save(m_dvt / "config"); }
     objects::ObjectStore& store() { return *m_store; }
     refs::RefStore& refs() { return *m_refs; }
-    objects::StatCacheTable& stat_table() { return *m_stat_table; }  // the work tree's stat cache rows
+    objects::StatCacheFile& stat_table() { return *m_stat_table; }  // the work tree's stat cache (.dvt/stat-cache)
 
     objects::ChunkerParams chunker_params() const;  // config chunker.*: how this repository cuts files
     int format() const;                              // core.format (checked by open: kRepositoryFormatMin..kRepositoryFormat)
@@ -117,7 +117,7 @@ private:
     OpenOptions m_options;
     Config m_config;
     std::shared_ptr<objects::IndexDb> m_index;  // opaque here (objects/ owns it); shared_ptr: deleter made in objects/
-    std::unique_ptr<objects::StatCacheTable> m_stat_table;
+    std::unique_ptr<objects::StatCacheFile> m_stat_table;
     std::unique_ptr<objects::ObjectStore> m_store;
     std::unique_ptr<refs::RefStore> m_refs;
 };

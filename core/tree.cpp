@@ -1,5 +1,6 @@
 #include "core/tree.hpp"
 
+#include <algorithm>
 #include <functional>
 
 #include "core/version.hpp"
@@ -63,13 +64,20 @@ FlatTree flatten_tree(const ObjectStore& store, const Commit& commit, const std:
 
 FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits,
                         std::optional<objects::ChunkerParams> chunker) {
-    auto entries = scan_worktree(repo.root(), limits);
     const bool own = !chunker || *chunker == repo.chunker_params();  // the stat cache holds ids of this chunker only
     std::optional<StatCache> cache;
-    if (own) cache.emplace(repo);
+    if (own) cache.emplace(repo);  // before the scan: see StatCache::store
+    auto entries = scan_worktree(repo.root(), limits);
+    // the stat cache is read in tree order (one pass over its file)
+    std::vector<const WorkEntry*> order;
+    order.reserve(entries.size());
+    for (const auto& e : entries) order.push_back(&e);
+    std::sort(order.begin(), order.end(),
+              [](const WorkEntry* a, const WorkEntry* b) { return objects::tree_order_less(a->path, b->path); });
     FlatTree out;
     std::vector<const WorkEntry*> misses;
-    for (const auto& e : entries) {
+    for (const WorkEntry* p : order) {
+        const auto& e = *p;
         if (e.kind == EntryKind::symlink) {
             out[e.path] = FlatEntry{e.kind, e.size, Hash32{}, e.target};
         } else if (auto id = cache ? cache->lookup(e) : std::nullopt) {
@@ -80,15 +88,16 @@ FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits
     }
     if (!misses.empty()) {
         Ingest ingest(repo, false, {}, chunker);
-        auto ids = ingest.add_files(misses);
+        std::vector<std::uint64_t> sizes;
+        auto ids = ingest.add_files(misses, &sizes);
         std::vector<StatRow> rows;
         for (std::size_t i = 0; i < misses.size(); ++i) {
             const auto& e = *misses[i];
-            out[e.path] = FlatEntry{e.kind, e.size, ids[i], {}};
-            rows.push_back(StatRow{e.path, e.size, e.mtime_ns, e.ctime_ns, e.ino, e.mode, ids[i]});
+            out[e.path] = FlatEntry{e.kind, sizes[i], ids[i], {}};
+            if (sizes[i] == e.size) rows.push_back(StatRow{e.path, e.size, e.mtime_ns, e.ctime_ns, e.ino, e.mode, ids[i]});
         }
         try {
-            if (cache) cache->store(rows);
+            if (cache) cache->store(std::move(rows));
         } catch (const std::exception&) {
             // the cache is an optimisation; a busy or read-only index must not fail a read-only command
         }

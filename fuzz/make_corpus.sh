@@ -132,7 +132,8 @@ mkdir -p "$r2"
 )
 
 rm -rf "$out"
-mkdir -p "$out"/{tree,file,commit,pack,record,dht,config,lockfile,ignore,tensor}
+mkdir -p "$out"/{tree,file,commit,pack,record,dht,config,lockfile,ignore,tensor,statcache}
+for r in "$r1/data" "$r2"; do (cd "$r" && dvt status >/dev/null); done  # writes .dvt/stat-cache
 
 "$PY" -S - "$DVT" "$out" "$r1/data" "$r2" "$r1/dvt.lock" <<'EOF'
 import hashlib, json, os, struct, subprocess, sys
@@ -204,6 +205,10 @@ for repo in repos:
     # config
     with open(os.path.join(dot, "config"), "rb") as f:
         put("config", f.read())
+    # the stat cache
+    if os.path.exists(os.path.join(dot, "stat-cache")):
+        with open(os.path.join(dot, "stat-cache"), "rb") as f:
+            put("statcache", f.read())
 
 with open(lock, "rb") as f:
     put("lockfile", f.read())

@@ -20,7 +20,7 @@
 # CXX (clang++), FUZZ_EXTRA (more libFuzzer flags).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-all_targets=(tree file commit pack record dht config lockfile ignore)
+all_targets=(tree file commit pack record dht config lockfile ignore tensor statcache)
 
 secs=${1:-180}
 [[ "$secs" =~ ^[0-9]+$ && "$secs" -gt 0 ]] || { echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2; }
@@ -59,7 +59,7 @@ cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" --target "${targets[@]/#/dvt_f
 
 # --- run
 declare -A max_len=([tree]=65536 [file]=16384 [commit]=16384 [pack]=65536 [record]=65536 [dht]=2048
-                    [config]=8192 [lockfile]=4096 [ignore]=16384)
+                    [config]=8192 [lockfile]=4096 [ignore]=16384 [tensor]=65536 [statcache]=65536)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fork=()

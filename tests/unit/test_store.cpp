@@ -1,6 +1,6 @@
-// The object store's write API and the work tree's stat cache table, through a real repository: install_packs()
-// moves a verified pack into packs/, indexes it and removes its resume data, and is idempotent; StatCacheTable
-// reads rows back in path byte order; lock options belong to each opened repository.
+// The object store's write API through a real repository: install_packs() moves a verified pack into packs/, indexes
+// it and removes its resume data, and is idempotent; lock options belong to each opened repository. (The stat cache:
+// test_core_walk.cpp.)
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -11,7 +11,6 @@
 
 #include "core/repository.hpp"
 #include "objects/pack.hpp"
-#include "objects/stat_cache.hpp"
 #include "objects/store.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
@@ -88,49 +87,6 @@ TEST_CASE("install_packs moves a verified pack into packs/, indexes it, removes 
     auto reopened = core::Repository::open(t.path / "r");
     CHECK(reopened->store().reconcile() == 0);
     for (const auto& c : chunks) CHECK(reopened->store().read(sha256(c)) == c);
-}
-
-TEST_CASE("stat cache rows written in a batch read back sorted by path bytes, a row per path", "[store]") {
-    TempDir t("statcache");
-    auto repo = core::Repository::init(t.path / "r", core::InitOptions{});
-    auto row = [](std::string path, std::uint64_t size) {
-        StatCacheRow r;
-        r.path = std::move(path);
-        r.size = size;
-        r.mtime_ns = 1000 + static_cast<std::int64_t>(size);
-        r.ctime_ns = 2000 + static_cast<std::int64_t>(size);
-        r.ino = 3000 + size;
-        r.mode = 0100644;
-        r.file_id = sha256(pseudo_random(16, static_cast<unsigned>(size)));
-        r.cached_at_ns = 5000 + static_cast<std::int64_t>(size);
-        return r;
-    };
-    std::vector<StatCacheRow> batch{row("z", 1), row("a/b", 2), row("a.b", 3), row("B", 4)};
-    repo->stat_table().replace(batch);
-    repo->stat_table().replace(std::vector<StatCacheRow>{row("a/b", 7)});  // replaces the row of that path
-
-    std::vector<StatCacheRow> got;
-    repo->stat_table().for_each([&](const StatCacheRow& r) { got.push_back(r); });
-    REQUIRE(got.size() == 4);
-    CHECK(got[0].path == "B");
-    CHECK(got[1].path == "a.b");  // '.' (0x2e) sorts before '/' (0x2f)
-    CHECK(got[2].path == "a/b");
-    CHECK(got[3].path == "z");
-    auto want = row("a/b", 7);
-    CHECK(got[2].size == want.size);
-    CHECK(got[2].mtime_ns == want.mtime_ns);
-    CHECK(got[2].ctime_ns == want.ctime_ns);
-    CHECK(got[2].ino == want.ino);
-    CHECK(got[2].mode == want.mode);
-    CHECK(got[2].file_id == want.file_id);
-    CHECK(got[2].cached_at_ns == want.cached_at_ns);
-
-    // the rows are in the repository's index, not in this object
-    repo.reset();
-    auto reopened = core::Repository::open(t.path / "r");
-    std::size_t n = 0;
-    reopened->stat_table().for_each([&](const StatCacheRow&) { ++n; });
-    CHECK(n == 4);
 }
 
 TEST_CASE("lock options belong to the opened repository", "[store]") {
