@@ -83,7 +83,8 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     wo.build = true;
     // the stat cache holds file ids of the repository's own chunker, written with the parent's: when this commit cuts
     // otherwise (chunker.tensors just turned on), every file is hashed again
-    wo.use_cache = chunker == repo.chunker_params() && (!parent || repo.chunker_of(*parent) == chunker);
+    wo.use_cache = chunker == repo.chunker_params();
+    wo.trust_cache = !parent || repo.chunker_of(*parent) == chunker;
     // Delta bases (docs/format.md, "Delta records"): a changed file's chunks may be stored against the chunks of the
     // same path in the first parent.
     wo.delta_bases = repo.delta_depth() > 0;

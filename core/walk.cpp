@@ -215,7 +215,7 @@ private:
             }
             // a regular file
             std::optional<Hash32> id;
-            if (m_cache) {
+            if (m_cache && m_o.trust_cache) {
                 if (m_o.build)
                     id = m_cache->lookup(w, [&](const Hash32& h) { return m_ingest.reach_file(h); });
                 else

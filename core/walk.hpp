@@ -22,6 +22,8 @@ struct WalkOptions {
     // answer for, added ones included (commit). Without it only files present on both sides are hashed (status).
     bool build = false;
     bool use_cache = true;            // the stat cache holds ids of the repository's own chunker only
+    bool trust_cache = true;          // false: every file is hashed and the cache rewritten with the new ids (its rows
+                                      // were cut otherwise: chunker.tensors just changed)
     bool delta_bases = false;         // pass the stored file id of the same path as a delta base (commit)
     bool record_changes = true;       // fill WalkResult::changes
     std::function<void(std::uint64_t)> progress;  // bytes of files whose ids are known (cached or hashed)
