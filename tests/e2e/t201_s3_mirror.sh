@@ -4,7 +4,8 @@
 # scripts/setup.sh) with signed PUTs, each read back (size, ETag = MD5). A clone from the bucket's URL alone, with no
 # dvt process running, is byte for byte the original; a second push uploads nothing; a push after a partial upload
 # (objects missing from the bucket, as a push killed midway leaves it) uploads exactly the missing ones; a pull of a
-# newer version from the bucket fast-forwards. An unknown access key is refused (exit 12, S3's error code in the
+# newer version from the bucket fast-forwards; a push killed midway (SIGKILL) and run again uploads only the packs the
+# bucket lacks. An unknown access key is refused (exit 12, S3's error code in the
 # line), missing credentials are a usage error (2), and a bucket serving a wrong byte is refused. s3rver does not
 # check SigV4 signatures themselves (only the key id): the signing is libcurl's. Loopback only; s3rver is stopped by
 # PID (lib.sh).
@@ -62,6 +63,35 @@ assert_json 'j["mirror"]["packs_written"] == 1 and j["mirror"]["commits_written"
 expect_exit 0 "$DVT" -C "$T/c1" --json pull "$V2" --mirror "$EP/bkt/datasets/one/" --listen 127.0.0.50 --timeout 30
 assert_json 'j["fast_forward"]'
 assert_same_tree "$T/v2.digest" "$T/c1" "v2 pulled from the bucket"
+
+# a push killed midway (SIGKILL after its first pack landed), then run again: the second run uploads exactly the packs
+# the bucket does not hold whole, nothing twice, and the bucket then serves a clone
+K=$T/killed
+"$DVT" init -q --pack-size 1048576 "$K" >/dev/null
+gen_bytes $((12 * 1024 * 1024)) killed-data >"$K/big.bin"
+VK=$("$DVT" -C "$K" commit -q -m many-packs)
+tree_digest "$K" >"$T/vk.digest"
+TOTAL=$(ls "$K"/.dvt/packs/*.pack | wc -l)
+[ "$TOTAL" -ge 8 ] || fail "only $TOTAL packs for the kill test"
+bg "$DVT" -C "$K" push --mirror s3://bkt/killed --s3-endpoint "$EP"
+PUSH_PID=$BG_PID
+for _ in $(seq 1 500); do
+    [ -n "$(find "$T/s3data/bkt/killed" -name '*.pack._S3rver_object' 2>/dev/null)" ] && break
+    kill -0 "$PUSH_PID" 2>/dev/null || break
+    sleep 0.01
+done
+kill -KILL "$PUSH_PID" 2>/dev/null || true
+wait_bg "$PUSH_PID"
+WHOLE=0  # packs the bucket holds whole after the kill
+for p in "$K"/.dvt/packs/*.pack; do
+    o="$T/s3data/bkt/killed/packs/$(basename "$p")._S3rver_object"
+    [ -f "$o" ] && [ "$(stat -c %s "$o")" = "$(stat -c %s "$p")" ] && WHOLE=$((WHOLE + 1))
+done
+echo "  killed push: $WHOLE of $TOTAL packs in the bucket" >&2
+expect_exit 0 "$DVT" -C "$K" --json push --mirror s3://bkt/killed --s3-endpoint "$EP"
+assert_json 'j["mirror"]["packs_written"] == '"$((TOTAL - WHOLE))"
+expect_exit 0 "$DVT" --json clone "$VK" "$T/ck" --mirror "$EP/bkt/killed/" --listen 127.0.0.50 --timeout 30
+assert_same_tree "$T/vk.digest" "$T/ck" "the clone from the bucket of the resumed push"
 
 # refusals
 AWS_ACCESS_KEY_ID=NOSUCHKEY expect_exit 12 "$DVT" push --mirror s3://bkt/datasets/two --s3-endpoint "$EP"
