@@ -8,7 +8,7 @@
 # on failure), make_tree, gen_bytes, gen_text, tree_digest / tree_hash / assert_same_tree, json_get / assert_json /
 # is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok; for swarm tests start_serve / stop_serve
 # (`dvt serve` in the background, stopped by PID) and free_port; NETNS=1 (set before sourcing) for a private network
-# namespace.
+# namespace. start_nginx serves a directory (optionally over TLS).
 set -euo pipefail
 
 DVT=${DVT:-/work/main/build/dvt}
@@ -352,6 +352,38 @@ stop_serve() {
     tail -n 1 "$out" >"$out.stop"
     assert_json '"stopped" in j and isinstance(j["bytes_uploaded"], int) and j["bytes_uploaded"] >= 0' "$out.stop"
     SERVE_UPLOADED=$(json_get 'j["bytes_uploaded"]' "$out.stop")
+}
+
+# start_nginx WWW [CERT KEY]: nginx serving directory WWW on 127.0.0.1 (a free port), over TLS with CERT/KEY if given, in
+# the background with a private config under $T/ng; waits until it answers. Sets NG_PID and NG_PORT.
+start_nginx() {
+    local www=$1 cert=${2:-} key=${3:-} listen tls="" scheme=http i
+    command -v nginx >/dev/null || fail "nginx is required (scripts/setup.sh installs it)"
+    NG_PORT=$(free_port 127.0.0.1)
+    listen="127.0.0.1:$NG_PORT"
+    if [ -n "$cert" ]; then
+        listen="$listen ssl"
+        tls="ssl_certificate $cert; ssl_certificate_key $key;"
+        scheme=https
+    fi
+    mkdir -p "$T/ng"
+    chmod 755 "$T" "$www"  # nginx's workers run unprivileged
+    cat >"$T/ng/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $T/ng/nginx.pid;
+error_log $T/ng/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $T/ng; proxy_temp_path $T/ng; fastcgi_temp_path $T/ng; uwsgi_temp_path $T/ng; scgi_temp_path $T/ng;
+  server { listen $listen; $tls root $www; }
+}
+NGINX
+    bg nginx -c "$T/ng/nginx.conf" -p "$T/ng"
+    NG_PID=$BG_PID
+    for i in $(seq 1 50); do curl -s -k -o /dev/null "$scheme://127.0.0.1:$NG_PORT/" && return 0; sleep 0.1; done
+    fail "nginx did not answer on $scheme://127.0.0.1:$NG_PORT/"
 }
 
 # free_port IP: print a TCP port that is free on IP right now (for servers that cannot pick their own).

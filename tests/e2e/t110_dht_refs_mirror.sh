@@ -98,25 +98,8 @@ for pid in "$PUB_PID" "$F1_PID" "$F2_PID" "$N1_PID" "$N2_PID" "$N3_PID"; do
     wait_bg "$pid"
     [ "$BG_STATUS" = 0 ] || fail "dvt serve $pid exited $BG_STATUS on SIGTERM"
 done
-command -v nginx >/dev/null || fail "nginx is required (scripts/setup.sh installs it)"
-NGPORT=$(free_port 127.0.0.1)
-mkdir -p "$T/ng"
-chmod 755 "$T" "$T/www"  # nginx's workers run unprivileged
-cat >"$T/ng/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $T/ng/nginx.pid;
-error_log $T/ng/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $T/ng; proxy_temp_path $T/ng; fastcgi_temp_path $T/ng; uwsgi_temp_path $T/ng; scgi_temp_path $T/ng;
-  server { listen 127.0.0.1:$NGPORT; root $T/www; }
-}
-NGINX
-bg nginx -c "$T/ng/nginx.conf" -p "$T/ng"
-NG_PID=$BG_PID
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$NGPORT/" && break; sleep 0.1; done
+start_nginx "$T/www"
+NGPORT=$NG_PORT
 expect_exit 0 "$DVT" --json clone "$V2" "$T/m1" --mirror "http://127.0.0.1:$NGPORT/" --listen 127.0.0.50 --timeout 30
 assert_same_tree "$T/v2.digest" "$T/m1" "the clone served by nginx alone"
 expect_exit 0 "$DVT" -C "$T/m1" --json fsck

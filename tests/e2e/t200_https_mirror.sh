@@ -6,7 +6,6 @@
 # wrong byte in a pack is refused: the clone fails and keeps nothing damaged. http:// keeps working; other schemes are
 # refused (exit 2). Loopback only; nginx is stopped by PID (lib.sh).
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
-command -v nginx >/dev/null || fail "nginx is required (scripts/setup.sh installs it)"
 command -v openssl >/dev/null || fail "openssl is required"
 
 SRC=$T/src
@@ -30,30 +29,10 @@ printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >ext.cnf
 openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf 2>/dev/null
 cd "$T"
 
-NGPORT=$(free_port 127.0.0.1)
-mkdir -p "$T/ng"
-chmod 755 "$T" "$T/www" "$T/pki"
+chmod 755 "$T/pki"
 chmod 644 "$T/pki/srv.key"  # nginx's master reads it as root; workers never do
-cat >"$T/ng/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $T/ng/nginx.pid;
-error_log $T/ng/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $T/ng; proxy_temp_path $T/ng; fastcgi_temp_path $T/ng; uwsgi_temp_path $T/ng; scgi_temp_path $T/ng;
-  server {
-    listen 127.0.0.1:$NGPORT ssl;
-    ssl_certificate $T/pki/srv.pem;
-    ssl_certificate_key $T/pki/srv.key;
-    root $T/www;
-  }
-}
-NGINX
-bg nginx -c "$T/ng/nginx.conf" -p "$T/ng"
-NG_PID=$BG_PID
-for _ in $(seq 1 50); do curl -s --cacert "$T/pki/ca.pem" -o /dev/null "https://127.0.0.1:$NGPORT/" && break; sleep 0.1; done
+start_nginx "$T/www" "$T/pki/srv.pem" "$T/pki/srv.key"
+NGPORT=$NG_PORT
 M=https://127.0.0.1:$NGPORT/
 
 # without the private CA the certificate is refused
