@@ -169,7 +169,7 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
         const auto* rs = records_of(live[i]);
         if (!rs) continue;
         for (const auto& r : *rs)
-            if (r.entry.compression == Compression::zstd_delta) {
+            if (is_delta(r.entry.compression)) {
                 Hash32 b = base_of(r);
                 if (seen.insert(b).second) live.push_back(b);
             }
@@ -209,8 +209,8 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
         if (std::any_of(rs->begin(), rs->end(), [&](const Rec& r) { return !dissolved[r.pack]; })) continue;
         const Rec* pick = nullptr;
         for (const auto& r : *rs)
-            if (!pick || (pick->entry.compression == Compression::zstd_delta &&
-                          r.entry.compression != Compression::zstd_delta))
+            if (!pick || (is_delta(pick->entry.compression) &&
+                          !is_delta(r.entry.compression)))
                 pick = &r;
         copies.emplace(id, Copy{*pick, false});
         copy_order.push_back(id);
@@ -222,7 +222,7 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
         });
         for (const auto& id : by_depth) {
             auto& c = copies.at(id);
-            if (c.from.entry.compression != Compression::zstd_delta) continue;
+            if (!is_delta(c.from.entry.compression)) continue;
             Hash32 b = base_of(c.from);
             std::uint16_t want = static_cast<std::uint16_t>(c.from.entry.depth - 1);
             bool ok = false;
@@ -271,7 +271,7 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
             check_version(in_named, nc, {});
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::corrupt) throw;
-            // the new packs stay unindexed: the next open indexes them and gc deletes them (no commit names them)
+            store.discard_copies(sealed);  // unindexed and named by no commit: nothing refers to them
             std::fprintf(stderr, "dvt: warning: not re-packing (%s); the commit names %zu packs\n", e.what(),
                          packs.size());
             if (stats) *stats = st;
@@ -285,7 +285,7 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
     for (const auto& sp : sealed)
         for (const auto& e : sp.entries) {
             pack_of[e.id] = sp.ref.id;
-            if (e.compression == Compression::zstd_delta) final_base[e.id] = base_of(copies.at(e.id).from);
+            if (is_delta(e.compression)) final_base[e.id] = base_of(copies.at(e.id).from);
         }
     std::vector<std::pair<std::int64_t, PackEntry>> repoint;
     for (const auto& id : live) {
@@ -295,12 +295,12 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
         const Rec* pick = nullptr;
         for (const auto& r : *rs)
             if (!dissolved[r.pack] && !named[r.pack].partial &&
-                (!pick || (pick->entry.compression == Compression::zstd_delta &&
-                           r.entry.compression != Compression::zstd_delta)))
+                (!pick || (is_delta(pick->entry.compression) &&
+                           !is_delta(r.entry.compression))))
                 pick = &r;
         if (!pick) continue;  // only in a kept partial pack: read from there as before (its file keeps its old row)
         pack_of[id] = named[pick->pack].ref.id;
-        if (pick->entry.compression == Compression::zstd_delta) final_base[id] = base_of(*pick);
+        if (is_delta(pick->entry.compression)) final_base[id] = base_of(*pick);
         auto loc = store.locate(id);
         if (!loc || loc->pack_num != named[pick->pack].num) repoint.emplace_back(named[pick->pack].num, pick->entry);
     }

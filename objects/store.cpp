@@ -553,7 +553,7 @@ std::vector<SealedPack> ObjectStore::write_copies(const std::vector<CopyRecord>&
         auto fd = pack_fd(r.from.pack_num);
         util::pread_all(fd->get(), rec.data(), rec.size(), e.offset, what);
         // verify the very bytes that are copied: decode them (a delta against its verified base) and hash
-        if (e.compression == Compression::zstd_delta) {
+        if (is_delta(e.compression)) {
             Hash32 bid = record_delta_base_bytes(rec, e, what);
             base = read(bid);  // verified, through its own chain
             decode_record_bytes(rec, e, raw, what, base, &bid);
@@ -563,7 +563,7 @@ std::vector<SealedPack> ObjectStore::write_copies(const std::vector<CopyRecord>&
         std::span<const std::uint8_t> body(rec.data() + kRecordHeaderSize, e.stored_len);
         Compression comp = e.compression;
         std::uint16_t depth = e.depth;
-        if (r.full && comp == Compression::zstd_delta) {
+        if (r.full && is_delta(comp)) {
             stored.clear();
             comp = encode_record(raw, codec, stored);
             body = stored;
@@ -582,6 +582,14 @@ std::vector<SealedPack> ObjectStore::write_copies(const std::vector<CopyRecord>&
     if (meta && meta->count()) meta_sealed.push_back(meta->seal());
     for (auto& m : meta_sealed) data_sealed.push_back(std::move(m));
     return data_sealed;
+}
+
+void ObjectStore::discard_copies(const std::vector<SealedPack>& sealed) const {
+    for (const auto& sp : sealed) {
+        if (pack_by_id(sp.ref.id)) continue;
+        std::error_code ec;
+        std::filesystem::remove(sp.path, ec);  // what cannot be removed now, gc removes (no commit names it)
+    }
 }
 
 std::vector<std::int64_t> ObjectStore::add_repacked(const std::vector<SealedPack>& sealed,

@@ -158,6 +158,9 @@ public:
     // leaves sealed packs no commit names, which the next open indexes and gc deletes.
     std::vector<SealedPack> write_copies(const std::vector<CopyRecord>& records, std::uint64_t pack_target,
                                          const CodecParams& codec) const;
+    // Deletes packs write_copies() sealed that are not to be registered after all (a pack already indexed, the same
+    // bytes written by someone else, stays).
+    void discard_copies(const std::vector<SealedPack>& sealed) const;
     // Registers packs write_copies() sealed and makes the index point every object they hold to its copy there, and
     // each object of `repoint` (an entry of the complete pack with row `num`) to that record; replaces the file_packs
     // rows of `file_packs`; all in ONE transaction. Returns the row number of each of `sealed`, in order. Needs the

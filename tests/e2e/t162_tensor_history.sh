@@ -102,4 +102,19 @@ assert_json 'j["changes"]["modified"] == 1'
 expect_exit 13 "$DVT" -C "$PLAIN" commit -q -m "nothing changed"
 expect_exit 0 "$DVT" -C "$PLAIN" --json fsck
 assert_json 'j["ok"]'
+
+# re-packing (core/swarms) moves tensor delta chains with their bases: with no slack over the bound, the next commit
+# dissolves the history's packs into its own; the version keeps every chain in the packs it names
+expect_exit 0 "$DVT" -C "$SRC" config pack.extra-packs 0
+printf 'a note\n' >"$SRC/NOTE"
+expect_exit 0 "$DVT" -C "$SRC" --json commit -m "re-packed"
+assert_json 'j["repack"]["dissolved"] > 0 and j["repack"]["packs_after"] < j["repack"]["packs_before"]'
+assert_no_grep "not re-packing" "$ERR"
+tree_digest "$SRC" >"$T/repacked.digest"
+expect_exit 0 "$DVT" -C "$SRC" gc
+expect_exit 0 "$DVT" -C "$SRC" --json fsck
+assert_json 'j["ok"]'
+rm -rf "$SRC/model" "$SRC/NOTE"
+expect_exit 0 "$DVT" -C "$SRC" checkout -q -f main
+assert_same_tree "$T/repacked.digest" "$SRC" "checkout of the re-packed version after gc"
 ok
