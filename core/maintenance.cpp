@@ -586,6 +586,14 @@ GcResult gc(Repository& repo) {
         }
     }
     r.temp_files_removed = remove_temp_files(repo);
+    // temp files of resume data a killed pull left behind (transport/resume_writer): only while no pull runs (the pull
+    // lock is held here) and no interrupted clone waits for its resume
+    if (!pull_running)
+        for (fs::directory_iterator it(repo.store().partial_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+            if (!it->path().filename().string().starts_with(".tmp-")) continue;
+            std::error_code rec;
+            if (fs::remove(it->path(), rec)) ++r.temp_files_removed;
+        }
     return r;
 }
 

@@ -174,6 +174,26 @@ TEST_CASE("gc: a commit made on a detached HEAD is kept by the HEAD reflog alone
     fsck_clean(repo);
 }
 
+TEST_CASE("gc: removes the temp files a killed pull left in partial/, not while a pull runs", "[core]") {
+    test::CoreRepo r("gc-partial-temp");
+    auto& repo = *r.repo;
+    r.write("a.txt", "a\n");
+    r.commit("A");
+    fs::create_directories(repo.store().partial_dir());
+    const fs::path tmp = repo.store().partial_dir() / ".tmp-resume-1234-abcd";
+    test::write_file(tmp, test::text_bytes("half a resume file"));
+    {
+        auto pull = repo.store().try_lock_pull();  // a pull is running: its temp files are its own
+        REQUIRE(pull);
+        core::gc(repo);
+        CHECK(fs::exists(tmp));
+    }
+    auto g = core::gc(repo);
+    CHECK_FALSE(fs::exists(tmp));
+    CHECK(g.temp_files_removed >= 1);
+    fsck_clean(repo);
+}
+
 TEST_CASE("history: newest first, every commit once, stops when told; roots and reachability", "[core]") {
     test::CoreRepo r("history");
     auto& repo = *r.repo;
