@@ -322,6 +322,9 @@ PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const P
 PullResult pull(core::Repository& repo, const Hash32& id, const PullOptions& opts, bool force) {
     auto old_head = repo.refs().head().commit;
     PullResult res = fetch_and_check_out(repo, id, opts, force);
+    // a whole pull of the commit an interrupted clone was making, now checked out, finishes that clone: its mark goes
+    if (opts.paths.empty() && repo.refs().head().commit == id && core::interrupted_clone(repo.root()) == id)
+        core::unmark_clone(repo.dvt_dir());
     core::run_post_pull_hook(repo, old_head, id, opts.paths);
     return res;
 }

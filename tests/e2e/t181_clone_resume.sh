@@ -8,7 +8,8 @@
 #   2. the same with SIGKILL (nothing runs on the way out: the state saved every second is what is kept).
 #   3. network loss: the server stops mid-clone; the clone ends with no_peers (exit 10) after its timeout, says that
 #      DIR keeps what it verified, and the clone completes against the server restarted on the same address.
-#   4. DIR holding the interrupted clone of another commit is a conflict (exit 6), as is a non-empty directory that
+#   4. DIR holding the interrupted clone of another commit is a conflict (exit 6) (a `dvt pull` of its own commit
+#      inside it finishes it: the mark goes), as is a non-empty directory that
 #      is no clone; a clone that verified nothing (no peer) still leaves no directory.
 # Loopback only (127.0.0.2 seeder, 127.0.0.3 puller); every process is stopped by PID (lib.sh trap).
 NETNS=1  # private network namespace (lib.sh)
@@ -121,6 +122,12 @@ interrupt_clone "$T/d" KILL
 expect_exit 6 "$DVT" clone "$OTHER" "$T/d" --peer "$PEER" --listen 127.0.0.3 --timeout 10
 one_error_line
 assert_grep "interrupted clone of commit $V1" "$ERR"
+# a `dvt pull` of the same commit inside it finishes the clone as well: the mark goes, status is quiet
+expect_exit 0 "$DVT" -C "$T/d" --json pull "$V1" --peer "$PEER" --listen 127.0.0.3 --timeout 60
+assert_same_tree "$T/v1.digest" "$T/d" "the interrupted clone finished by a pull"
+[ ! -e "$T/d/.dvt/clone" ] || fail "the pull that finished the clone left its mark"
+expect_exit 0 "$DVT" -C "$T/d" status
+assert_no_grep "interrupted clone" "$ERR"
 mkdir -p "$T/e" && echo x >"$T/e/file"
 expect_exit 6 "$DVT" clone "$V1" "$T/e" --peer "$PEER" --listen 127.0.0.3 --timeout 10
 assert_grep "already exists and is not empty" "$ERR"
