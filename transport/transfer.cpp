@@ -133,9 +133,11 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
         }
         if (m_opts.lsd && Clock::now() >= next_lsd) {
             // a torrent announces itself on the LAN when it starts; one that has found nobody asks again (a
-            // seeder that starts later, or a lost datagram), at most every 5 s
+            // seeder that starts later, or a lost datagram), at most every 5 s; so does one still without its info
+            // dict (its peer count comes from the last status update posted for it, which a peer that connected
+            // and left may have left stale)
             for (auto& i : m_items)
-                if (!i.done && i.peers == 0 && i.handle.is_valid() &&
+                if (!i.done && (i.peers == 0 || !i.has_metadata) && i.handle.is_valid() &&
                     Clock::now() - i.added >= std::chrono::seconds(5))
                     i.handle.force_lsd_announce();
             next_lsd = Clock::now() + std::chrono::seconds(5);
