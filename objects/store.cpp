@@ -77,6 +77,27 @@ PackInfo ObjectStore::add_partial_pack(const PackRef& ref) {
     return guarded("registering a partial pack", [&] { return add_partial_pack_row(ref); });
 }
 
+namespace {
+
+// Runs `obj` (an INSERT of the 7 columns of the objects table) once per entry of pack `num`.
+void write_object_rows(SQLite::Statement& obj, std::int64_t num, const std::vector<PackEntry>& entries) {
+    for (const auto& e : entries) {
+        obj.bind(1, e.id.bytes.data(), 32);
+        obj.bind(2, num);
+        obj.bind(3, static_cast<std::int64_t>(e.offset));
+        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
+        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
+        obj.bind(6, static_cast<int>(e.type));
+        // the compression column also holds the delta chain depth (compression | depth << 8; docs/format.md, "Index
+        // database"), so a format-1 index needs no migration
+        obj.bind(7, static_cast<int>(e.compression) | static_cast<int>(e.depth) << 8);
+        obj.exec();
+        obj.reset();
+    }
+}
+
+}  // namespace
+
 PackInfo ObjectStore::add_partial_pack_row(const PackRef& ref) {
     std::lock_guard g(m_db.mutex());
     auto& db = m_db.db();
@@ -100,35 +121,13 @@ void ObjectStore::add_partial_objects(std::int64_t num, const std::vector<PackEn
                           "offset=excluded.offset, stored_len=excluded.stored_len, raw_len=excluded.raw_len, "
                           "type=excluded.type, compression=excluded.compression "
                           "WHERE (objects.compression & 255) = 2 AND (excluded.compression & 255) != 2");
-    for (const auto& e : entries) {
-        obj.bind(1, e.id.bytes.data(), 32);
-        obj.bind(2, num);
-        obj.bind(3, static_cast<std::int64_t>(e.offset));
-        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
-        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
-        obj.bind(6, static_cast<int>(e.type));
-        // the compression column also holds the delta chain depth (compression | depth << 8; docs/format.md, "Index
-        // database"), so a format-1 index needs no migration
-        obj.bind(7, static_cast<int>(e.compression) | static_cast<int>(e.depth) << 8);
-        obj.exec();
-        obj.reset();
-    }
+    write_object_rows(obj, num, entries);
 }
 
 void ObjectStore::point_objects(std::int64_t num, const std::vector<PackEntry>& entries) {
     std::lock_guard g(m_db.mutex());
     SQLite::Statement obj(m_db.db(), "INSERT OR REPLACE INTO objects VALUES(?,?,?,?,?,?,?)");
-    for (const auto& e : entries) {
-        obj.bind(1, e.id.bytes.data(), 32);
-        obj.bind(2, num);
-        obj.bind(3, static_cast<std::int64_t>(e.offset));
-        obj.bind(4, static_cast<std::int64_t>(e.stored_len));
-        obj.bind(5, static_cast<std::int64_t>(e.raw_len));
-        obj.bind(6, static_cast<int>(e.type));
-        obj.bind(7, static_cast<int>(e.compression) | static_cast<int>(e.depth) << 8);
-        obj.exec();
-        obj.reset();
-    }
+    write_object_rows(obj, num, entries);
 }
 
 void ObjectStore::put_file_packs(const std::vector<FilePacks>& file_packs) {
