@@ -114,13 +114,14 @@ PackInfo ObjectStore::add_partial_pack_row(const PackRef& ref) {
 
 void ObjectStore::add_partial_objects(std::int64_t num, const std::vector<PackEntry>& entries) {
     std::lock_guard g(m_db.mutex());
-    // rows that exist are kept, except that a full record replaces a delta record of the same chunk (it reads alone;
+    // rows that exist are kept, except that a full record replaces a delta record (compression 2 or 3: is_delta) of the
+    // same chunk (it reads alone;
     // a commit stores a chunk again in full when the chain of the delta it has is not complete here)
     SQLite::Statement obj(m_db.db(),
                           "INSERT INTO objects VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET pack=excluded.pack, "
                           "offset=excluded.offset, stored_len=excluded.stored_len, raw_len=excluded.raw_len, "
                           "type=excluded.type, compression=excluded.compression "
-                          "WHERE (objects.compression & 255) = 2 AND (excluded.compression & 255) != 2");
+                          "WHERE (objects.compression & 255) IN (2, 3) AND (excluded.compression & 255) NOT IN (2, 3)");
     write_object_rows(obj, num, entries);
 }
 
