@@ -325,6 +325,18 @@ listing() {
     (cd "$1" && find . -printf '%p %y %s %m %T@\n' | sort)
 }
 
+# checkout_each K...: in the current repository, checks out version K (its commit id in $V<K>) and compares the work
+# tree with $T/v<K>.digest, for each K; then checks out main again.
+checkout_each() {
+    local k id
+    for k in "$@"; do
+        eval "id=\$V$k"
+        expect_exit 0 "$DVT" checkout -q "$id"
+        assert_same_tree "$T/v$k.digest" "$PWD" "checkout of v$k"
+    done
+    expect_exit 0 "$DVT" checkout -q main
+}
+
 # start_serve REPO OUTFILE [IP:PORT] [serve options...]: `dvt --json serve` in the background (default 127.0.0.2:0, a
 # port the kernel picks), waiting until its ready line is complete. Sets SERVE_PID and PEER (the IP:PORT it listens
 # on). Its stderr goes to OUTFILE.err. Tests that define their own start_serve override this one.

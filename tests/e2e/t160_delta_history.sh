@@ -61,12 +61,7 @@ STORE0=$(du -sb "$NODELTA/.dvt/packs" | cut -f1)
 echo "  store: $STORE bytes with deltas, $STORE0 without" >&2
 
 # every version checks out byte for byte (chains read back through their bases)
-for k in 1 5 13 20; do
-    eval "id=\$V$k"
-    expect_exit 0 "$DVT" checkout -q "$id"
-    assert_same_tree "$T/v$k.digest" "$SRC" "checkout of v$k"
-done
-expect_exit 0 "$DVT" checkout -q main
+checkout_each 1 5 13 20
 
 # gc keeps every base a reachable version needs; fsck checks every chain
 expect_exit 0 "$DVT" gc

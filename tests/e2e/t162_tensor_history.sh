@@ -67,12 +67,7 @@ eval "grep -qx 'chunker 4096 16384 65536 safetensors' .dvt/commits/\$V6" || fail
 echo "  versions 2-6 stored: $STORE bytes with tensor deltas, $STORE_PLAIN by content" >&2
 [ $((STORE * 2)) -lt "$STORE_PLAIN" ] || fail "tensor deltas stored $STORE bytes, content chunks $STORE_PLAIN: not under half"
 
-for k in 1 3 6; do
-    eval "id=\$V$k"
-    expect_exit 0 "$DVT" checkout -q "$id"
-    assert_same_tree "$T/v$k.digest" "$SRC" "checkout of v$k"
-done
-expect_exit 0 "$DVT" checkout -q main
+checkout_each 1 3 6
 expect_exit 0 "$DVT" gc
 expect_exit 0 "$DVT" --json fsck
 assert_json 'j["ok"] and j["reachable_commits"] == 6'

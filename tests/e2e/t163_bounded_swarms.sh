@@ -68,12 +68,7 @@ echo "  slack 4: every version within its bound; $repacks commits re-packed; las
 
 # 3. every version checks out byte for byte; gc keeps what the history names; fsck is clean
 cd "$SRC"
-for k in 1 7 $N; do
-    eval "id=\$V$k"
-    expect_exit 0 "$DVT" checkout -q "$id"
-    assert_same_tree "$T/v$k.digest" "$SRC" "checkout of v$k"
-done
-expect_exit 0 "$DVT" checkout -q main
+checkout_each 1 7 $N
 expect_exit 0 "$DVT" gc
 expect_exit 0 "$DVT" --json fsck
 assert_json "j['ok'] and j['reachable_commits'] == $N"
