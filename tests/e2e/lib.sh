@@ -8,7 +8,8 @@
 # on failure), make_tree, gen_bytes, gen_text, tree_digest / tree_hash / assert_same_tree, json_get / assert_json /
 # is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok; for swarm tests start_serve / stop_serve
 # (`dvt serve` in the background, stopped by PID) and free_port; NETNS=1 (set before sourcing) for a private network
-# namespace. start_nginx serves a directory (optionally over TLS).
+# namespace. start_nginx serves a directory (optionally over TLS); checkout_each checks versions out against their
+# digests; flip_bytes damages a file in place.
 set -euo pipefail
 
 DVT=${DVT:-/work/main/build/dvt}
@@ -323,6 +324,20 @@ commit_id() {
 # mtime listing of a directory tree (for "nothing changed" checks): path, type, size, mode, mtime in ns.
 listing() {
     (cd "$1" && find . -printf '%p %y %s %m %T@\n' | sort)
+}
+
+# flip_bytes FILE OFFSET COUNT MASK: XORs COUNT bytes of FILE from OFFSET with MASK (0x01..0xFF), in place: damage
+# that keeps the file's length.
+flip_bytes() {
+    "${PY_FAST[@]}" - "$@" <<'PY'
+import sys
+path, off, count, mask = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4], 0)
+with open(path, "r+b") as f:
+    f.seek(off)
+    b = f.read(count)
+    f.seek(off)
+    f.write(bytes(x ^ mask for x in b))
+PY
 }
 
 # checkout_each K...: in the current repository, checks out version K (its commit id in $V<K>) and compares the work

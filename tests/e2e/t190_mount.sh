@@ -82,15 +82,7 @@ stop_mount
 # --- a damaged pack: reads of what it holds fail with EIO, never give other bytes
 for p in "$REPO"/.dvt/packs/*.pack; do chmod u+w "$p"; done
 BIG_PACK=$(ls -S "$REPO"/.dvt/packs/*.pack | head -1)
-"$PY" - "$BIG_PACK" <<'PY'
-import sys
-p = sys.argv[1]
-with open(p, "r+b") as f:
-    f.seek(200000)
-    b = f.read(4096)
-    f.seek(200000)
-    f.write(bytes(x ^ 0xFF for x in b))
-PY
+flip_bytes "$BIG_PACK" 200000 4096 0xFF
 start_mount "$V1"
 if cat "$MNT/data/raw/blob.bin" >"$T/read.out" 2>"$T/read.err"; then
     cmp -s "$T/read.out" "$T/blob.v1" || fail "a read through a damaged pack gave other bytes without an error"

@@ -76,14 +76,7 @@ stop_serve "$SERVE_PID" "$T/serve.json"
 # other bytes
 for p in .dvt/packs/*.pack; do chmod u+w "$p"; done
 BIG_PACK=$(ls -S .dvt/packs/*.pack | head -1)
-"$PY" - "$BIG_PACK" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(200000)
-    b = f.read(4096)
-    f.seek(200000)
-    f.write(bytes(x ^ 0xFF for x in b))
-PY
+flip_bytes "$BIG_PACK" 200000 4096 0xFF
 start_serve "$REPO" "$T/serve2.json" 127.0.0.2:0 --http 127.0.0.2:0
 U=http://$(json_get 'j["http"]' "$T/serve2.json")
 rc=0

@@ -56,14 +56,7 @@ expect_exit 0 "$DVT" -C "$T/c1" remote add bucket --mirror "$M"
 # a mirror serving a wrong byte in a pack: refused, nothing damaged kept
 BIG=$(ls -S "$T"/www/packs/*.pack | head -1)
 chmod u+w "$BIG"
-"$PY" - "$BIG" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(100000)
-    b = f.read(1)
-    f.seek(100000)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
+flip_bytes "$BIG" 100000 1 0x01
 expect_exit_in() {  # any of the codes in $1 (space separated)
     local codes=$1 rc=0
     shift

@@ -105,14 +105,7 @@ expect_exit 2 "$DVT" push --mirror s3://bkt/x --s3-endpoint "ftp://127.0.0.1:$PO
 
 # a bucket serving a wrong byte in a pack: the clone is refused
 BIG=$(ls -S "$T"/s3data/bkt/datasets/one/packs/*.pack._S3rver_object | head -1)
-"$PY" - "$BIG" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(50000)
-    b = f.read(1)
-    f.seek(50000)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
+flip_bytes "$BIG" 50000 1 0x01
 rc=0
 "$DVT" clone "$V1" "$T/c2" --mirror "$EP/bkt/datasets/one/" --listen 127.0.0.50 --timeout 8 >"$T/o" 2>"$T/e" || rc=$?
 [ "$rc" != 0 ] || fail "a clone from a bucket with a wrong byte succeeded"
