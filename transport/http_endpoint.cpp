@@ -76,7 +76,6 @@ struct HttpEndpoint::Impl {
     httplib::Server server;
     Endpoint local;
     std::thread thread;
-    std::atomic<std::uint64_t> requests{0}, bytes_sent{0}, errors{0};
 
     std::mutex mutex;  // the repository's refs and the readers
     std::list<std::pair<Hash32, std::shared_ptr<core::VersionReader>>> readers;  // most recent first
@@ -98,7 +97,6 @@ struct HttpEndpoint::Impl {
     }
 
     void fail(const httplib::Request& req, httplib::Response& res, int status, const std::string& line) {
-        errors++;
         // cpp-httplib 0.11 applies the request's Range to any body, an error page too (a 416 instead of the error);
         // an error page is no part of the file, so the ranges go (the Request is the server's own, not const)
         const_cast<httplib::Request&>(req).ranges.clear();
@@ -107,7 +105,6 @@ struct HttpEndpoint::Impl {
     }
 
     void handle(const httplib::Request& req, httplib::Response& res) {
-        requests++;
         try {
             serve_path(req, res);
         } catch (const Error& e) {
@@ -190,16 +187,14 @@ struct HttpEndpoint::Impl {
         auto entry = std::make_shared<core::ReaderEntry>(std::move(*e));
         res.set_content_provider(
             static_cast<std::size_t>(entry->size), "application/octet-stream",
-            [this, rd, entry](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            [rd, entry](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
                 try {
                     Bytes buf(std::min(length, kBlock));
                     std::size_t n = rd->read(*entry, offset, buf);
                     if (n == 0) return false;
                     if (!sink.write(reinterpret_cast<const char*>(buf.data()), n)) return false;
-                    bytes_sent += n;
                     return true;
                 } catch (...) {
-                    errors++;
                     return false;  // the connection closes: a short body, never other bytes
                 }
             });
@@ -224,7 +219,5 @@ HttpEndpoint::~HttpEndpoint() {
 }
 
 Endpoint HttpEndpoint::local() const { return m->local; }
-
-HttpEndpoint::Stats HttpEndpoint::stats() const { return Stats{m->requests, m->bytes_sent, m->errors}; }
 
 }  // namespace dvt::transport

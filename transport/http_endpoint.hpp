@@ -16,8 +16,6 @@
 // destructor, which stops and joins them. Requests are served concurrently; nothing takes the repository lock.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
 #include <memory>
 
 #include "core/repository.hpp"
@@ -33,10 +31,6 @@ public:
     HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
     Endpoint local() const;  // the address and port listened on (the real port when 0 was asked for)
-    struct Stats {
-        std::uint64_t requests = 0, bytes_sent = 0, errors = 0;
-    };
-    Stats stats() const;
 
     struct Impl;
 
