@@ -5,7 +5,7 @@
 #
 #   DVT_A=/path/old/dvt DVT_B=build/dvt bench/paired.sh          # ROUNDS=3, SCALE=0.25; table on stdout
 #
-# Env: DVT_A, DVT_B (required), ROUNDS=3, FIRST=1 (the first round to run: FIRST=3 ROUNDS=4 adds two rounds to an
+# Env: DVT_A, DVT_B (required), BENCHES="core clone" (which of the two to run; "core" alone for commit/checkout), ROUNDS=3, FIRST=1 (the first round to run: FIRST=3 ROUNDS=4 adds two rounds to an
 #      earlier run's results and reports all four), SCALE=0.25 (passed to both benches), WORK=/tmp/dvtbench/paired (results of
 #      every run: core-<A|B>-r<i>/ and clone-<A|B>-r<i>/), QUIET_WAIT=10. restic, nginx and curl runs of the two
 #      benches happen too (they are part of those scripts) but are not compared here.
@@ -13,6 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${DVT_A:?give DVT_A (the baseline binary)}" "${DVT_B:?give DVT_B (the binary under test)}"
 ROUNDS=${ROUNDS:-3}
+BENCHES=${BENCHES:-core clone}
 FIRST=${FIRST:-1}
 export SCALE=${SCALE:-0.25} QUIET_WAIT=${QUIET_WAIT:-10}
 WORK=${WORK:-/tmp/dvtbench/paired}
@@ -23,10 +24,14 @@ export BENCH_DIR
 run_one() {  # TAG BINARY ROUND
     local tag=$1 bin=$2 r=$3
     rm -rf "$WORK/core-$tag-r$r" "$WORK/clone-$tag-r$r"
-    DVT=$bin RUNS=1 OUT="$WORK/core-$tag-r$r" DATA="$WORK/data" WORK="$WORK/core-work" \
-        "$here/core.sh" >"$WORK/core-$tag-r$r.md" 2>"$WORK/core-$tag-r$r.log"
-    DVT=$bin RUNS=1 "$here/clone.sh" >"$WORK/clone-$tag-r$r.md" 2>"$WORK/clone-$tag-r$r.log"
-    cp -r "$BENCH_DIR/clone/results" "$WORK/clone-$tag-r$r"
+    if [[ " $BENCHES " == *" core "* ]]; then
+        DVT=$bin RUNS=1 OUT="$WORK/core-$tag-r$r" DATA="$WORK/data" WORK="$WORK/core-work" \
+            "$here/core.sh" >"$WORK/core-$tag-r$r.md" 2>"$WORK/core-$tag-r$r.log"
+    fi
+    if [[ " $BENCHES " == *" clone "* ]]; then
+        DVT=$bin RUNS=1 "$here/clone.sh" >"$WORK/clone-$tag-r$r.md" 2>"$WORK/clone-$tag-r$r.log"
+        cp -r "$BENCH_DIR/clone/results" "$WORK/clone-$tag-r$r"
+    fi
 }
 
 for r in $(seq "$FIRST" "$ROUNDS"); do
