@@ -42,6 +42,9 @@ void register_commit(CLI::App& app, Context& ctx) {
             j["changes"] = {{"added", r.added}, {"modified", r.modified}, {"deleted", r.deleted}};
             j["stats"] = {{"files_hashed", r.stats.files_hashed},       {"bytes_hashed", r.stats.bytes_hashed},
                           {"chunks_new", r.stats.chunks_new},           {"chunks_delta", r.stats.chunks_delta},
+                          {"chunks_full_no_previous", r.stats.chunks_full_no_previous},
+                          {"chunks_full_no_base", r.stats.chunks_full_no_base},
+                          {"chunks_full_rejected", r.stats.chunks_full_rejected},
                           {"bytes_new", r.stats.bytes_new_raw},
                           {"bytes_new_stored", r.stats.bytes_new_stored}, {"packs_written", r.stats.packs_written},
                           {"seconds", secs}};

@@ -28,6 +28,7 @@ inline constexpr IntSetting kIntSettings[] = {
     {"pack.size", static_cast<std::int64_t>(kMinPackSize), static_cast<std::int64_t>(kMaxPackSize)},
     {"compression.level", 0, 19},
     {"pack.delta-depth", 0, 64},  // objects::kMaxDeltaDepth (static_assert in core/repository.cpp)
+    {"pack.tensor-delta-depth", 0, 64},  // tensor delta chains (compression 3); at most pack.delta-depth applies
     {"pack.extra-packs", 0, 32},  // a commit names at most ⌈bytes / pack.size⌉ + this many packs (core/swarms.hpp)
     // 32-bit so that they cannot wrap; ChunkerParams::validate() checks what the chunker accepts
     {"chunker.min", 0, 0xFFFFFFFF},

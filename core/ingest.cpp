@@ -47,6 +47,9 @@ struct OldFile {
     std::unordered_map<std::string_view, std::size_t> tensors;   // tensor name -> its region in `layout`
 };
 
+// Why a new chunk was stored in full rather than as a delta (IngestStats::chunks_full_*).
+enum class FullWhy : std::uint8_t { no_previous, no_base, rejected };
+
 struct ChunkOut {
     Hash32 id;
     std::uint32_t size = 0;
@@ -55,6 +58,7 @@ struct ChunkOut {
     std::uint32_t stored_off = 0, stored_len = 0;
     std::int64_t existing = 0;  // pack num when already stored
     std::vector<std::int64_t> chain_packs;  // a delta's (new or existing): the packs of its bases
+    FullWhy why = FullWhy::no_previous;     // a new full record's reason (IngestStats)
 };
 
 struct Segment {
@@ -87,6 +91,7 @@ struct Ingest::Impl {
     std::function<void(std::uint64_t)> progress;
     IngestStats& stats;
     std::uint16_t delta_depth;
+    std::uint16_t tensor_depth;  // pack.tensor-delta-depth (at most delta_depth)
 
     // delta bases
     const std::vector<std::optional<Hash32>>* previous = nullptr;
@@ -118,7 +123,8 @@ struct Ingest::Impl {
     Impl(Repository& r, bool s, std::function<void(std::uint64_t)> p, IngestStats& st, const ChunkerParams& cp)
         : repo(r), store(r.store()), storing(s), chunker(cp), codec(r.codec_params()),
           pack_target(std::min<std::uint64_t>(r.pack_size(), kMaxPackTarget)), progress(std::move(p)), stats(st),
-          delta_depth(codec.level > 0 ? r.delta_depth() : 0) {}
+          delta_depth(codec.level > 0 ? r.delta_depth() : 0),
+          tensor_depth(codec.level > 0 ? r.tensor_delta_depth() : 0) {}
 
     void fail(std::exception_ptr e) {
         std::lock_guard g(mu);
@@ -257,7 +263,7 @@ struct Ingest::Impl {
                                        [](std::uint64_t p, const OldChunk& x) { return p < x.offset; });
             c = &*std::prev(it);
         }
-        if (!c->usable || c->depth >= delta_depth) return nullptr;  // too deep: a full record (a keyframe)
+        if (!c->usable) return nullptr;  // a chain at its limit: the caller bases the delta further down it
         return c;
     }
 
@@ -274,14 +280,64 @@ struct Ingest::Impl {
         auto c = std::lower_bound(f.chunks.begin(), f.chunks.end(), at,
                                   [](const OldChunk& x, std::uint64_t p) { return x.offset < p; });
         if (c == f.chunks.end() || c->offset != at || c->size != size) return nullptr;
-        if (!c->usable || c->depth >= delta_depth) return nullptr;
+        if (!c->usable) return nullptr;  // a chain at its limit: the caller bases the delta further down it
         return &*c;
+    }
+
+    // The base a new delta record uses when `c` serves as the old chunk of a chain capped at `cap` links: `c` itself
+    // while its depth is below the cap; at the cap, the link of its chain at depth `at_cap` (an older version of the
+    // same bytes, one shallower than the new record: docs/format.md, "Delta records"). False: no base (a full record).
+    struct Base {
+        std::span<const std::uint8_t> bytes;
+        Hash32 id;
+        std::uint16_t depth = 0;
+        std::vector<std::int64_t> packs;
+    };
+    bool base_of(const OldFile& f, const OldChunk& c, std::uint16_t cap, std::uint16_t at_cap, Bytes& scratch,
+                 Base& out) {
+        if (cap == 0) return false;
+        if (c.depth < cap) {
+            out.bytes = std::span(f.data.data() + c.offset, c.size);
+            out.id = c.id;
+            out.depth = c.depth;
+            out.packs = c.packs;
+            return true;
+        }
+        if (!skip_base(c, at_cap, scratch, out.id, out.packs)) return false;
+        out.bytes = scratch;
+        out.depth = at_cap;
+        return true;
+    }
+
+    // The link of `c`'s delta chain at depth `want` (< c.depth): its verified bytes, id and the packs of it and its
+    // bases. False if the chain is not as its records say, or cannot be read (then the chunk is stored in full, as
+    // when a previous version cannot be read: load_old).
+    bool skip_base(const OldChunk& c, std::uint16_t want, Bytes& bytes, Hash32& id, std::vector<std::int64_t>& packs) {
+        if (c.depth <= want) return false;
+        try {
+            auto loc = store.locate(c.id);
+            if (!loc || loc->entry.depth != c.depth) return false;
+            auto chain = store.delta_chain(*loc);  // nearest first: depths c.depth - 1, ..., 0
+            const std::size_t j = static_cast<std::size_t>(c.depth - 1 - want);
+            if (j >= chain.size() || chain[j].entry.depth != want || chain[j].entry.type != ObjectType::chunk)
+                return false;
+            auto below = chain_packs(chain[j]);
+            if (!below) return false;
+            store.read_at(chain[j], bytes);  // verified (through its own chain)
+            id = chain[j].entry.id;
+            packs.assign(1, chain[j].pack_num);
+            packs.insert(packs.end(), below->begin(), below->end());
+            return true;
+        } catch (const Error&) {
+            return false;
+        }
     }
 
     void process(Batch& b) {
         b.out.resize(b.sizes.size());
         std::size_t off = 0, seg = 0, in_seg = 0;
-        Bytes delta;
+        Bytes delta, scratch;
+        Base base;
         for (std::size_t i = 0; i < b.sizes.size(); ++i, ++in_seg) {
             while (seg < b.segments.size() && in_seg >= b.segments[seg].chunks) {
                 ++seg;
@@ -289,6 +345,7 @@ struct Ingest::Impl {
             }
             auto& o = b.out[i];
             o.size = b.sizes[i];
+            o.why = FullWhy::no_previous;
             std::span<const std::uint8_t> raw(b.data.data() + off, o.size);
             off += o.size;
             o.id = sha256(raw);
@@ -314,36 +371,43 @@ struct Ingest::Impl {
             if (again || delta_depth == 0 || seg >= b.segments.size()) continue;
             auto old = old_file(b.segments[seg].file);
             if (!old) continue;
-            if (const auto& lay = b.segments[seg].layout; lay && b.regions[i] >= 0) {
-                const TensorRegion& t = lay->regions[static_cast<std::size_t>(b.regions[i])];
-                if (const OldChunk* base = pick_tensor_base(*old, t, b.offsets[i] - t.begin, raw.size())) {
-                    delta.clear();
-                    encode_tensor_delta(raw, std::span(old->data.data() + base->offset, base->size), base->id,
-                                        t.width, codec.level, delta);
-                    // kept only if it saves at least 1/8 of the normal record (docs/format.md, "Delta records")
-                    if (delta.size() <= o.stored_len - o.stored_len / 8) {
-                        b.stored.resize(o.stored_off);
-                        b.stored.insert(b.stored.end(), delta.begin(), delta.end());
-                        o.stored_len = static_cast<std::uint32_t>(delta.size());
-                        o.comp = Compression::tensor_delta;
-                        o.depth = static_cast<std::uint16_t>(base->depth + 1);
-                        o.chain_packs = base->packs;
-                    }
-                    continue;
-                }
-            }
-            const OldChunk* base = pick_base(*old, raw, b.offsets[i], b.segments[seg].file_size);
-            if (!base) continue;
+            o.why = FullWhy::no_base;
+            Compression comp = Compression::zstd_delta;
             delta.clear();
-            encode_delta(raw, std::span(old->data.data() + base->offset, base->size), base->id, codec.level, delta);
+            const TensorRegion* t = nullptr;
+            const OldChunk* tc = nullptr;
+            if (const auto& lay = b.segments[seg].layout; lay && b.regions[i] >= 0) {
+                t = &lay->regions[static_cast<std::size_t>(b.regions[i])];
+                tc = pick_tensor_base(*old, *t, b.offsets[i] - t->begin, raw.size());
+            }
+            if (tc) {
+                // A tensor chain is capped at pack.tensor-delta-depth: each link costs about half a full copy, and a
+                // clone fetches the whole chain. At the cap the new delta is against the link at depth cap - 1 (the
+                // keyframe for a cap of 1) rather than a new full copy; cap 0 stores the piece whole (docs/format.md,
+                // "Tensor delta records"; docs/performance.md, "Delta chain caps").
+                if (!base_of(*old, *tc, tensor_depth, static_cast<std::uint16_t>(tensor_depth - 1), scratch, base) ||
+                    base.bytes.size() != raw.size())  // a chain mixing compressions 2 and 3 may change length
+                    continue;
+                encode_tensor_delta(raw, base.bytes, base.id, t->width, codec.level, delta);
+                comp = Compression::tensor_delta;
+            } else {
+                // At pack.delta-depth the new delta is against the link at depth delta_depth / 2 (a skip delta) rather
+                // than a new full record: these chains change every version, and a keyframe costs a whole chunk.
+                const OldChunk* c = pick_base(*old, raw, b.offsets[i], b.segments[seg].file_size);
+                if (!c) continue;
+                if (!base_of(*old, *c, delta_depth, static_cast<std::uint16_t>(delta_depth / 2), scratch, base))
+                    continue;
+                encode_delta(raw, base.bytes, base.id, codec.level, delta);
+            }
             // kept only if it saves at least 1/8 of the normal record (docs/format.md, "Delta records")
+            o.why = FullWhy::rejected;
             if (delta.size() > o.stored_len - o.stored_len / 8) continue;
             b.stored.resize(o.stored_off);
             b.stored.insert(b.stored.end(), delta.begin(), delta.end());
             o.stored_len = static_cast<std::uint32_t>(delta.size());
-            o.comp = Compression::zstd_delta;
-            o.depth = static_cast<std::uint16_t>(base->depth + 1);
-            o.chain_packs = base->packs;
+            o.comp = comp;
+            o.depth = static_cast<std::uint16_t>(base.depth + 1);
+            o.chain_packs = std::move(base.packs);
         }
     }
 
@@ -376,6 +440,10 @@ struct Ingest::Impl {
         if (is_delta(o.comp)) {
             new_chains.emplace(id, o.chain_packs);
             ++stats.chunks_delta;
+        } else {
+            ++(o.why == FullWhy::no_previous ? stats.chunks_full_no_previous
+               : o.why == FullWhy::no_base   ? stats.chunks_full_no_base
+                                             : stats.chunks_full_rejected);
         }
         ++stats.chunks_new;
         stats.bytes_new_raw += o.size;

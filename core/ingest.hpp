@@ -26,6 +26,9 @@ struct IngestStats {
     std::uint64_t files_hashed = 0, bytes_hashed = 0;
     std::uint64_t chunks_new = 0, bytes_new_raw = 0, bytes_new_stored = 0;
     std::uint64_t chunks_delta = 0;  // of chunks_new: stored as delta records
+    // of chunks_new, stored in full: no previous version of the path (or none usable), no base in it (none found, or
+    // its chain not usable here), a delta not 1/8 smaller than the full record (docs/format.md, "Delta records")
+    std::uint64_t chunks_full_no_previous = 0, chunks_full_no_base = 0, chunks_full_rejected = 0;
     std::uint64_t packs_written = 0;
 };
 

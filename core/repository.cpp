@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -146,6 +147,15 @@ std::uint16_t Repository::delta_depth() const {
     static_assert(objects::kMaxDeltaDepth == 64, "core/config.hpp bounds pack.delta-depth by it");
     if (format() < 2) return 0;
     return static_cast<std::uint16_t>(m_config.get_int("pack.delta-depth", kDefaultDeltaDepth));  // 0..64 (kIntSettings)
+}
+
+// pack.tensor-delta-depth when unset: tensor pieces stored whole, so a clone fetches each weight once (the clone
+// target beats the store target here; docs/performance.md, "Delta chain caps").
+constexpr std::uint16_t kDefaultTensorDeltaDepth = 0;
+
+std::uint16_t Repository::tensor_delta_depth() const {
+    auto d = static_cast<std::uint16_t>(m_config.get_int("pack.tensor-delta-depth", kDefaultTensorDeltaDepth));
+    return std::min(d, delta_depth());  // 0..64 (kIntSettings)
 }
 
 std::uint64_t Repository::pack_size() const {

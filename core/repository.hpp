@@ -96,6 +96,8 @@ public:
     // pack.delta-depth: the longest delta chain commit writes (0: no delta records). Always 0 in a format-1
     // repository (its packs must stay readable by a dvt that knows format 1 only).
     std::uint16_t delta_depth() const;
+    // pack.tensor-delta-depth: the longest chain of tensor delta records commit writes (at most delta_depth()).
+    std::uint16_t tensor_delta_depth() const;
     Author author() const;  // DVT_AUTHOR_NAME/EMAIL/DATE, then config user.*, then $USER@host
 
     // Shallow commits (docs/format.md, ".dvt/shallow"): commits fetched from a swarm without their ancestors. History

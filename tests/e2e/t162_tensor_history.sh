@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tensor-aware chunking and tensor delta records (docs/format.md, "Tensor files", "Tensor delta records"): a small
 # safetensors model (fp16 and bf16 tensors plus a config file) fine-tuned over 6 versions (every weight nudged by about
-# 1 %) is committed by a new repository (tensor chunking on by default) and by one made with --no-tensor-chunks; the
+# 1 %) is committed by a new repository (tensor chunking on by default; pack.tensor-delta-depth 16) and by one made
+# with --no-tensor-chunks; the
 # first stores versions 2-6 in under half the bytes (measured: 0.43). Every version checks out byte for byte; gc and
 # fsck are clean; `dvt serve` seeds it and clones of versions 2 and 6 are the originals byte for byte, cut as their
 # origin cut them (chunker.tensors 1, a clean status) and pass fsck. The repository made without tensor chunking
@@ -50,6 +51,8 @@ PLAIN=$T/plain
 "$DVT" init -q --no-tensor-chunks "$PLAIN" >/dev/null || fail "dvt init --no-tensor-chunks failed"
 expect_exit 0 "$DVT" -C "$SRC" config chunker.tensors
 assert_eq "$(cat "$OUT")" "1" "chunker.tensors of a new repository"
+# tensor delta records are written up to pack.tensor-delta-depth (unset: 0, pieces stored whole)
+expect_exit 0 "$DVT" -C "$SRC" config pack.tensor-delta-depth 16
 cd "$SRC"
 STORE=0
 STORE_PLAIN=0

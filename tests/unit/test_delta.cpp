@@ -7,6 +7,8 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -381,4 +383,70 @@ TEST_CASE("a commit naming a delta but not the pack of its base fails the versio
     REQUIRE(forged.packs.size() < c.packs.size());
     core::NamedPackObjects named(so, r.repo->store(), forged);
     CHECK(kind_of([&] { core::check_version(named, forged, {}); }) == ErrorKind::corrupt);
+}
+
+// docs/format.md, "Delta records": when a chunk's chain has reached pack.delta-depth, the next version's chunk is a
+// delta against the link of that chain at depth pack.delta-depth / 2 (a skip delta), not a new full chunk.
+TEST_CASE("at pack.delta-depth a changed chunk is a skip delta, not a keyframe; every version reads back",
+          "[delta]") {
+    CoreRepo r("delta-skip");
+    r.repo->config().set("pack.delta-depth", "2");
+    r.repo->config().set("pack.size", "1048576");
+    r.repo->save_config();
+    // fixed-width rows; every version rewrites one digit of every 40th row (same length: every chunk changes)
+    std::vector<std::string> rows;
+    for (int i = 0; i < 8000; ++i) {
+        char row[64];
+        std::snprintf(row, sizeof row, "%06d,station-%04d,value 0,reading %07d\n", i, i * 37 % 9973, i * 7919 % 1000003);
+        rows.push_back(row);
+    }
+    std::vector<Bytes> versions;
+    std::vector<Hash32> commits;
+    for (int v = 0; v < 7; ++v) {
+        std::string s;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (i % 40 == 0) rows[i][26] = static_cast<char>('0' + v);  // "value v"
+            s += rows[i];
+        }
+        versions.push_back(text(s));
+        r.write("data/table.csv", versions.back());
+        auto res = r.commit_result("v" + std::to_string(v));
+        commits.push_back(res.id);
+        INFO("version " << v);
+        if (v == 0) {
+            CHECK(res.stats.chunks_full_no_previous == res.stats.chunks_new);
+            continue;
+        }
+        // versions 3 to 6 meet chains at depth 2: without skip deltas they would store keyframes (no base below the
+        // limit); a few chunks whose cut points moved may still be stored whole as their delta does not pay
+        CHECK(res.stats.chunks_new > 0);
+        CHECK(res.stats.chunks_full_no_base == 0);
+        CHECK(res.stats.chunks_delta * 4 >= res.stats.chunks_new * 3);
+    }
+    std::uint64_t max_depth = 0, depth2 = 0;
+    for (const auto& p : r.repo->store().packs()) {
+        util::Fd fd = util::open_read(r.repo->store().pack_path(p.ref.id));
+        for (const auto& e : read_pack_index(fd.get(), "t").entries) {
+            max_depth = std::max<std::uint64_t>(max_depth, e.depth);
+            depth2 += e.depth == 2;
+        }
+    }
+    CHECK(max_depth == 2);
+    CHECK(depth2 > 0);
+    for (std::size_t i = 0; i < commits.size(); ++i) {
+        auto c = r.repo->store().read_commit(commits[i]);
+        REQUIRE(c);
+        core::StoreObjects so(r.repo->store());
+        core::NamedPackObjects named(so, r.repo->store(), *c);
+        CHECK_NOTHROW(core::check_version(named, *c, {}));
+        auto flat = core::flatten_tree(r.repo->store(), *c);
+        auto f = r.repo->store().read_file_object(flat.at("data/table.csv").id);
+        Bytes back;
+        for (const auto& ch : f.chunks) {
+            Bytes b = r.repo->store().read(ch.id);
+            back.insert(back.end(), b.begin(), b.end());
+        }
+        CHECK(back == versions[i]);
+    }
+    CHECK(core::fsck(*r.repo, {}).problems.empty());
 }

@@ -1,7 +1,7 @@
 // Partial packs in the object store (docs/format.md, "Partial packs"): a pack held in part has a row marked partial
 // and index rows only for objects the caller verified; reads go to partial/<id>.pack and verify; completing the pack
 // keeps its row (so object rows stay valid); reconcile drops the rows of a partial pack whose file is gone; an index
-// database of schema 1 is migrated, not rebuilt.
+// database of schema 1 is migrated, not rebuilt; a full record replaces a delta row of the same chunk.
 #include <catch2/catch.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "objects/codec.hpp"
 #include "objects/index_db.hpp"
 #include "objects/pack.hpp"
 #include "objects/store.hpp"
@@ -169,4 +170,75 @@ TEST_CASE("an index database of schema 1 is migrated to schema 2 with its rows k
     REQUIRE(p);
     CHECK_FALSE(p->partial);
     CHECK(p->ref.length == 100);
+}
+
+// Commit 9c0d133: a partial pack's index rows may name a chunk as a delta record whose chain is not here; when the
+// same chunk then arrives as a full record (a commit stores it again in full, or another pack holds it in full), the
+// full record's row replaces the delta's, for zstd-prefix deltas (compression 2) and tensor deltas (compression 3)
+// alike, and not the other way round.
+TEST_CASE("a full record replaces a delta row (compression 2 or 3) of the same chunk, a delta never a full one",
+          "[partial][delta]") {
+    for (Compression kind : {Compression::zstd_delta, Compression::tensor_delta}) {
+        DYNAMIC_SECTION("compression " << static_cast<int>(kind)) {
+            Dir d;
+            IndexDb db(d.path / "index.db");
+            ObjectStore store(d.path, db);
+            Bytes base = pseudo_random(4096, 11), chunk = base;
+            for (std::size_t i = 0; i < chunk.size(); i += 64) chunk[i] ^= 0x5a;  // a nudged version of `base`
+            const Hash32 id = sha256(chunk), base_id = sha256(base);
+            Bytes stored;
+            if (kind == Compression::zstd_delta)
+                encode_delta(chunk, base, base_id, 3, stored);
+            else
+                encode_tensor_delta(chunk, base, base_id, 2, 3, stored);
+
+            // pack A (partial): the chunk as a delta of depth 1 whose base is in no pack here
+            fs::path stage = d.path / "tmp" / "stage";
+            fs::create_directories(stage);
+            auto partial = [&](auto&& fill) {
+                PackWriter w(d.path / "tmp", stage);
+                fill(w);
+                SealedPack s = w.seal();
+                fs::rename(s.path, d.path / "partial" / s.path.filename());
+                s.path = d.path / "partial" / s.path.filename();
+                return s;
+            };
+            SealedPack a = partial([&](PackWriter& w) {
+                w.append(ObjectType::chunk, id, kind, static_cast<std::uint32_t>(chunk.size()), stored, 1);
+            });
+            // pack B (partial): the same chunk as a full record (and one other chunk, so that B's id differs)
+            Bytes other = pseudo_random(1000, 12);
+            SealedPack b = partial([&](PackWriter& w) {
+                w.append(ObjectType::chunk, id, Compression::none, static_cast<std::uint32_t>(chunk.size()), chunk);
+                w.append(ObjectType::chunk, sha256(other), Compression::none, static_cast<std::uint32_t>(other.size()),
+                         other);
+            });
+            PackInfo pa = store.add_partial_pack(a.ref), pb = store.add_partial_pack(b.ref);
+            REQUIRE(pa.num != pb.num);
+
+            store.add_verified_objects(pa.num, a.entries);
+            auto loc = store.locate(id);
+            REQUIRE(loc);
+            CHECK(loc->pack_num == pa.num);
+            CHECK(loc->entry.compression == kind);
+            CHECK(loc->entry.depth == 1);
+            CHECK_THROWS_AS(store.read(id), Error);  // its base is not here
+
+            store.add_verified_objects(pb.num, {b.entries[0]});
+            loc = store.locate(id);
+            REQUIRE(loc);
+            CHECK(loc->pack_num == pb.num);
+            CHECK(loc->entry.compression == Compression::none);
+            CHECK(loc->entry.depth == 0);
+            Bytes got = store.read(id);
+            CHECK(got == chunk);
+
+            // the delta row again: the full record's row stays
+            store.add_verified_objects(pa.num, a.entries);
+            loc = store.locate(id);
+            REQUIRE(loc);
+            CHECK(loc->pack_num == pb.num);
+            CHECK(loc->entry.compression == Compression::none);
+        }
+    }
 }

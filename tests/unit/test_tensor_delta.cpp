@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -351,6 +352,8 @@ TEST_CASE("a fine-tuned model is stored as tensor deltas, far smaller than full 
         core::InitOptions o;
         o.chunker.tensors = tensors;
         CoreRepo r(tensors ? "tensor-model" : "tensor-model-plain", o);
+        r.repo->config().set("pack.tensor-delta-depth", "16");  // the default (0) stores tensor pieces whole
+        r.repo->save_config();
         Bytes emb = fp16_weights(60000, 11), w1 = fp16_weights(100000, 12);
         const Bytes bias(1000, 0);
         std::vector<Hash32> commits;
@@ -429,4 +432,65 @@ TEST_CASE("the commit's chunker line says safetensors; an existing repository re
     CHECK(chunk_sizes(r, c1, "m.safetensors") != chunk_sizes(r, c2, "m.safetensors"));
     CHECK(file_bytes(r, c2, "m.safetensors") == f);
     CHECK(kind_of([&] { r.commit("again"); }) == ErrorKind::nothing_to_do);  // and from then on, as before
+}
+
+// docs/format.md, "Tensor delta records": tensor chains are capped at pack.tensor-delta-depth; at the cap the new
+// delta is against the link at depth cap - 1 (for cap 1 the chain's full chunk), so a version's weights cost at most
+// one full copy and `cap` deltas; 0 stores every version's weights whole.
+TEST_CASE("pack.tensor-delta-depth caps tensor chains; at the cap a delta is against the link below it",
+          "[tensor][delta]") {
+    for (int cap : {0, 1, 2}) {
+        DYNAMIC_SECTION("pack.tensor-delta-depth " << cap) {
+            core::InitOptions o;
+            o.chunker.tensors = true;
+            CoreRepo r("tensor-cap", o);
+            r.repo->config().set("pack.tensor-delta-depth", std::to_string(cap));
+            r.repo->save_config();
+            CHECK(r.repo->tensor_delta_depth() == cap);
+            Bytes w = fp16_weights(100000, 21);  // 200,000 bytes: about four 64 KiB pieces
+            std::vector<Bytes> files;
+            std::vector<Hash32> commits;
+            std::uint64_t full_after_v0 = 0, deltas = 0;
+            for (std::uint32_t v = 0; v < 5; ++v) {
+                if (v) w = nudge(w, 200 + v);
+                files.push_back(safetensors({{"w", "F16", w}}));
+                r.write("model.safetensors", files.back());
+                auto res = r.commit_result("v" + std::to_string(v));
+                commits.push_back(res.id);
+                if (v) {
+                    full_after_v0 += res.stats.chunks_new - res.stats.chunks_delta;
+                    deltas += res.stats.chunks_delta;
+                }
+            }
+            std::map<std::uint16_t, std::uint64_t> depths;  // of tensor delta records
+            for (const auto& p : r.repo->store().packs()) {
+                util::Fd fd = util::open_read(r.repo->store().pack_path(p.ref.id));
+                for (const auto& e : read_pack_index(fd.get(), "t").entries)
+                    if (e.compression == Compression::tensor_delta) ++depths[e.depth];
+            }
+            INFO("full chunks after v0 " << full_after_v0 << ", deltas " << deltas);
+            if (cap == 0) {
+                CHECK(depths.empty());
+            } else {
+                REQUIRE(!depths.empty());
+                CHECK(depths.rbegin()->first == cap);  // reached, never passed
+                // the weights' pieces are deltas in every version after v0 (only the header chunk is stored whole)
+                CHECK(deltas >= 4 * 3);
+                CHECK(full_after_v0 <= 4);
+            }
+            for (std::size_t i = 0; i < commits.size(); ++i) {
+                CHECK(file_bytes(r, commits[i], "model.safetensors") == files[i]);
+                auto c = *r.repo->store().read_commit(commits[i]);
+                core::StoreObjects so(r.repo->store());
+                core::NamedPackObjects named(so, r.repo->store(), c);
+                CHECK_NOTHROW(core::check_version(named, c, {}));
+            }
+            CHECK(core::fsck(*r.repo, {}).problems.empty());
+        }
+    }
+    // never more than pack.delta-depth
+    CoreRepo r("tensor-cap-bound");
+    r.repo->config().set("pack.tensor-delta-depth", "8");
+    r.repo->config().set("pack.delta-depth", "3");
+    CHECK(r.repo->tensor_delta_depth() == 3);
 }
