@@ -17,6 +17,9 @@
 # repositories, store bytes of each tool, and a `dvt clone` of each version in CLONES from a `dvt serve` on loopback
 # (bytes received, from its JSON).
 #
+# Each dvt commit runs with --json; its output is kept in $WORK/json/{tree,sub}-K.json and the report sums the
+# new-chunk counts of versions 1..N (deltas, and why the others were stored whole).
+#
 # Report: store bytes (whole history and tables/ + labels/) and their ratios to the targets (dvt <= 0.5x restic, dvt
 # tables+labels <= 2x git gc); dvt bytes added per version (median, p90); clone bytes against the version's size and
 # its tar | zstd -3 size (target <= 1.3x); packs named per commit against ceil(bytes / pack.size) + 32; commit time
