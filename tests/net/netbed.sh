@@ -257,3 +257,63 @@ CONF
 nb_upnp_maps() {
     nb "$1" nft list chain inet miniupnpd prerouting_miniupnpd | grep -E 'dnat' || true
 }
+
+# nb_serve NS REPO OUTFILE IP:PORT [serve options...]: `dvt --json serve` in namespace NS in the background, waiting
+# for its ready line (lib.sh's start_serve, in a namespace). Sets SERVE_PID and PEER.
+nb_serve() {
+    local ns=$1 repo=$2 out=$3 addr=$4 i
+    shift 4
+    nb_bg "$ns" "$DVT" -C "$repo" --json serve --listen "$addr" "$@" >"$out" 2>"$out.err"
+    SERVE_PID=$BG_PID
+    for i in $(seq 1 200); do
+        [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] && break
+        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve ($repo on $addr in $ns) exited at start"; }
+        sleep 0.05
+    done
+    [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] || fail "dvt serve ($repo on $addr in $ns) printed nothing within 10 s"
+    PEER=$(json_get 'j["listen"]' "$out")
+}
+
+# nb_wait_grep SECONDS REGEX FILE: wait until FILE matches REGEX; fail after SECONDS.
+nb_wait_grep() {
+    local s=$1 re=$2 f=$3 i
+    for i in $(seq 1 $((s * 10))); do grep -Eq -- "$re" "$f" 2>/dev/null && return 0; sleep 0.1; done
+    echo "--- $f:" >&2; cat "$f" >&2
+    fail "no /$re/ in $f within $s s"
+}
+
+# nb_nginx NS IP:PORT WWW [RATE]: nginx in namespace NS serving directory WWW on IP:PORT (private config under
+# $T/netbed/nginx-NS), in the background; waits until it answers. RATE (bytes/s, e.g. 5M) caps each response
+# (limit_rate), for comparisons with capped peers. Sets NG_PID.
+nb_nginx() {
+    local ns=$1 addr=$2 www=$3 rate=${4:-} d="$T/netbed/nginx-$1" i lr=""
+    command -v nginx >/dev/null || fail "nginx is required (scripts/setup.sh installs it)"
+    [ -z "$rate" ] || lr="limit_rate $(( $(_nb_bits "$rate") / 8 ));"
+    mkdir -p "$d"
+    chmod 755 "$T" "$www"
+    cat >"$d/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 256; }
+http {
+  access_log $d/access.log;
+  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+  server { listen $addr; root $www; $lr }
+}
+NGINX
+    nb_bg "$ns" nginx -c "$d/nginx.conf" -p "$d"
+    NG_PID=$BG_PID
+    for i in $(seq 1 50); do nb "$ns" curl -s -o /dev/null "http://$addr/" && return 0; sleep 0.1; done
+    fail "nginx did not answer on http://$addr/ in $ns"
+}
+
+# nb_forward NAME PORT: a static port forward (DNAT) on home NAME's router: TCP PORT on its WAN address goes to the
+# home host's PORT (a server at home that its owner forwarded by hand, e.g. the central baseline's nginx in
+# bench/wan.sh, so that it sits behind the same kind of link as the peers).
+nb_forward() {
+    local name=$1 port=$2
+    nb "$name-gw" iptables -w -t nat -A PREROUTING -i wan -p tcp --dport "$port" -j DNAT \
+        --to-destination "$(nb "$name" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1):$port"
+}
