@@ -100,7 +100,7 @@ _nb_cap() {
     buf=$((bits / 8 / 10))
     [ "$buf" -ge 65536 ] || buf=65536
     nb "$ns" tc qdisc add dev "$dev" root handle 1: htb default 10
-    nb "$ns" tc class add dev "$dev" parent 1: classid 1:10 htb rate "${bits}bit" ceil "${bits}bit" burst 32k cburst 32k
+    nb "$ns" tc class add dev "$dev" parent 1: classid 1:10 htb rate "${bits}bit" ceil "${bits}bit" burst 32k cburst 32k quantum 60000
     nb "$ns" tc qdisc add dev "$dev" parent 1:10 handle 10: bfifo limit "$buf"
 }
 
