@@ -283,7 +283,7 @@ nb_wait_grep() {
 }
 
 # nb_nginx NS IP:PORT WWW [RATE]: nginx in namespace NS serving directory WWW on IP:PORT (private config under
-# $T/netbed/nginx-NS), in the background; waits until it answers. RATE (bytes/s, e.g. 5M) caps each response
+# $T/netbed/nginx-NS), one process (no master: nothing to orphan), in the background; waits until it answers. RATE (bytes/s, e.g. 5M) caps each response
 # (limit_rate), for comparisons with capped peers. Sets NG_PID.
 nb_nginx() {
     local ns=$1 addr=$2 www=$3 rate=${4:-} d="$T/netbed/nginx-$1" i lr=""
@@ -293,7 +293,7 @@ nb_nginx() {
     chmod 755 "$T" "$www"
     cat >"$d/nginx.conf" <<NGINX
 daemon off;
-worker_processes 1;
+master_process off;
 pid $d/nginx.pid;
 error_log $d/error.log;
 events { worker_connections 256; }
