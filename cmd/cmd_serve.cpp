@@ -14,7 +14,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     struct Args {
         std::string listen, upload_limit, follow, follow_branch = "main", http;
         std::vector<std::string> trackers, bootstrap;
-        bool dht = false, super_seed = false, lsd = false;
+        bool dht = false, super_seed = false, lsd = false, port_map = false;
         double follow_interval = 10;
     };
     auto a = std::make_shared<Args>();
@@ -28,6 +28,8 @@ void register_serve(CLI::App& app, Context& ctx) {
         ->allow_extra_args(false);
     sub->add_flag("--dht", a->dht, "Join the public BitTorrent DHT");
     sub->add_flag("--lsd", a->lsd, "Announce on the local network (BEP 14 multicast; or config lsd.enabled = true)");
+    sub->add_flag("--port-map", a->port_map,
+                  "Ask the router to forward the listen port (UPnP, NAT-PMP; or config net.port-mapping = true)");
     sub->add_option("--follow", a->follow, "Be a replica of dvt://<key>: fetch every version it publishes");
     sub->add_option("--follow-branch", a->follow_branch, "The branch to follow (default main)");
     sub->add_option("--follow-interval", a->follow_interval, "Seconds between looks for a new version (default 10)");
@@ -46,6 +48,7 @@ void register_serve(CLI::App& app, Context& ctx) {
         o.bootstrap = a->bootstrap;
         o.dht = a->dht;
         o.lsd = a->lsd;
+        o.port_map = a->port_map;
         o.follow_branch = a->follow_branch;
         o.follow_interval = follow_interval;
         o.super_seed = a->super_seed;

@@ -19,6 +19,9 @@ void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
         ->allow_extra_args(false);
     sub->add_flag("--dht", a.dht, "Find peers through the public BitTorrent DHT");
     sub->add_flag("--lsd", a.lsd, "Find peers on the local network (BEP 14 multicast; or config lsd.enabled = true)");
+    sub->add_flag("--port-map", a.port_map,
+                  "Ask the router to forward the listen port (UPnP, NAT-PMP; default: only with --dht/--lsd and no "
+                  "--listen; config net.port-mapping)");
     sub->add_option("--branch", a.branch, "With a dvt:// address: the published branch to fetch (default main)");
     sub->add_option("--upload-limit", a.upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
     sub->add_option("--download-limit", a.download_limit, "Cap on download rate, bytes/s (e.g. 20M)");
@@ -34,6 +37,7 @@ transport::PullOptions parse_swarm_args(const SwarmArgs& a) {
     }
     o.dht = transport::dht_options(nullptr, a.bootstrap, a.dht);
     o.lsd = a.lsd;
+    if (a.port_map) o.net.port_mapping = transport::PortMapping::on;
     for (const auto& p : a.peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
     for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
     if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
@@ -75,8 +79,28 @@ std::function<void(const transport::PullProgress&)> progress_printer(const Conte
     };
 }
 
+namespace {
+
+nlohmann::json sources_json(const transport::FetchResult& f) {
+    nlohmann::json peers = nlohmann::json::array();
+    for (const auto& p : f.paths)
+        peers.push_back({{"peer", p.peer}, {"via", p.via}, {"found", p.found}, {"holepunched", p.holepunched},
+                         {"bytes", p.bytes}});
+    auto t = transport::path_totals(f.paths);
+    return {{"peers", peers},
+            {"tcp", t.tcp},
+            {"utp", t.utp},
+            {"mirror", t.mirror},
+            {"holepunched", t.holepunched},
+            {"incoming", t.incoming},
+            {"port_mapped", f.port_mapped}};
+}
+
+}  // namespace
+
 nlohmann::json fetch_json(const transport::FetchResult& f) {
     return {{"commit", f.id.hex()},
+            {"sources", sources_json(f)},
             {"commit_fetched", f.commit_fetched},
             {"packs", f.packs_total},
             {"packs_fetched", f.packs_fetched},
@@ -100,8 +124,15 @@ std::string fetch_summary(const transport::FetchResult& f) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f s", f.seconds);
     std::string part = f.packs_partial ? " (" + std::to_string(f.packs_partial) + " more in part)" : "";
+    std::string by;
+    for (const auto& p : f.paths) {
+        by += (by.empty() ? "; by path: " : ", ") + human_bytes(p.bytes) + " from " + p.peer;
+        if (p.via != "http") by += " (" + std::string(p.via == "utp" ? "uTP" : "TCP") + ", " + p.found +
+                                   (p.holepunched ? ", hole-punched" : "") + ")";
+        else by += " (mirror)";
+    }
     return "received " + std::to_string(f.packs_fetched) + " of " + std::to_string(f.packs_total) + " packs" + part + ", " +
-           human_bytes(f.bytes_downloaded) + " in " + secs + rate;
+           human_bytes(f.bytes_downloaded) + " in " + secs + rate + by;
 }
 
 }  // namespace dvt::cmd

@@ -13,7 +13,7 @@ namespace dvt::cmd {
 struct SwarmArgs {
     std::vector<std::string> positional;  // clone: ID DIR; pull: [REMOTE] ID
     std::vector<std::string> peers, trackers, mirrors, bootstrap;
-    bool dht = false, lsd = false;
+    bool dht = false, lsd = false, port_map = false;
     std::string branch = "main";
     std::string upload_limit, download_limit;
     std::string listen;

@@ -691,6 +691,8 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.bytes_downloaded = static_cast<std::uint64_t>(f.traffic.payload);
     res.bytes_received = static_cast<std::uint64_t>(f.traffic.received);
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
+    res.paths = session.path_bytes();
+    res.port_mapped = session.native().get_settings().get_bool(lt::settings_pack::enable_upnp);
     res.packs_fetched = verified.size();
     check_received(f, verified, created);  // the whole version, before anything of it is stored
     auto import_start = Clock::now();

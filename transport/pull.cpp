@@ -57,6 +57,9 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts) {
     }
     auto s = std::make_unique<SwarmSession>(listen);
     s->set_rate_limits(opts.upload_limit, opts.download_limit);
+    // "auto" port mapping: only when dvt chose the address and looks for peers beyond the ones it was given
+    s->set_reach(opts.net.utp, wants_port_mapping(opts.net, s->listen_endpoint().address(),
+                                                  !opts.listen && (opts.dht.enabled || opts.lsd)));
     if (opts.lsd) enable_lsd(*s);
     if (opts.dht.enabled) {
         DhtOptions d = opts.dht;

@@ -34,6 +34,7 @@
 #include "transport/dht_options.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/keys.hpp"
+#include "transport/paths.hpp"
 
 namespace dvt::transport {
 
@@ -59,6 +60,7 @@ struct PullOptions {
     std::vector<std::string> web_seeds;         // mirror base URLs (docs/transport.md, "HTTP mirrors")
     DhtOptions dht;                             // find peers through the DHT (a commit id alone suffices)
     bool lsd = false;                           // find peers on the LAN (BEP 14, transport/lsd.hpp)
+    NetOptions net;                             // uTP, port mapping (transport/reach.hpp)
     std::int64_t upload_limit = 0, download_limit = 0;  // bytes/s, 0 = unlimited (see SwarmSession::set_rate_limits)
     std::optional<Endpoint> listen;  // default: the local address routing to the first peer, any port
     std::vector<std::string> paths;  // pull: only these paths (and only their chunks cross the wire); empty = all
@@ -85,6 +87,8 @@ struct FetchResult {
     double seconds = 0;                  // download time, verification included
     double transfer_seconds = 0;         // of which receiving (the rest: verifying the packs)
     double import_seconds = 0;           // moving the verified packs in and indexing them (under the write lock)
+    std::vector<PathBytes> paths;        // payload bytes by peer and path (tcp, utp, mirror), as received
+    bool port_mapped = false;            // the session asked the router for a port mapping (UPnP, NAT-PMP)
 };
 
 // True when the commit and every pack it names are present (a pack held in part: with every object the version needs):

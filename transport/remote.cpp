@@ -182,6 +182,7 @@ PullSource resolve_pull_source(PullRequest req) {
     }
     if (!opts.dht.enabled) opts.dht = dht_options(&config, {}, false);
     opts.lsd = lsd_option(&config, opts.lsd);
+    opts.net = net_options(&config, opts.net.port_mapping == PortMapping::on);
     if (published) {
         if (follow && !opts.dht.enabled) opts.dht = dht_options(nullptr, follow->bootstrap, true);
         if (follow) {

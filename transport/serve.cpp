@@ -35,6 +35,11 @@ ServeResult serve(core::Repository& repo, const ServeOptions& o) {
     if (o.follow && !dht.enabled) throw Error(ErrorKind::usage, "--follow needs the DHT: give --bootstrap or --dht");
     SwarmSession session(o.listen);
     session.set_rate_limits(o.upload_limit, 0);
+    // A server's address is always explicit: "auto" port mapping does not apply, only --port-map or the config.
+    auto net = net_options(&repo.config(), o.port_map);
+    if (session.set_reach(net.utp, net.port_mapping == PortMapping::on, [&o](const std::string& m) { say(o.info, m); }))
+        say(o.info, "asking the router to map port " + std::to_string(session.listen_endpoint().port()) +
+                        " (UPnP, NAT-PMP)");
     enable_dht(session, dht);
     bool lsd = lsd_option(&repo.config(), o.lsd);
     if (lsd) enable_lsd(session);

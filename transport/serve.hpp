@@ -12,6 +12,7 @@
 #include "core/repository.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/keys.hpp"
+#include "transport/paths.hpp"
 #include "transport/seed_counts.hpp"
 
 namespace dvt::transport {
@@ -34,6 +35,7 @@ struct ServeOptions {
     std::vector<std::string> bootstrap;    // --bootstrap nodes; with `dht`, as dht_options() reads them with the config
     bool dht = false;                      // --dht
     bool lsd = false;                      // --lsd (or config lsd.enabled)
+    bool port_map = false;                 // --port-map (or config net.port-mapping = true; transport/reach.hpp)
     std::optional<PublicKey> follow;  // be a replica of this published repository (needs the DHT)
     std::string follow_branch = "main";
     std::chrono::milliseconds follow_interval = std::chrono::seconds(10);

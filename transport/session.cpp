@@ -60,9 +60,8 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     p.set_bool(lt::settings_pack::enable_upnp, false);
     p.set_bool(lt::settings_pack::enable_natpmp, false);
     p.set_bool(lt::settings_pack::enable_ip_notifier, false);
-    // TCP only: uTP runs at 4-7 MB/s on loopback and LANs against ~250 MB/s for TCP (transport-feasibility.md 2a).
-    p.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-    p.set_bool(lt::settings_pack::enable_incoming_utp, false);
+    // uTP beside TCP (incoming always, outgoing except on loopback); no port mapping until set_reach asks for it.
+    reach_settings(p, listen, true, false);
     // Several pullers may share one address (NAT, one host); a seed serves many of them at once.
     p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
     p.set_int(lt::settings_pack::connections_limit, connections_limit());
@@ -106,7 +105,8 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     p.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
                   lt::alert_category::tracker | lt::alert_category::dht | lt::alert_category::peer |
-                  lt::alert_category::connect | lt::alert_category::performance_warning);
+                  lt::alert_category::connect | lt::alert_category::performance_warning |
+                  lt::alert_category::port_mapping);
     return p;
 }
 
@@ -122,6 +122,9 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
     // corrupts libtorrent 2.0.8's memory (transport/block_hash_guard.hpp). Without it, any peer that sent data failing
     // verification could crash the puller.
     params.extensions.push_back(make_block_hash_guard());
+    // Counts each connection's payload by peer and path (tcp, utp, mirror) for the pull's report.
+    m_paths = make_path_ledger();
+    params.extensions.push_back(make_path_counter(m_paths));
     m_session = std::make_unique<lt::session>(std::move(params));
     auto deadline = std::chrono::steady_clock::now() + listen_wait;
     std::string failure;
@@ -146,6 +149,15 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
 }
 
 SwarmSession::~SwarmSession() = default;
+
+bool SwarmSession::set_reach(bool utp, bool port_mapping, std::function<void(const std::string&)> on_port_map) {
+    lt::settings_pack p;
+    reach_settings(p, m_listen, utp, port_mapping);
+    bool on = p.get_bool(lt::settings_pack::enable_upnp);
+    m_on_port_map = std::move(on_port_map);
+    m_session->apply_settings(std::move(p));
+    return on;
+}
 
 void SwarmSession::reseed_dht() {
     for (const auto& n : m_dht_nodes) m_session->add_dht_node({n.address().to_string(), n.port()});
@@ -179,7 +191,21 @@ std::size_t SwarmSession::poll(std::chrono::milliseconds wait, const std::functi
     if (!m_session->wait_for_alert(wait)) return 0;
     std::vector<lt::alert*> alerts;
     m_session->pop_alerts(&alerts);
-    for (auto* a : alerts) handler(a);
+    for (auto* a : alerts) {
+        if (m_on_port_map) {
+            if (auto* pm = lt::alert_cast<lt::portmap_alert>(a)) {
+                m_on_port_map("port " + std::to_string(m_listen.port()) + " mapped to external port " +
+                              std::to_string(pm->external_port) + " by " +
+                              (pm->map_transport == lt::portmap_transport::natpmp ? "NAT-PMP" : "UPnP") + " (" +
+                              (pm->map_protocol == lt::portmap_protocol::tcp ? "tcp" : "udp") + ")");
+            } else if (auto* pe = lt::alert_cast<lt::portmap_error_alert>(a)) {
+                m_on_port_map(std::string("port mapping by ") +
+                              (pe->map_transport == lt::portmap_transport::natpmp ? "NAT-PMP" : "UPnP") +
+                              " failed: " + pe->error.message());
+            }
+        }
+        handler(a);
+    }
     return alerts.size();
 }
 

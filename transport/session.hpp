@@ -2,9 +2,10 @@
 //
 // Contract:
 //  - Listens, and makes outgoing connections, only on the explicit IP given by the caller (never a wildcard), TCP
-//    only. DHT, LSD, UPnP, NAT-PMP and the IP notifier are off and no bootstrap node is configured, so nothing
-//    leaves the machine except connections to peers the caller names (or that connect to us), until the caller
-//    turns on the DHT (transport/dht.hpp) or LAN discovery (transport/lsd.hpp).
+//    and uTP (outgoing uTP not on loopback: transport/reach.hpp). DHT, LSD, UPnP, NAT-PMP and the IP notifier are
+//    off and no bootstrap node is configured, so nothing leaves the machine except connections to peers the caller
+//    names (or that connect to us), until the caller turns on the DHT (transport/dht.hpp), LAN discovery
+//    (transport/lsd.hpp) or port mapping (set_reach).
 //  - The constructor returns only once the TCP listen socket is open; a listen failure (port in use, address not
 //    local) is ErrorKind::network with a one-line message. Port 0 picks a free port: see listen_endpoint().
 //  - Torrents are added not auto-managed and not paused, so no queueing limit ever delays one.
@@ -31,6 +32,7 @@
 
 #include "transport/disk_io.hpp"
 #include "transport/endpoint.hpp"
+#include "transport/reach.hpp"
 #include "util/bytes.hpp"
 #include "util/hash.hpp"
 
@@ -65,6 +67,14 @@ public:
     // that, and a user who asks for a cap means all traffic.
     void set_rate_limits(std::int64_t upload, std::int64_t download);
 
+    // uTP on or off and port mapping (UPnP, NAT-PMP) on or off for this session's listen address (transport/reach.hpp;
+    // before torrents are added). Returns whether port mapping runs. `on_port_map` (optional) hears each mapping
+    // result as one line ("port 7000 mapped to 11.0.0.101:7000 by NAT-PMP (tcp)", or why it failed).
+    bool set_reach(bool utp, bool port_mapping, std::function<void(const std::string&)> on_port_map = {});
+
+    // Payload bytes received so far in this session, by peer and path (transport/paths.hpp).
+    std::vector<PathBytes> path_bytes() const { return path_snapshot(*m_paths); }
+
     // Private DHT nodes (transport/dht.cpp): added as ordinary routing-table nodes, not as "routers" (libtorrent never
     // keeps a router in its routing table, so a private DHT of routers only knows nobody). reseed_dht() pings them
     // again (nodes that were not up yet).
@@ -86,6 +96,8 @@ public:
 
 private:
     std::shared_ptr<DiskRegistry> m_disk;
+    std::shared_ptr<PathLedger> m_paths;
+    std::function<void(const std::string&)> m_on_port_map;
     std::unique_ptr<lt::session> m_session;
     Endpoint m_listen;
     std::vector<Endpoint> m_dht_nodes;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# A pull over a slow, lossy, distant link (tests/net/netbed.sh): the puller's router adds 25 ms each way (50 ms round
+# trip), drops 1 % of the packets in each direction and caps the link at 5 MB/s both ways. A seeder on the public
+# segment serves a 4 MiB version:
+#  * a clone over uTP (the default for non-loopback addresses) arrives byte for byte (tree digest), its JSON naming
+#    uTP as the path;
+#  * a pull with config net.utp = false arrives byte for byte over TCP;
+#  * the forwarder really dropped packets (its counters), so both transports recovered from loss.
+# Times are printed for information; the assertions are about bytes, not speed (bench/wan.sh measures speed).
+NETNS=1
+source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
+source "$(dirname "${DVT_TEST_LIB:-$0}")/../net/netbed.sh"
+nb_require
+
+nb_public
+nb_host seed 11.0.0.10
+nb_home b 2 --delay-ms 25 --loss 0.01 --up 5M --down 5M
+
+mkdir -p "$T/a"
+cd "$T/a"
+expect_exit 0 "$DVT" init
+make_tree "$T/a"
+gen_bytes $((4 << 20)) net213 >"$T/a/data/blob.bin"
+ID=$(commit_id "v1")
+tree_digest "$T/a" >"$T/want.digest"
+cd "$T"
+nb_serve seed "$T/a" "$T/serve.json" 11.0.0.10:7000
+
+expect_exit 0 nb b "$DVT" --json clone "$ID" "$T/b1" --peer 11.0.0.10:7000 --timeout 180
+cp "$OUT" "$T/utp.json"
+assert_same_tree "$T/want.digest" "$T/b1" "clone over uTP through the lossy link"
+assert_json 'j["sources"]["utp"] == j["bytes_downloaded"] > 0' "$T/utp.json"
+echo "  uTP: $(json_get 'j["bytes_downloaded"]' "$T/utp.json") B in $(json_get 'j["seconds"]' "$T/utp.json") s" >&2
+
+expect_exit 0 nb b "$DVT" init "$T/b2"
+expect_exit 0 "$DVT" -C "$T/b2" config net.utp false
+expect_exit 0 nb b "$DVT" -C "$T/b2" --json pull "$ID" --peer 11.0.0.10:7000 --timeout 180
+cp "$OUT" "$T/tcp.json"
+assert_json 'j["sources"]["tcp"] == j["bytes_downloaded"] > 0' "$T/tcp.json"
+expect_exit 0 "$DVT" -C "$T/b2" checkout "$ID"
+assert_same_tree "$T/want.digest" "$T/b2" "pull over TCP through the lossy link"
+echo "  TCP: $(json_get 'j["bytes_downloaded"]' "$T/tcp.json") B in $(json_get 'j["seconds"]' "$T/tcp.json") s" >&2
+
+kill -TERM "${NB_DELAY_PID[b]}"
+wait_bg "${NB_DELAY_PID[b]}"
+cat "$T/netbed/b-gw/netdelay.log" >&2
+"${PY_FAST[@]}" -c 'import re, sys
+n, d = map(int, re.search(r"in (\d+), dropped (\d+)", open(sys.argv[1]).read()).groups())
+sys.exit(0 if n > 2000 and d > 0.005 * n else 1)' "$T/netbed/b-gw/netdelay.log" ||
+    fail "the forwarder did not drop packets as configured"
+ok
