@@ -5,10 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <set>
 
 #include "core/reader.hpp"
 #include "core/revision.hpp"
 #include "core_fixture.hpp"
+#include "objects/object_source.hpp"
+#include "objects/pack.hpp"
 
 using namespace dvt;
 using dvt::test::kind_of;
@@ -117,4 +120,78 @@ TEST_CASE("reader: a missing chunk is an error and a lying tree entry is corrupt
     core::ReaderEntry unknown = *e;
     unknown.id = Hash32::from_hex(std::string(64, 'a')).value();
     CHECK(kind_of([&] { read_all(rd, unknown, 0, 10); }) == ErrorKind::not_found);
+}
+
+namespace {
+
+// A source for repository `dst` that copies the objects it is asked for out of repository `src` (full records, into a
+// pack installed through dst's store), except those in `deny`; it records each call.
+class CopySource : public objects::ObjectSource {
+public:
+    CopySource(objects::ObjectStore& dst, const objects::ObjectStore& src) : m_dst(dst), m_src(src) {}
+    void fetch(const std::vector<Hash32>& ids) override {
+        calls.push_back(ids);
+        std::filesystem::create_directories(m_dst.partial_dir());
+        objects::PackWriter w(m_dst.tmp_dir(), m_dst.partial_dir());
+        for (const auto& id : ids) {
+            auto loc = m_src.locate(id);
+            if (!loc || deny.count(id)) continue;
+            Bytes raw = m_src.read(id);
+            w.append(loc->entry.type, id, objects::Compression::none, static_cast<std::uint32_t>(raw.size()), raw);
+        }
+        if (w.count() == 0) return;
+        std::vector<objects::SealedPack> packs{w.seal()};
+        m_dst.install_packs(packs);
+    }
+    std::vector<std::vector<Hash32>> calls;
+    std::set<Hash32> deny;
+
+private:
+    objects::ObjectStore& m_dst;
+    const objects::ObjectStore& m_src;
+};
+
+}  // namespace
+
+TEST_CASE("reader: a read the store lacks asks the source once for its chunks and, when sequential, the next ones",
+          "[reader]") {
+    ReaderRepo f;
+    test::CoreRepo empty("reader-lazy");
+    auto& store = empty.repo->store();
+    auto src = std::make_shared<CopySource>(store, f.r.repo->store());
+    store.set_source(src);
+    core::VersionReader::Limits lim;
+    lim.read_ahead_bytes = 200 * 1024;
+    core::VersionReader rd(store, core::load_commit(*f.r.repo, f.v1), lim);
+    auto e = rd.lookup("data/big.bin");
+    REQUIRE(e);
+    auto fo = f.r.repo->store().read_file_object(e->id);
+    REQUIRE(fo.chunks.size() >= 6);
+    std::vector<std::uint64_t> starts;
+    std::uint64_t at = 0;
+    for (const auto& c : fo.chunks) {
+        starts.push_back(at);
+        at += c.size;
+    }
+    // the first byte: one call for the chunks of the next 200 KiB (and the one holding the byte), not the whole file
+    std::size_t before = src->calls.size();
+    CHECK(read_all(rd, *e, 0, 1) == Bytes(f.big0.begin(), f.big0.begin() + 1));
+    std::vector<Hash32> want;
+    for (std::size_t i = 0; i < fo.chunks.size() && starts[i] < 1 + lim.read_ahead_bytes; ++i) want.push_back(fo.chunks[i].id);
+    REQUIRE(want.size() < fo.chunks.size());
+    REQUIRE(src->calls.size() == before + 2);  // the file object, then the chunks
+    CHECK(src->calls.back() == want);
+    // a read of the last chunk asks for it alone (the file ends there)
+    const std::size_t last = fo.chunks.size() - 1;
+    CHECK(read_all(rd, *e, starts[last] + 1, 5) == Bytes(f.big0.begin() + starts[last] + 1, f.big0.begin() + starts[last] + 6));
+    CHECK(src->calls.back() == std::vector<Hash32>{fo.chunks[last].id});
+    // a read-ahead chunk the source cannot give does not fail the read; a chunk the read covers does
+    std::size_t next = want.size();  // the first chunk not fetched yet
+    REQUIRE(next + 1 < last);
+    src->deny.insert(fo.chunks[next + 1].id);
+    CHECK(read_all(rd, *e, starts[next], 10) == Bytes(f.big0.begin() + starts[next], f.big0.begin() + starts[next] + 10));
+    CHECK(kind_of([&] { read_all(rd, *e, starts[next + 1], 10); }) == ErrorKind::not_found);
+    src->deny.clear();  // a later read tries again
+    CHECK(read_all(rd, *e, starts[next + 1], 10) ==
+          Bytes(f.big0.begin() + starts[next + 1], f.big0.begin() + starts[next + 1] + 10));
 }
