@@ -47,8 +47,8 @@ trap 'unmount_all; _bench_cleanup' EXIT
 
 # --- setup (untimed): the data, its repository, the file list
 if [[ ! -f $SRC/.done ]]; then
-    rm -rf "$SRC"
-    mkdir -p "$SRC"
+    rm -rf "$SRC" "$SRC.id"
+    mkdir -p "$W"
     echo "generating v1 (SCALE=$SCALE) into $SRC" >&2
     "$GEN" --v1 "$SRC" >&2
     "$DVT" init -q "$SRC"
@@ -126,7 +126,8 @@ print(f"{time.monotonic() - t:.4f}")
 PY
 }
 
-# mount_start REPO NAME: `dvt mount` of ID in the background (sets MPID); mount_stop: SIGTERM, the last JSON line
+# mount_start REPO NAME: `dvt mount` of ID in the background (sets MPID); mount_stop NAME KEY: SIGTERM, then a field
+# of the last JSON line
 mount_start() {
     "$DVT" -C "$1" --json mount "$ID" "$MNT" --peer "$PEER" --listen 127.0.0.4 --timeout "$TIMEOUT" \
         >"$RUN/$2.json" 2>"$RUN/$2.err" &
@@ -134,9 +135,9 @@ mount_start() {
     track "$MPID"
     wait_json_line "$RUN/$2.json" "$MPID" 600
 }
-mount_stop() {
-    stop_pid "$MPID" || { cat "$RUN/$2.err" >&2; return 1; }
-    json_field "$RUN/$2.json" "$3" -1
+mount_stop() {  # NAME KEY: sets MSTAT to field KEY of the last JSON line
+    stop_pid "$MPID" || { cat "$RUN/$1.err" >&2; return 1; }
+    MSTAT=$(json_field "$RUN/$1.json" "$2" -1)
 }
 
 "$DVT" -C "$SRC" --json serve --listen "$SEED_IP:0" >"$RUN/seed.json" 2>"$RUN/seed.err" &
@@ -153,7 +154,8 @@ mount_start "$RUN/m1" m1
 MOUNT_READY=$(python3 -c "print(f'{$(tmark) - $T0:.3f}')")
 FB_MOUNT=$(first_byte "$MNT/$FIRST")
 read -r SAMPLE_S SAMPLE_BYTES < <(read_files "$MNT" "$RUN/sample")
-SAMPLE_MOVED=$(mount_stop "$RUN/m1" m1 bytes_downloaded)
+mount_stop m1 bytes_downloaded
+SAMPLE_MOVED=$MSTAT
 echo "mount: ready in $MOUNT_READY s, first byte $FB_MOUNT s, sample of $SAMPLE_BYTES bytes moved $SAMPLE_MOVED" >&2
 
 # --- mount: sequential, end to end, then a second pass through a new mount of the same repository
@@ -162,10 +164,11 @@ T0=$(tmark)
 mount_start "$RUN/m2" m2
 read -r _ SEQ_BYTES < <(read_files "$MNT" "$RUN/files")
 SEQ_MOUNT=$(python3 -c "print(f'{$(tmark) - $T0:.3f}')")
-SEQ_MOUNT_MOVED=$(mount_stop "$RUN/m2" m2 bytes_downloaded)
+mount_stop m2 bytes_downloaded
+SEQ_MOUNT_MOVED=$MSTAT
 mount_start "$RUN/m2" m2b
 read -r SEQ_MOUNT2 _ < <(read_files "$MNT" "$RUN/files")
-mount_stop "$RUN/m2" m2b bytes_downloaded >/dev/null
+mount_stop m2b bytes_downloaded
 echo "mount: sequential $SEQ_MOUNT s ($SEQ_MOUNT_MOVED bytes moved), second pass $SEQ_MOUNT2 s" >&2
 
 # --- HTTP: first byte, sequential end to end, second pass

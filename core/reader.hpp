@@ -14,8 +14,10 @@
 //  - Read-ahead (for a lazy source, which fetches many chunks in one round as cheaply as one): when a read finds its
 //    first chunk neither cached nor in the store, it asks the store (ObjectStore::ensure, one call to the source) for
 //    every chunk the read covers and, when the read is sequential (at the file's start, or near where an earlier read
-//    of the file ended), for the chunks of the next read_ahead_bytes of the same file. Only a chunk the read itself
-//    covers failing to arrive fails the read.
+//    of the file ended), for the chunks of the next read_ahead_bytes of the same file; a read at the start of a file
+//    whose preceding file in its directory was just read to its end (a directory read in order) reads ahead into
+//    the following files of that directory too (those whose file objects are here), within the same budget. Only a
+//    chunk the read itself covers failing to arrive fails the read.
 //  - Thread-safe: any method may be called from several threads at once (the mount's worker threads).
 #pragma once
 
@@ -40,6 +42,8 @@ struct ReaderEntry {
     std::uint64_t size = 0;  // file: bytes; symlink: target length; directory: bytes of all files below
     Hash32 id;               // file object or tree (zero for a symlink)
     std::string target;      // symlinks
+    Hash32 parent;           // the tree holding it (zero for the root), and its name there (set by lookup)
+    std::string name;
 };
 
 class VersionReader {
@@ -74,7 +78,8 @@ private:
     std::shared_ptr<const objects::Tree> tree(const Hash32& id) const;
     std::shared_ptr<const FileIndex> file_index(const Hash32& id, std::uint64_t expected_size) const;
     std::shared_ptr<const Bytes> chunk(const objects::ChunkRef& ref) const;
-    void read_ahead(const Hash32& file, const FileIndex& f, std::size_t i, std::uint64_t offset, std::size_t want) const;
+    void read_ahead(const ReaderEntry& file, const FileIndex& f, std::size_t i, std::uint64_t offset,
+                    std::size_t want) const;
 
     // A byte-budgeted LRU of shared values by id.
     template <class V>
@@ -103,6 +108,7 @@ private:
     mutable Lru<Bytes> m_chunks;
     std::uint64_t m_read_ahead;
     mutable std::unordered_map<Hash32, std::uint64_t, Hash32Hasher> m_read_end;  // file -> where its last read ended
+    mutable std::optional<std::pair<Hash32, std::string>> m_finished;  // the last file read to its end (parent, name)
 };
 
 }  // namespace dvt::core

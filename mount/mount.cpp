@@ -141,7 +141,7 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_
         filler(buf, "..", nullptr, 0, fuse_fill_dir_flags{});
         struct stat st;
         for (const auto& e : entries) {
-            fill_stat(s, core::ReaderEntry{e.kind, e.size, e.id, e.target}, &st);
+            fill_stat(s, core::ReaderEntry{e.kind, e.size, e.id, e.target, {}, e.name}, &st);
             if (filler(buf, e.name.c_str(), &st, 0, fuse_fill_dir_flags{})) break;
         }
         return 0;

@@ -265,7 +265,7 @@ struct LazySource::Impl {
             fs::create_directories(store.partial_dir());
             fetch_ranges(ranges);
         }
-        std::vector<Hash32> trees;
+        std::vector<Hash32> trees;  // and file objects
         for (LazyPack* p : added) {
             util::Fd fd = util::open_read(store.partial_path(p->ref.id));
             objects::PackIndex pi = with_settle_retries(
@@ -274,7 +274,9 @@ struct LazySource::Impl {
                 throw Error(ErrorKind::corrupt, "pack " + p->ref.id.hex() + ": its index differs from what the commit names");
             for (const auto& e : pi.entries) {
                 where.emplace(e.id, std::make_pair(p, e));
-                if (e.type == objects::ObjectType::tree) trees.push_back(e.id);
+                // trees (the version is checked whole) and file objects (small, next to the trees in the metadata
+                // packs): a file's first read then waits for one round, its chunks, not two
+                if (e.type == objects::ObjectType::tree || e.type == objects::ObjectType::file) trees.push_back(e.id);
             }
         }
         fetch_records(trees);

@@ -195,3 +195,75 @@ TEST_CASE("reader: a read the store lacks asks the source once for its chunks an
     CHECK(read_all(rd, *e, starts[next + 1], 10) ==
           Bytes(f.big0.begin() + starts[next + 1], f.big0.begin() + starts[next + 1] + 10));
 }
+
+TEST_CASE("reader: a directory read in order reads ahead into the next files; a read out of order does not",
+          "[reader]") {
+    test::CoreRepo src("reader-dir");
+    std::vector<Bytes> data;
+    for (int i = 0; i < 4; ++i) {
+        data.push_back(test::pseudo_random(40 * 1024 + static_cast<std::size_t>(i), 20 + static_cast<std::uint64_t>(i)));
+        src.write("d/f" + std::to_string(i) + ".bin", data.back());
+    }
+    Hash32 v = src.commit("v");
+    test::CoreRepo empty("reader-dir-lazy");
+    auto& store = empty.repo->store();
+    auto source = std::make_shared<CopySource>(store, src.repo->store());
+    store.set_source(source);
+    core::VersionReader::Limits lim;
+    lim.read_ahead_bytes = 1 << 20;
+    core::VersionReader rd(store, core::load_commit(*src.repo, v), lim);
+    std::vector<core::ReaderEntry> e;
+    std::vector<std::vector<Hash32>> chunks;
+    for (int i = 0; i < 4; ++i) {
+        e.push_back(*rd.lookup("d/f" + std::to_string(i) + ".bin"));
+        std::vector<Hash32> ids;
+        for (const auto& c : src.repo->store().read_file_object(e.back().id).chunks) ids.push_back(c.id);
+        chunks.push_back(ids);
+    }
+    std::vector<Hash32> files;
+    for (const auto& x : e) files.push_back(x.id);
+    store.ensure(files);  // the file objects are here (a lazy source fetches them with the trees)
+    // f0 read whole, then f2: not the next file, so only f2's chunks are asked for
+    CHECK(read_all(rd, e[0], 0, data[0].size()) == data[0]);
+    CHECK(source->calls.back() == chunks[0]);
+    CHECK(read_all(rd, e[2], 0, data[2].size()) == data[2]);
+    CHECK(source->calls.back() == chunks[2]);
+    // f3 right after f2: its chunks only (it is the last file); then f1: the file last read to its end (f2) does not
+    // come before it
+    CHECK(read_all(rd, e[3], 0, 10) == Bytes(data[3].begin(), data[3].begin() + 10));
+    CHECK(source->calls.back() == chunks[3]);
+    CHECK(read_all(rd, e[1], 0, 10) == Bytes(data[1].begin(), data[1].begin() + 10));
+    CHECK(source->calls.back() == chunks[1]);
+}
+
+TEST_CASE("reader: after a file is read to its end, the next file's first read fetches the following files too",
+          "[reader]") {
+    test::CoreRepo src("reader-dir2");
+    std::vector<Bytes> data;
+    for (int i = 0; i < 3; ++i) {
+        data.push_back(test::pseudo_random(30 * 1024, 40 + static_cast<std::uint64_t>(i)));
+        src.write("d/f" + std::to_string(i) + ".bin", data.back());
+    }
+    Hash32 v = src.commit("v");
+    test::CoreRepo empty("reader-dir2-lazy");
+    auto& store = empty.repo->store();
+    auto source = std::make_shared<CopySource>(store, src.repo->store());
+    store.set_source(source);
+    core::VersionReader rd(store, core::load_commit(*src.repo, v));
+    std::vector<core::ReaderEntry> e;
+    std::vector<Hash32> files, next;
+    for (int i = 0; i < 3; ++i) {
+        e.push_back(*rd.lookup("d/f" + std::to_string(i) + ".bin"));
+        files.push_back(e.back().id);
+        if (i > 0)
+            for (const auto& c : src.repo->store().read_file_object(e.back().id).chunks) next.push_back(c.id);
+    }
+    store.ensure(files);
+    CHECK(read_all(rd, e[0], 0, data[0].size()) == data[0]);
+    const std::size_t calls = source->calls.size();
+    CHECK(read_all(rd, e[1], 0, 100) == Bytes(data[1].begin(), data[1].begin() + 100));
+    REQUIRE(source->calls.size() == calls + 1);
+    CHECK(source->calls.back() == next);  // f1's chunks, then f2's, in one call
+    CHECK(read_all(rd, e[2], 0, data[2].size()) == data[2]);
+    CHECK(source->calls.size() == calls + 1);  // f2 was here already
+}
