@@ -66,7 +66,8 @@ void register_mount(CLI::App& app, Context& ctx) {
                             {"last_error", r.stats.last_error},
                             {"bytes_downloaded", r.stats.lazy ? r.stats.lazy->bytes_downloaded : 0},
                             {"objects_fetched", r.stats.lazy ? r.stats.lazy->objects_fetched : 0},
-                            {"fetch_failures", r.stats.lazy ? r.stats.lazy->failures : 0}});
+                            {"fetch_failures", r.stats.lazy ? r.stats.lazy->failures : 0},
+                            {"cache_evictions", r.stats.lazy ? r.stats.lazy->evictions : 0}});
         } else {
             *ctx.out << "unmounted " << o.mountpoint.string() << ": " << r.stats.bytes_read << " bytes read in "
                       << r.stats.reads << " reads";

@@ -220,6 +220,7 @@ struct LazySource::Impl {
             fs::remove(store.partial_path(id), ec);
             fs::remove(store.resume_path(id), ec);
         }
+        store.forget_open_packs();  // row numbers may be given again to the packs registered anew
         new_transfer(label);
         for (auto& [id, p] : packs) {
             p.item = nullptr;  // registered again when it is asked for something (add_torrent)

@@ -2,7 +2,8 @@
 # Lazy reads from the swarm (#18; transport/lazy_source.hpp): `dvt mount COMMIT DIR --peer ...` in a repository that
 # lacks the commit. The mount appears with every file at once; each byte read is fetched on demand from the seeder and
 # verified: the tree digest through the mount equals the seeder's, reads at odd offsets give the committed bytes, and a
-# second mount reads what the first one fetched without any peer. The seeder gone mid-read: the read fails with EIO
+# second mount reads what the first one fetched without any peer; with --cache-size the partial packs are emptied as
+# reads go on, reads still correct. The seeder gone mid-read: the read fails with EIO
 # after the timeout, then succeeds once the seeder is back. A seeder whose pack is damaged: reads give the committed
 # bytes or EIO, never other bytes. SIGTERM unmounts (nothing left mounted, exit 0). The same version through
 # `dvt serve --http --peer` of another repository that lacks it: HTTP Range requests at odd offsets and whole files
@@ -75,6 +76,15 @@ assert_same_tree "$T/v1.digest" "$MNT" "the lazy mount of v1"
 stop_mount
 assert_json 'j["read_errors"] == 0 and j["bytes_downloaded"] > 9 * 1024 * 1024 and j["objects_fetched"] > 0' "$T/mount.stop"
 [ -z "$(ls "$DST/.dvt/packs")" ] || fail "a lazy read installed a complete pack"
+
+# --- a small cache (--cache-size): the partial packs are emptied as reads go on, every byte still the committed one
+DSTC=$T/dstc
+new_repo "$DSTC"
+start_mount "$DSTC" "$V1" --peer "$SEED_ADDR" --timeout 10 --cache-size 1M
+assert_same_tree "$T/v1.digest" "$MNT" "the lazy mount of v1 with a 1 MB cache"
+stop_mount
+assert_json 'j["read_errors"] == 0 and j["cache_evictions"] > 0' "$T/mount.stop"
+[ "$(du -s -B1 "$DSTC/.dvt/partial" | cut -f1)" -lt $((9 * 1024 * 1024)) ] || fail "the cache kept more than one round's data (disk usage of sparse partial packs)"
 
 # --- what was fetched stays: a second mount reads it all with no peer serving
 stop_serve "$SEED_PID" "$T/seed.json"
