@@ -13,7 +13,9 @@ namespace dvt::cmd {
 void register_serve(CLI::App& app, Context& ctx) {
     struct Args {
         std::string listen, upload_limit, follow, follow_branch = "main", http;
-        std::vector<std::string> trackers, bootstrap;
+        std::vector<std::string> trackers, bootstrap, peers;
+        std::string cache_size;
+        double timeout = 60;
         bool dht = false, super_seed = false, lsd = false, port_map = false;
         double follow_interval = 10;
     };
@@ -36,6 +38,14 @@ void register_serve(CLI::App& app, Context& ctx) {
     sub->add_option("--http", a->http,
                     "Also serve the versions over HTTP on [IP:]PORT (GET /<commit>/<path>, Range, JSON listings; "
                     "loopback unless an address is given)");
+    sub->add_option("--peer", a->peers,
+                    "With --http: fetch what this repository lacks from this peer IP:PORT on demand (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--timeout", a->timeout,
+                    "With --peer: seconds a read waits for the peers before failing with 504 (default 60)");
+    sub->add_option("--cache-size", a->cache_size,
+                    "With --peer: bytes of fetched data kept in the repository (e.g. 2G); past it the partial packs "
+                    "filled are emptied and fetched again on demand (default: unbounded)");
     sub->add_flag("--super-seed", a->super_seed,
                   "Initial seeding (BEP 16): upload each piece about once and let the peers trade the rest");
     sub->callback([a, &ctx] {
@@ -53,6 +63,17 @@ void register_serve(CLI::App& app, Context& ctx) {
         o.follow_interval = follow_interval;
         o.super_seed = a->super_seed;
         if (!a->http.empty()) o.http = transport::parse_http_address(a->http);
+        if (!a->peers.empty()) {
+            if (!o.http) throw Error(ErrorKind::usage, "--peer needs --http (lazy reads from peers through the HTTP endpoint)");
+            transport::LazyOptions lazy;
+            for (const auto& p : a->peers) lazy.pull.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+            lazy.pull.timeout = checked_seconds(a->timeout, "--timeout", 0.001, kMaxNetworkTimeout);
+            if (!a->cache_size.empty())
+                lazy.cache_size = static_cast<std::uint64_t>(transport::parse_rate(a->cache_size, "--cache-size"));
+            o.lazy = lazy;
+        } else if (!a->cache_size.empty()) {
+            throw Error(ErrorKind::usage, "--cache-size needs --peer");
+        }
         o.warn = [&ctx](const std::string& m) { ctx.warn(m); };
         o.info = [&ctx](const std::string& m) { ctx.info(m); };
         o.ready = [&ctx](const transport::ServeReady& r) {

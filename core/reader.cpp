@@ -32,7 +32,7 @@ void VersionReader::Lru<V>::put(const Hash32& id, std::shared_ptr<const V> v, st
 
 VersionReader::VersionReader(const ObjectStore& store, const Commit& commit, Limits limits)
     : m_store(store), m_commit(commit), m_trees(limits.tree_cache_bytes), m_files(limits.file_cache_bytes),
-      m_chunks(limits.chunk_cache_bytes) {}
+      m_chunks(limits.chunk_cache_bytes), m_read_ahead(limits.read_ahead_bytes) {}
 
 std::shared_ptr<const Tree> VersionReader::tree(const Hash32& id) const {
     {
@@ -87,6 +87,64 @@ std::shared_ptr<const Bytes> VersionReader::chunk(const ChunkRef& ref) const {
     return c;
 }
 
+void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std::size_t i, std::uint64_t offset,
+                               std::size_t want) const {
+    const auto& chunks = f.object.chunks;
+    bool sequential = offset == 0;
+    bool next_files = false;  // the directory is being read in order
+    std::string finished;     // the name of the file just read to its end in the same directory
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_chunks.get(chunks[i].id)) return;
+        if (offset == 0 && !file.name.empty() && m_finished && m_finished->first == file.parent &&
+            m_finished->second < file.name) {
+            next_files = true;  // checked against the tree below: the file just before this one
+            finished = m_finished->second;
+        }
+        auto it = m_read_end.find(file.id);
+        // FUSE's worker threads may deliver the kernel's sequential reads a little out of order
+        constexpr std::uint64_t kNear = 4u << 20;
+        if (it != m_read_end.end() && offset + kNear >= it->second && offset <= it->second + kNear) sequential = true;
+    }
+    if (m_store.has(chunks[i].id)) return;
+    const std::uint64_t end = offset + want, until = end + (sequential ? m_read_ahead : 0);
+    std::vector<Hash32> ids;
+    std::size_t needed = 0;
+    for (std::size_t j = i; j < chunks.size() && f.starts[j] < until; ++j) {
+        ids.push_back(chunks[j].id);
+        if (f.starts[j] < end) needed = ids.size();
+    }
+    if (next_files && until > file.size) {
+        auto t = tree(file.parent);
+        const auto& es = t->entries;
+        auto at = std::lower_bound(es.begin(), es.end(), file.name,
+                                   [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+        // the file entry before this one must be the one just read to its end
+        auto prev = at;
+        while (prev != es.begin() && (prev - 1)->kind != EntryKind::file && (prev - 1)->kind != EntryKind::executable)
+            --prev;
+        if (at != es.end() && at->name == file.name && prev != es.begin() && (prev - 1)->name == finished) {
+            std::uint64_t budget = until - file.size;
+            for (auto e = at + 1; e != es.end() && budget > 0; ++e) {
+                if (e->kind != EntryKind::file && e->kind != EntryKind::executable) continue;
+                if (!m_store.has(e->id)) break;  // its file object would cost a round of its own
+                auto g = file_index(e->id, e->size);
+                for (const auto& c : g->object.chunks) {
+                    if (budget == 0) break;
+                    ids.push_back(c.id);
+                    budget -= std::min<std::uint64_t>(budget, c.size);
+                }
+            }
+        }
+    }
+    try {
+        m_store.ensure(ids);
+    } catch (const Error&) {
+        for (std::size_t k = 0; k < needed; ++k)
+            if (!m_store.has(ids[k])) throw;  // the read's own chunks did not come (read-ahead ones may not)
+    }
+}
+
 std::optional<ReaderEntry> VersionReader::lookup(std::string_view path) const {
     while (!path.empty() && path.front() == '/') path.remove_prefix(1);
     while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -104,7 +162,7 @@ std::optional<ReaderEntry> VersionReader::lookup(std::string_view path) const {
         auto t = tree(cur.id);
         const TreeEntry* e = t->find(name);
         if (!e) return std::nullopt;
-        cur = ReaderEntry{e->kind, e->size, e->id, e->target};
+        cur = ReaderEntry{e->kind, e->size, e->id, e->target, cur.id, std::string(name)};
     }
     return cur;
 }
@@ -126,6 +184,7 @@ std::size_t VersionReader::read(const ReaderEntry& file, std::uint64_t offset, s
     // the chunk holding `offset`: the last one starting at or before it
     auto it = std::upper_bound(f->starts.begin(), f->starts.end(), offset);
     std::size_t i = static_cast<std::size_t>(it - f->starts.begin()) - 1;
+    read_ahead(file, *f, i, offset, want);
     std::size_t done = 0;
     while (done < want) {
         const ChunkRef& ref = f->object.chunks[i];
@@ -136,6 +195,11 @@ std::size_t VersionReader::read(const ReaderEntry& file, std::uint64_t offset, s
         done += n;
         ++i;
     }
+    std::lock_guard lock(m_mutex);
+    if (m_read_end.size() >= 4096) m_read_end.clear();  // bounded: files read at once
+    auto& e = m_read_end[file.id];
+    e = std::max(e, offset + done);
+    if (offset + done == file.size && !file.name.empty()) m_finished.emplace(file.parent, file.name);
     return done;
 }
 

@@ -11,6 +11,13 @@
 //    ErrorKind::corrupt. Nothing is read ahead of need: opening a reader reads no object, a lookup reads the trees on
 //    the path, a read the file object and the chunks it covers.
 //  - Memory is bounded: trees, file objects and chunks are kept in LRU caches of fixed byte budgets.
+//  - Read-ahead (for a lazy source, which fetches many chunks in one round as cheaply as one): when a read finds its
+//    first chunk neither cached nor in the store, it asks the store (ObjectStore::ensure, one call to the source) for
+//    every chunk the read covers and, when the read is sequential (at the file's start, or near where an earlier read
+//    of the file ended), for the chunks of the next read_ahead_bytes of the same file; a read at the start of a file
+//    whose preceding file in its directory was just read to its end (a directory read in order) reads ahead into
+//    the following files of that directory too (those whose file objects are here), within the same budget. Only a
+//    chunk the read itself covers failing to arrive fails the read.
 //  - Thread-safe: any method may be called from several threads at once (the mount's worker threads).
 #pragma once
 
@@ -35,6 +42,8 @@ struct ReaderEntry {
     std::uint64_t size = 0;  // file: bytes; symlink: target length; directory: bytes of all files below
     Hash32 id;               // file object or tree (zero for a symlink)
     std::string target;      // symlinks
+    Hash32 parent;           // the tree holding it (zero for the root), and its name there (set by lookup)
+    std::string name;
 };
 
 class VersionReader {
@@ -43,6 +52,7 @@ public:
         std::size_t tree_cache_bytes = 32u << 20;   // encoded bytes of cached trees
         std::size_t file_cache_bytes = 32u << 20;   // encoded bytes of cached file objects
         std::size_t chunk_cache_bytes = 64u << 20;  // raw bytes of cached chunks
+        std::uint64_t read_ahead_bytes = 8u << 20;  // of the same file, past a sequential read (0: none)
     };
     VersionReader(const objects::ObjectStore& store, const objects::Commit& commit) : VersionReader(store, commit, Limits{}) {}
     VersionReader(const objects::ObjectStore& store, const objects::Commit& commit, Limits limits);
@@ -68,6 +78,8 @@ private:
     std::shared_ptr<const objects::Tree> tree(const Hash32& id) const;
     std::shared_ptr<const FileIndex> file_index(const Hash32& id, std::uint64_t expected_size) const;
     std::shared_ptr<const Bytes> chunk(const objects::ChunkRef& ref) const;
+    void read_ahead(const ReaderEntry& file, const FileIndex& f, std::size_t i, std::uint64_t offset,
+                    std::size_t want) const;
 
     // A byte-budgeted LRU of shared values by id.
     template <class V>
@@ -94,6 +106,9 @@ private:
     mutable Lru<objects::Tree> m_trees;
     mutable Lru<FileIndex> m_files;
     mutable Lru<Bytes> m_chunks;
+    std::uint64_t m_read_ahead;
+    mutable std::unordered_map<Hash32, std::uint64_t, Hash32Hasher> m_read_end;  // file -> where its last read ended
+    mutable std::optional<std::pair<Hash32, std::string>> m_finished;  // the last file read to its end (parent, name)
 };
 
 }  // namespace dvt::core

@@ -141,7 +141,7 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_
         filler(buf, "..", nullptr, 0, fuse_fill_dir_flags{});
         struct stat st;
         for (const auto& e : entries) {
-            fill_stat(s, core::ReaderEntry{e.kind, e.size, e.id, e.target}, &st);
+            fill_stat(s, core::ReaderEntry{e.kind, e.size, e.id, e.target, {}, e.name}, &st);
             if (filler(buf, e.name.c_str(), &st, 0, fuse_fill_dir_flags{})) break;
         }
         return 0;
@@ -244,9 +244,24 @@ MountStats serve_mount(const core::VersionReader& reader, const MountOptions& op
 
 MountResult mount_version(core::Repository& repo, const std::string& rev, const MountOptions& opts) {
     MountResult r;
-    r.commit = core::resolve_commit(repo, rev);
-    core::VersionReader reader(repo.store(), core::load_commit(repo, r.commit));
+    if (!opts.lazy) {
+        r.commit = core::resolve_commit(repo, rev);
+        core::VersionReader reader(repo.store(), core::load_commit(repo, r.commit));
+        r.stats = serve(reader, r.commit, opts);
+        return r;
+    }
+    auto hex = Hash32::from_hex(rev);
+    r.commit = hex ? *hex : core::resolve_commit(repo, rev);
+    auto source = std::make_shared<transport::LazySource>(repo, *opts.lazy);
+    objects::Commit c = source->add_commit(r.commit);
+    repo.store().set_source(source);
+    struct Unplug {
+        objects::ObjectStore& store;
+        ~Unplug() { store.set_source(nullptr); }
+    } unplug{repo.store()};
+    core::VersionReader reader(repo.store(), c);
     r.stats = serve(reader, r.commit, opts);
+    r.stats.lazy = source->stats();
     return r;
 }
 

@@ -15,10 +15,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "core/reader.hpp"
 #include "core/repository.hpp"
+#include "transport/lazy_source.hpp"
 
 namespace dvt::mount {
 
@@ -26,6 +28,9 @@ struct MountOptions {
     std::filesystem::path mountpoint;
     std::function<void(const Hash32& commit)> on_ready;  // the mount is visible
     bool debug = false;              // libfuse's request log on stderr
+    // Read what the repository lacks from peers (transport/lazy_source.hpp): `rev` may then be a commit id the
+    // repository does not hold (fetched with its metadata before the mount appears); bytes are fetched on first read.
+    std::optional<transport::LazyOptions> lazy;
 };
 
 struct MountStats {
@@ -34,6 +39,7 @@ struct MountStats {
     std::uint64_t bytes_read = 0;
     std::uint64_t read_errors = 0;  // reads that failed with EIO (their first error is in last_error)
     std::string last_error;
+    std::optional<transport::LazyStats> lazy;  // what the lazy source fetched (MountOptions::lazy)
 };
 
 MountStats serve_mount(const core::VersionReader& reader, const MountOptions& opts);
@@ -44,6 +50,8 @@ struct MountResult {
 };
 // `dvt mount`: resolves `rev` in `repo` (core/revision.hpp) and serves that version at opts.mountpoint. Takes no lock:
 // it only reads objects, which nothing rewrites in place (gc of a version being read can make reads fail with EIO).
+// With opts.lazy: a 64-hex `rev` is taken as is (else resolved here); a LazySource (which holds the pull lock) adds
+// the commit (ErrorKind::no_peers, corrupt, unsupported as a pull's) and is the store's source while mounted.
 MountResult mount_version(core::Repository& repo, const std::string& rev, const MountOptions& opts);
 
 }  // namespace dvt::mount

@@ -105,6 +105,8 @@ lt::add_torrent_params pack_params(const objects::PackRef& p) {
     return atp;
 }
 
+}  // namespace
+
 // The torrent of a pack being fetched into partial/: from its resume data when an earlier pull left some (pieces it
 // verified are not fetched again), else from the info dict alone.
 lt::add_torrent_params pack_fetch_params(objects::ObjectStore& store, const objects::PackRef& p,
@@ -165,6 +167,8 @@ std::vector<bool> pieces_for(const std::vector<std::pair<std::uint64_t, std::uin
     }
     return out;
 }
+
+namespace {
 
 struct PackFetch {
     objects::PackRef ref;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/reader.hpp"
+#include "transport/lazy_source.hpp"
 #include "core/revision.hpp"
 #include "util/error.hpp"
 
@@ -62,8 +63,8 @@ std::optional<std::string> join_inside(const std::string& base, const std::strin
 int status_of(const Error& e) {
     switch (e.kind()) {
         case ErrorKind::corrupt: return 500;
+        case ErrorKind::no_peers: return 504;  // asked, no peer delivered in time
         case ErrorKind::not_found:  // an object the repository lacks and no source could give
-        case ErrorKind::no_peers:
         case ErrorKind::network: return 502;
         default: return 500;
     }
@@ -80,7 +81,9 @@ struct HttpEndpoint::Impl {
     std::mutex mutex;  // the repository's refs and the readers
     std::list<std::pair<Hash32, std::shared_ptr<core::VersionReader>>> readers;  // most recent first
 
-    explicit Impl(core::Repository& r) : repo(r) {}
+    std::shared_ptr<LazySource> lazy;
+
+    Impl(core::Repository& r, std::shared_ptr<LazySource> l) : repo(r), lazy(std::move(l)) {}
 
     std::shared_ptr<core::VersionReader> reader(const Hash32& id) {
         std::lock_guard lock(mutex);
@@ -90,6 +93,7 @@ struct HttpEndpoint::Impl {
                 return readers.front().second;
             }
         auto c = repo.store().read_commit(id);  // verified
+        if (!c && lazy) c = lazy->add_commit(id);  // from the peers: verified, the version checked
         if (!c) return nullptr;
         readers.emplace_front(id, std::make_shared<core::VersionReader>(repo.store(), *c));
         if (readers.size() > kReaders) readers.pop_back();
@@ -201,7 +205,8 @@ struct HttpEndpoint::Impl {
     }
 };
 
-HttpEndpoint::HttpEndpoint(core::Repository& repo, const Endpoint& listen) : m(std::make_unique<Impl>(repo)) {
+HttpEndpoint::HttpEndpoint(core::Repository& repo, const Endpoint& listen, std::shared_ptr<LazySource> lazy)
+    : m(std::make_unique<Impl>(repo, lazy)) {
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { m->handle(req, res); };
     m->server.Get(".*", handler);
     m->server.set_keep_alive_timeout(30);
@@ -210,12 +215,14 @@ HttpEndpoint::HttpEndpoint(core::Repository& repo, const Endpoint& listen) : m(s
     bool ok = port == 0 ? (port = m->server.bind_to_any_port(host)) > 0 : m->server.bind_to_port(host, port);
     if (!ok) throw Error(ErrorKind::network, "cannot listen for HTTP on " + endpoint_string(listen));
     m->local = Endpoint(listen.address(), static_cast<unsigned short>(port));
+    if (lazy) repo.store().set_source(lazy);
     m->thread = std::thread([this] { m->server.listen_after_bind(); });
 }
 
 HttpEndpoint::~HttpEndpoint() {
     m->server.stop();
     if (m->thread.joinable()) m->thread.join();
+    if (m->lazy) m->repo.store().set_source(nullptr);
 }
 
 Endpoint HttpEndpoint::local() const { return m->local; }

@@ -12,6 +12,11 @@
 // does not verify), 502 (data a peer could not give). A failure after the headers went out (a chunk that turns out
 // damaged in the middle of a large body) closes the connection early: the client sees a short body, never other bytes.
 //
+// With a LazySource (`dvt serve --http ... --peer ...`, transport/lazy_source.hpp), a commit this repository lacks is
+// fetched with its metadata on its first request (LazySource::add_commit), and the source is the store's while the
+// endpoint lives: what the repository lacks is fetched from peers on demand, every byte verified; a read no peer
+// serves within the timeout is 504 (502 when nobody could be asked).
+//
 // Contract: the constructor binds (ErrorKind::network if it cannot) and serves on threads of its own until the
 // destructor, which stops and joins them. Requests are served concurrently; nothing takes the repository lock.
 #pragma once
@@ -23,9 +28,11 @@
 
 namespace dvt::transport {
 
+class LazySource;  // transport/lazy_source.hpp
+
 class HttpEndpoint {
 public:
-    HttpEndpoint(core::Repository& repo, const Endpoint& listen);
+    HttpEndpoint(core::Repository& repo, const Endpoint& listen, std::shared_ptr<LazySource> lazy = nullptr);
     ~HttpEndpoint();
     HttpEndpoint(const HttpEndpoint&) = delete;
     HttpEndpoint& operator=(const HttpEndpoint&) = delete;

@@ -55,7 +55,7 @@ ServeResult serve(core::Repository& repo, const ServeOptions& o) {
     seeder.set_super_seeding(o.super_seed);
     auto counts = seeder.rescan();
     std::optional<HttpEndpoint> http;
-    if (o.http) http.emplace(repo, *o.http);
+    if (o.http) http.emplace(repo, *o.http, o.lazy ? std::make_shared<LazySource>(repo, *o.lazy) : nullptr);
     if (o.ready) o.ready(ServeReady{session.listen_endpoint(), counts, http ? std::optional(http->local()) : std::nullopt});
     auto report_status = [&] {
         while (o.status_requested && o.status_requested())

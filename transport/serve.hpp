@@ -12,6 +12,7 @@
 #include "core/repository.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/keys.hpp"
+#include "transport/lazy_source.hpp"
 #include "transport/paths.hpp"
 #include "transport/seed_counts.hpp"
 
@@ -41,6 +42,7 @@ struct ServeOptions {
     std::chrono::milliseconds follow_interval = std::chrono::seconds(10);
     bool super_seed = false;               // BEP 16 for every torrent (Seeder::set_super_seeding)
     std::optional<Endpoint> http;          // --http: the versions over HTTP too (transport/http_endpoint.hpp)
+    std::optional<LazyOptions> lazy;       // --http with --peer: what the repository lacks, from those peers
 
     std::function<void(const ServeReady&)> ready;         // once, when listening and every torrent is added
     std::function<bool()> status_requested;               // polled; true: `status` is called (again until false)

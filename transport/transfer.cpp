@@ -106,11 +106,11 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
     refresh();
     while (true) {
         fill();
-        m_s.poll(std::chrono::milliseconds(100), [&](lt::alert* a) { handle(a, on_metadata); });
+        m_s.poll(std::min(std::chrono::milliseconds(100), m_status_every), [&](lt::alert* a) { handle(a, on_metadata); });
         if (m_opts.interrupted && m_opts.interrupted()) throw Interrupted();
         if (Clock::now() >= next_status) {
             request_updates();  // the answer arrives as an alert, handled by a later poll
-            next_status = Clock::now() + std::chrono::milliseconds(250);
+            next_status = Clock::now() + m_status_every;
             if (m_opts.progress) {
                 PullProgress p;
                 p.done = base_done + payload_done();

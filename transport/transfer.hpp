@@ -131,6 +131,14 @@ public:
     // Fetch only these pieces of `it` (the others get priority 0); what is already present stays.
     void want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length);
 
+    // A transfer that lives across many fetches (transport/lazy_source.cpp) moves the deadline before each run(),
+    // and asks for torrent status more often than every 250 ms (a read waits for the pieces it wants).
+    void set_deadline(Clock::time_point start, Clock::time_point deadline) {
+        m_start = start;
+        m_deadline = deadline;
+    }
+    void set_status_interval(std::chrono::milliseconds every) { m_status_every = every; }
+
     // `on_metadata` validates a torrent whose metadata arrived from peers.
     void run(std::uint64_t base_done, std::uint64_t base_total, bool have_commit,
              const std::function<void(Item&, const lt::torrent_info&)>& on_metadata = {});
@@ -202,7 +210,16 @@ private:
     std::map<std::string, std::string> m_tracker_errors;
     int m_hash_failures = 0;
     std::size_t m_verify_threads = kVerifyThreads;
+    std::chrono::milliseconds m_status_every{250};
     VerifyLauncher m_launch;  // empty: std::async
 };
+
+// fetch.cpp, also used by lazy_source.cpp: the torrent of a pack being fetched into partial/ (from its resume data, a
+// mirror's .torrent, or its info dict alone), and the pieces of a pack of `length` bytes (pieces of `piece` bytes)
+// that hold the byte ranges (offset, length).
+lt::add_torrent_params pack_fetch_params(objects::ObjectStore& store, const objects::PackRef& p,
+                                         const std::vector<std::string>& web_seeds, Clock::time_point deadline);
+std::vector<bool> pieces_for(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges, std::uint64_t length,
+                             std::uint32_t piece);
 
 }  // namespace dvt::transport

@@ -34,6 +34,7 @@ class Server:
             self.proc.wait()
             raise RuntimeError(f"dvt serve did not start: {ready.get('error', line.strip())}")
         self.url = "http://" + ready["http"]
+        self.listen = ready["listen"]  # where it seeds (a peer for other repositories' lazy reads)
         atexit.register(self.close)
 
     def close(self):
@@ -47,12 +48,13 @@ class Server:
 
 
 class DvtFileSystem(AbstractFileSystem):
-    """fsspec.filesystem("dvt", url=...) for a running endpoint, or repo=... to start one (see Server)."""
+    """fsspec.filesystem("dvt", url=...) for a running endpoint, or repo=... to start one (see Server); with repo= and
+    peers=["IP:PORT", ...], versions that repository lacks are read from those peers on demand, verified."""
 
     protocol = "dvt"
     root_marker = ""
 
-    def __init__(self, url=None, repo=None, dvt=None, timeout=60, **kwargs):
+    def __init__(self, url=None, repo=None, dvt=None, timeout=60, peers=(), **kwargs):
         super().__init__(**kwargs)
         self._server = None
         if url is None:
@@ -60,7 +62,8 @@ class DvtFileSystem(AbstractFileSystem):
         if url is None:
             if repo is None:
                 raise ValueError("give url= (a `dvt serve --http` endpoint) or repo= (a dvt repository)")
-            self._server = Server(repo, dvt)
+            # peers: versions the repository lacks are fetched from them on demand (`dvt serve --http --peer`)
+            self._server = Server(repo, dvt, [a for p in peers for a in ("--peer", p)])
             url = self._server.url
         self.url = url.rstrip("/")
         self.timeout = timeout

@@ -49,7 +49,7 @@ def repo(tmp_path_factory):
         f.write(b"changed in v2\n")
     v2 = run("commit", "-q", "-m", "v2", cwd=root)
     server = dvt.Server(root)
-    yield {"root": root, "v1": v1, "v2": v2, "files": files, "url": server.url}
+    yield {"root": root, "v1": v1, "v2": v2, "files": files, "url": server.url, "listen": server.listen}
     server.close()
 
 
@@ -124,3 +124,18 @@ def test_repo_argument_starts_a_server(tmp_path):
     finally:
         fs.close()
     assert fs._server.proc.returncode == 0  # stopped by close(): SIGTERM, exit 0
+
+
+def test_lazy_reads_of_a_commit_the_repository_lacks(repo, tmp_path):
+    # an empty repository's endpoint, with the module's server as its peer: v1 is fetched on demand, every byte verified
+    run("init", "-q", str(tmp_path))
+    fs = dvt.DvtFileSystem(repo=tmp_path, peers=[repo["listen"]], skip_instance_cache=True)
+    try:
+        v1 = repo["v1"]
+        assert fs.cat_file(f"dvt://{v1}/blobs/big.bin", 12345, 212345) == repo["files"]["blobs/big.bin"][12345:212345]
+        for path, data in repo["files"].items():
+            assert fs.cat_file(f"{v1}/{path}") == data
+        assert sorted(e["name"] for e in fs.ls(f"{v1}/train", detail=True))[0].endswith("shard-0000.csv")
+        assert not os.listdir(tmp_path / ".dvt" / "packs")  # read in pieces, not cloned
+    finally:
+        fs.close()

@@ -5,10 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <set>
 
 #include "core/reader.hpp"
 #include "core/revision.hpp"
 #include "core_fixture.hpp"
+#include "objects/object_source.hpp"
+#include "objects/pack.hpp"
 
 using namespace dvt;
 using dvt::test::kind_of;
@@ -117,4 +120,150 @@ TEST_CASE("reader: a missing chunk is an error and a lying tree entry is corrupt
     core::ReaderEntry unknown = *e;
     unknown.id = Hash32::from_hex(std::string(64, 'a')).value();
     CHECK(kind_of([&] { read_all(rd, unknown, 0, 10); }) == ErrorKind::not_found);
+}
+
+namespace {
+
+// A source for repository `dst` that copies the objects it is asked for out of repository `src` (full records, into a
+// pack installed through dst's store), except those in `deny`; it records each call.
+class CopySource : public objects::ObjectSource {
+public:
+    CopySource(objects::ObjectStore& dst, const objects::ObjectStore& src) : m_dst(dst), m_src(src) {}
+    void fetch(const std::vector<Hash32>& ids) override {
+        calls.push_back(ids);
+        std::filesystem::create_directories(m_dst.partial_dir());
+        objects::PackWriter w(m_dst.tmp_dir(), m_dst.partial_dir());
+        for (const auto& id : ids) {
+            auto loc = m_src.locate(id);
+            if (!loc || deny.count(id)) continue;
+            Bytes raw = m_src.read(id);
+            w.append(loc->entry.type, id, objects::Compression::none, static_cast<std::uint32_t>(raw.size()), raw);
+        }
+        if (w.count() == 0) return;
+        std::vector<objects::SealedPack> packs{w.seal()};
+        m_dst.install_packs(packs);
+    }
+    std::vector<std::vector<Hash32>> calls;
+    std::set<Hash32> deny;
+
+private:
+    objects::ObjectStore& m_dst;
+    const objects::ObjectStore& m_src;
+};
+
+}  // namespace
+
+TEST_CASE("reader: a read the store lacks asks the source once for its chunks and, when sequential, the next ones",
+          "[reader]") {
+    ReaderRepo f;
+    test::CoreRepo empty("reader-lazy");
+    auto& store = empty.repo->store();
+    auto src = std::make_shared<CopySource>(store, f.r.repo->store());
+    store.set_source(src);
+    core::VersionReader::Limits lim;
+    lim.read_ahead_bytes = 200 * 1024;
+    core::VersionReader rd(store, core::load_commit(*f.r.repo, f.v1), lim);
+    auto e = rd.lookup("data/big.bin");
+    REQUIRE(e);
+    auto fo = f.r.repo->store().read_file_object(e->id);
+    REQUIRE(fo.chunks.size() >= 6);
+    std::vector<std::uint64_t> starts;
+    std::uint64_t at = 0;
+    for (const auto& c : fo.chunks) {
+        starts.push_back(at);
+        at += c.size;
+    }
+    // the first byte: one call for the chunks of the next 200 KiB (and the one holding the byte), not the whole file
+    std::size_t before = src->calls.size();
+    CHECK(read_all(rd, *e, 0, 1) == Bytes(f.big0.begin(), f.big0.begin() + 1));
+    std::vector<Hash32> want;
+    for (std::size_t i = 0; i < fo.chunks.size() && starts[i] < 1 + lim.read_ahead_bytes; ++i) want.push_back(fo.chunks[i].id);
+    REQUIRE(want.size() < fo.chunks.size());
+    REQUIRE(src->calls.size() == before + 2);  // the file object, then the chunks
+    CHECK(src->calls.back() == want);
+    // a read of the last chunk asks for it alone (the file ends there)
+    const std::size_t last = fo.chunks.size() - 1;
+    CHECK(read_all(rd, *e, starts[last] + 1, 5) == Bytes(f.big0.begin() + starts[last] + 1, f.big0.begin() + starts[last] + 6));
+    CHECK(src->calls.back() == std::vector<Hash32>{fo.chunks[last].id});
+    // a read-ahead chunk the source cannot give does not fail the read; a chunk the read covers does
+    std::size_t next = want.size();  // the first chunk not fetched yet
+    REQUIRE(next + 1 < last);
+    src->deny.insert(fo.chunks[next + 1].id);
+    CHECK(read_all(rd, *e, starts[next], 10) == Bytes(f.big0.begin() + starts[next], f.big0.begin() + starts[next] + 10));
+    CHECK(kind_of([&] { read_all(rd, *e, starts[next + 1], 10); }) == ErrorKind::not_found);
+    src->deny.clear();  // a later read tries again
+    CHECK(read_all(rd, *e, starts[next + 1], 10) ==
+          Bytes(f.big0.begin() + starts[next + 1], f.big0.begin() + starts[next + 1] + 10));
+}
+
+TEST_CASE("reader: a directory read in order reads ahead into the next files; a read out of order does not",
+          "[reader]") {
+    test::CoreRepo src("reader-dir");
+    std::vector<Bytes> data;
+    for (int i = 0; i < 4; ++i) {
+        data.push_back(test::pseudo_random(40 * 1024 + static_cast<std::size_t>(i), 20 + static_cast<std::uint64_t>(i)));
+        src.write("d/f" + std::to_string(i) + ".bin", data.back());
+    }
+    Hash32 v = src.commit("v");
+    test::CoreRepo empty("reader-dir-lazy");
+    auto& store = empty.repo->store();
+    auto source = std::make_shared<CopySource>(store, src.repo->store());
+    store.set_source(source);
+    core::VersionReader::Limits lim;
+    lim.read_ahead_bytes = 1 << 20;
+    core::VersionReader rd(store, core::load_commit(*src.repo, v), lim);
+    std::vector<core::ReaderEntry> e;
+    std::vector<std::vector<Hash32>> chunks;
+    for (int i = 0; i < 4; ++i) {
+        e.push_back(*rd.lookup("d/f" + std::to_string(i) + ".bin"));
+        std::vector<Hash32> ids;
+        for (const auto& c : src.repo->store().read_file_object(e.back().id).chunks) ids.push_back(c.id);
+        chunks.push_back(ids);
+    }
+    std::vector<Hash32> files;
+    for (const auto& x : e) files.push_back(x.id);
+    store.ensure(files);  // the file objects are here (a lazy source fetches them with the trees)
+    // f0 read whole, then f2: not the next file, so only f2's chunks are asked for
+    CHECK(read_all(rd, e[0], 0, data[0].size()) == data[0]);
+    CHECK(source->calls.back() == chunks[0]);
+    CHECK(read_all(rd, e[2], 0, data[2].size()) == data[2]);
+    CHECK(source->calls.back() == chunks[2]);
+    // f3 right after f2: its chunks only (it is the last file); then f1: the file last read to its end (f2) does not
+    // come before it
+    CHECK(read_all(rd, e[3], 0, 10) == Bytes(data[3].begin(), data[3].begin() + 10));
+    CHECK(source->calls.back() == chunks[3]);
+    CHECK(read_all(rd, e[1], 0, 10) == Bytes(data[1].begin(), data[1].begin() + 10));
+    CHECK(source->calls.back() == chunks[1]);
+}
+
+TEST_CASE("reader: after a file is read to its end, the next file's first read fetches the following files too",
+          "[reader]") {
+    test::CoreRepo src("reader-dir2");
+    std::vector<Bytes> data;
+    for (int i = 0; i < 3; ++i) {
+        data.push_back(test::pseudo_random(30 * 1024, 40 + static_cast<std::uint64_t>(i)));
+        src.write("d/f" + std::to_string(i) + ".bin", data.back());
+    }
+    Hash32 v = src.commit("v");
+    test::CoreRepo empty("reader-dir2-lazy");
+    auto& store = empty.repo->store();
+    auto source = std::make_shared<CopySource>(store, src.repo->store());
+    store.set_source(source);
+    core::VersionReader rd(store, core::load_commit(*src.repo, v));
+    std::vector<core::ReaderEntry> e;
+    std::vector<Hash32> files, next;
+    for (int i = 0; i < 3; ++i) {
+        e.push_back(*rd.lookup("d/f" + std::to_string(i) + ".bin"));
+        files.push_back(e.back().id);
+        if (i > 0)
+            for (const auto& c : src.repo->store().read_file_object(e.back().id).chunks) next.push_back(c.id);
+    }
+    store.ensure(files);
+    CHECK(read_all(rd, e[0], 0, data[0].size()) == data[0]);
+    const std::size_t calls = source->calls.size();
+    CHECK(read_all(rd, e[1], 0, 100) == Bytes(data[1].begin(), data[1].begin() + 100));
+    REQUIRE(source->calls.size() == calls + 1);
+    CHECK(source->calls.back() == next);  // f1's chunks, then f2's, in one call
+    CHECK(read_all(rd, e[2], 0, data[2].size()) == data[2]);
+    CHECK(source->calls.size() == calls + 1);  // f2 was here already
 }

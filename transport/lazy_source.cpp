@@ -1,0 +1,357 @@
+// LazySource (transport/lazy_source.hpp): the records a read needs, fetched as the pieces holding them through one
+// long-lived Transfer over the packs of the commits added, verified, and handed to the object store.
+#include "transport/lazy_source.hpp"
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "core/named_packs.hpp"
+#include "core/version.hpp"
+#include "objects/limits.hpp"
+#include "objects/torrent_id.hpp"
+#include "transport/session.hpp"
+#include "transport/transfer.hpp"
+#include "transport/verify_received.hpp"
+#include "util/error.hpp"
+
+namespace dvt::transport {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct LazyPack {
+    objects::PackRef ref;
+    std::uint32_t piece = 0;
+    std::int64_t num = 0;           // its row (partial), once its torrent is added
+    bool created = false;           // this source registered it (the cache may empty it)
+    Item* item = nullptr;           // its torrent, once added
+    std::vector<bool> wanted;       // the pieces asked of it last (empty: none)
+};
+
+}  // namespace
+
+struct LazySource::Impl {
+    core::Repository& repo;
+    objects::ObjectStore& store;
+    LazyOptions opts;
+    util::Fd pull_lock;
+    std::unique_ptr<SwarmSession> session;
+    std::unique_ptr<Transfer> transfer;
+    std::recursive_mutex mutex;
+    std::map<Hash32, LazyPack> packs;                                   // by pack id
+    std::map<Hash32, std::pair<LazyPack*, objects::PackEntry>> where;   // object id -> its record
+    std::set<Hash32> commits;                                           // added
+    LazyStats stats;
+    std::uint64_t cached = 0;
+    Hash32 label;
+    Clock::time_point next_reconnect;
+    struct Failure {
+        Clock::time_point at;
+        ErrorKind kind;
+        std::string message;
+    };
+    std::optional<Failure> failed;  // the last fetch, if it failed  // bytes of records this source verified into partial packs since the last eviction
+
+    Impl(core::Repository& r, LazyOptions o) : repo(r), store(r.store()), opts(std::move(o)) {
+        pull_lock = store.lock_pull();
+        session = open_session(opts.pull);
+        // A seeder that went away and comes back is connected to again within about a second: libtorrent would wait
+        // min_reconnect_time (60 s) times the failures, and forget the peer after max_failcount (3) refusals. This
+        // session is the source's own, so the settings touch no other torrent.
+        lt::settings_pack sp;
+        sp.set_int(lt::settings_pack::min_reconnect_time, 1);
+        sp.set_int(lt::settings_pack::max_failcount, 1 << 20);
+        session->native().apply_settings(sp);
+        // ... and while a read waits for a pack no peer serves (a peer may have refused it while it was starting
+        // up), the peers named are asked again every second (run() calls `progress` every status interval)
+        opts.pull.progress = [this](const PullProgress&) {
+            if (Clock::now() < next_reconnect) return;
+            next_reconnect = Clock::now() + std::chrono::seconds(1);
+            for (auto& [id, p] : packs)
+                if (p.item && !p.item->done && p.item->peers == 0)
+                    for (const auto& ep : opts.pull.peers) p.item->handle.connect_peer(ep);
+        };
+    }
+
+    // `label`: the commit its timeout messages name (the first one added)
+    void new_transfer(const Hash32& name) {
+        auto now = Clock::now();
+        transfer = std::make_unique<Transfer>(*session, name, opts.pull, now, now + opts.pull.timeout);
+        transfer->set_status_interval(std::chrono::milliseconds(20));
+    }
+
+    ~Impl() {
+        try {
+            if (transfer) {
+                transfer->close();
+                stats.bytes_downloaded = static_cast<std::uint64_t>(transfer->traffic().payload);
+            }
+        } catch (...) {
+        }
+    }
+
+    void add_torrent(LazyPack& p) {
+        Item it;
+        it.name = objects::pack_torrent_name(p.ref.id);
+        it.id = p.ref.id;
+        it.length = p.ref.length;
+        it.kick_when_checked = true;
+        it.resume = store.resume_path(p.ref.id);
+        it.file = store.partial_path(p.ref.id);
+        auto atp = pack_fetch_params(store, p.ref, opts.pull.web_seeds, Clock::now() + opts.pull.timeout);
+        // nothing until asked (a pack whose index this source reads first)
+        atp.piece_priorities.assign(static_cast<std::size_t>((p.ref.length + p.piece - 1) / p.piece), lt::dont_download);
+        p.item = &transfer->add(std::move(it), std::move(atp));
+        p.wanted.clear();
+        // registered after pack_fetch_params, which forgets the rows of a partial pack without resume data
+        p.num = store.add_partial_pack(p.ref).num;
+    }
+
+    // Fetches the pieces holding `ranges` of each pack (only those: other packs want nothing), within the timeout.
+    void fetch_ranges(const std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>>& ranges) {
+        for (auto& [id, p] : packs) {
+            auto r = ranges.find(&p);
+            std::vector<bool> want = r == ranges.end() ? std::vector<bool>{}
+                                                       : pieces_for(r->second, p.ref.length, p.piece);
+            if (want != p.wanted) {
+                if (!p.item) add_torrent(p);
+                transfer->want(*p.item,
+                               want.empty() ? std::vector<bool>(static_cast<std::size_t>((p.ref.length + p.piece - 1) / p.piece))
+                                            : want,
+                               p.piece);
+                p.wanted = want;
+            }
+            // a peer that went away and came back: connect again now, not at libtorrent's next retry (a minute)
+            if (!want.empty())
+                for (const auto& ep : opts.pull.peers) p.item->handle.connect_peer(ep);
+        }
+        auto now = Clock::now();
+        transfer->set_deadline(now, now + opts.pull.timeout);
+        transfer->run(0, 0, true);
+    }
+
+    int fd_of(std::map<Hash32, util::Fd>& fds, const LazyPack& p) {
+        auto& fd = fds[p.ref.id];
+        if (!fd) fd = util::open_read(store.partial_path(p.ref.id));
+        return fd.get();
+    }
+
+    // Fetches, verifies and indexes the records of `ids` known from the packs' indexes (and the bases of delta
+    // records among them, round by round). Ids unknown or here already are skipped.
+    void fetch_records(const std::vector<Hash32>& ids) {
+        std::map<LazyPack*, std::vector<objects::PackEntry>> todo;
+        std::set<Hash32> seen;
+        std::vector<std::pair<LazyPack*, objects::PackEntry>> round;
+        for (const auto& id : ids) {
+            if (!seen.insert(id).second || store.has(id)) continue;
+            auto w = where.find(id);
+            if (w == where.end()) continue;
+            round.push_back(w->second);
+        }
+        if (round.empty()) return;
+        if (opts.cache_size && cached > opts.cache_size) evict();
+        std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+        std::map<Hash32, util::Fd> fds;
+        for (int depth = 0; !round.empty(); ++depth) {
+            if (depth > objects::kMaxDeltaDepth) throw Error(ErrorKind::corrupt, "delta chains longer than the limit");
+            for (const auto& [p, e] : round) {
+                ranges[p].emplace_back(e.offset, objects::kRecordHeaderSize + e.stored_len);
+                todo[p].push_back(e);
+            }
+            fetch_ranges(ranges);
+            std::vector<std::pair<LazyPack*, objects::PackEntry>> next;
+            for (const auto& item : round) {
+                const objects::PackEntry& e = item.second;
+                if (!objects::is_delta(e.compression)) continue;
+                LazyPack* p = item.first;
+                Hash32 b = with_settle_retries([&] {
+                    return objects::record_delta_base(fd_of(fds, *p), e, "pack " + p->ref.id.hex() + " received from the swarm");
+                });
+                if (!seen.insert(b).second) continue;
+                if (auto have = store.locate(b)) {
+                    try {
+                        store.delta_chain(*have);  // complete here
+                        continue;
+                    } catch (const Error& err) {
+                        if (err.kind() != ErrorKind::not_found) throw;
+                    }
+                }
+                auto w = where.find(b);
+                if (w == where.end())
+                    throw Error(ErrorKind::corrupt, "no pack holds base " + b.hex() + " of delta chunk " + e.id.hex());
+                if (w->second.second.type != objects::ObjectType::chunk || w->second.second.depth + 1 != e.depth)
+                    throw Error(ErrorKind::corrupt, "delta chunk " + e.id.hex() + " names base " + b.hex() +
+                                                        " of another depth or type");
+                next.push_back(w->second);
+            }
+            round = std::move(next);
+        }
+        objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
+            if (auto r = store.record_at(id)) return r;
+            auto w = where.find(id);
+            if (w == where.end()) return std::nullopt;
+            return objects::RecordAt{fd_of(fds, *w->second.first), w->second.second,
+                                     "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
+        };
+        // bases first: verify_objects of a pack reads the chains through `find` (bases here or in other partial files)
+        for (auto& [p, entries] : todo) {
+            std::uint64_t bytes = verify_objects(store.partial_path(p->ref.id), p->ref, entries, &find);
+            store.add_verified_objects(p->num, entries);
+            stats.bytes_verified += bytes;
+            stats.objects_fetched += entries.size();
+            if (p->created) cached += bytes;
+        }
+        ++stats.fetches;
+    }
+
+    // Empties the partial packs this source registered (cache_size): their torrents go, then their files and rows;
+    // they are registered again, empty, and fetched anew on demand.
+    void evict() {
+        transfer->close();
+        stats.bytes_downloaded += static_cast<std::uint64_t>(transfer->traffic().payload);
+        std::vector<Hash32> ids;
+        for (auto& [id, p] : packs)
+            if (p.created) ids.push_back(id);
+        store.forget_partial_packs(ids);
+        for (const auto& id : ids) {
+            std::error_code ec;
+            fs::remove(store.partial_path(id), ec);
+            fs::remove(store.resume_path(id), ec);
+        }
+        store.forget_open_packs();  // row numbers may be given again to the packs registered anew
+        new_transfer(label);
+        for (auto& [id, p] : packs) {
+            p.item = nullptr;  // registered again when it is asked for something (add_torrent)
+            p.wanted.clear();
+        }
+        cached = 0;
+        ++stats.evictions;
+    }
+
+    // The commit, the indexes of its packs not complete here, and every tree in them.
+    objects::Commit open_commit(const Hash32& id) {
+        if (!transfer) {
+            label = id;
+            new_transfer(id);
+        }
+        std::optional<objects::Commit> c = store.read_commit(id);
+        std::optional<Bytes> fetched;
+        if (!c) {
+            std::uint64_t bytes = 0;
+            auto deadline = Clock::now() + opts.pull.timeout;
+            c = fetch_commit_alone(*session, repo, id, opts.pull, deadline, bytes);  // verified, decoded
+            fetched = c->encode();  // decode accepts only the canonical encoding: the same bytes
+            if (objects::commit_id_of(*fetched) != id)
+                throw Error(ErrorKind::internal, "commit " + id.hex() + " does not encode to its own bytes");
+        }
+        std::set<Hash32> complete;
+        for (const auto& info : store.packs())
+            if (!info.partial) complete.insert(info.ref.id);
+        std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+        std::vector<LazyPack*> added;
+        for (const auto& ref : c->packs) {
+            if (complete.count(ref.id) || packs.count(ref.id)) continue;
+            LazyPack p;
+            p.ref = ref;
+            p.piece = objects::pack_piece_length(ref.length);
+            p.created = !store.pack_by_id(ref.id);
+            LazyPack& lp = packs.emplace(ref.id, std::move(p)).first->second;
+            added.push_back(&lp);
+            ranges[&lp].emplace_back(0, objects::kPackHeaderSize);
+            ranges[&lp].emplace_back(ref.index_offset, ref.length - ref.index_offset);
+        }
+        if (!added.empty()) {
+            fs::create_directories(store.partial_dir());
+            fetch_ranges(ranges);
+        }
+        std::vector<Hash32> trees;  // and file objects
+        for (LazyPack* p : added) {
+            util::Fd fd = util::open_read(store.partial_path(p->ref.id));
+            objects::PackIndex pi = with_settle_retries(
+                [&] { return objects::read_pack_index(fd.get(), "pack " + p->ref.id.hex() + " received from the swarm"); });
+            if (pi.length != p->ref.length || pi.index_offset != p->ref.index_offset)
+                throw Error(ErrorKind::corrupt, "pack " + p->ref.id.hex() + ": its index differs from what the commit names");
+            for (const auto& e : pi.entries) {
+                where.emplace(e.id, std::make_pair(p, e));
+                // trees (the version is checked whole) and file objects (small, next to the trees in the metadata
+                // packs): a file's first read then waits for one round, its chunks, not two
+                if (e.type == objects::ObjectType::tree || e.type == objects::ObjectType::file) trees.push_back(e.id);
+            }
+        }
+        fetch_records(trees);
+        return *c;
+    }
+};
+
+LazySource::LazySource(core::Repository& repo, LazyOptions opts) : m(std::make_unique<Impl>(repo, std::move(opts))) {}
+
+LazySource::~LazySource() = default;
+
+objects::Commit LazySource::add_commit(const Hash32& id) {
+    objects::Commit c;
+    bool had;
+    {
+        std::lock_guard lock(m->mutex);
+        had = m->store.has_commit(id);
+        c = m->open_commit(id);
+        if (m->commits.count(id)) return c;
+    }
+    // outside the lock: reading the trees may ask this source (through the store) for objects
+    try {
+        core::StoreObjects in_store(m->store);
+        core::NamedPackObjects objs(in_store, m->store, c);
+        core::VersionCheckOptions o;
+        o.require_chunks = false;
+        o.require_files = false;
+        core::check_version(objs, c, o);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::not_found)
+            throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is refused: " + e.what());
+        throw;
+    }
+    std::lock_guard lock(m->mutex);
+    if (!had) {
+        auto w = m->repo.write_lock();
+        m->repo.accept_commit_format(c.format);
+        m->store.write_commit(id, c.encode());
+        for (const auto& parent : c.parents)
+            if (!m->store.has_commit(parent)) {
+                m->repo.add_shallow(id);
+                break;
+            }
+        auto old = m->repo.refs().read("refs/remotes/swarm/fetched");
+        if (old != id) m->repo.refs().update("refs/remotes/swarm/fetched", old, id, "lazy read: " + id.hex());
+    }
+    m->commits.insert(id);
+    return c;
+}
+
+void LazySource::fetch(const std::vector<Hash32>& ids) {
+    std::lock_guard lock(m->mutex);
+    // The reads queued behind one that just timed out (the store serialises them; the kernel sends several at once)
+    // fail at once rather than one timeout after the other; a read after kFailFast tries the peers again.
+    constexpr auto kFailFast = std::chrono::milliseconds(300);
+    if (m->failed && Clock::now() - m->failed->at < kFailFast) throw Error(m->failed->kind, m->failed->message);
+    try {
+        m->fetch_records(ids);
+        m->failed.reset();
+    } catch (const Error& e) {
+        ++m->stats.failures;
+        m->failed = Impl::Failure{Clock::now(), e.kind(), e.what()};
+        throw;
+    } catch (...) {
+        ++m->stats.failures;
+        throw;
+    }
+}
+
+LazyStats LazySource::stats() const {
+    std::lock_guard lock(m->mutex);
+    LazyStats s = m->stats;
+    if (m->transfer) s.bytes_downloaded += static_cast<std::uint64_t>(m->transfer->traffic().payload);
+    return s;
+}
+
+}  // namespace dvt::transport
