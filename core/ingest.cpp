@@ -628,8 +628,9 @@ struct Ingest::Impl {
             }
             std::size_t pos = 0;
             while (pos < have) {
-                // Tensor-aware chunking: no chunk crosses a region's end; a tensor is cut in pieces of maxc from its
-                // start, every other region by content, the region's end acting as the end of input.
+                // Tensor-aware chunking: no chunk crosses a region's end; a tensor is cut in pieces of the chunker's
+                // average size from its start, every other region by content, the region's end acting as the end of
+                // input.
                 const TensorRegion* r = nullptr;
                 std::uint64_t left = ~std::uint64_t{0};  // bytes to the region's end
                 if (layout) {
@@ -642,7 +643,8 @@ struct Ingest::Impl {
                 const std::size_t avail = static_cast<std::size_t>(std::min<std::uint64_t>(have - pos, left));
                 const bool region_end = eof || left <= have - pos;
                 if (!region_end && avail < maxc) break;  // read more first
-                std::size_t cut = r && r->width ? std::min(avail, maxc) : chunker.cut(buf.data() + pos, avail, region_end);
+                std::size_t cut = r && r->width ? std::min<std::size_t>(avail, chunker.params().avg_size)
+                                                : chunker.cut(buf.data() + pos, avail, region_end);
                 if (++chunks > kMaxFileChunks)  // its file object would exceed the record limit (objects/limits.hpp)
                     throw Error(ErrorKind::unsupported,
                                 e.path + " has more than " + std::to_string(kMaxFileChunks) + " chunks of about " +

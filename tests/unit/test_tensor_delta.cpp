@@ -173,7 +173,7 @@ TEST_CASE("safetensors layout: regions of a small file; malformed headers are no
 
 TEST_CASE("tensor-aware chunking: golden cut points of a small file; a malformed header is cut by content",
           "[tensor]") {
-    // a: 6,000 bytes of fp16 (one chunk), b: 160,000 bytes of fp32 (pieces of chunker.max = 65,536 from its start)
+    // a: 6,000 bytes of fp16 (one chunk), b: 160,000 bytes of fp32 (pieces of chunker.avg = 16,384 from its start)
     Bytes f = safetensors({{"a", "F16", fp16_weights(3000, 1)}, {"b", "F32", fp16_weights(80000, 2)}});
     const std::uint32_t h = static_cast<std::uint32_t>(header_end(f));
     CHECK(h == 168);  // 8 + the 156-byte JSON padded to a multiple of 8
@@ -181,7 +181,7 @@ TEST_CASE("tensor-aware chunking: golden cut points of a small file; a malformed
     REQUIRE(r.repo->chunker_params().tensors);
     r.write("m.safetensors", f);
     Hash32 c1 = r.commit("1");
-    CHECK(chunk_sizes(r, c1, "m.safetensors") == std::vector<std::uint32_t>{168, 6000, 65536, 65536, 28928});
+    CHECK(chunk_sizes(r, c1, "m.safetensors") == std::vector<std::uint32_t>{168, 6000, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 12544});
     CHECK(file_bytes(r, c1, "m.safetensors") == f);
     CHECK(r.repo->store().read_commit(c1)->chunker->tensors);
 
@@ -189,7 +189,7 @@ TEST_CASE("tensor-aware chunking: golden cut points of a small file; a malformed
     CoreRepo plain("tensor-cuts-plain");
     plain.write("m.safetensors", f);
     auto sizes = chunk_sizes(plain, plain.commit("1"), "m.safetensors");
-    CHECK(sizes != std::vector<std::uint32_t>{168, 6000, 65536, 65536, 28928});
+    CHECK(sizes != std::vector<std::uint32_t>{168, 6000, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 12544});
 
     // a header whose offsets point beyond the file: not a tensor file, cut exactly as the plain repository cuts it
     Bytes bad = f;
@@ -428,7 +428,7 @@ TEST_CASE("the commit's chunker line says safetensors; an existing repository re
     // nothing changed in the work tree, yet the commit cuts the weight file at its tensors: a new version
     Hash32 c2 = r.commit("tensors on");
     CHECK(r.repo->store().read_commit(c2)->chunker->tensors);
-    CHECK(chunk_sizes(r, c2, "m.safetensors") == std::vector<std::uint32_t>{168, 6000, 65536, 65536, 28928});
+    CHECK(chunk_sizes(r, c2, "m.safetensors") == std::vector<std::uint32_t>{168, 6000, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384, 12544});
     CHECK(chunk_sizes(r, c1, "m.safetensors") != chunk_sizes(r, c2, "m.safetensors"));
     CHECK(file_bytes(r, c2, "m.safetensors") == f);
     CHECK(kind_of([&] { r.commit("again"); }) == ErrorKind::nothing_to_do);  // and from then on, as before
@@ -447,7 +447,7 @@ TEST_CASE("pack.tensor-delta-depth caps tensor chains; at the cap a delta is aga
             r.repo->config().set("pack.tensor-delta-depth", std::to_string(cap));
             r.repo->save_config();
             CHECK(r.repo->tensor_delta_depth() == cap);
-            Bytes w = fp16_weights(100000, 21);  // 200,000 bytes: about four 64 KiB pieces
+            Bytes w = fp16_weights(100000, 21);  // 200,000 bytes: about twelve 16 KiB pieces
             std::vector<Bytes> files;
             std::vector<Hash32> commits;
             std::uint64_t full_after_v0 = 0, deltas = 0;
