@@ -173,12 +173,16 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
     return l;
 }
 
-void add_locator(Repository& repo, Commit& c) {
+bool will_write_locator(Repository& repo, const Commit& c) {
     // pack.locator: 1 (unset) or 0 (docs/cli.md)
     std::int64_t on = repo.config().get_int("pack.locator", 1);
     if (on != 0 && on != 1)
         throw Error(ErrorKind::usage, "config pack.locator = " + std::to_string(on) + " is not 0 or 1");
-    if (c.format < 2 || on == 0) return;
+    return c.format >= 2 && on == 1;
+}
+
+void add_locator(Repository& repo, Commit& c) {
+    if (!will_write_locator(repo, c)) return;
     auto l = build_locator(repo, c);
     if (!l) return;
     Bytes raw = l->encode();

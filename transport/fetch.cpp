@@ -512,6 +512,20 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
                 }
         }
     }
+    // every named pack is here at least as a partial pack (its row, a sparse file of its length with no index: fsck
+    // and later pulls then know the version names it and what of it was fetched)
+    for (auto& pf : fetches) {
+        registered(pf);
+        fs::path file = store.partial_path(pf.ref.id);
+        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) throw_errno("cannot create " + file.string());
+        util::Fd guard(fd);
+        struct stat st;
+        if (::fstat(fd, &st) != 0) throw_errno("cannot stat " + file.string());
+        if (static_cast<std::uint64_t>(st.st_size) < pf.ref.length &&
+            ::ftruncate(fd, static_cast<off_t>(pf.ref.length)) != 0)
+            throw_errno("cannot extend " + file.string());
+    }
     f.by_locator = true;
     return true;
 }
