@@ -75,15 +75,15 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
     // changed a few directories reads only those (a hint: anything amiss and the directory is built afresh).
     std::optional<Locator> prev;
     std::optional<Commit> parent;
-    std::vector<std::optional<std::uint32_t>> prev_pos;  // the parent's pack position -> ours
+    std::vector<std::optional<std::uint32_t>> prev_pos;  // the parent locator's pack index -> our position
     if (!c.parents.empty()) try {
             parent = store.read_commit(c.parents.front());
             if (parent && parent->locator && store.has(parent->locator->id)) {
                 prev = Locator::decode(store.read(parent->locator->id), parent->packs);
                 std::map<Hash32, std::uint32_t> ours;
                 for (std::uint32_t i = 0; i < c.packs.size(); ++i) ours.emplace(c.packs[i].id, i);
-                for (const auto& pp : parent->packs) {
-                    auto it = ours.find(pp.id);
+                for (const auto& pid : prev->packs) {
+                    auto it = ours.find(pid);
                     prev_pos.push_back(it == ours.end() ? std::nullopt : std::optional<std::uint32_t>(it->second));
                 }
             }
@@ -170,6 +170,19 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
     }
     std::sort(l.dirs.begin(), l.dirs.end(),
               [](const LocatorDir& a, const LocatorDir& b) { return tree_order_less(a.path, b.path); });
+    // extents name positions in c.packs so far: the locator names the packs it uses by id (the commit's list is
+    // sorted by id, so renumbering keeps every directory's extents in order)
+    std::set<std::uint32_t> used;
+    for (const auto& d : l.dirs)
+        for (const auto& x : d.extents) used.insert(x.pack);
+    std::map<std::uint32_t, std::uint32_t> index;
+    for (auto pos : used) {
+        index.emplace(pos, static_cast<std::uint32_t>(l.packs.size()));
+        l.packs.push_back(c.packs[pos].id);
+    }
+    for (auto& d : l.dirs)
+        for (auto& x : d.extents) x.pack = index.at(x.pack);
+    if (bytes + 32 * l.packs.size() > kMaxChunkSize) return std::nullopt;
     return l;
 }
 

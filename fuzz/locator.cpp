@@ -18,13 +18,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Bytes again = l.encode();  // must not throw for a locator the decoder accepted
     fuzz::require(again.size() == size && std::equal(again.begin(), again.end(), data),
                   "locator: decode accepted a non-canonical encoding");
-    // the same bytes against two small packs: whatever is accepted lies within them
-    std::vector<objects::PackRef> packs{{Hash32{}, 1u << 20, 1u << 19}, {Hash32{}, 1u << 16, 60000}};
+    // the same bytes against two small packs (the ids of the seeds): whatever is accepted lies within them
+    Hash32 one, two;
+    one.bytes.fill(1);
+    two.bytes.fill(2);
+    std::vector<objects::PackRef> packs{{one, 1u << 20, 1u << 19}, {two, 1u << 16, 60000}};
     objects::Locator bounded;
     if (fuzz::accepted([&] { bounded = objects::Locator::decode(in, packs); }))
         for (const auto& d : bounded.dirs)
-            for (const auto& x : d.extents)
-                fuzz::require(x.pack < packs.size() && x.offset + x.length <= packs[x.pack].index_offset,
+            for (const auto& x : d.extents) {
+                fuzz::require(x.pack < bounded.packs.size(), "locator: accepted an extent naming no pack");
+                const auto& ref = bounded.packs[x.pack] == one ? packs[0] : packs[1];
+                fuzz::require(bounded.packs[x.pack] == ref.id && x.offset + x.length <= ref.index_offset,
                               "locator: accepted an extent outside its pack's records");
+            }
     return 0;
 }

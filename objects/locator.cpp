@@ -35,7 +35,9 @@ bool extent_less(const LocatorExtent& a, const LocatorExtent& b) {
 }
 
 // The rules of one directory an encoder and a decoder share; nullptr if it keeps them, else why not.
-const char* dir_problem(const LocatorDir& d, const LocatorDir* prev, const std::vector<PackRef>& packs) {
+// `packs`: the PackRef of each of the locator's pack ids (empty: not checked), `count` the number of its pack ids.
+const char* dir_problem(const LocatorDir& d, const LocatorDir* prev, const std::vector<PackRef>& packs,
+                        std::size_t count) {
     if (!valid_dir_path(d.path)) return "invalid directory path";
     if (prev && !tree_order_less(prev->path, d.path)) return "directories not in tree order or not unique";
     for (std::size_t i = 0; i < d.extents.size(); ++i) {
@@ -45,10 +47,9 @@ const char* dir_problem(const LocatorDir& d, const LocatorDir* prev, const std::
         if (e.offset < kPackHeaderSize || e.length < kRecordHeaderSize || e.offset > kMaxPackLength ||
             e.length > kMaxPackLength - e.offset)
             return "extent out of range";
-        if (!packs.empty()) {
-            if (e.pack >= packs.size()) return "extent names no pack of the commit";
-            if (e.offset + e.length > packs[e.pack].index_offset) return "extent reaches past its pack's records";
-        }
+        if (e.pack >= count) return "extent names no pack of the locator";
+        if (!packs.empty() && e.offset + e.length > packs[e.pack].index_offset)
+            return "extent reaches past its pack's records";
         if (i > 0) {
             const auto& p = d.extents[i - 1];
             if (!extent_less(p, e)) return "extents not sorted";
@@ -62,10 +63,15 @@ const char* dir_problem(const LocatorDir& d, const LocatorDir* prev, const std::
 
 Bytes Locator::encode() const {
     Bytes out(std::begin(kLocatorMagic), std::end(kLocatorMagic));
+    put_u32(out, static_cast<std::uint32_t>(packs.size()));
+    for (std::size_t i = 0; i < packs.size(); ++i) {
+        if (i > 0 && !(packs[i - 1] < packs[i])) throw Error(ErrorKind::internal, "locator pack ids not sorted");
+        put_hash(out, packs[i]);
+    }
     put_u32(out, static_cast<std::uint32_t>(dirs.size()));
     const LocatorDir* prev = nullptr;
     for (const auto& d : dirs) {
-        if (const char* why = dir_problem(d, prev, {}))
+        if (const char* why = dir_problem(d, prev, {}, packs.size()))
             throw Error(ErrorKind::internal, std::string("locator of '") + d.path + "': " + why);
         prev = &d;
         put_u16(out, static_cast<std::uint16_t>(d.path.size()));
@@ -93,6 +99,20 @@ Locator Locator::decode(std::span<const std::uint8_t> b, const std::vector<PackR
         r.fail("bad magic");
     }
     Locator l;
+    std::uint32_t k = r.u32();
+    if (k > r.remaining() / 32) r.fail("pack count too large");
+    std::vector<PackRef> refs;
+    for (std::uint32_t i = 0; i < k; ++i) {
+        Hash32 id = r.hash();
+        if (!l.packs.empty() && !(l.packs.back() < id)) r.fail("pack ids not sorted or not unique");
+        if (!packs.empty()) {
+            auto it = std::lower_bound(packs.begin(), packs.end(), id,
+                                       [](const PackRef& p, const Hash32& x) { return p.id < x; });
+            if (it == packs.end() || it->id != id) r.fail("names pack " + id.hex() + ", which the commit does not");
+            refs.push_back(*it);
+        }
+        l.packs.push_back(id);
+    }
     std::uint32_t n = r.u32();
     if (n > r.remaining() / 10) r.fail("directory count too large");  // a dir takes at least 10 bytes
     l.dirs.reserve(n);
@@ -109,11 +129,11 @@ Locator Locator::decode(std::span<const std::uint8_t> b, const std::vector<PackR
             e.offset = r.u64();
             e.length = r.u64();
         }
-        std::uint32_t k = r.u32();
-        if (k > r.remaining() / 32) r.fail("delta id count too large");
-        d.delta_ids.resize(k);
+        std::uint32_t nd = r.u32();
+        if (nd > r.remaining() / 32) r.fail("delta id count too large");
+        d.delta_ids.resize(nd);
         for (auto& id : d.delta_ids) id = r.hash();
-        if (const char* why = dir_problem(d, l.dirs.empty() ? nullptr : &l.dirs.back(), packs))
+        if (const char* why = dir_problem(d, l.dirs.empty() ? nullptr : &l.dirs.back(), refs, l.packs.size()))
             r.fail(std::string(why) + " (directory '" + d.path + "')");
         l.dirs.push_back(std::move(d));
     }

@@ -351,16 +351,6 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
         for (auto& pf : fetches)
             if (pf.item && !pf.whole) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
     };
-    std::vector<PackFetch*> by_pos(c.packs.size(), nullptr);  // position in c.packs -> its fetch (nullptr: complete)
-    {
-        std::map<Hash32, PackFetch*> by_id;
-        for (auto& pf : fetches) by_id.emplace(pf.ref.id, &pf);
-        for (std::size_t i = 0; i < c.packs.size(); ++i)
-            if (auto it = by_id.find(c.packs[i].id); it != by_id.end()) {
-                by_pos[i] = it->second;
-                it->second->pos = static_cast<std::uint32_t>(i);
-            }
-    }
     auto registered = [&](PackFetch& pf) -> PackFetch& {
         if (pf.num == 0) pf.num = store.add_partial_pack(pf.ref).num;
         return pf;
@@ -369,7 +359,9 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
     if (!store.has(c.locator->id)) {
         auto at = std::lower_bound(c.packs.begin(), c.packs.end(), c.locator->pack,
                                    [](const objects::PackRef& p, const Hash32& x) { return p.id < x; });
-        PackFetch* lpf = by_pos[static_cast<std::size_t>(at - c.packs.begin())];
+        PackFetch* lpf = nullptr;
+        for (auto& pf : fetches)
+            if (at != c.packs.end() && pf.ref.id == at->id) lpf = &pf;
         if (!lpf) throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
         lpf->ranges.emplace_back(0, objects::kPackHeaderSize);
         lpf->ranges.emplace_back(lpf->ref.index_offset, lpf->ref.length - lpf->ref.index_offset);
@@ -395,6 +387,18 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
         loc = objects::Locator::decode(store.read(c.locator->id), c.packs);
     } catch (const Error& e) {
         throw Error(e.kind(), std::string(e.what()) + " (the locator of commit " + f.id.hex() + ")");
+    }
+    // the locator's packs -> their fetches (nullptr: complete here) and files
+    std::vector<PackFetch*> by_pos(loc.packs.size(), nullptr);
+    std::vector<Hash32> pack_ids = loc.packs;
+    {
+        std::map<Hash32, PackFetch*> by_id;
+        for (auto& pf : fetches) by_id.emplace(pf.ref.id, &pf);
+        for (std::size_t i = 0; i < loc.packs.size(); ++i)
+            if (auto it = by_id.find(loc.packs[i]); it != by_id.end()) {
+                by_pos[i] = it->second;
+                it->second->pos = static_cast<std::uint32_t>(i);
+            }
     }
     // the directories: on the way to each path its tree; at and below a path that is a directory, everything
     std::map<const objects::LocatorDir*, bool> dirs;  // -> whole (every extent) or only its tree
@@ -439,8 +443,8 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
             auto& fd = fds[x.pack];
             if (!fd)
                 fd = std::make_shared<util::Fd>(util::open_read(pf ? store.partial_path(pf->ref.id)
-                                                                  : store.pack_path(c.packs[x.pack].id)));
-            std::string what = "pack " + c.packs[x.pack].id.hex() + (pf ? " received from the swarm" : "");
+                                                                  : store.pack_path(pack_ids[x.pack])));
+            std::string what = "pack " + pack_ids[x.pack].hex() + (pf ? " received from the swarm" : "");
             std::vector<objects::PackEntry> recs;
             std::size_t before = next_delta;
             with_settle_retries([&] {
