@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -16,7 +17,6 @@
 #include "core/revision.hpp"
 #include "core/tree_fold.hpp"
 #include "core/version.hpp"
-#include "objects/locator.hpp"
 #include "objects/limits.hpp"
 #include "util/error.hpp"
 
@@ -206,10 +206,16 @@ FsckResult check_repository(Repository& repo) {
         std::set<Hash32> ids;
         try {
             util::Fd fd = util::open_read(repo.store().partial_path(info.ref.id));
-            if (pack_footer_absent(fd.get(), info.ref.length)) {
-                // fetched through a locator, without its index: the objects indexed decode to their ids; which
-                // others the pack holds is not known here, so an absent object of a version naming it counts as
-                // not fetched
+            std::optional<PackIndex> read;
+            try {
+                read = read_pack_index(fd.get(), what);
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::corrupt) throw;
+            }
+            if (!read) {
+                // its index was not fetched (a pull of some paths through a locator fetches only the byte ranges
+                // on them): the objects indexed decode to their ids; which others the pack holds is not known
+                // here, so an absent object of a version naming it counts as not fetched
                 index_absent.push_back(info.ref.id);
                 Bytes out;
                 for (const auto& oid : repo.store().objects_in_pack(info.num)) {
@@ -226,7 +232,7 @@ FsckResult check_repository(Repository& repo) {
                 pack_objects[info.ref.id] = std::move(ids);
                 continue;
             }
-            PackIndex pi = read_pack_index(fd.get(), what);
+            PackIndex pi = std::move(*read);
             if (pi.length != info.ref.length || pi.index_offset != info.ref.index_offset)
                 problem(what, "its index does not match the length and index offset recorded for it");
             Bytes out;

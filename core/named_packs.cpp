@@ -4,9 +4,9 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
-#include "objects/locator.hpp"
 #include "objects/limits.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -104,19 +104,26 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
             } else {
                 throw Error(ErrorKind::not_found, "the commit names pack " + p.id.hex() + ", which is not here");
             }
-            if (partial && info && pack_footer_absent(util::open_read(file).get(), p.length)) {
-                // fetched through a locator without its index: its objects are those indexed; others may be in it
-                // (not fetched)
+            std::optional<PackIndex> read;
+            try {
+                read = read_pack_index(util::open_read(file).get(), "pack " + p.id.hex());
+            } catch (const Error& e) {
+                if (!partial || e.kind() != ErrorKind::corrupt) throw;
+            }
+            if (!read) {
+                // a partial pack whose index was not fetched (a pull of some paths through a locator fetches the
+                // byte ranges on them only): its objects are those indexed; others may be in it (not fetched)
                 m->index_absent = true;
                 m->paths.push_back(file);
-                for (const auto& id : store.objects_in_pack(info->num))
-                    if (auto loc = store.locate(id); loc && loc->pack_num == info->num) {
+                if (info)
+                    for (const auto& id : store.objects_in_pack(info->num))
+                        if (auto loc = store.locate(id); loc && loc->pack_num == info->num) {
                         m->objects.push_back(Impl::Named{loc->entry, true, pack_no});
                         m->fetched.insert(id);
                     }
                 continue;
             }
-            PackIndex pi = read_pack_index(util::open_read(file).get(), "pack " + p.id.hex());
+            PackIndex pi = std::move(*read);
             m->paths.push_back(file);
             if (pi.length != p.length || pi.index_offset != p.index_offset)
                 throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() +

@@ -1,7 +1,5 @@
 #include "objects/locator.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <tuple>
 
@@ -139,14 +137,6 @@ Locator Locator::decode(std::span<const std::uint8_t> b, const std::vector<PackR
     }
     r.expect_end();
     return l;
-}
-
-bool pack_footer_absent(int fd, std::uint64_t length) {
-    if (length < kFooterSize) return false;
-    std::uint8_t f[kFooterSize];
-    ssize_t n = ::pread(fd, f, sizeof f, static_cast<off_t>(length - kFooterSize));
-    if (n < 0) return false;  // an error reading: the index reader reports it
-    return std::all_of(f, f + n, [](std::uint8_t b) { return b == 0; });
 }
 
 const LocatorDir* Locator::find(std::string_view path) const {

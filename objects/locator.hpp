@@ -28,11 +28,6 @@
 
 namespace dvt::objects {
 
-// Whether the index and footer of the pack copy `fd` (a partial pack of `length` bytes) were never fetched: its last
-// 64 bytes are all zero or beyond the end of the file (a partial pull through a locator fetches no index;
-// docs/format.md, "Partial packs"). A footer that is there but wrong is not "absent": reading the index says corrupt.
-bool pack_footer_absent(int fd, std::uint64_t length);
-
 struct LocatorExtent {
     ObjectType type = ObjectType::chunk;  // chunk, file or tree
     std::uint32_t pack = 0;               // index into Locator::packs
