@@ -775,8 +775,10 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base, std::
             it.file = store.partial_path(p->ref.id);
             auto atp = pack_fetch_params(store, p->ref, f.opts.web_seeds, f.deadline);
             p->item = &t.add(std::move(it), std::move(atp));
-            // nothing wanted yet (a pull through a locator wants no index): nothing is fetched until a stage asks
-            t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
+            // a pull of some paths may want nothing of it yet (through a locator, no index): nothing is fetched
+            // until a stage asks
+            if (!p->ranges.empty() || !f.opts.paths.empty())
+                t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
         });
     }
     fetch_partial_packs(f, t, fetches, base);

@@ -2,7 +2,8 @@
 # Partial pulls through the version's locator (docs/format.md, "Locator"; issue 16): on a version of 50,000 small
 # files in 100 directories, `dvt pull ID -- d042` receives at most 3x the directory's own bytes (not every pack's
 # index and every tree), checks the directory out byte for byte, leaves HEAD alone, and fsck passes (the rest counted
-# as not fetched). The same on a commit without a locator (`pack.locator 0`): the pack indexes find it as before.
+# as not fetched). The same on a commit without a locator (`pack.locator 0`, the default for now): the pack indexes
+# find it as before.
 # Loopback in a private namespace; every process stopped by PID (lib.sh trap).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
@@ -11,6 +12,7 @@ DIRS=${LOC_DIRS:-100}
 FILES=${LOC_FILES:-500}
 SRC=$T/src
 new_repo "$SRC"
+"$DVT" -C "$SRC" config pack.locator 1 || fail "cannot turn the locator on"
 # DIRS directories of FILES files of 1-2 KiB (incompressible, so received bytes compare with the files' sizes)
 /usr/bin/python3 -S - "$SRC" "$DIRS" "$FILES" <<'PY'
 import os, random, sys

@@ -230,6 +230,7 @@ static Locator check_locator(test::CoreRepo& r, const Commit& c) {
 
 TEST_CASE("dvt commit writes a locator that leads to every record of each directory", "[locator][core]") {
     test::CoreRepo r("locator-writer");
+    r.repo->config().set("pack.locator", "1");
     for (int d = 0; d < 3; ++d)
         for (int f = 0; f < 5; ++f)
             r.write("d" + std::to_string(d) + "/f" + std::to_string(f), std::string(3000 + 100 * f + d, char('a' + f)));
