@@ -345,13 +345,13 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     Commit target_commit = load_commit(repo, res.commit);
     const auto& limits = opts.paths;
     const auto& store = repo.store();
-    FlatTree target = flatten_tree(repo.store(), target_commit, limits);
+    FlatTree target = flatten_paths(repo.store(), target_commit, limits);
     auto head = repo.refs().head();
     head_before = head;
     FlatTree head_tree;
     std::optional<Commit> head_commit;
     if (head.commit) head_commit = load_commit(repo, *head.commit);
-    if (head_commit) head_tree = flatten_tree(repo.store(), *head_commit, limits);
+    if (head_commit) head_tree = flatten_paths(repo.store(), *head_commit, limits);
     // the work tree is compared with each version as that version was cut (its chunker)
     const ChunkerParams target_chunker = repo.chunker_of(target_commit);
     const ChunkerParams head_chunker = head_commit ? repo.chunker_of(*head_commit) : target_chunker;

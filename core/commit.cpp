@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/locator.hpp"
 #include "core/revision.hpp"
 #include "core/swarms.hpp"
 #include "core/tree.hpp"
@@ -125,6 +126,8 @@ CommitResult commit_locked(Repository& repo, const CommitOptions& opts, refs::He
     c.packs = ingest.finish();
     // at most ⌈bytes / pack.size⌉ + pack.extra-packs packs (docs/format.md, "Re-packing")
     c.packs = bound_commit_packs(repo, c, &r.repack);
+    // where each directory's objects lie, for partial pulls (docs/format.md, "Locator"): one more pack
+    add_locator(repo, c);
     if (c.packs.size() > kMaxCommitPacks)
         throw Error(ErrorKind::unsupported, "the version needs " + std::to_string(c.packs.size()) +
                                                 " packs, more than a commit may name (" +

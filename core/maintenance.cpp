@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -197,6 +198,7 @@ FsckResult check_repository(Repository& repo) {
     // 1b. partial packs: every indexed object decodes to its id; the pack index (fetched first, checked against the
     //     footer's SHA-256) tells which objects the missing part holds
     std::map<Hash32, Hash32> not_fetched_in;  // object -> partial pack whose index lists it
+    std::vector<Hash32> index_absent;         // partial packs without their index (fetched through a locator)
     for (const auto& info : repo.store().packs()) {
         if (!info.partial) continue;
         std::string what = "partial pack " + info.ref.id.hex();
@@ -204,7 +206,33 @@ FsckResult check_repository(Repository& repo) {
         std::set<Hash32> ids;
         try {
             util::Fd fd = util::open_read(repo.store().partial_path(info.ref.id));
-            PackIndex pi = read_pack_index(fd.get(), what);
+            std::optional<PackIndex> read;
+            try {
+                read = read_pack_index(fd.get(), what);
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::corrupt) throw;
+            }
+            if (!read) {
+                // its index was not fetched (a pull of some paths through a locator fetches only the byte ranges
+                // on them): the objects indexed decode to their ids; which others the pack holds is not known
+                // here, so an absent object of a version naming it counts as not fetched
+                index_absent.push_back(info.ref.id);
+                Bytes out;
+                for (const auto& oid : repo.store().objects_in_pack(info.num)) {
+                    auto loc = repo.store().locate(oid);
+                    if (!loc || loc->pack_num != info.num) continue;
+                    try {
+                        repo.store().read_at(*loc, out);
+                        ids.insert(oid);
+                        ++r.objects;
+                    } catch (const Error& err) {
+                        problem("object " + oid.hex(), err.what());
+                    }
+                }
+                pack_objects[info.ref.id] = std::move(ids);
+                continue;
+            }
+            PackIndex pi = std::move(*read);
             if (pi.length != info.ref.length || pi.index_offset != info.ref.index_offset)
                 problem(what, "its index does not match the length and index offset recorded for it");
             Bytes out;
@@ -266,8 +294,14 @@ FsckResult check_repository(Repository& repo) {
     std::map<Hash32, Need> tree_packs, file_packs;  // memo: packs an object and its children need
     std::set<Hash32> counted_not_fetched;
     // An object that is absent only because it lies in the part of a partial pack that was not fetched.
+    std::sort(index_absent.begin(), index_absent.end());
+    auto held = [&](const Hash32& obj) {
+        auto it = std::lower_bound(object_pack.begin(), object_pack.end(), std::pair<Hash32, Hash32>{obj, Hash32{}});
+        return it != object_pack.end() && it->first == obj;
+    };
     auto not_fetched = [&](const Hash32& obj) {
-        if (!not_fetched_in.count(obj)) return false;
+        // absent while a partial pack whose index was not fetched may hold it: counted as not fetched
+        if (!not_fetched_in.count(obj) && (index_absent.empty() || held(obj))) return false;
         if (counted_not_fetched.insert(obj).second) ++r.objects_not_fetched;
         return true;
     };
@@ -278,6 +312,7 @@ FsckResult check_repository(Repository& repo) {
         for (auto it = it0; it != object_pack.end() && it->first == obj; ++it) h.push_back(it->second);
         if (!h.empty()) return h;
         if (auto it = not_fetched_in.find(obj); it != not_fetched_in.end()) return Holders{it->second};
+        if (!index_absent.empty()) return index_absent;  // one of them may hold it (not fetched)
         return std::nullopt;
     };
     std::map<Hash32, std::uint64_t> file_sizes;  // memo: size of each file object read

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "objects/limits.hpp"
@@ -47,6 +48,7 @@ struct NamedPackObjects::Impl {
     mutable std::unordered_set<Hash32, Hash32Hasher> chains_ok;  // delta chunks whose chain was checked
     std::unordered_set<Hash32, Hash32Hasher> fetched;  // objects of the partial packs that are indexed
     mutable std::atomic<bool> not_fetched{false};
+    bool index_absent = false;  // a named partial pack whose index was not fetched (a partial pull by locator)
 
     explicit Impl(const VersionObjects& i) : inner(i) {}
 
@@ -58,6 +60,10 @@ struct NamedPackObjects::Impl {
         for (; it != objects.end() && it->entry.id == id; ++it) {
             if (!it->partial) return *it;
             found = &*it;
+        }
+        if (!found && index_absent) {  // it may lie in the part of such a pack that was not fetched
+            not_fetched = true;
+            throw Error(ErrorKind::not_found, std::string(what) + " " + id.hex() + " was not fetched (partial pack)");
         }
         if (!found) throw Error(ErrorKind::corrupt, std::string(what) + " " + id.hex() + " lies in no pack the commit names");
         return *found;
@@ -98,7 +104,26 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
             } else {
                 throw Error(ErrorKind::not_found, "the commit names pack " + p.id.hex() + ", which is not here");
             }
-            PackIndex pi = read_pack_index(util::open_read(file).get(), "pack " + p.id.hex());
+            std::optional<PackIndex> read;
+            try {
+                read = read_pack_index(util::open_read(file).get(), "pack " + p.id.hex());
+            } catch (const Error& e) {
+                if (!partial || e.kind() != ErrorKind::corrupt) throw;
+            }
+            if (!read) {
+                // a partial pack whose index was not fetched (a pull of some paths through a locator fetches the
+                // byte ranges on them only): its objects are those indexed; others may be in it (not fetched)
+                m->index_absent = true;
+                m->paths.push_back(file);
+                if (info)
+                    for (const auto& id : store.objects_in_pack(info->num))
+                        if (auto loc = store.locate(id); loc && loc->pack_num == info->num) {
+                        m->objects.push_back(Impl::Named{loc->entry, true, pack_no});
+                        m->fetched.insert(id);
+                    }
+                continue;
+            }
+            PackIndex pi = std::move(*read);
             m->paths.push_back(file);
             if (pi.length != p.length || pi.index_offset != p.index_offset)
                 throw Error(ErrorKind::corrupt, "the commit names pack " + p.id.hex() +

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/locator.hpp"
 #include "core/named_packs.hpp"
 #include "core/version.hpp"
 #include "objects/limits.hpp"
@@ -92,6 +93,8 @@ std::vector<PackRef> bound_commit_packs(Repository& repo, const Commit& commit, 
     std::uint64_t pack_size = repo.pack_size();
     std::uint64_t pack_target = std::min<std::uint64_t>(pack_size, kMaxPackTarget);
     std::size_t extra = repo.extra_packs();
+    // the version's locator pack, added after this, takes one of the extra packs (docs/format.md, "Locator")
+    if (extra > 0 && will_write_locator(repo, commit)) --extra;
     std::size_t bound = swarm_bound(bytes, pack_size, extra);
     if (packs.size() <= bound) {
         if (stats) *stats = st;

@@ -62,6 +62,58 @@ FlatTree flatten_tree(const ObjectStore& store, const Commit& commit, const std:
     return flatten_measured(store, commit.tree, limits);
 }
 
+FlatTree flatten_paths(const ObjectStore& store, const Commit& commit, const std::vector<std::string>& limits) {
+    if (limits.empty() || std::any_of(limits.begin(), limits.end(), [](const std::string& l) { return l.empty(); }))
+        return flatten_tree(store, commit, limits);
+    try {
+        measure_commit(StoreObjects(store), commit);
+        return flatten_measured(store, commit.tree, limits);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::not_found) throw;
+    }
+    // only the way to the limits is here (or should be): measured as far as it is needed
+    struct Pending {
+        Hash32 id;
+        std::string prefix;
+        std::uint32_t depth;
+        std::uint64_t size;
+    };
+    std::vector<Pending> todo{{commit.tree, "", 0, commit.bytes}};
+    while (!todo.empty()) {
+        Pending p = std::move(todo.back());
+        todo.pop_back();
+        if (p.depth > kMaxTreeDepth)
+            throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + " nests deeper than the limit");
+        Tree t = store.read_tree(p.id);
+        if (p.depth > 0 && t.entries.empty())
+            throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + ": an empty directory (a tree records none)");
+        std::uint64_t sum = 0;
+        for (const auto& e : t.entries) {
+            if (sum + e.size < sum) throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + ": sizes overflow");
+            sum += e.size;
+            if (e.kind != EntryKind::directory) continue;
+            std::string path = p.prefix.empty() ? e.name : p.prefix + "/" + e.name;
+            if (path.size() > kMaxPathLength)
+                throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + ": a path longer than the limit");
+            if (path_in_limits(path, limits)) {  // wanted whole: measured whole
+                TreeShape s = measure_tree(StoreObjects(store), e.id);
+                if (s.bytes != e.size)
+                    throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + ": directory '" + e.name + "' has size " +
+                                                        std::to_string(e.size) + " but holds " +
+                                                        std::to_string(s.bytes) + " bytes");
+                if (p.depth + 1 + s.depth > kMaxTreeDepth || path.size() + 1 + s.longest > kMaxPathLength)
+                    throw Error(ErrorKind::corrupt, "directory '" + path + "' exceeds the depth or path-length limit");
+            } else if (dir_relevant(path, limits)) {
+                todo.push_back(Pending{e.id, std::move(path), p.depth + 1, e.size});
+            }
+        }
+        if (sum != p.size)
+            throw Error(ErrorKind::corrupt, "tree " + p.id.hex() + " holds " + std::to_string(sum) +
+                                                " bytes but its parent (or the commit) states " + std::to_string(p.size));
+    }
+    return flatten_measured(store, commit.tree, limits);
+}
+
 FlatTree worktree_state(Repository& repo, const std::vector<std::string>& limits,
                         std::optional<objects::ChunkerParams> chunker) {
     const bool own = !chunker || *chunker == repo.chunker_params();  // the stat cache holds ids of this chunker only

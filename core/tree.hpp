@@ -29,6 +29,14 @@ FlatTree flatten_tree(const objects::ObjectStore& store, const Hash32& tree, con
 // The same for a commit's tree, whose `files` and `bytes` must also be what the tree holds.
 FlatTree flatten_tree(const objects::ObjectStore& store, const objects::Commit& commit,
                       const std::vector<std::string>& limits = {});
+// flatten_tree(store, commit, limits) for a version of which only the trees on the way to the limits and below them
+// may be here (a partial pull through the version's locator, docs/format.md "Locator"). When every tree is here it
+// is exactly flatten_tree. Otherwise each directory below a limit is measured whole (measure_tree: depth, path
+// length, entries, sizes), and each tree on the way to one locally: its entries' sizes sum to the size its parent
+// names (the root's to the commit's `bytes`), within the depth and path-length limits; trees off the way are not
+// read. A tree needed and absent is not_found. Without limits: flatten_tree.
+FlatTree flatten_paths(const objects::ObjectStore& store, const objects::Commit& commit,
+                       const std::vector<std::string>& limits);
 
 // The working tree as a FlatTree: stat cache first, then hashing (without storing) what it misses. New stat data is
 // written back to the cache, so the next call is fast.

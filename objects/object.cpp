@@ -173,6 +173,10 @@ Bytes Commit::encode() const {
              std::to_string(chunker->max_size) + (chunker->tensors ? " safetensors" : "") + "\n";
     if (git_commit) s += "git-commit " + *git_commit + "\n";
     if (git_dirty) s += std::string("git-dirty ") + (*git_dirty ? "1" : "0") + "\n";
+    if (locator) {
+        if (format < 2) throw Error(ErrorKind::internal, "a format-1 commit cannot name a locator");
+        s += "locator " + locator->id.hex() + " " + locator->pack.hex() + "\n";
+    }
     for (const auto& p : packs)
         s += "pack " + p.id.hex() + " " + std::to_string(p.length) + " " + std::to_string(p.index_offset) + "\n";
     s += "\n";
@@ -335,6 +339,11 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
         c.git_dirty = g == "1";
         l = lr.line();
     }
+    if (c.format >= 2 && l && l->starts_with("locator ")) {
+        auto f = fields(l->substr(8), 2, "locator");
+        c.locator = LocatorRef{parse_id(f[0]), parse_id(f[1])};
+        l = lr.line();
+    }
     while (l && l->starts_with("pack ")) {
         if (c.packs.size() == kMaxCommitPacks) bad_commit("more than " + std::to_string(kMaxCommitPacks) + " packs");
         auto f = fields(l->substr(5), 3, "pack");
@@ -351,6 +360,9 @@ Commit Commit::decode(std::span<const std::uint8_t> b) {
     }
     if (!l) bad_commit("truncated");
     if (!l->empty()) bad_commit("unknown header '" + std::string(split_header(*l).first) + "'");
+    if (c.locator && !std::binary_search(c.packs.begin(), c.packs.end(), PackRef{c.locator->pack, 0, 0},
+                                         [](const PackRef& x, const PackRef& y) { return x.id < y.id; }))
+        bad_commit("the locator's pack is not among the commit's packs");
     c.message = std::string(text.substr(lr.pos));
     // one encoding per commit: whatever the checks above let through must re-encode to the same bytes
     Bytes again = c.encode();

@@ -91,6 +91,14 @@ struct Commit {
     std::optional<ChunkerParams> chunker = ChunkerParams{};
     std::optional<std::string> git_commit;  // provenance (issue 5): hex id of the git HEAD commit
     std::optional<bool> git_dirty;          // whether that git work tree had uncommitted changes
+    // Format 2, optional: the version's locator (objects/locator.hpp), a chunk record of id `id` in the named pack
+    // `pack`; the header `locator <id> <pack id>`.
+    struct LocatorRef {
+        Hash32 id;
+        Hash32 pack;
+        bool operator==(const LocatorRef&) const = default;
+    };
+    std::optional<LocatorRef> locator;
     std::vector<PackRef> packs;  // every pack holding an object reachable from `tree`; sorted by id, unique
     std::string message;
 

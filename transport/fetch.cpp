@@ -16,6 +16,7 @@
 #include <set>
 
 #include "core/tree.hpp"
+#include "objects/locator.hpp"
 #include "core/version.hpp"
 #include "core/named_packs.hpp"
 #include "objects/limits.hpp"
@@ -177,6 +178,7 @@ struct PackFetch {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // byte ranges wanted so far
     std::vector<objects::PackEntry> entries;                      // its index (partial pulls)
     std::int64_t num = 0;                                         // its row (partial pulls)
+    std::uint32_t pos = 0;                                        // its position in the commit's pack list (2a)
     bool whole = false;  // a whole-version fetch chose to fetch this pack whole (most of it is live)
     bool must_be_whole = false;  // it holds an object the version needs that is here only in a pack the commit does
                                  // not name (the index keeps one row per object, so a partial copy could not hold it)
@@ -212,6 +214,7 @@ struct Fetch {
     FetchResult& res;
     Traffic traffic;
     bool kick = false;  // fetch_commit: start connecting at once (fetch_commit_alone)
+    bool by_locator = false;  // a partial pull found everything through the version's locator (2a)
 };
 
 // 1. The commit: from the store, from a mirror (the file as is; its id checks it), or by its info-hash alone (the info
@@ -291,6 +294,250 @@ std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, c
     return bytes;
 }
 
+// The records of one locator extent (docs/format.md, "Locator"), read from `fd` (the pack's partial or complete
+// file): each full record decoded and hashed (its id), each delta record given the next id of `delta_ids` (its chain
+// verifies it later). A record reaching past the extent, a header breaking the limits, or more delta records than
+// ids is corrupt.
+void scan_extent(int fd, const objects::LocatorExtent& x, const objects::LocatorDir& d, std::size_t& next_delta,
+                 const std::string& what, std::vector<objects::PackEntry>& out) {
+    const std::uint64_t end = x.offset + x.length;
+    std::uint64_t pos = x.offset;
+    Bytes stored, raw;
+    while (pos < end) {
+        std::uint8_t h[objects::kRecordHeaderSize];
+        if (end - pos < sizeof h) throw Error(ErrorKind::corrupt, what + ": a locator extent ends inside a record");
+        util::pread_all(fd, h, sizeof h, pos, what);
+        objects::PackEntry e;
+        e.offset = pos;
+        if (h[0] < 1 || h[0] > 3 || h[1] > 3)
+            throw Error(ErrorKind::corrupt, what + ": no record at offset " + std::to_string(pos) + " (locator of '" +
+                                                d.path + "')");
+        e.type = static_cast<objects::ObjectType>(h[0]);
+        e.compression = static_cast<objects::Compression>(h[1]);
+        e.depth = load_u16(h + 2);
+        e.raw_len = load_u32(h + 4);
+        e.stored_len = load_u32(h + 8);
+        objects::check_entry_limits(e, what);
+        if (e.stored_len > end - pos - sizeof h)
+            throw Error(ErrorKind::corrupt, what + ": a record at offset " + std::to_string(pos) +
+                                                " reaches past its locator extent");
+        if (objects::is_delta(e.compression)) {
+            if (next_delta >= d.delta_ids.size())
+                throw Error(ErrorKind::corrupt, what + ": more delta records than the locator of '" + d.path + "' names");
+            e.id = d.delta_ids[next_delta++];
+        } else {
+            stored.resize(e.stored_len);
+            util::pread_all(fd, stored.data(), stored.size(), pos + sizeof h, what);
+            objects::decode_record(stored, e.compression, e.raw_len, raw, what);
+            e.id = sha256(raw);
+        }
+        out.push_back(e);
+        pos += sizeof h + e.stored_len;
+    }
+}
+
+// 2a. A partial pull through the version's locator (docs/format.md, "Locator"): the locator record, then in one
+//     round the byte ranges of the trees on the way to each path and of everything of the directories at and below
+//     it; each record read from them is verified against its id (full records by hashing what they decode to, delta
+//     records through their chains) and indexed. Returns true when every tree, file object and chunk the paths need
+//     is then here, checked as check_version would check them (sizes, chunk lengths, the chunker's max); false when
+//     the locator does not lead to all of it (a path that is a file, a directory it leaves out, an object outside
+//     it): the pack indexes then find the rest (2b). A locator that breaks its rules is corrupt.
+bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, std::uint64_t base) {
+    auto& store = f.store;
+    auto& res = f.res;
+    const auto& c = res.commit;
+    const auto& paths = f.opts.paths;
+    if (!c.locator || paths.empty()) return false;
+    for (const auto& p : paths)
+        if (p.empty()) return false;
+    auto apply = [&] {
+        for (auto& pf : fetches)
+            if (pf.item && !pf.whole) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
+    };
+    auto registered = [&](PackFetch& pf) -> PackFetch& {
+        if (pf.num == 0) pf.num = store.add_partial_pack(pf.ref).num;
+        return pf;
+    };
+    // the locator record: found through its pack's index (a pack of its own, a few pieces)
+    if (!store.has(c.locator->id)) {
+        auto at = std::lower_bound(c.packs.begin(), c.packs.end(), c.locator->pack,
+                                   [](const objects::PackRef& p, const Hash32& x) { return p.id < x; });
+        PackFetch* lpf = nullptr;
+        for (auto& pf : fetches)
+            if (at != c.packs.end() && pf.ref.id == at->id) lpf = &pf;
+        if (!lpf) throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
+        lpf->ranges.emplace_back(0, objects::kPackHeaderSize);
+        lpf->ranges.emplace_back(lpf->ref.index_offset, lpf->ref.length - lpf->ref.index_offset);
+        apply();
+        t.run(base, base, true);
+        objects::PackIndex pi = with_settle_retries([&] {
+            util::Fd fd = util::open_read(store.partial_path(lpf->ref.id));
+            return objects::read_pack_index(fd.get(), "pack " + lpf->ref.id.hex() + " received from the swarm");
+        });
+        if (pi.length != lpf->ref.length || pi.index_offset != lpf->ref.index_offset)
+            throw Error(ErrorKind::corrupt, "pack " + lpf->ref.id.hex() + ": its index differs from what the commit names");
+        auto e = std::find_if(pi.entries.begin(), pi.entries.end(),
+                              [&](const objects::PackEntry& x) { return x.id == c.locator->id; });
+        if (e == pi.entries.end() || e->type != objects::ObjectType::chunk || objects::is_delta(e->compression))
+            throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
+        lpf->ranges.emplace_back(e->offset, objects::kRecordHeaderSize + e->stored_len);
+        apply();
+        t.run(base, base, true);
+        res.bytes_fetched += import_objects(store, registered(*lpf), {*e});
+    }
+    objects::Locator loc;
+    try {
+        loc = objects::Locator::decode(store.read(c.locator->id), c.packs);
+    } catch (const Error& e) {
+        throw Error(e.kind(), std::string(e.what()) + " (the locator of commit " + f.id.hex() + ")");
+    }
+    // the locator's packs -> their fetches (nullptr: complete here) and files
+    std::vector<PackFetch*> by_pos(loc.packs.size(), nullptr);
+    std::vector<Hash32> pack_ids = loc.packs;
+    {
+        std::map<Hash32, PackFetch*> by_id;
+        for (auto& pf : fetches) by_id.emplace(pf.ref.id, &pf);
+        for (std::size_t i = 0; i < loc.packs.size(); ++i)
+            if (auto it = by_id.find(loc.packs[i]); it != by_id.end()) {
+                by_pos[i] = it->second;
+                it->second->pos = static_cast<std::uint32_t>(i);
+            }
+    }
+    // the directories: on the way to each path its tree; at and below a path that is a directory, everything
+    std::map<const objects::LocatorDir*, bool> dirs;  // -> whole (every extent) or only its tree
+    for (const auto& p : paths) {
+        if (!loc.find(p)) return false;  // a file, or a directory the locator leaves out: the indexes find it
+        const auto* root = loc.find("");
+        if (!root) return false;
+        dirs.emplace(root, false);
+        for (std::size_t slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
+            const auto* d = loc.find(std::string_view(p).substr(0, slash));
+            if (!d) return false;
+            dirs.emplace(d, false);
+        }
+        auto it = std::lower_bound(loc.dirs.begin(), loc.dirs.end(), p, [](const objects::LocatorDir& d, const std::string& x) {
+            return objects::tree_order_less(d.path, x);
+        });
+        for (; it != loc.dirs.end() && (it->path == p || (it->path.size() > p.size() && it->path.starts_with(p) &&
+                                                           it->path[p.size()] == '/'));
+             ++it)
+            dirs[&*it] = true;
+    }
+    auto wanted = [&](const objects::LocatorDir& d, const objects::LocatorExtent& x) {
+        return dirs.at(&d) || x.type == objects::ObjectType::tree;
+    };
+    for (const auto& dir_whole : dirs)
+        for (const auto& x : dir_whole.first->extents)
+            if (wanted(*dir_whole.first, x))
+                if (PackFetch* pf = by_pos[x.pack]) registered(*pf).ranges.emplace_back(x.offset, x.length);
+    apply();
+    t.run(base, base, true);
+    // read the extents: what each record is
+    std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
+    std::vector<std::vector<objects::PackEntry>> found(fetches.size());
+    std::map<std::uint32_t, std::shared_ptr<util::Fd>> fds;
+    for (const auto& dir_whole : dirs) {
+        const objects::LocatorDir* d = dir_whole.first;  // named, not a structured binding: clang 14 (scripts/fuzz.sh)
+        const bool whole = dir_whole.second;             // cannot capture one
+        std::size_t next_delta = 0;
+        for (const auto& x : d->extents) {
+            if (!wanted(*d, x)) continue;
+            PackFetch* pf = by_pos[x.pack];
+            auto& fd = fds[x.pack];
+            if (!fd)
+                fd = std::make_shared<util::Fd>(util::open_read(pf ? store.partial_path(pf->ref.id)
+                                                                  : store.pack_path(pack_ids[x.pack])));
+            std::string what = "pack " + pack_ids[x.pack].hex() + (pf ? " received from the swarm" : "");
+            std::vector<objects::PackEntry> recs;
+            std::size_t before = next_delta;
+            with_settle_retries([&] {
+                recs.clear();
+                next_delta = before;
+                scan_extent(fd->get(), x, *d, next_delta, what, recs);
+            });
+            if (!pf) continue;  // a complete pack here: its objects are indexed
+            for (const auto& e : recs)
+                if (where.emplace(e.id, std::make_pair(pf, e)).second && !store.has(e.id))
+                    found[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
+        }
+        if (whole && next_delta != d->delta_ids.size())
+            throw Error(ErrorKind::corrupt, "the locator of commit " + f.id.hex() + " names " +
+                                                std::to_string(d->delta_ids.size()) + " delta records for '" + d->path +
+                                                "', its extents hold " + std::to_string(next_delta));
+    }
+    // verified (full records again, deltas through their chains) and indexed: trees and file objects first, so that
+    // a chunk's chain finds its bases either here or among the records found
+    objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
+        if (auto r = store.record_at(id)) return r;
+        auto w = where.find(id);
+        if (w == where.end()) return std::nullopt;
+        return objects::RecordAt{fds.at(w->second.first->pos)->get(), w->second.second,
+                                 "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
+    };
+    for (std::size_t k = 0; k < fetches.size(); ++k) {
+        if (found[k].empty()) continue;
+        res.bytes_fetched += verify_objects(store.partial_path(fetches[k].ref.id), fetches[k].ref, found[k], &find);
+        store.add_verified_objects(fetches[k].num, found[k]);
+        res.objects_fetched += found[k].size();
+    }
+    // is everything the paths need here now? (the rules check_version applies to what a partial pull installs)
+    core::FlatTree flat;
+    try {
+        flat = core::flatten_paths(store, c, paths);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::not_found) return false;
+        throw;
+    }
+    if (flat.empty())
+        throw Error(ErrorKind::not_found, "no path of commit " + f.id.hex().substr(0, 12) + " matches the paths given");
+    std::set<Hash32> checked;
+    for (const auto& [path, fe] : flat) {
+        if (fe.kind == objects::EntryKind::symlink || !checked.insert(fe.id).second) continue;
+        auto floc = store.locate(fe.id);
+        if (!floc) return false;
+        if (floc->entry.type != objects::ObjectType::file)
+            throw Error(ErrorKind::corrupt, "the object of '" + path + "' is a " + objects::type_name(floc->entry.type));
+        auto fo = store.read_file_object(fe.id);
+        if (fo.size != fe.size)
+            throw Error(ErrorKind::corrupt, "'" + path + "' has size " + std::to_string(fe.size) +
+                                                " in its tree but its file object says " + std::to_string(fo.size));
+        for (const auto& ch : fo.chunks) {
+            if (c.chunker && ch.size > c.chunker->max_size)
+                throw Error(ErrorKind::corrupt, "chunk " + ch.id.hex() + " of '" + path +
+                                                    "' is longer than the commit's chunker max");
+            auto cl = store.locate(ch.id);
+            if (!cl) return false;
+            if (cl->entry.type != objects::ObjectType::chunk || cl->entry.raw_len != ch.size)
+                throw Error(ErrorKind::corrupt, "chunk " + ch.id.hex() + " of '" + path + "' is " +
+                                                    std::to_string(cl->entry.raw_len) +
+                                                    " bytes in its pack, its manifest says " + std::to_string(ch.size));
+            if (objects::is_delta(cl->entry.compression)) try {
+                    store.delta_chain(*cl);
+                } catch (const Error& e) {
+                    if (e.kind() != ErrorKind::not_found) throw;
+                    return false;
+                }
+        }
+    }
+    // every named pack is here at least as a partial pack (its row, a sparse file of its length with no index: fsck
+    // and later pulls then know the version names it and what of it was fetched)
+    for (auto& pf : fetches) {
+        registered(pf);
+        fs::path file = store.partial_path(pf.ref.id);
+        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) throw_errno("cannot create " + file.string());
+        util::Fd guard(fd);
+        struct stat st;
+        if (::fstat(fd, &st) != 0) throw_errno("cannot stat " + file.string());
+        if (static_cast<std::uint64_t>(st.st_size) < pf.ref.length &&
+            ::ftruncate(fd, static_cast<off_t>(pf.ref.length)) != 0)
+            throw_errno("cannot extend " + file.string());
+    }
+    f.by_locator = true;
+    return true;
+}
+
 // 2b. Only the pieces of `fetches` that hold what `opts.paths` need (or, with no paths, what the whole version needs):
 //     every pack's index (its tail, checked against the footer's SHA-256), then the trees and file objects not yet
 //     here, then the chunks of the files under the paths. Each object is verified against its id and indexed as it
@@ -305,6 +552,7 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
         for (auto& pf : fetches)
             if (pf.item && !pf.whole) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
     };
+    if (fetch_by_locator(f, t, fetches, base)) return;
     for (auto& pf : fetches) {
         want_more(pf, 0, objects::kPackHeaderSize);
         want_more(pf, pf.ref.index_offset, pf.ref.length - pf.ref.index_offset);
@@ -398,6 +646,15 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
             chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
         }
     }
+    // the version's locator (not reached from the tree): a whole version holds it too, so that its packs are whole
+    // here and can serve partial pulls
+    if (whole_version && res.commit.locator && !store.has(res.commit.locator->id))
+        if (auto w = where.find(res.commit.locator->id); w != where.end() &&
+                                                        w->second.second.type == objects::ObjectType::chunk &&
+                                                        !objects::is_delta(w->second.second.compression)) {
+            want_more(*w->second.first, w->second.second.offset, objects::kRecordHeaderSize + w->second.second.stored_len);
+            chunks[static_cast<std::size_t>(w->second.first - fetches.data())].push_back(w->second.second);
+        }
     if (whole_version)
         for (auto& pf : fetches) {
             if (!pf.item) continue;  // cannot happen: run() returns when every queued pack was added and is done
@@ -522,7 +779,10 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base, std::
             it.file = store.partial_path(p->ref.id);
             auto atp = pack_fetch_params(store, p->ref, f.opts.web_seeds, f.deadline);
             p->item = &t.add(std::move(it), std::move(atp));
-            if (!p->ranges.empty()) t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
+            // a pull of some paths may want nothing of it yet (through a locator, no index): nothing is fetched
+            // until a stage asks
+            if (!p->ranges.empty() || !f.opts.paths.empty())
+                t.want(*p->item, pieces_for(p->ranges, p->ref.length, p->piece), p->piece);
         });
     }
     fetch_partial_packs(f, t, fetches, base);
@@ -578,6 +838,10 @@ void drop_created(Fetch& f, const std::vector<Hash32>& created, bool files = tru
 
 void check_received(Fetch& f, const std::vector<objects::SealedPack>& verified, const std::vector<Hash32>& created) {
     try {
+        if (f.by_locator) {  // checked in 2a: the trees on the way, what is below the paths
+            verify_delta_chains(verified, f.store);
+            return;
+        }
         core::PackObjects received(verified, &f.store);
         core::NamedPackObjects objs(received, f.store, f.res.commit, verified);
         core::VersionCheckOptions o;

@@ -89,7 +89,7 @@ bool have_paths(core::Repository& repo, const Hash32& id, const std::vector<std:
     auto c = store.read_commit(id);
     if (!c) return false;
     try {
-        auto flat = core::flatten_tree(store, *c, paths);
+        auto flat = core::flatten_paths(store, *c, paths);
         if (flat.empty()) return false;
         for (const auto& [path, fe] : flat) {
             if (fe.kind == objects::EntryKind::symlink || fe.kind == objects::EntryKind::directory) continue;
