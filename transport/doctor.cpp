@@ -16,8 +16,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iterator>
 #include <random>
+#include <set>
 
 #include "transport/session.hpp"
 #include "util/error.hpp"
@@ -253,11 +255,13 @@ PeerProbe probe(const Endpoint& peer, const Address& from, std::uint16_t listen_
         if (q.revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t k = ::recv(fd, buf, sizeof buf, 0);
             if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+                bool closed = k == 0 || errno == ECONNRESET;  // a reset is how libtorrent drops unknown torrents
+                int why = errno;
                 p.wire = scan_peer_wire(in, std::span<const std::uint8_t, 20>(ih));
-                p.error = k == 0 ? (p.wire.handshake ? "it closed the connection"
+                p.error = closed ? (p.wire.handshake ? "it closed the connection"
                                                      : "it closed the connection before its handshake: it does not "
                                                        "serve the torrent asked for")
-                                 : std::string("the connection failed: ") + std::strerror(errno);
+                                 : std::string("the connection failed: ") + std::strerror(why);
                 break;
             }
             if (k > 0) in.insert(in.end(), buf, buf + k);
@@ -336,6 +340,23 @@ DoctorReport doctor(const DoctorOptions& opts) {
         std::mt19937 rng(std::random_device{}());
         for (auto& b : ih) b = static_cast<std::uint8_t>(rng());
     }
+    if (s) {
+        // libtorrent refuses incoming connections (before any alert) in a session without an active torrent: the
+        // probed torrent is added by its hash, in upload mode (it writes nothing), finding no peers of its own
+        lt::add_torrent_params atp;
+        lt::sha256_hash v2;
+        if (opts.info_hash) v2 = to_lt(*opts.info_hash);
+        else std::copy(ih.begin(), ih.end(), v2.begin());
+        atp.info_hashes.v2 = v2;
+        atp.name = "dvt-doctor";
+        atp.save_path = (std::filesystem::temp_directory_path() / "dvt-doctor-unused").string();
+        atp.flags |= lt::torrent_flags::upload_mode | lt::torrent_flags::disable_dht | lt::torrent_flags::disable_lsd |
+                     lt::torrent_flags::disable_pex;
+        try {
+            s->add_torrent(std::move(atp));
+        } catch (const Error&) {
+        }
+    }
     std::uint16_t port = rep.listen ? rep.listen->port() : 0;
     bool any_nat = false, all_none = !opts.peers.empty();
     for (const auto& peer : opts.peers) {
@@ -355,6 +376,20 @@ DoctorReport doctor(const DoctorOptions& opts) {
         rep.peers.push_back(std::move(pr));
     }
     rep.nat = any_nat ? "nat" : all_none ? "none" : "unknown";
+    // the peers that know our listen port (they read our extension handshake) try to connect to it
+    if (s) {
+        std::set<Address> asked, seen;
+        for (const auto& pr : rep.peers)
+            if (pr.wire.handshake && pr.wire.same_torrent) asked.insert(pr.peer.address());
+        auto until = Clock::now() + std::min<std::chrono::milliseconds>(opts.timeout, std::chrono::seconds(5));
+        while (!asked.empty() && seen.size() < asked.size() && Clock::now() < until)
+            s->poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
+                if (auto* ic = lt::alert_cast<lt::incoming_connection_alert>(a))
+                    if (asked.count(ic->endpoint.address())) seen.insert(ic->endpoint.address());
+            });
+        for (auto& pr : rep.peers)
+            if (pr.wire.handshake && pr.wire.same_torrent) pr.reached_us = seen.count(pr.peer.address()) > 0;
+    }
     return rep;
 }
 

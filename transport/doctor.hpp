@@ -10,8 +10,13 @@
 //    listen port. What the peer sends is hostile: it is read with bounded buffers (scan_peer_wire), never trusted.
 //  - The NAT guess compares that address with this machine's addresses: the same ("none": the peer reaches this
 //    machine's address directly, unless a firewall blocks it), another one ("nat": an address translation between
-//    them; the peer can connect back only through a port forwarding), or unknown (no answer). Whether the peer can
-//    really open a connection to the listen socket is not tested (that needs the peer's cooperation).
+//    them; the peer can connect back only through a port forwarding), or unknown (no answer).
+//  - Reachability: our extension handshake names the listen port ("p"); a libtorrent peer (dvt serve, qBittorrent)
+//    adds us to the torrent's peer list and connects to that port (the session holds the probed torrent, added by its
+//    hash in upload mode: libtorrent refuses incoming connections without one). After the probes it waits up to
+//    min(timeout, 5 s) for such incoming connections (incoming_connection_alert, matched by the peer's address):
+//    `reached_us`. A peer that does not try (some clients do not connect to peers that want nothing) is false too: a
+//    false is "not seen", a true is proof.
 //  - Never writes anything; never sends anything but to the listen address's network and the peers named (and, with
 //    `port_mapping`, the UPnP/NAT-PMP discovery of the local network).
 #pragma once
@@ -55,6 +60,9 @@ struct PeerProbe {
     WireScan wire;
     std::string error;        // why the probe ended early (connection refused, timeout, closed by the peer, ...)
     std::string nat;          // "none", "nat" or "unknown"
+    // Whether the peer opened a connection to our listen socket after the probe (it learns the port from our
+    // extension handshake, and libtorrent peers try it): nullopt when it was not asked (no handshake for the torrent).
+    std::optional<bool> reached_us;
 };
 
 struct PortMapping {

@@ -97,10 +97,13 @@ one_error_line
 expect_exit 0 "$DVT" --json doctor --peer "$PEER" --commit "$V1" --listen 127.0.0.7 --timeout 5
 assert_json 'j["listen"].startswith("127.0.0.7:") and j["listen_scope"] == "loopback" and j["port_mapping"] == "off" and j["nat"] == "none"'
 assert_json 'j["peers"][0]["connected"] and j["peers"][0]["serves_commit"] and j["peers"][0]["complete"] and j["peers"][0]["seen_as"] == "127.0.0.7" and j["peers"][0]["client"].startswith("dvt/") and j["peers"][0]["nat"] == "none"'
+# dvt serve learnt doctor's listen port from the probe and connected to it: the listen socket is reachable from it
+assert_json 'j["peers"][0]["reached_us"] is True'
 # a commit it does not serve: it closes the connection; a closed port: refused
 expect_exit 0 "$DVT" --json doctor --peer "$PEER" --peer 127.0.0.9:9 --commit "$(printf 'ab%.0s' {1..32})" --listen 127.0.0.7
 assert_json 'not j["peers"][0]["serves_commit"] and "closed the connection" in j["peers"][0]["error"]'
 assert_json 'not j["peers"][1]["connected"] and "refused" in j["peers"][1]["error"] and j["nat"] == "unknown"'
+assert_json 'j["peers"][0]["reached_us"] is None and j["peers"][1]["reached_us"] is None'
 expect_exit 0 "$DVT" doctor --peer "$PEER" --commit "$V1" --listen 127.0.0.7
 assert_grep "^peer $PEER: connected in .*, serves the commit \\(complete\\), client 'dvt/.*', sees us as 127\\.0\\.0\\.7" "$OUT"
 assert_grep "^NAT: none" "$OUT"
@@ -187,6 +190,7 @@ echo "  qBittorrent fetched V1 ($((1 + NPACKS)) torrents) from dvt serve in $(($
 # doctor sees qBittorrent as it sees dvt serve
 expect_exit 0 "$DVT" --json doctor --peer "127.0.0.1:$QP" --commit "$V1" --listen 127.0.0.7 --timeout 5
 assert_json 'j["peers"][0]["connected"] and j["peers"][0]["serves_commit"] and j["peers"][0]["seen_as"] == "127.0.0.7" and "qBittorrent" in j["peers"][0]["client"]'
+echo "  doctor: qBittorrent connected back to doctor's listen port: $(json_get 'j["peers"][0]["reached_us"]')" >&2
 cmp "$A/.dvt/commits/$V1" "$T/qbdl/dvt-commit" >&2 || fail "qBittorrent's commit file differs from the repository's"
 for p in "$A"/.dvt/packs/*.pack; do
     cmp "$p" "$T/qbdl/$(basename "$p")" >&2 || fail "qBittorrent's copy of $(basename "$p") differs"
