@@ -159,7 +159,6 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
             next_lsd = Clock::now() + std::chrono::seconds(5);
         }
         if (Clock::now() >= next_save) {
-            note_missing(false);
             start_writeback();
             save_resume(lt::torrent_handle::only_if_modified);
             next_save = Clock::now() + std::chrono::seconds(1);

@@ -181,9 +181,11 @@ private:
 
     [[noreturn]] void timeout(bool have_commit);
 
-    // Records, for the items that are incomplete and made no progress since the last call (`all`: every incomplete
-    // item), which of their missing wanted pieces each connected peer lacks (get_peer_info): the timeout then says
-    // the same about a peer that lacks data whether it is still connected or has closed the connection since.
+    // Records, for the incomplete items (`all`; else only those that made no progress since the last call), which of
+    // their missing wanted pieces each connected peer lacks (get_peer_info). Called by timeout() only: called every
+    // second while running, these blocking calls stalled LAN-discovery pulls (t112: 2 pieces never arrived), so a
+    // peer that left earlier is known to lack data only when libtorrent let it go for that reason
+    // (not_interested_upload_only, handle()).
     void note_missing(bool all);
 
     // Pauses the complete whole packs beyond the kMaxSeeding most recently added: each would keep its connection to
