@@ -395,11 +395,12 @@ void Transfer::apply(const lt::torrent_status& st) {
     i.has_metadata = st.has_metadata;
     if (!st.has_metadata) return;
     i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
-    i.have = st.pieces;
     if (!i.wanted) {
+        i.have_whole = st.pieces;  // for the timeout's message only (`have` keeps meaning "of a fetch in stages")
         if (st.is_seeding) i.done = true;
         return;
     }
+    i.have = st.pieces;
     bool all = true;
     for (std::size_t p = 0; p < i.wanted->size() && all; ++p)
         if ((*i.wanted)[p] && (static_cast<int>(p) >= i.have.size() || !i.have.get_bit(lt::piece_index_t(static_cast<int>(p)))))
@@ -410,12 +411,13 @@ void Transfer::apply(const lt::torrent_status& st) {
 // Missing wanted pieces of `i` as of its last status (all of its wanted pieces when it has no metadata yet).
 std::vector<int> missing_pieces(const Item& i) {
     std::vector<int> out;
-    int n = i.have.size();
+    const auto& have = i.wanted ? i.have : i.have_whole;
+    int n = have.size();
     if (i.wanted) n = std::max<int>(n, static_cast<int>(i.wanted->size()));
     for (int p = 0; p < n; ++p) {
         if (i.wanted && (static_cast<std::size_t>(p) >= i.wanted->size() || !(*i.wanted)[static_cast<std::size_t>(p)]))
             continue;
-        if (p >= i.have.size() || !i.have.get_bit(lt::piece_index_t(p))) out.push_back(p);
+        if (p >= have.size() || !have.get_bit(lt::piece_index_t(p))) out.push_back(p);
     }
     return out;
 }

@@ -88,6 +88,7 @@ struct Item {
     std::optional<std::vector<bool>> wanted;  // pieces to fetch; nullopt = the whole torrent
     std::uint64_t wanted_bytes = 0;
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
+    lt::typed_bitfield<lt::piece_index_t> have_whole;  // the same for a torrent fetched whole (timeout message only)
     bool saving = false;
     bool saved_done = false;  // a save was asked for after it was complete: nothing changes any more
     bool has_metadata = false;  // as of the last status (only a torrent with metadata has storage)
