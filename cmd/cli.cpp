@@ -24,7 +24,8 @@ const std::vector<CommandEntry>& command_table() {
         {"serve", register_serve},       {"clone", register_clone},     {"pull", register_pull},
         {"remote", register_remote},     {"push", register_push},       {"key", register_key},
         {"pin", register_pin},           {"verify", register_verify},   {"mount", register_mount},
-        {"hooks", register_hooks},
+        {"hooks", register_hooks},       {"torrent", register_torrent},
+        {"doctor", register_doctor},
     };
     return table;
 }

@@ -66,6 +66,8 @@ void register_pin(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_hooks(CLI::App&, Context&);
 void register_mount(CLI::App&, Context&);
+void register_torrent(CLI::App&, Context&);
+void register_doctor(CLI::App&, Context&);
 
 const std::vector<CommandEntry>& command_table();
 

@@ -95,12 +95,24 @@ void register_serve(CLI::App& app, Context& ctx) {
         // SIGUSR1 prints a status line (like dd's): what has been uploaded so far, without stopping
         o.status = [&ctx](const transport::ServeStatus& s) {
             const auto& c = s.counts;
-            if (ctx.json)
+            int peers = 0;
+            for (const auto& t : s.torrents) peers += t.peers;
+            if (ctx.json) {
+                nlohmann::json torrents = nlohmann::json::array();
+                for (const auto& t : s.torrents)
+                    torrents.push_back({{"kind", t.commit ? "commit" : "pack"}, {"id", t.id.hex()}, {"peers", t.peers}});
                 ctx.print_json({{"status", "serving"}, {"bytes_uploaded", s.bytes_uploaded}, {"commits", c.commits},
-                                {"packs", c.packs}, {"partial_packs", c.partial_packs}});
-            else
+                                {"packs", c.packs}, {"partial_packs", c.partial_packs}, {"torrents", torrents},
+                                {"dropped", s.dropped}});
+            } else {
                 *ctx.out << "serving " << c.commits << " commits and " << c.packs << " packs, "
-                         << human_bytes(s.bytes_uploaded) << " uploaded\n";
+                         << human_bytes(s.bytes_uploaded) << " uploaded, " << peers << " peer connections on "
+                         << s.torrents.size() << " torrents";
+                std::string dropped;
+                for (const auto& [why, n] : s.dropped) dropped += (dropped.empty() ? "" : ", ") + std::to_string(n) + " " + why;
+                if (!dropped.empty()) *ctx.out << "; connections ended: " << dropped;
+                *ctx.out << "\n";
+            }
             ctx.out->flush();
         };
         auto repo = ctx.open_repo();

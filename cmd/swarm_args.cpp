@@ -26,6 +26,8 @@ void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
     sub->add_option("--upload-limit", a.upload_limit, "Cap on upload rate, bytes/s (e.g. 20M); applies to all peers");
     sub->add_option("--download-limit", a.download_limit, "Cap on download rate, bytes/s (e.g. 20M)");
     sub->add_option("--timeout", a.timeout, "Seconds to wait for the data before giving up (default 60)");
+    sub->add_option("--commit-torrent", a.commit_torrent,
+                    "The commit's .torrent file (dvt torrent): for peers that do not send a torrent's info dict");
     sub->add_option("--listen", a.listen,
                     "Local IP[:PORT] to connect from and listen on (default: the address routing to the first peer)");
 }
@@ -44,6 +46,7 @@ transport::PullOptions parse_swarm_args(const SwarmArgs& a) {
     if (!a.download_limit.empty()) o.download_limit = transport::parse_rate(a.download_limit, "--download-limit");
     o.timeout = checked_seconds(a.timeout, "--timeout", 0.001, kMaxNetworkTimeout);
     if (!a.listen.empty()) o.listen = transport::parse_listen_address(a.listen);
+    o.commit_torrent = a.commit_torrent;
     return o;
 }
 
@@ -111,6 +114,8 @@ nlohmann::json fetch_json(const transport::FetchResult& f) {
             {"bytes_downloaded", f.bytes_downloaded},
             {"bytes_received", f.bytes_received},
             {"bytes_uploaded", f.bytes_uploaded},
+            {"pieces_failed", f.pieces_failed},
+            {"peers_banned", f.peers_banned},
             {"seconds", f.seconds},
             {"transfer_seconds", f.transfer_seconds},
             {"import_seconds", f.import_seconds}};
@@ -131,8 +136,18 @@ std::string fetch_summary(const transport::FetchResult& f) {
                                    (p.holepunched ? ", hole-punched" : "") + ")";
         else by += " (mirror)";
     }
+    std::string bad;
+    if (f.pieces_failed) {
+        bad = "; " + std::to_string(f.pieces_failed) + (f.pieces_failed == 1 ? " piece" : " pieces") +
+              " failed verification and were fetched again";
+        if (!f.peers_banned.empty()) {
+            bad += " (banned:";
+            for (const auto& p : f.peers_banned) bad += " " + p;
+            bad += ")";
+        }
+    }
     return "received " + std::to_string(f.packs_fetched) + " of " + std::to_string(f.packs_total) + " packs" + part + ", " +
-           human_bytes(f.bytes_downloaded) + " in " + secs + rate + by;
+           human_bytes(f.bytes_downloaded) + " in " + secs + rate + bad + by;
 }
 
 }  // namespace dvt::cmd

@@ -17,6 +17,7 @@ struct SwarmArgs {
     std::string branch = "main";
     std::string upload_limit, download_limit;
     std::string listen;
+    std::string commit_torrent;
     double timeout = 60;
     bool force = false;
 };

@@ -132,7 +132,7 @@ mkdir -p "$r2"
 )
 
 rm -rf "$out"
-mkdir -p "$out"/{tree,file,commit,pack,record,dht,config,lockfile,ignore,tensor,statcache}
+mkdir -p "$out"/{tree,file,commit,pack,record,dht,config,lockfile,ignore,tensor,statcache,peerwire}
 for r in "$r1/data" "$r2"; do (cd "$r" && dvt status >/dev/null); done  # writes .dvt/stat-cache
 
 "$PY" -S - "$DVT" "$out" "$r1/data" "$r2" "$r1/dvt.lock" <<'EOF'
@@ -246,6 +246,25 @@ for i, c in enumerate(commit_ids[:3]):
 dht(7, seq, b"refs/tags/v1", {b"c": commit_ids[-1], b"v": 1, b"w": [b"http://127.0.0.1:8080/data"]})
 dht(8, seq, b"dvt-refs", {b"r": [b"refs/heads/main", b"refs/heads/side", b"refs/tags/v1"], b"v": 1})
 dht(9, seq, b"dvt-refs", {b"r": [], b"v": 1})
+EOF
+
+# peer wire (dvt doctor's probe): info-hash | handshake | messages, as a libtorrent peer answers
+"$PY" -S - "$out/peerwire" <<'EOF'
+import os, sys
+def benc(v):
+    if isinstance(v, int): return b"i%de" % v
+    if isinstance(v, bytes): return b"%d:%s" % (len(v), v)
+    return b"d" + b"".join(benc(k) + benc(v[k]) for k in sorted(v)) + b"e"
+def msg(i, payload=b""): return (len(payload) + 1).to_bytes(4, "big") + bytes([i]) + payload
+ih = bytes(range(20))
+def hs(ext): return b"\x13BitTorrent protocol" + bytes([0, 0, 0, 0, 0, 0x10 if ext else 0, 0, 4]) + ih + b"-lt2080-abcdefghijkl"
+seeds = {
+    "v4": hs(True) + msg(20, b"\0" + benc({b"m": {b"ut_metadata": 2}, b"p": 6881, b"v": b"qBittorrent/4.5.2", b"yourip": bytes([10, 0, 0, 7])})) + msg(14),
+    "v6": hs(True) + msg(20, b"\0" + benc({b"p": 1, b"yourip": bytes(15) + b"\x01"})) + msg(5, b"\xff"),
+    "split": hs(True) + b"\0\0\0\0" + msg(20, b"\0" + benc({b"v": b"dvt/0.1.0", b"yourip": bytes([127, 0, 0, 3])})),
+}
+for name, body in seeds.items():
+    open(os.path.join(sys.argv[1], name), "wb").write(ih + body)
 EOF
 
 # a few hand-written configs and lock files beside the real ones: comments, spacing, CRLF

@@ -20,7 +20,7 @@
 # CXX (clang++), FUZZ_EXTRA (more libFuzzer flags).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-all_targets=(tree file commit pack record dht config lockfile ignore tensor statcache)
+all_targets=(tree file commit pack record dht config lockfile ignore tensor statcache peerwire)
 
 secs=${1:-180}
 [[ "$secs" =~ ^[0-9]+$ && "$secs" -gt 0 ]] || { echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2; }

@@ -217,6 +217,32 @@ struct Fetch {
     bool by_locator = false;  // a partial pull found everything through the version's locator (2a)
 };
 
+// A commit's .torrent given by the user (PullOptions::commit_torrent): read bounded, loaded by libtorrent, accepted
+// only if its v2 info-hash is the commit id and it describes one file named dvt-commit within the commit size limit.
+lt::add_torrent_params commit_torrent_params(const fs::path& file, const Hash32& id) {
+    constexpr std::uint64_t kMaxCommitTorrent = 4 << 20;  // a 16 MiB commit's torrent holds a 32 KiB piece layer
+    util::Fd fd = util::open_read(file);
+    if (util::file_size(fd.get()) > kMaxCommitTorrent)
+        throw Error(ErrorKind::usage, file.string() + " is too large to be a commit's .torrent");
+    Bytes b = util::read_file(file);
+    lt::add_torrent_params atp;
+    try {
+        atp = lt::load_torrent_buffer({reinterpret_cast<const char*>(b.data()), static_cast<std::ptrdiff_t>(b.size())});
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::usage, file.string() + " is not a .torrent file: " + e.what());
+    }
+    if (!atp.ti || !atp.ti->info_hashes().has_v2() || from_lt(atp.ti->info_hashes().v2) != id)
+        throw Error(ErrorKind::usage, file.string() + " is not the torrent of commit " + id.hex());
+    const auto& files = atp.ti->files();
+    if (files.num_files() < 1 || files.file_name(lt::file_index_t{0}) != objects::kCommitTorrentName ||
+        static_cast<std::uint64_t>(files.file_size(lt::file_index_t{0})) > kMaxCommitSize)
+        throw Error(ErrorKind::corrupt, id.hex() + " names a torrent that is not a dvt commit");
+    atp.trackers.clear();  // where to find peers is the command line's business
+    atp.url_seeds.clear();
+    atp.peers.clear();
+    return atp;
+}
+
 // 1. The commit: from the store, from a mirror (the file as is; its id checks it), or by its info-hash alone (the info
 //    dict arrives through ut_metadata and is checked against the info-hash by libtorrent), then re-hashed into its id.
 Bytes fetch_commit(Fetch& f) {
@@ -243,10 +269,16 @@ Bytes fetch_commit(Fetch& f) {
     if (store.has_commit(id)) return store.read_commit_bytes(id);
     Transfer t(f.session, id, opts, f.start, f.deadline);
     lt::add_torrent_params atp;
-    atp.info_hashes.v2 = to_lt(id);
-    atp.name = objects::kCommitTorrentName;
-    atp.save_path = f.dir.path().string();
     Item commit_item;
+    if (!opts.commit_torrent.empty()) {
+        atp = commit_torrent_params(opts.commit_torrent, id);  // the info dict from the file, not from a peer
+        commit_item.kick_when_checked = true;
+        commit_item.length = static_cast<std::uint64_t>(atp.ti->files().file_size(lt::file_index_t{0}));
+    } else {
+        atp.info_hashes.v2 = to_lt(id);
+        atp.name = objects::kCommitTorrentName;
+    }
+    atp.save_path = f.dir.path().string();
     commit_item.name = objects::kCommitTorrentName;
     commit_item.id = id;
     Item& added = t.add(std::move(commit_item), std::move(atp));
@@ -896,6 +928,7 @@ objects::Commit fetch_commit_alone(SwarmSession& session, core::Repository& repo
     res.id = id;
     PullOptions o = opts;
     o.progress = nullptr;  // one commit file: no progress line of its own
+    o.commit_torrent.clear();  // the torrent given is the pulled commit's, not one of its ancestors'
     PullDir dir(repo.store().tmp_dir(), id);
     Fetch f{session, repo, repo.store(), id, o, Clock::now(), deadline, dir, res, {}, true};
     Bytes b = fetch_commit(f);  // checked against the id (mirror: here; swarm: info-hash, then SHA-256 of the file)
@@ -961,6 +994,8 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
     res.paths = session.path_bytes();
     res.port_mapped = session.native().get_settings().get_bool(lt::settings_pack::enable_upnp);
+    res.pieces_failed = static_cast<std::uint64_t>(f.traffic.pieces_failed);
+    res.peers_banned.assign(f.traffic.banned.begin(), f.traffic.banned.end());
     res.packs_fetched = verified.size();
     check_received(f, verified, created);  // the whole version, before anything of it is stored
     auto import_start = Clock::now();

@@ -121,11 +121,8 @@ namespace {
 
 // Whether a clone that failed holds something verified worth keeping: the version imported (its ref), or a partial
 // pack whose resume data lists a piece libtorrent verified against the pack's merkle tree.
-bool holds_verified(core::Repository& repo) {
-    try {
-        if (repo.refs().read("refs/heads/main")) return true;
-    } catch (const Error&) {
-    }
+// Pieces of packs in partial/ that resume data lists as verified (a later pull or clone does not fetch them again).
+bool holds_verified_pieces(core::Repository& repo) {
     std::error_code ec;
     for (fs::directory_iterator it(repo.store().partial_dir(), ec), end; !ec && it != end; it.increment(ec)) {
         if (it->path().extension() != ".resume") continue;
@@ -136,6 +133,14 @@ bool holds_verified(core::Repository& repo) {
         if (!lec && atp.have_pieces.count() > 0) return true;
     }
     return false;
+}
+
+bool holds_verified(core::Repository& repo) {
+    try {
+        if (repo.refs().read("refs/heads/main")) return true;
+    } catch (const Error&) {
+    }
+    return holds_verified_pieces(repo);
 }
 
 }  // namespace
@@ -219,7 +224,10 @@ CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts
         throw;
     } catch (const Error& e) {
         // a refused version (corrupt) is not worth resuming: nothing of it was stored
-        if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::unsupported || !keep()) throw;
+        if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::unsupported) throw;
+        if (!keep())
+            throw Error(e.kind(), std::string(e.what()) + " (nothing was verified: " +
+                                      (existed ? "what the clone put into " : "") + dir.string() + " was removed)");
         throw Error(e.kind(), std::string(e.what()) + " (the clone in " + dir.string() +
                                   " keeps what it verified: the same dvt clone resumes it)");
     }
@@ -288,7 +296,14 @@ PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const P
         record();
     } else {
         session = open_session(opts);
-        res.fetch = fetch(*session, repo, id, opts, record);
+        try {
+            res.fetch = fetch(*session, repo, id, opts, record);
+        } catch (const Error& e) {
+            // no peers, a timeout, a disk error: the verified pieces stay in partial/ (fetch) for the next pull
+            if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::unsupported || !holds_verified_pieces(repo))
+                throw;
+            throw Error(e.kind(), std::string(e.what()) + " (the verified pieces are kept: the next pull resumes)");
+        }
     }
 
     auto head = repo.refs().head();

@@ -64,6 +64,9 @@ struct PullOptions {
     std::int64_t upload_limit = 0, download_limit = 0;  // bytes/s, 0 = unlimited (see SwarmSession::set_rate_limits)
     std::optional<Endpoint> listen;  // default: the local address routing to the first peer, any port
     std::vector<std::string> paths;  // pull: only these paths (and only their chunks cross the wire); empty = all
+    // The commit's .torrent (dvt torrent): its info dict is then taken from this file (checked against the commit
+    // id) instead of from a peer (ut_metadata), for peers that do not send it (BiglyBT). Empty: none.
+    std::filesystem::path commit_torrent;
     std::chrono::milliseconds timeout = std::chrono::seconds(60);
     std::function<void(const PullProgress&)> progress;  // called about 4 times a second while receiving
     std::function<bool()> interrupted;                   // polled; true aborts with Interrupted
@@ -84,6 +87,8 @@ struct FetchResult {
     std::uint64_t bytes_downloaded = 0;  // payload bytes received from peers
     std::uint64_t bytes_received = 0;    // everything received, protocol overhead included
     std::uint64_t bytes_uploaded = 0;    // payload bytes sent to other peers while this one downloaded
+    std::uint64_t pieces_failed = 0;     // pieces received that failed their hash check (fetched again elsewhere)
+    std::vector<std::string> peers_banned;  // peers libtorrent banned for sending them ("IP:PORT")
     double seconds = 0;                  // download time, verification included
     double transfer_seconds = 0;         // of which receiving (the rest: verifying the packs)
     double import_seconds = 0;           // moving the verified packs in and indexing them (under the write lock)

@@ -6,6 +6,9 @@
 #include <libtorrent/load_torrent.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+#include <algorithm>
 
 #include "objects/torrent_id.hpp"
 #include "util/error.hpp"
@@ -182,7 +185,41 @@ std::uint64_t Seeder::bytes_uploaded() const {
     return n;
 }
 
+namespace {
+
+// Why libtorrent closed a connection (lt::close_reason_t), for the reasons a seeder sees; others by number.
+std::string close_reason_text(lt::close_reason_t r) {
+    using R = lt::close_reason_t;
+    switch (r) {
+        case R::none: return "";
+        case R::duplicate_peer_id: return "duplicate peer id";
+        case R::torrent_removed: return "torrent removed";
+        case R::upload_to_upload: return "both sides complete";
+        case R::not_interested_upload_only: return "peer complete and not interested";
+        case R::timeout: return "timed out";
+        case R::timed_out_interest: return "not interested for too long";
+        case R::timed_out_activity: return "inactive for too long";
+        case R::timed_out_handshake: return "handshake timed out";
+        case R::timed_out_request: return "no request after unchoke";
+        case R::peer_churn: return "replaced by a better peer";
+        case R::too_many_connections: return "too many connections";
+        case R::too_many_files: return "too many open files";
+        case R::invalid_info_hash: return "unknown torrent";
+        case R::self_connection: return "connection to itself";
+        case R::corrupt_pieces: return "sent corrupt pieces";
+        default: return "reason " + std::to_string(static_cast<int>(r));
+    }
+}
+
+}  // namespace
+
 void Seeder::on_alert(lt::alert* a) {
+    if (auto* d = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
+        std::string why = close_reason_text(d->reason);
+        if (why.empty()) why = d->error == boost::asio::error::eof ? "closed by the peer" : d->error.message();
+        if (m_dropped.size() < 64 || m_dropped.count(why)) ++m_dropped[why];  // bounded: few distinct reasons
+        return;
+    }
     if (lt::alert_cast<lt::dht_bootstrap_alert>(a)) {
         // torrents added before the DHT had any node announced into the void: announce them now
         for (const auto* m : {&m_commits, &m_packs})
@@ -198,6 +235,22 @@ void Seeder::on_alert(lt::alert* a) {
         warn_once(std::string("torrent-error ") + te->torrent_name(), te->message());
     else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a))
         warn_once("file-error " + std::string(fe->filename()), fe->message());
+}
+
+std::vector<TorrentPeers> Seeder::peers_per_torrent(std::size_t max) const {
+    std::map<lt::torrent_handle, TorrentPeers> by_handle;
+    for (const auto& [id, h] : m_commits) by_handle[h] = TorrentPeers{true, id, 0};
+    for (const auto& [id, h] : m_packs) by_handle[h] = TorrentPeers{false, id, 0};
+    auto st = m_session.native().get_torrent_status([](const lt::torrent_status& s) { return s.num_peers > 0; }, {});
+    std::vector<TorrentPeers> out;
+    for (const auto& s : st)
+        if (auto it = by_handle.find(s.handle); it != by_handle.end()) {
+            it->second.peers = s.num_peers;
+            out.push_back(it->second);
+        }
+    std::sort(out.begin(), out.end(), [](const TorrentPeers& a, const TorrentPeers& b) { return a.peers > b.peers; });
+    if (out.size() > max) out.resize(max);
+    return out;
 }
 
 void Seeder::run(const std::function<bool()>& stop, std::chrono::milliseconds rescan_every) {

@@ -56,7 +56,13 @@ public:
     // Payload bytes uploaded to peers since the start, over every torrent served (also ones removed since).
     std::uint64_t bytes_uploaded() const;
 
-    // Reports torrent and file errors through `warn`.
+    // The served torrents with peers connected now, most peers first, at most `max` of them (one status call).
+    std::vector<TorrentPeers> peers_per_torrent(std::size_t max) const;
+    // Peer connections that ended since the start, by reason (libtorrent's peer_disconnected_alert: the error, and
+    // why libtorrent closed it when it did).
+    const std::map<std::string, std::size_t>& dropped() const { return m_dropped; }
+
+    // Reports torrent and file errors through `warn`; counts dropped connections.
     void on_alert(lt::alert* a);
 
     // Serves until stop() returns true: handles alerts, and rescans every `rescan_every`.
@@ -74,6 +80,7 @@ private:
     std::map<Hash32, lt::torrent_handle> m_commits, m_packs;
     std::set<Hash32> m_partial;  // of m_packs, those served in part
     std::set<std::string> m_warned;
+    std::map<std::string, std::size_t> m_dropped;
     std::uint64_t m_uploaded_removed = 0;
     void drop(lt::torrent_handle h);
 };

@@ -59,7 +59,10 @@ ServeResult serve(core::Repository& repo, const ServeOptions& o) {
     if (o.ready) o.ready(ServeReady{session.listen_endpoint(), counts, http ? std::optional(http->local()) : std::nullopt});
     auto report_status = [&] {
         while (o.status_requested && o.status_requested())
-            if (o.status) o.status(ServeStatus{seeder.counts(), seeder.bytes_uploaded()});
+            if (o.status) {
+                ServeStatus st{seeder.counts(), seeder.bytes_uploaded(), seeder.peers_per_torrent(100), seeder.dropped()};
+                o.status(st);
+            }
     };
     auto stop = [&] { return o.should_stop && o.should_stop(); };
     if (!dht.enabled) {

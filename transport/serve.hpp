@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ struct ServeReady {
 struct ServeStatus {
     SeedCounts counts;
     std::uint64_t bytes_uploaded = 0;  // payload bytes sent to peers since the start
+    std::vector<TorrentPeers> torrents;  // the torrents with peers connected now, most peers first (at most 100)
+    std::map<std::string, std::size_t> dropped;  // connections that ended since the start, by reason
 };
 
 struct ServeOptions {

@@ -22,6 +22,22 @@ std::string mib(std::uint64_t n) {
     return buf;
 }
 
+}  // namespace
+
+// "9.0 MiB of 9.1 MiB"; exact bytes when the two would print the same although they differ ("9535488 of 9568256
+// bytes (32768 missing)"): a pull that lacks one piece must not look complete.
+std::string amount_of(std::uint64_t done, std::uint64_t total) {
+    if (done < total && mib(done) == mib(total))
+        return std::to_string(done) + " of " + std::to_string(total) + " bytes (" + std::to_string(total - done) +
+               " missing)";
+    return mib(done) + " of " + mib(total);
+}
+
+// Missing wanted pieces of `i` as of its last status (defined below).
+std::vector<int> missing_pieces(const Item& i);
+
+namespace {
+
 // A complete pack that asks for verification and whose verification has not been started.
 bool verification_pending(const Item& i) { return i.done && i.verify && !i.sealed.valid() && i.handle.is_valid(); }
 
@@ -217,6 +233,7 @@ void Transfer::close() {
     for (auto& i : m_items)
         if (i.handle.is_valid()) m_s.native().remove_torrent(i.handle);
     m_by_handle.clear();
+    m_last_verified.clear();
     m_items.clear();
     m_resume.flush();  // the resume data saved above is on disk before the caller touches the files
 }
@@ -224,6 +241,8 @@ void Transfer::close() {
 Traffic Transfer::traffic() const {
     Traffic t = m_removed;
     for (const auto& i : m_items) t += i.traffic;
+    t.pieces_failed = m_hash_failures;
+    t.banned = m_banned;
     return t;
 }
 
@@ -315,11 +334,23 @@ void Transfer::handle(lt::alert* a, const std::function<void(Item&, const lt::to
         if (find(fe->handle))
             throw Error(ErrorKind::io, std::string("cannot write ") + fe->filename() + ": " + fe->error.message());
     } else if (auto* d = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
-        if (auto* i = find(d->handle); i && i->done) return;  // a finished torrent lets its peers go
-        if (d->error == boost::asio::error::eof || d->error == boost::asio::error::connection_reset)
-            m_peer_errors[endpoint_string(d->endpoint)] = "it closed the connection: it does not serve this data";
-        else if (d->error)
-            m_peer_errors[endpoint_string(d->endpoint)] = d->error.message();
+        auto* i = find(d->handle);
+        if (i && i->done) return;  // a finished torrent lets its peers go
+        std::string ep = endpoint_string(d->endpoint);
+        if (d->reason == lt::close_reason_t::not_interested_upload_only && i && i->has_metadata) {
+            // libtorrent let it go because it is complete as far as it goes and has none of the pieces we still
+            // want: it lacks every missing piece of this torrent
+            auto missing = missing_pieces(*i);
+            if (!missing.empty() && (!m_lacks.count(ep) || m_lacks[ep].pack == i->name))
+                m_lacks[ep] = Lack{missing.size(), i->name};
+        } else if (d->reason == lt::close_reason_t::upload_to_upload || m_lacks.count(ep)) {
+            // we let it go (it has nothing we want), or it closed after showing it lacks data: what it lacks is
+            // what the timeout reports (m_lacks), not how the connection ended
+        } else if (d->error == boost::asio::error::eof || d->error == boost::asio::error::connection_reset) {
+            m_peer_errors[ep] = "it closed the connection: it does not serve this data";
+        } else if (d->error) {
+            m_peer_errors[ep] = d->error.message();
+        }
     } else if (auto* pe = lt::alert_cast<lt::peer_error_alert>(a)) {
         if (pe->error) m_peer_errors[endpoint_string(pe->endpoint)] = pe->error.message();
     } else if (auto* c = lt::alert_cast<lt::peer_connect_alert>(a)) {
@@ -331,6 +362,8 @@ void Transfer::handle(lt::alert* a, const std::function<void(Item&, const lt::to
         m_tracker_errors[tr->tracker_url()] = "it answered with " + std::to_string(tr->num_peers) + " peers";
     } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
         ++m_hash_failures;
+    } else if (auto* b = lt::alert_cast<lt::peer_ban_alert>(a)) {
+        m_banned.insert(endpoint_string(b->endpoint));
     } else if (auto* gp = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
         for (auto& i : m_items)
             if (!i.done && i.handle.is_valid() && i.dht_hash == gp->info_hash)
@@ -355,12 +388,15 @@ void Transfer::apply(const lt::torrent_status& st) {
     Item* ip = find(st.handle);
     if (!ip || !ip->handle.is_valid()) return;
     Item& i = *ip;
-    i.traffic = {st.total_payload_download, st.total_download, st.total_payload_upload};
+    i.traffic.payload = st.total_payload_download;
+    i.traffic.received = st.total_download;
+    i.traffic.uploaded = st.total_payload_upload;
     i.peers = st.num_peers;
     i.has_metadata = st.has_metadata;
     if (!st.has_metadata) return;
     i.verified = static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_wanted_done));
     if (!i.wanted) {
+        i.have_whole = st.pieces;  // for the timeout's message only (`have` keeps meaning "of a fetch in stages")
         if (st.is_seeding) i.done = true;
         return;
     }
@@ -372,14 +408,62 @@ void Transfer::apply(const lt::torrent_status& st) {
     i.done = all;
 }
 
+// Missing wanted pieces of `i` as of its last status (all of its wanted pieces when it has no metadata yet).
+std::vector<int> missing_pieces(const Item& i) {
+    std::vector<int> out;
+    const auto& have = i.wanted ? i.have : i.have_whole;
+    int n = have.size();
+    if (i.wanted) n = std::max<int>(n, static_cast<int>(i.wanted->size()));
+    for (int p = 0; p < n; ++p) {
+        if (i.wanted && (static_cast<std::size_t>(p) >= i.wanted->size() || !(*i.wanted)[static_cast<std::size_t>(p)]))
+            continue;
+        if (p >= have.size() || !have.get_bit(lt::piece_index_t(p))) out.push_back(p);
+    }
+    return out;
+}
+
+void Transfer::note_missing(bool all) {
+    std::size_t looked = 0;
+    for (auto& i : m_items) {
+        if (i.done || i.parked || !i.handle.is_valid() || !i.has_metadata || i.peers == 0) continue;
+        auto& last = m_last_verified[&i];
+        bool stalled = last == i.verified;
+        last = i.verified;
+        if (!all && (!stalled || ++looked > 8)) continue;  // a few blocking calls a second at most, none while moving
+        auto missing = missing_pieces(i);
+        if (missing.empty()) continue;
+        std::vector<lt::peer_info> peers;
+        i.handle.get_peer_info(peers);
+        for (const auto& pi : peers) {
+            if (pi.pieces.size() == 0) continue;  // no bitfield yet
+            std::size_t lacks = 0;
+            for (int p : missing)
+                if (p >= pi.pieces.size() || !pi.pieces.get_bit(lt::piece_index_t(p))) ++lacks;
+            std::string ep = endpoint_string(pi.ip);
+            auto it = m_lacks.find(ep);
+            if (lacks == 0) {
+                if (it != m_lacks.end() && it->second.pack == i.name) m_lacks.erase(it);  // it has them now
+                continue;
+            }
+            if (it == m_lacks.end() || it->second.pack == i.name) m_lacks[ep] = Lack{lacks, i.name};
+        }
+    }
+}
+
 void Transfer::timeout(bool have_commit) {
     refresh();
+    note_missing(true);
     std::string peers;
     for (const auto& p : m_opts.peers) {
         std::string ep = endpoint_string(p);
         auto err = m_peer_errors.find(ep);
+        auto lack = m_lacks.find(ep);
         peers += (peers.empty() ? "" : ", ") + ep;
-        if (err != m_peer_errors.end()) peers += " (" + err->second + ")";
+        if (m_banned.count(ep)) peers += " (banned: it sent pieces that failed verification)";
+        else if (lack != m_lacks.end())
+            peers += " (it does not have " + std::to_string(lack->second.pieces) + " of the missing pieces of " +
+                     lack->second.pack + ")";
+        else if (err != m_peer_errors.end()) peers += " (" + err->second + ")";
         else if (m_connected.count(ep)) peers += " (connected)";
     }
     for (const auto& t : m_opts.trackers) {
@@ -388,6 +472,7 @@ void Transfer::timeout(bool have_commit) {
     }
     if (m_opts.dht.enabled) peers += (peers.empty() ? "" : ", ") + std::string("DHT");
     if (m_opts.lsd) peers += (peers.empty() ? "" : ", ") + std::string("LAN discovery");
+    if (!m_opts.web_seeds.empty()) peers += (peers.empty() ? "" : ", ") + std::string("mirrors");
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_deadline - m_start).count();
     std::string msg;
     if (!have_commit) {
@@ -395,8 +480,23 @@ void Transfer::timeout(bool have_commit) {
     } else {
         std::uint64_t total = m_pending_bytes;
         for (const auto& i : m_items) total += i.wanted ? i.wanted_bytes : i.length;
-        msg = "timed out after " + std::to_string(secs) + " s with " + mib(payload_done()) + " of " + mib(total) +
-              " of commit " + m_commit.hex().substr(0, 12) + " received (kept: a later pull resumes)";
+        msg = "timed out after " + std::to_string(secs) + " s with " + amount_of(payload_done(), total) +
+              " of commit " + m_commit.hex().substr(0, 12) + " received";
+        // what is missing, from the pieces (the same words whatever the peers did with their connections)
+        std::size_t pieces = 0, packs = 0;
+        std::string first;
+        for (const auto& i : m_items) {
+            if (i.done || !i.has_metadata) continue;
+            auto m = missing_pieces(i);
+            if (m.empty()) continue;
+            pieces += m.size();
+            if (packs++ == 0) first = i.name;
+        }
+        if (pieces)
+            msg += "; " + std::to_string(pieces) + (pieces == 1 ? " piece" : " pieces") + " of " +
+                   (packs == 1 ? first : std::to_string(packs) + " torrents") + " still missing";
+        if (!m_pending.empty())
+            msg += "; " + std::to_string(m_pending.size()) + " packs not started";
     }
     msg += " (peers: " + peers + ")";
     if (m_hash_failures) msg += "; " + std::to_string(m_hash_failures) + " pieces failed verification";

@@ -55,16 +55,24 @@ namespace dvt::transport {
 using Clock = std::chrono::steady_clock;
 
 // What a torrent moved, libtorrent's running totals: payload received, everything received (protocol overhead
-// included), payload sent to other peers.
+// included), payload sent to other peers; and, over a whole transfer (Transfer::traffic), the pieces that failed their
+// hash check (hash_failed_alert) and the peers libtorrent banned for sending them (peer_ban_alert).
 struct Traffic {
     std::int64_t payload = 0, received = 0, uploaded = 0;
+    std::int64_t pieces_failed = 0;
+    std::set<std::string> banned;  // "IP:PORT"
     Traffic& operator+=(const Traffic& o) {
         payload += o.payload;
         received += o.received;
         uploaded += o.uploaded;
+        pieces_failed += o.pieces_failed;
+        banned.insert(o.banned.begin(), o.banned.end());
         return *this;
     }
 };
+
+// "9.0 MiB of 9.1 MiB", or exact bytes when both would print the same but differ (a pull short of one piece).
+std::string amount_of(std::uint64_t done, std::uint64_t total);
 
 struct Item {
     std::string name;  // torrent name: "dvt-commit" or "<id>.pack"
@@ -80,6 +88,7 @@ struct Item {
     std::optional<std::vector<bool>> wanted;  // pieces to fetch; nullopt = the whole torrent
     std::uint64_t wanted_bytes = 0;
     lt::typed_bitfield<lt::piece_index_t> have;  // pieces present, as of the last refresh
+    lt::typed_bitfield<lt::piece_index_t> have_whole;  // the same for a torrent fetched whole (timeout message only)
     bool saving = false;
     bool saved_done = false;  // a save was asked for after it was complete: nothing changes any more
     bool has_metadata = false;  // as of the last status (only a torrent with metadata has storage)
@@ -181,6 +190,13 @@ private:
 
     [[noreturn]] void timeout(bool have_commit);
 
+    // Records, for the incomplete items (`all`; else only those that made no progress since the last call), which of
+    // their missing wanted pieces each connected peer lacks (get_peer_info). Called by timeout() only: called every
+    // second while running, these blocking calls stalled LAN-discovery pulls (t112: 2 pieces never arrived), so a
+    // peer that left earlier is known to lack data only when libtorrent let it go for that reason
+    // (not_interested_upload_only, handle()).
+    void note_missing(bool all);
+
     // Pauses the complete whole packs beyond the kMaxSeeding most recently added: each would keep its connection to
     // every peer (close_redundant_connections is off, transport/session.cpp), so a pull's sockets, and the server's,
     // would grow with the number of packs past the common limit of 1,024 descriptors. A paused pack is still
@@ -207,6 +223,13 @@ private:
     Traffic m_removed;  // of the torrents close() removed
     std::map<std::string, std::string> m_peer_errors;
     std::set<std::string> m_connected;
+    struct Lack {
+        std::size_t pieces = 0;  // missing wanted pieces it did not have, at the last look
+        std::string pack;        // the first torrent it lacked them of ("dvt-commit" or "<id>.pack")
+    };
+    std::map<std::string, Lack> m_lacks;                 // by peer "IP:PORT"
+    std::map<const Item*, std::uint64_t> m_last_verified;  // note_missing: progress at its last call
+    std::set<std::string> m_banned;
     std::map<std::string, std::string> m_tracker_errors;
     int m_hash_failures = 0;
     std::size_t m_verify_threads = kVerifyThreads;

@@ -84,6 +84,8 @@ for _ in $(seq 1 100); do
 done
 tail -n 1 "$T/serve.json" >"$T/status.json"
 assert_json 'j["status"] == "serving" and j["commits"] == 2 and j["bytes_uploaded"] > 3 * 1024 * 1024' "$T/status.json"
+# its peers: the connections of the clones above ended (docs/transport.md, "Diagnosing connectivity")
+assert_json 'isinstance(j["torrents"], list) and sum(j["dropped"].values()) >= 1' "$T/status.json"
 kill -0 "$SERVE_PID" 2>/dev/null || fail "dvt serve exited on SIGUSR1"
 expect_exit 0 "$DVT" --json clone "$V2" "$T/after-usr1" --peer "$PEER" --listen 127.0.0.3 --timeout 60
 
