@@ -1,4 +1,4 @@
-// dvt doctor [--peer IP:PORT]... [--listen IP[:PORT]] [--commit REV] [--port-mapping] [--timeout S] [--json]
+// dvt doctor [--peer IP:PORT]... [--listen IP[:PORT]] [--commit REV] [--port-map] [--timeout S] [--json]
 // (transport::doctor; docs/transport.md "Diagnosing connectivity"): what this machine looks like to peers.
 #include <iostream>
 
@@ -26,7 +26,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
     sub->add_option("--commit", a->commit,
                     "A commit the peers serve (id, or a revision of this repository; default HEAD here, if any): "
                     "a peer closes connections for torrents it does not have");
-    sub->add_flag("--port-mapping", a->port_mapping,
+    sub->add_flag("--port-map", a->port_mapping,
                   "Ask the router for a port forwarding (UPnP and NAT-PMP) and report its answer (off by default)");
     sub->add_option("--timeout", a->timeout, "Seconds to wait for each peer and for the router (default 5)");
     sub->callback([a, &ctx] {

@@ -36,7 +36,8 @@ struct NamedPackObjects::Impl {
     const VersionObjects& inner;
     struct Named {
         PackEntry entry;
-        bool partial;  // in a partial pack here: present only if fetched
+        bool partial;  // in a partial pack here
+        bool present;  // its bytes are here and verified: a complete pack, or the partial pack its index row points to
         std::size_t pack;  // index into paths
     };
     std::vector<Named> objects;  // sorted by id
@@ -46,30 +47,40 @@ struct NamedPackObjects::Impl {
     std::vector<std::string> whats;
     mutable std::mutex chains_mutex;
     mutable std::unordered_set<Hash32, Hash32Hasher> chains_ok;  // delta chunks whose chain was checked
-    std::unordered_set<Hash32, Hash32Hasher> fetched;  // objects of the partial packs that are indexed
     mutable std::atomic<bool> not_fetched{false};
     bool index_absent = false;  // a named partial pack whose index was not fetched (a partial pull by locator)
 
     explicit Impl(const VersionObjects& i) : inner(i) {}
 
-    // The entry in a named pack (a complete one first), or corrupt.
+    // The entry in a named pack, or corrupt: one in a complete pack first, then one fetched into a partial pack, then
+    // one in the part of a partial pack not fetched. The same object may lie in several named packs (a re-pack copies
+    // live objects of sparse packs into a new one; a later version may name the old pack again), of which a pull
+    // fetched it into one only: a record is read only where its bytes are (an entry not present is never read).
     const Named& find(const Hash32& id, const char* what) const {
         auto it = std::lower_bound(objects.begin(), objects.end(), id,
                                    [](const Named& n, const Hash32& h) { return n.entry.id < h; });
-        const Named* found = nullptr;
+        const Named* fetched_here = nullptr;
+        const Named* absent = nullptr;
         for (; it != objects.end() && it->entry.id == id; ++it) {
             if (!it->partial) return *it;
-            found = &*it;
+            if (it->present) {
+                if (!fetched_here) fetched_here = &*it;
+            } else if (!absent) {
+                absent = &*it;
+            }
         }
-        if (!found && index_absent) {  // it may lie in the part of such a pack that was not fetched
-            not_fetched = true;
-            throw Error(ErrorKind::not_found, std::string(what) + " " + id.hex() + " was not fetched (partial pack)");
+        if (fetched_here) return *fetched_here;
+        if (!absent) {
+            if (index_absent) {  // it may lie in the part of such a pack that was not fetched
+                not_fetched = true;
+                throw Error(ErrorKind::not_found, std::string(what) + " " + id.hex() + " was not fetched (partial pack)");
+            }
+            throw Error(ErrorKind::corrupt, std::string(what) + " " + id.hex() + " lies in no pack the commit names");
         }
-        if (!found) throw Error(ErrorKind::corrupt, std::string(what) + " " + id.hex() + " lies in no pack the commit names");
-        return *found;
+        return *absent;
     }
     void require_present(const Named& n, const char* what) const {
-        if (!n.partial || fetched.count(n.entry.id)) return;
+        if (n.present) return;
         not_fetched = true;
         throw Error(ErrorKind::not_found, std::string(what) + " " + n.entry.id.hex() + " was not fetched (partial pack)");
     }
@@ -82,6 +93,9 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
         auto r = std::find_if(received.begin(), received.end(), [&](const SealedPack& s) { return s.ref.id == p.id; });
         std::vector<PackEntry> entries;
         bool partial = false;
+        // of a partial pack: the objects whose index row points to it (verified there); an object fetched into
+        // another pack is not present in this one, whatever its id
+        std::unordered_set<Hash32, Hash32Hasher> fetched;
         std::size_t pack_no = m->paths.size();
         m->whats.push_back("pack " + p.id.hex());
         if (r != received.end()) {
@@ -97,7 +111,7 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
                 partial = info->partial;
                 file = store.file_of(*info);
                 if (partial)
-                    for (const auto& id : store.objects_in_pack(info->num)) m->fetched.insert(id);
+                    for (const auto& id : store.objects_in_pack(info->num)) fetched.insert(id);
             } else if (std::error_code ec; std::filesystem::exists(store.partial_path(p.id), ec)) {
                 partial = true;  // a partial pack whose rows `fsck --repair` cleared: none of its objects counts
                 file = store.partial_path(p.id);
@@ -117,10 +131,8 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
                 m->paths.push_back(file);
                 if (info)
                     for (const auto& id : store.objects_in_pack(info->num))
-                        if (auto loc = store.locate(id); loc && loc->pack_num == info->num) {
-                        m->objects.push_back(Impl::Named{loc->entry, true, pack_no});
-                        m->fetched.insert(id);
-                    }
+                        if (auto loc = store.locate(id); loc && loc->pack_num == info->num)
+                            m->objects.push_back(Impl::Named{loc->entry, true, true, pack_no});
                 continue;
             }
             PackIndex pi = std::move(*read);
@@ -130,7 +142,10 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
                                                     " with another length or index offset than the pack has");
             entries = std::move(pi.entries);
         }
-        for (auto& e : entries) m->objects.push_back(Impl::Named{e, partial, pack_no});
+        for (auto& e : entries) {
+            bool present = !partial || fetched.count(e.id) > 0;
+            m->objects.push_back(Impl::Named{e, partial, present, pack_no});
+        }
     }
     std::sort(m->objects.begin(), m->objects.end(),
               [](const Impl::Named& a, const Impl::Named& b) { return a.entry.id < b.entry.id; });
@@ -174,7 +189,7 @@ std::optional<PackEntry> NamedPackObjects::chunk(const Hash32& id) const {
     while (is_delta(cur->entry.compression)) {
         // a record in the part of a partial pack not fetched cannot be read: the chain is checked as far as it is
         // here (a pull of some paths fetches the chains of their chunks; a read verifies every level anyway)
-        if (cur->partial && !m->fetched.count(cur->entry.id)) return n.entry;
+        if (!cur->present) return n.entry;
         Hash32 b = record_delta_base(util::open_read(m->paths[cur->pack]).get(), cur->entry, m->whats[cur->pack]);
         const Impl::Named& base = m->find(b, "delta base");
         if (base.entry.type != ObjectType::chunk || base.entry.depth + 1 != cur->entry.depth)

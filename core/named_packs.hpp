@@ -30,8 +30,11 @@ void check_path_fits(std::string_view path);
 //  - a tree, file object or chunk in none of them is corrupt ("lies in no pack the commit names");
 //  - every tree read is also checked for names longer than kMaxNameBytes and symlink targets longer than
 //    objects::kMaxPathLength (corrupt);
-//  - a tree or file object in a named partial pack but not fetched is not_found, and sets not_fetched() (fsck
-//    --repair then cannot judge the version, and leaves it alone);
+//  - an object may lie in several named packs (a re-pack copies it; a later version names the old pack again): the
+//    record read is one in a complete pack, else one fetched into a partial pack (its index row points to that
+//    pack), never one in the part of a partial pack not fetched, whatever other pack it was fetched into;
+//  - a tree or file object fetched into none of them is not_found, and sets not_fetched() (fsck --repair then
+//    cannot judge the version, and leaves it alone);
 //  - chunk() returns the index entry from the named packs (its raw length is what a read verifies), fetched or not;
 //    for a delta chunk it first checks its chain: every base the records name lies in a named pack, is a chunk and
 //    has a depth one less than the record naming it (corrupt otherwise); a record of the chain in the part of a

@@ -684,10 +684,26 @@ void ObjectStore::forget_partial_packs(const std::vector<Hash32>& ids) {
     guarded("forgetting partial packs", [&] {
         std::lock_guard g(m_db.mutex());
         SQLite::Transaction t(m_db.db());
+        std::vector<Hash32> lost;  // objects whose rows pointed into a forgotten partial pack
         for (const auto& id : ids) {
             auto info = pack_by_id(id);
-            if (info && info->partial) forget_pack(info->num);
+            if (!info || !info->partial) continue;
+            auto rows = objects_in_pack(info->num);
+            lost.insert(lost.end(), rows.begin(), rows.end());
+            forget_pack(info->num);
         }
+        // an object fetched into a partial pack keeps its row there when a complete pack holding it is added later
+        // (add_pack keeps rows): re-point it to such a pack rather than lose it
+        std::sort(lost.begin(), lost.end());
+        if (!lost.empty())
+            for (const auto& info : packs()) {
+                if (info.partial) continue;
+                util::Fd fd = util::open_read(pack_path(info.ref.id));
+                std::vector<PackEntry> held;
+                for (const auto& e : read_pack_index(fd.get(), "pack " + info.ref.id.hex()).entries)
+                    if (std::binary_search(lost.begin(), lost.end(), e.id)) held.push_back(e);
+                add_partial_objects(info.num, held);
+            }
         t.commit();
     });
 }

@@ -175,7 +175,8 @@ public:
     // that also re-adds rows for objects that live in a remaining complete pack too (each remaining pack's index is
     // read from packs/), and empties file_packs (its rows may name the forgotten packs). Ids not indexed are skipped.
     void forget_packs(const std::vector<Hash32>& ids);
-    // Forgets the rows of those of `ids` that are partial packs (and of their objects), in ONE transaction.
+    // Forgets the rows of those of `ids` that are partial packs (and of their objects), in ONE transaction that also
+    // re-adds rows for those objects that a complete pack here holds too (pointing there).
     void forget_partial_packs(const std::vector<Hash32>& ids);
     // Empties every table of the index (packs, objects, the work tree's stat cache, file_packs): `fsck --repair`,
     // which then calls reconcile().

@@ -315,7 +315,7 @@ DoctorReport doctor(const DoctorOptions& opts) {
         while (Clock::now() < until && !tcp_done)
             s->poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
                 if (auto* m = lt::alert_cast<lt::portmap_alert>(a)) {
-                    PortMapping pm;
+                    MappedPort pm;
                     // (libtorrent's names: map_transport is the method, map_protocol TCP or UDP)
                     pm.protocol = m->map_transport == lt::portmap_transport::upnp ? "upnp" : "natpmp";
                     pm.transport = m->map_protocol == lt::portmap_protocol::tcp ? "tcp" : "udp";
@@ -323,14 +323,14 @@ DoctorReport doctor(const DoctorOptions& opts) {
                     rep.mappings.push_back(pm);
                     if (pm.transport == "tcp") tcp_done = true;
                 } else if (auto* e = lt::alert_cast<lt::portmap_error_alert>(a)) {
-                    PortMapping pm;
+                    MappedPort pm;
                     pm.protocol = e->map_transport == lt::portmap_transport::upnp ? "upnp" : "natpmp";
                     pm.transport = "";  // the error alert does not say which
                     pm.error = e->error.message();
                     rep.mappings.push_back(pm);
                 }
             });
-        bool mapped = std::any_of(rep.mappings.begin(), rep.mappings.end(), [](const PortMapping& m) { return m.error.empty(); });
+        bool mapped = std::any_of(rep.mappings.begin(), rep.mappings.end(), [](const MappedPort& m) { return m.error.empty(); });
         rep.port_mapping = mapped ? "mapped" : rep.mappings.empty() ? "no answer" : "failed";
     }
     std::array<std::uint8_t, 20> ih{};

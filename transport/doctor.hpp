@@ -65,7 +65,7 @@ struct PeerProbe {
     std::optional<bool> reached_us;
 };
 
-struct PortMapping {
+struct MappedPort {
     std::string protocol;  // "upnp" or "natpmp"
     std::string transport;  // "tcp" or "udp"
     int external_port = 0;
@@ -86,7 +86,7 @@ struct DoctorReport {
     std::string listen_scope;              // "loopback", "private", "link-local" or "public"
     std::vector<Address> local_addresses;  // of this machine's interfaces (not loopback)
     std::string port_mapping = "off";      // "off", "mapped", "failed", "no answer"
-    std::vector<PortMapping> mappings;
+    std::vector<MappedPort> mappings;
     std::vector<PeerProbe> peers;
     std::string nat = "unknown";           // over all peers: "nat" if any saw another address, "none" if all saw ours
     std::optional<Address> external;       // the address a peer saw, when it differs from ours
