@@ -111,6 +111,7 @@ struct Ingest::Impl {
     // writer state
     std::unique_ptr<PackWriter> data_pack, meta_pack;
     std::int64_t data_slot = 0, meta_slot = 0, next_slot = -1;
+    bool meta_open = false;  // meta_slot names the metadata records being written (held or in meta_pack)
     std::unordered_map<Hash32, std::int64_t, Hash32Hasher> new_objects;
     std::vector<std::pair<std::int64_t, SealedPack>> sealed;  // provisional slot -> pack
     std::set<std::int64_t> reached;
@@ -420,13 +421,50 @@ struct Ingest::Impl {
         }
         data_pack.reset();
     }
+    // Metadata records (trees, file objects) wait in memory (up to kMetaHold bytes) before they go to a pack of their
+    // own, so that a commit adding little ends with one pack, not a data pack and a metadata pack: every pack a
+    // version names is a swarm and counts against the commit's bound (core/swarms), and a history of small commits
+    // would otherwise reach it twice as fast. The records then go at the end of the open data pack (after the data
+    // their manifests name), and their slot becomes an alias of the data pack's (`aliases`, resolved in finish()).
+    struct HeldMeta {
+        ObjectType type;
+        Hash32 id;
+        Compression c;
+        std::uint32_t raw_len;
+        Bytes stored;
+    };
+    static constexpr std::uint64_t kMetaHold = 4ull << 20;
+    std::vector<HeldMeta> held_meta;
+    std::uint64_t held_bytes = 0;
+    std::map<std::int64_t, std::int64_t> aliases;  // metadata slot -> the data pack slot that took its records
+
+    void flush_held(PackWriter& to) {
+        for (auto& h : held_meta) to.append(h.type, h.id, h.c, h.raw_len, h.stored);
+        held_meta.clear();
+        held_bytes = 0;
+    }
+    // at the end: into the open data pack when they fit, else a metadata pack as before
+    void seal_last() {
+        if (!held_meta.empty() && !meta_pack && data_pack && data_pack->count() &&
+            data_pack->size() + held_bytes + 64 * held_meta.size() < pack_target &&
+            data_pack->count() + held_meta.size() < kMaxPackObjects) {
+            flush_held(*data_pack);
+            aliases[meta_slot] = data_slot;
+        }
+        seal_meta();
+    }
     void seal_meta() {
         seal_data();  // a metadata pack never reaches the disk before the data its manifests name
+        if (!held_meta.empty()) {
+            if (!meta_pack) meta_pack = std::make_unique<PackWriter>(store.tmp_dir(), store.packs_dir());
+            flush_held(*meta_pack);
+        }
         if (meta_pack && meta_pack->count()) {
             sealed.emplace_back(meta_slot, meta_pack->seal());
             ++stats.packs_written;
         }
         meta_pack.reset();
+        meta_open = false;
     }
 
     std::int64_t append_data(const Hash32& id, const ChunkOut& o, const Bytes& stored) {
@@ -456,15 +494,23 @@ struct Ingest::Impl {
     std::int64_t put_meta(ObjectType type, const Hash32& id, const Bytes& raw) {
         if (auto it = new_objects.find(id); it != new_objects.end()) return it->second;
         if (auto loc = store.locate(id)) return loc->pack_num;
-        if (!meta_pack) {
-            meta_pack = std::make_unique<PackWriter>(store.tmp_dir(), store.packs_dir());
+        if (!meta_open) {
             meta_slot = new_slot();
+            meta_open = true;
         }
         Bytes stored;
         Compression c = encode_record(raw, codec, stored);
-        meta_pack->append(type, id, c, static_cast<std::uint32_t>(raw.size()), stored);
         new_objects.emplace(id, meta_slot);
         std::int64_t s = meta_slot;
+        if (!meta_pack) {
+            held_bytes += stored.size();
+            held_meta.push_back(HeldMeta{type, id, c, static_cast<std::uint32_t>(raw.size()), std::move(stored)});
+            if (held_bytes < kMetaHold && held_meta.size() < kMaxPackObjects) return s;
+            meta_pack = std::make_unique<PackWriter>(store.tmp_dir(), store.packs_dir());
+            flush_held(*meta_pack);
+        } else {
+            meta_pack->append(type, id, c, static_cast<std::uint32_t>(raw.size()), stored);
+        }
         if (meta_pack->size() >= pack_target || meta_pack->count() >= kMaxPackObjects) seal_meta();
         return s;
     }
@@ -788,10 +834,11 @@ bool Ingest::reach_file(const Hash32& file_id) {
 std::vector<PackRef> Ingest::finish() {
     std::vector<PackRef> out;
     if (!m->storing) return out;
-    m->seal_meta();
+    m->seal_last();
     // A slot below zero is a pack this ingest sealed (indexed below); any other is the row of a pack already indexed.
     std::map<std::int64_t, PackRef> sealed_refs;
     for (const auto& [slot, pack] : m->sealed) sealed_refs[slot] = pack.ref;
+    for (const auto& [from, to] : m->aliases) sealed_refs[from] = sealed_refs.at(to);
     auto ref_of = [&](std::int64_t s) {
         if (s < 0) return sealed_refs.at(s);
         auto info = m->store.pack(s);
