@@ -187,8 +187,8 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
 }
 
 bool will_write_locator(Repository& repo, const Commit& c) {
-    // pack.locator: 1, or 0 (unset; docs/cli.md)
-    std::int64_t on = repo.config().get_int("pack.locator", 0);
+    // pack.locator: 1 (unset), or 0 (docs/cli.md)
+    std::int64_t on = repo.config().get_int("pack.locator", 1);
     if (on != 0 && on != 1)
         throw Error(ErrorKind::usage, "config pack.locator = " + std::to_string(on) + " is not 0 or 1");
     return c.format >= 2 && on == 1;

@@ -17,7 +17,7 @@ namespace dvt::core {
 // lock.
 void add_locator(Repository& repo, objects::Commit& c);
 
-// Whether add_locator() writes one for `c`: a format-2 commit and config pack.locator 1 (0 or unset: none; another
+// Whether add_locator() writes one for `c`: a format-2 commit and config pack.locator 1 or unset (0: none; another
 // value is a usage error).
 bool will_write_locator(Repository& repo, const objects::Commit& c);
 

@@ -433,8 +433,13 @@ FsckResult check_repository(Repository& repo) {
         }
         std::set<Hash32> named;
         for (const auto& p : c.packs) {
-            named.insert(p.id);
             auto info = repo.store().pack_by_id(p.id);
+            // the locator's pack is a fetching aid, not part of the version (nothing of it counts as holding the
+            // version's objects): a whole pull does not fetch it, a pull of some paths may hold part of it
+            // (docs/format.md, "Locator")
+            const bool locator_pack = c.locator && p.id == c.locator->pack;
+            if (!locator_pack) named.insert(p.id);
+            if (locator_pack && (!info || info->partial)) continue;
             if (!pack_objects.count(p.id)) problem("commit " + cid.hex(), "names pack " + p.id.hex() + " which is missing or damaged");
             else if (info && (info->ref.length != p.length || info->ref.index_offset != p.index_offset))
                 problem("commit " + cid.hex(), "pack " + p.id.hex() + " length or index offset differs");

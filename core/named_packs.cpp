@@ -90,6 +90,9 @@ NamedPackObjects::NamedPackObjects(const VersionObjects& inner, const ObjectStor
                                    const std::vector<SealedPack>& received)
     : m(std::make_unique<Impl>(inner)) {
     for (const auto& p : c.packs) {
+        // the locator's pack holds the locator only, which no tree reaches: nothing of the version is read from it,
+        // and a repository that pulled the version whole does not have it (docs/format.md, "Locator")
+        if (c.locator && p.id == c.locator->pack) continue;
         auto r = std::find_if(received.begin(), received.end(), [&](const SealedPack& s) { return s.ref.id == p.id; });
         std::vector<PackEntry> entries;
         bool partial = false;

@@ -184,6 +184,10 @@ struct PackFetch {
                                  // not name (the index keeps one row per object, so a partial copy could not hold it)
 };
 
+// How long a pull of some paths waits for the locator's pack (its index and the locator record) before it goes on
+// through the pack indexes (docs/transport.md, "Pulling"): peers that seed later versions do not have it.
+constexpr auto kLocatorWait = std::chrono::seconds(10);
+
 // A whole-version fetch takes a pack whole when the pieces holding what the version needs, with those here already,
 // are at least this share of its pieces, else only the pieces it needs (docs/transport.md, "Pulling", step 4). A pack fetched whole is verified by its
 // merkle root in one pass and installed complete (seeded whole); one fetched in part costs a check per object and
@@ -391,32 +395,51 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
         if (pf.num == 0) pf.num = store.add_partial_pack(pf.ref).num;
         return pf;
     };
-    // the locator record: found through its pack's index (a pack of its own, a few pieces)
+    // the locator record: found through its pack's index (a pack of its own, a few pieces). The locator is a fetching
+    // aid, not part of the version: a peer or mirror may lack its pack (one seeding a later version, or a whole pull
+    // of this one, which skips it). It is waited for at most kLocatorWait (and the pull's deadline); then this pull
+    // goes on through the pack indexes (2b), which skip that pack.
     if (!store.has(c.locator->id)) {
-        auto at = std::lower_bound(c.packs.begin(), c.packs.end(), c.locator->pack,
-                                   [](const objects::PackRef& p, const Hash32& x) { return p.id < x; });
-        PackFetch* lpf = nullptr;
-        for (auto& pf : fetches)
-            if (at != c.packs.end() && pf.ref.id == at->id) lpf = &pf;
-        if (!lpf) throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
-        lpf->ranges.emplace_back(0, objects::kPackHeaderSize);
-        lpf->ranges.emplace_back(lpf->ref.index_offset, lpf->ref.length - lpf->ref.index_offset);
-        apply();
-        t.run(base, base, true);
-        objects::PackIndex pi = with_settle_retries([&] {
-            util::Fd fd = util::open_read(store.partial_path(lpf->ref.id));
-            return objects::read_pack_index(fd.get(), "pack " + lpf->ref.id.hex() + " received from the swarm");
-        });
-        if (pi.length != lpf->ref.length || pi.index_offset != lpf->ref.index_offset)
-            throw Error(ErrorKind::corrupt, "pack " + lpf->ref.id.hex() + ": its index differs from what the commit names");
-        auto e = std::find_if(pi.entries.begin(), pi.entries.end(),
-                              [&](const objects::PackEntry& x) { return x.id == c.locator->id; });
-        if (e == pi.entries.end() || e->type != objects::ObjectType::chunk || objects::is_delta(e->compression))
-            throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
-        lpf->ranges.emplace_back(e->offset, objects::kRecordHeaderSize + e->stored_len);
-        apply();
-        t.run(base, base, true);
-        res.bytes_fetched += import_objects(store, registered(*lpf), {*e});
+        auto wait_until = std::min(f.deadline, Clock::now() + kLocatorWait);
+        t.set_deadline(Clock::now(), wait_until);
+        PackFetch* waiting = nullptr;
+        try {
+            auto at = std::lower_bound(c.packs.begin(), c.packs.end(), c.locator->pack,
+                                       [](const objects::PackRef& p, const Hash32& x) { return p.id < x; });
+            PackFetch* lpf = nullptr;
+            for (auto& pf : fetches)
+                if (at != c.packs.end() && pf.ref.id == at->id) lpf = &pf;
+            if (!lpf) throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
+            waiting = lpf;
+            lpf->ranges.emplace_back(0, objects::kPackHeaderSize);
+            lpf->ranges.emplace_back(lpf->ref.index_offset, lpf->ref.length - lpf->ref.index_offset);
+            apply();
+            t.run(base, base, true);
+            objects::PackIndex pi = with_settle_retries([&] {
+                util::Fd fd = util::open_read(store.partial_path(lpf->ref.id));
+                return objects::read_pack_index(fd.get(), "pack " + lpf->ref.id.hex() + " received from the swarm");
+            });
+            if (pi.length != lpf->ref.length || pi.index_offset != lpf->ref.index_offset)
+                throw Error(ErrorKind::corrupt, "pack " + lpf->ref.id.hex() + ": its index differs from what the commit names");
+            auto e = std::find_if(pi.entries.begin(), pi.entries.end(),
+                                  [&](const objects::PackEntry& x) { return x.id == c.locator->id; });
+            if (e == pi.entries.end() || e->type != objects::ObjectType::chunk || objects::is_delta(e->compression))
+                throw Error(ErrorKind::corrupt, "commit " + f.id.hex() + ": its locator is not in the pack it names");
+            lpf->ranges.emplace_back(e->offset, objects::kRecordHeaderSize + e->stored_len);
+            apply();
+            t.run(base, base, true);
+            res.bytes_fetched += import_objects(store, registered(*lpf), {*e});
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::no_peers || Clock::now() >= f.deadline) throw;
+            // no peer delivered the locator's pack in time: wanted no more, and the indexes find the paths
+            t.set_deadline(f.start, f.deadline);
+            if (waiting) {
+                waiting->ranges.clear();
+                apply();
+            }
+            return false;
+        }
+        t.set_deadline(f.start, f.deadline);
     }
     objects::Locator loc;
     try {
@@ -585,13 +608,19 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
             if (pf.item && !pf.whole) t.want(*pf.item, pieces_for(pf.ranges, pf.ref.length, pf.piece), pf.piece);
     };
     if (fetch_by_locator(f, t, fetches, base)) return;
+    // the locator's pack holds nothing of the version (docs/format.md, "Locator"): its index is not fetched
+    auto is_locator_pack = [&](const PackFetch& pf) {
+        return res.commit.locator && pf.ref.id == res.commit.locator->pack;
+    };
     for (auto& pf : fetches) {
+        if (is_locator_pack(pf)) continue;
         want_more(pf, 0, objects::kPackHeaderSize);
         want_more(pf, pf.ref.index_offset, pf.ref.length - pf.ref.index_offset);
     }
     apply();
     t.run(base, base, true);
     for (auto& pf : fetches) {
+        if (is_locator_pack(pf)) continue;
         util::Fd fd = util::open_read(store.partial_path(pf.ref.id));
         objects::PackIndex pi = with_settle_retries(
             [&] { return objects::read_pack_index(fd.get(), "pack " + pf.ref.id.hex() + " received from the swarm"); });
@@ -678,15 +707,6 @@ void fetch_partial_packs(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches,
             chunks[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
         }
     }
-    // the version's locator (not reached from the tree): a whole version holds it too, so that its packs are whole
-    // here and can serve partial pulls
-    if (whole_version && res.commit.locator && !store.has(res.commit.locator->id))
-        if (auto w = where.find(res.commit.locator->id); w != where.end() &&
-                                                        w->second.second.type == objects::ObjectType::chunk &&
-                                                        !objects::is_delta(w->second.second.compression)) {
-            want_more(*w->second.first, w->second.second.offset, objects::kRecordHeaderSize + w->second.second.stored_len);
-            chunks[static_cast<std::size_t>(w->second.first - fetches.data())].push_back(w->second.second);
-        }
     if (whole_version)
         for (auto& pf : fetches) {
             if (!pf.item) continue;  // cannot happen: run() returns when every queued pack was added and is done
@@ -785,6 +805,9 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base, std::
     }
     for (const auto& p : res.commit.packs) {
         if (complete.count(p.id)) continue;
+        // a whole pull does not fetch the locator's pack: nothing of the version lies in it (docs/format.md,
+        // "Locator"), and whoever seeds a later version, or pulled this one whole, does not have it
+        if (f.opts.paths.empty() && res.commit.locator && p.id == res.commit.locator->pack) continue;
         if (!known.count(p.id)) created.push_back(p.id);
         PackFetch pf;
         pf.ref = p;
@@ -842,7 +865,8 @@ std::vector<objects::SealedPack> fetch_packs(Fetch& f, std::uint64_t base, std::
     }
     for (const auto& pf : fetches) {
         res.bytes_needed += range_bytes(pf.ranges);
-        if (!pf.whole) ++res.packs_partial;
+        // the locator's pack is not part of the version (a pull of some paths may fetch part of it)
+        if (!pf.whole && !(res.commit.locator && pf.ref.id == res.commit.locator->pack)) ++res.packs_partial;
     }
     return verified;
 }
@@ -907,7 +931,7 @@ void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& c
     store.install_packs(verified);
     if (f.opts.paths.empty())  // complete, or partial with every object the version needs (verified in 2b)
         for (const auto& p : f.res.commit.packs)
-            if (!store.pack_by_id(p.id))
+            if (!store.pack_by_id(p.id) && !(f.res.commit.locator && p.id == f.res.commit.locator->pack))
                 throw Error(ErrorKind::internal, "pack " + p.id.hex() + " is still missing after the import");
     f.repo.accept_commit_format(f.res.commit.format);  // a format-1 repository holding a format-2 commit is format 2
     store.write_commit(f.id, commit_bytes);
@@ -920,6 +944,14 @@ void import(Fetch& f, std::vector<objects::SealedPack>& verified, const Bytes& c
 }
 
 }  // namespace
+
+std::size_t version_packs(const objects::Commit& c) {
+    std::size_t n = c.packs.size();
+    if (c.locator && std::any_of(c.packs.begin(), c.packs.end(),
+                                 [&](const objects::PackRef& p) { return p.id == c.locator->pack; }))
+        --n;
+    return n;
+}
 
 objects::Commit fetch_commit_alone(SwarmSession& session, core::Repository& repo, const Hash32& id,
                                    const PullOptions& opts, std::chrono::steady_clock::time_point deadline,
@@ -955,7 +987,7 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     } catch (const Error& e) {
         throw Error(e.kind(), std::string(e.what()) + " (commit " + id.hex() + ")");
     }
-    res.packs_total = res.commit.packs.size();
+    res.packs_total = version_packs(res.commit);
     std::vector<Hash32> created;  // packs this pull registered that the index did not know
     std::vector<objects::SealedPack> verified;
     try {

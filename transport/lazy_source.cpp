@@ -253,6 +253,9 @@ struct LazySource::Impl {
         std::vector<LazyPack*> added;
         for (const auto& ref : c->packs) {
             if (complete.count(ref.id) || packs.count(ref.id)) continue;
+            // not the locator's pack: nothing of the version is in it, and peers of later versions lack it
+            // (docs/format.md, "Locator")
+            if (c->locator && ref.id == c->locator->pack) continue;
             LazyPack p;
             p.ref = ref;
             p.piece = objects::pack_piece_length(ref.length);

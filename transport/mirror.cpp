@@ -74,10 +74,17 @@ MirrorResult export_mirror(core::Repository& repo, const std::vector<Hash32>& co
         sink.put(key, b);
         ++res.commits;
     };
+    auto is_complete = [&](const Hash32& pack) {
+        auto info = store.pack_by_id(pack);
+        return info && !info->partial;
+    };
     for (const auto& id : commits) {
         auto c = store.read_commit(id);
         if (!c) throw Error(ErrorKind::not_found, "commit " + id.hex() + " not found");
-        for (const auto& p : c->packs) packs.insert(p.id);
+        for (const auto& p : c->packs)
+            // the locator's pack goes when it is here complete: a repository that pulled the version whole lacks it,
+            // and a puller of some paths then finds them through the pack indexes (docs/format.md, "Locator")
+            if (!(c->locator && p.id == c->locator->pack) || is_complete(p.id)) packs.insert(p.id);
     }
     // packs first, commit files last: a reader that finds a commit file finds what it names
     for (const auto& id : packs) {

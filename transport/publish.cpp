@@ -44,7 +44,10 @@ std::size_t wait_replicas(core::Repository& repo, SwarmSession& session, const R
     for (const auto& r : refs) {
         if (!r.first.starts_with("refs/heads/")) continue;
         std::vector<lt::torrent_handle> hs{seeder.commit_handle(r.second)};
-        for (const auto& p : core::load_commit(repo, r.second).packs) hs.push_back(seeder.pack_handle(p.id));
+        // not the locator's pack: a whole pull does not fetch it (docs/format.md, "Locator"), so no replica holds it
+        auto c = core::load_commit(repo, r.second);
+        for (const auto& p : c.packs)
+            if (!(c.locator && p.id == c.locator->pack)) hs.push_back(seeder.pack_handle(p.id));
         counter.watch(r.second, hs);
     }
     auto want = static_cast<std::size_t>(o.replicas);

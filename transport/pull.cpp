@@ -208,7 +208,7 @@ CloneResult clone(const Hash32& id, const fs::path& dir, const PullOptions& opts
         if (resuming && have_everything(*repo, id)) {  // imported before the interruption: only the checkout is left
             res.fetch.id = id;
             res.fetch.commit = *repo->store().read_commit(id);
-            res.fetch.packs_total = res.fetch.commit.packs.size();
+            res.fetch.packs_total = version_packs(res.fetch.commit);
             auto lock = repo->write_lock();
             adopt();
         } else {
@@ -291,7 +291,7 @@ PullResult fetch_and_check_out(core::Repository& repo, const Hash32& id, const P
     if (have_everything(repo, id) || (!opts.paths.empty() && have_paths(repo, id, opts.paths))) {
         res.fetch.id = id;
         res.fetch.commit = *repo.store().read_commit(id);
-        res.fetch.packs_total = res.fetch.commit.packs.size();
+        res.fetch.packs_total = version_packs(res.fetch.commit);
         auto lock = repo.write_lock();
         record();
     } else {

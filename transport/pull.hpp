@@ -76,7 +76,7 @@ struct FetchResult {
     Hash32 id;
     objects::Commit commit;
     bool commit_fetched = false;       // false: the commit file was already present
-    std::size_t packs_total = 0;       // packs the commit names
+    std::size_t packs_total = 0;       // packs the commit names, not counting its locator's (not part of the version)
     std::size_t packs_fetched = 0;     // of which were downloaded whole
     std::size_t packs_partial = 0;     // of which only the pieces holding what the version (or the paths) needs
     std::size_t objects_fetched = 0;   // objects verified and indexed from partial packs
@@ -120,6 +120,10 @@ std::unique_ptr<SwarmSession> open_session(const PullOptions& opts);
 // runs while the write lock is still held after the import (to set a ref atomically with it).
 FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& id, const PullOptions& opts,
                   const std::function<void()>& on_import = {});
+
+// The packs of version `c`: those its commit names, but not its locator's (docs/format.md, "Locator": that pack is a
+// fetching aid, not part of the version; whole pulls do not fetch it).
+std::size_t version_packs(const objects::Commit& c);
 
 // Fetches the commit file `id` alone (from a mirror's commits/ path or by its torrent, as fetch() does), verified
 // against its id and decoded; stores nothing (a pull across a gap uses it as proof of ancestry, then drops it). Adds

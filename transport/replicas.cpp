@@ -220,8 +220,11 @@ std::vector<PublishedRef> survey_published(core::Repository& repo, const PublicK
         std::vector<lt::torrent_handle> hs{add(r.commit, watch_params(r.commit, dir.path()))};
         if (repo.store().has_commit(r.commit)) {
             try {
-                for (const auto& p : core::load_commit(repo, r.commit).packs)
-                    hs.push_back(add(objects::pack_info_hash(p.id, p.length), watch_params(p, dir.path())));
+                // not the locator's pack: a whole pull does not fetch it (docs/format.md, "Locator")
+                auto c = core::load_commit(repo, r.commit);
+                for (const auto& p : c.packs)
+                    if (!(c.locator && p.id == c.locator->pack))
+                        hs.push_back(add(objects::pack_info_hash(p.id, p.length), watch_params(p, dir.path())));
             } catch (const Error& e) {
                 if (warn) warn("commit " + r.commit.hex() + " here cannot be read (" + e.what() + "): watching its " +
                                "commit torrent only");

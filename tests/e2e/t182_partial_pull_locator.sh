@@ -2,8 +2,10 @@
 # Partial pulls through the version's locator (docs/format.md, "Locator"; issue 16): on a version of 50,000 small
 # files in 100 directories, `dvt pull ID -- d042` receives at most 3x the directory's own bytes (not every pack's
 # index and every tree), checks the directory out byte for byte, leaves HEAD alone, and fsck passes (the rest counted
-# as not fetched). The same on a commit without a locator (`pack.locator 0`, the default for now): the pack indexes
-# find it as before.
+# as not fetched). The same on a commit without a locator (`pack.locator 0`): the pack indexes find it as before.
+# The locator's pack unavailable (a seeder that pulled the version whole, which does not fetch that pack): a whole
+# pull from it succeeds without it, and a pull of some paths gives up on it within seconds and is still byte-exact
+# through the pack indexes.
 # Loopback in a private namespace; every process stopped by PID (lib.sh trap).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
@@ -12,7 +14,6 @@ DIRS=${LOC_DIRS:-100}
 FILES=${LOC_FILES:-500}
 SRC=$T/src
 new_repo "$SRC"
-"$DVT" -C "$SRC" config pack.locator 1 || fail "cannot turn the locator on"
 # DIRS directories of FILES files of 1-2 KiB (incompressible, so received bytes compare with the files' sizes)
 /usr/bin/python3 -S - "$SRC" "$DIRS" "$FILES" <<'PY'
 import os, random, sys
@@ -27,7 +28,9 @@ for d in range(dirs):
 PY
 cd "$SRC"
 V1=$(commit_id v1)
-grep -q "^locator " "$SRC/.dvt/commits/$V1" || fail "the commit names no locator"
+grep -q "^locator " "$SRC/.dvt/commits/$V1" || fail "the commit names no locator (pack.locator unset means 1)"
+LP=$(sed -n 's/^locator [0-9a-f]* \([0-9a-f]*\)$/\1/p' "$SRC/.dvt/commits/$V1")
+[ -f "$SRC/.dvt/packs/$LP.pack" ] || fail "the writer does not hold the locator's pack $LP"
 DIR=d042
 DIRBYTES=$(du -cb --apparent-size "$SRC/$DIR" | tail -n 1 | cut -f1)
 TOTAL=$(du -sb --apparent-size --exclude=.dvt "$SRC" | cut -f1)
@@ -39,6 +42,7 @@ partial_pull() {
     new_repo "$1"
     expect_exit 0 "$DVT" -C "$1" --json pull "$2" --peer "$A" --listen 127.0.0.3 --timeout 90 -- "$DIR"
     RECV=$(json_get 'j["bytes_received"]')
+    SECS=$(json_get 'j["seconds"]')
     DOWN=$(json_get 'j["bytes_downloaded"]')
     (cd "$SRC" && tree_digest "$DIR") >"$T/dir.digest"
     (cd "$1" && tree_digest "$DIR" | diff -u "$T/dir.digest" -) || fail "$DIR differs from the source"
@@ -68,4 +72,29 @@ V2=$(commit_id v2)
 partial_pull "$T/c" "$V2"
 echo "  no locator: $RECV bytes received ($DOWN payload) for the same directory" >&2
 [ "$RECV" -gt "$WITH" ] || fail "without a locator the pull received no more ($RECV) than with one ($WITH)"
+# --- the locator's pack unavailable: W pulls V1 whole (a whole pull does not fetch the locator's pack, and needs
+# nothing of it), then W alone serves
+new_repo "$T/w"
+expect_exit 0 "$DVT" -C "$T/w" --json pull "$V1" --peer "$A" --listen 127.0.0.3 --timeout 90
+assert_json 'j["packs_partial"] == 0'
+[ ! -e "$T/w/.dvt/packs/$LP.pack" ] && [ ! -e "$T/w/.dvt/partial/$LP.pack" ] ||
+    fail "a whole pull fetched the locator's pack"
+expect_exit 0 "$DVT" -C "$T/w" --json fsck
+assert_json 'j["ok"] and j["objects_not_fetched"] == 0 and j["partial_packs"] == 0'
+stop_serve "$SERVE_PID" "$T/a.json"
+start_serve "$T/w" "$T/w.json" 127.0.0.4:0
+A=$PEER
+# a whole pull from a seeder without the locator's pack: neither waits for it nor fails for it
+new_repo "$T/x"
+expect_exit 0 "$DVT" -C "$T/x" --json pull "$V1" --peer "$A" --listen 127.0.0.3 --timeout 60
+assert_json 'j["packs_partial"] == 0'
+(cd "$T/w" && tree_digest .) >"$T/w.digest"
+(cd "$T/x" && tree_digest . | diff -u "$T/w.digest" -) || fail "the whole pull from W differs from W"
+expect_exit 0 "$DVT" -C "$T/x" fsck
+# a pull of some paths: the locator's pack is waited for at most 10 s, then the pack indexes find the directory
+partial_pull "$T/y" "$V1"
+echo "  locator's pack unavailable: $RECV bytes received in $SECS s" >&2
+[ "$RECV" -gt "$WITH" ] || fail "without the locator's pack the pull received no more ($RECV) than with it ($WITH)"
+/usr/bin/python3 -c "import sys; sys.exit(0 if 9 <= float(sys.argv[1]) < 60 else 1)" "$SECS" ||
+    fail "the pull without the locator's pack took $SECS s (expected the 10 s wait, then the indexes)"
 ok

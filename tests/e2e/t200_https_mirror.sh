@@ -19,6 +19,10 @@ V2=$(commit_id v2)
 tree_digest "$SRC" >"$T/v2.digest"
 expect_exit 0 "$DVT" --json push --mirror "$T/www"
 assert_json 'j["mirror"]["packs_written"] >= 1'
+# the mirror, pushed from v2, lacks v1's locator pack (which v2 does not name): cloning v1 must not need it
+L1=$(sed -n 's/^locator [0-9a-f]* \([0-9a-f]*\)$/\1/p' "$SRC/.dvt/commits/$V1")
+[ -n "$L1" ] || fail "v1 names no locator (pack.locator unset means 1)"
+[ ! -e "$T/www/packs/$L1.pack" ] || fail "the mirror pushed from v2 holds v1's locator pack"
 
 # a private CA and a certificate for 127.0.0.1 signed by it
 mkdir -p "$T/pki"
@@ -45,6 +49,7 @@ assert_grep "certificate|SSL" "$ERR"
 export SSL_CERT_FILE=$T/pki/ca.pem
 expect_exit 0 "$DVT" --json clone "$V1" "$T/c1" --mirror "$M" --listen 127.0.0.50 --timeout 30
 assert_same_tree "$T/v1.digest" "$T/c1" "the clone of v1 from the HTTPS mirror"
+[ ! -e "$T/c1/.dvt/packs/$L1.pack" ] || fail "the clone holds v1's locator pack, which the mirror lacks"
 assert_json 'j["bytes_received"] > 0'
 expect_exit 0 "$DVT" -C "$T/c1" --json pull "$V2" --mirror "$M" --listen 127.0.0.50 --timeout 30
 assert_same_tree "$T/v2.digest" "$T/c1" "v2 pulled from the HTTPS mirror"

@@ -51,8 +51,10 @@ expect_exit 0 "$DVT" --json push --mirror s3://bkt/datasets/one --s3-endpoint "$
 NEW=$(json_get 'j["mirror"]["packs_written"]')
 [ "$NEW" -ge 1 ] || fail "v2 wrote no pack"
 NEWC=$(json_get 'j["mirror"]["commits_written"]')
-ONE=$(ls "$T"/s3data/bkt/datasets/one/packs/*.pack._S3rver_object | head -1)
-ONE_KEY=$(basename "$ONE" ._S3rver_object)
+# one of the packs v2 names (not v1's locator pack, which v2 does not name: a push of v2 leaves it alone)
+ONE_KEY=$(awk '/^$/ {exit} $1 == "pack" {print $2 ".pack"; exit}' "$SRC/.dvt/commits/$V2")
+ONE="$T/s3data/bkt/datasets/one/packs/$ONE_KEY._S3rver_object"
+[ -e "$ONE" ] || fail "v2's pack $ONE_KEY is not in the bucket"
 rm -f "$T"/s3data/bkt/datasets/one/packs/"$ONE_KEY"._S3rver_*
 rm -rf "$T/s3data/bkt/datasets/one/commits/$V2"
 expect_exit 0 "$DVT" --json push --mirror s3://bkt/datasets/one --s3-endpoint "$EP"

@@ -38,7 +38,7 @@ expect_exit 0 "$DVT" -C "$T/both" pull "$CB" --peer "$PEER" --listen 127.0.0.4 -
 stop_serve "$SERVE_PID" "$T/serve-b.json"
 expect_exit 0 "$DVT" -C "$T/both" branch from-a "$CA"
 expect_exit 0 "$DVT" -C "$T/both" --json fsck
-assert_json 'j["ok"] and j["packs"] == 4 and j["reachable_commits"] == 2'  # a data and a metadata pack each
+assert_json 'j["ok"] and j["packs"] == 4 and j["reachable_commits"] == 2'  # a data and a metadata pack each (a whole pull does not fetch the locator's)
 expect_exit 0 "$DVT" -C "$T/both" --json fsck --repair
 assert_json 'j["ok"] and j["reindexed_packs"] == 4'
 expect_exit 0 "$DVT" -C "$T/both" fsck

@@ -10,6 +10,8 @@
 
 #include "core/history.hpp"
 #include "core/maintenance.hpp"
+#include "core/named_packs.hpp"
+#include "core/version.hpp"
 #include "core/revision.hpp"
 #include "core_fixture.hpp"
 #include "objects/torrent_id.hpp"
@@ -103,6 +105,75 @@ TEST_CASE("fsck: an object in two packs is fine for a commit that names either (
     CHECK(std::none_of(ps.begin(), ps.end(), [&](const std::string& p) {
         return p.starts_with("commit " + ca.hex()) || p.starts_with("commit " + cb.hex());
     }));
+}
+
+TEST_CASE("fsck: a commit's locator pack is not part of the version (absent: fine; holding data: not named)",
+          "[core][fsck][locator]") {
+    // pack.locator unset: the commit names a locator in a pack of its own
+    test::CoreRepo a("fsck-loc-a"), c("fsck-loc-c");
+    for (int d = 0; d < 3; ++d) a.write("d" + std::to_string(d) + "/f.bin", test::pseudo_random(40000, 10 + d));
+    Hash32 ca = a.commit("with a locator");
+    objects::Commit com = core::load_commit(*a.repo, ca);
+    REQUIRE(com.locator);
+    REQUIRE(com.packs.size() >= 2);
+
+    // a repository holding every pack but the locator's (what a whole pull leaves): fsck and the named-pack version
+    // check pass, the locator's pack counted nowhere
+    const fs::path croot = c.root();
+    for (const auto& p : com.packs)
+        if (p.id != com.locator->pack)
+            fs::copy_file(a.repo->store().pack_path(p.id), croot / ".dvt" / "packs" / a.repo->store().pack_path(p.id).filename());
+    fs::copy_file(a.repo->store().commit_path(ca), croot / ".dvt" / "commits" / ca.hex());
+    c.repo.reset();
+    c.repo = core::Repository::open(croot);
+    c.set_ref("refs/heads/main", ca);
+    auto f = core::fsck(*c.repo, {});
+    INFO(Catch::Detail::stringify(problems_of(f)));
+    CHECK(f.problems.empty());
+    CHECK(f.packs == com.packs.size() - 1);
+    CHECK(f.objects_not_fetched == 0);
+    {
+        core::StoreObjects so(c.repo->store());
+        core::NamedPackObjects objs(so, c.repo->store(), com, {});
+        CHECK_NOTHROW(core::check_version(objs, com, {}));
+    }
+    // ... but the rest is still required: without a data pack, fsck reports it
+    for (const auto& p : com.packs)
+        if (p.id != com.locator->pack) {
+            c.repo.reset();
+            fs::rename(croot / ".dvt" / "packs" / a.repo->store().pack_path(p.id).filename(), croot / "away.pack");
+            c.repo = core::Repository::open(croot);
+            CHECK_FALSE(core::fsck(*c.repo, {}).problems.empty());
+            c.repo.reset();
+            fs::rename(croot / "away.pack", croot / ".dvt" / "packs" / a.repo->store().pack_path(p.id).filename());
+            c.repo = core::Repository::open(croot);
+            break;
+        }
+
+    // a hostile commit that names a data pack as its locator's: what lies only there is in no pack the commit names
+    // (for fsck and for the version check), even where that pack is here
+    objects::Commit bad = com;
+    auto data = std::find_if(com.packs.begin(), com.packs.end(), [&](const objects::PackRef& p) {
+        auto info = a.repo->store().pack_by_id(p.id);
+        return p.id != com.locator->pack && info && a.repo->store().objects_in_pack(info->num).size() > 1;
+    });
+    REQUIRE(data != com.packs.end());
+    bad.locator->pack = data->id;
+    bad.message = "data in the locator's pack";
+    Bytes bytes = bad.encode();
+    Hash32 bad_id = objects::commit_id_of(bytes);
+    a.repo->store().write_commit(bad_id, bytes);
+    a.set_ref("refs/heads/bad", bad_id);
+    auto g = core::fsck(*a.repo, {});
+    auto ps = problems_of(g);
+    INFO(Catch::Detail::stringify(ps));
+    CHECK(std::any_of(ps.begin(), ps.end(), [&](const std::string& p) {
+        return p.starts_with("commit " + bad_id.hex()) && p.find("does not name pack") != std::string::npos;
+    }));
+    CHECK(std::none_of(ps.begin(), ps.end(), [&](const std::string& p) { return p.starts_with("commit " + ca.hex()); }));
+    core::StoreObjects so(a.repo->store());
+    core::NamedPackObjects objs(so, a.repo->store(), bad, {});
+    CHECK_THROWS_AS(core::check_version(objs, bad, {}), Error);
 }
 
 TEST_CASE("index.db with a table dropped is rebuilt when the repository opens, with a note", "[core][fsck]") {
