@@ -66,13 +66,18 @@ SRC=$T/src
 new_repo "$SRC"
 make_tree "$SRC"
 cd "$SRC"
+"$DVT" config pack.size 1048576  # several data packs (a commit this small otherwise writes one, plus its locator's)
 V1=$(commit_id v1)
 # a file object of v1 (for a commit whose "tree" is one)
 FILE_OBJ=$("$DVT" ls-tree "$V1" docs | awk '$1 == "file" && $4 == "readme.txt" {print $2}')
 is_hex64 "$FILE_OBJ" || fail "ls-tree printed no file object id: $FILE_OBJ"
 
 # hostile versions, each a real commit's text changed and re-hashed
-DROP_PACKS=$(rewrite_commit "$SRC" "$V1" 'lines = [l for l in lines if not l.startswith(b"pack ")] + [l for l in lines if l.startswith(b"pack ")][:1]')
+# (all packs but the first that is not the locator's, and no locator: the objects in the dropped packs lie outside)
+DROP_PACKS=$(rewrite_commit "$SRC" "$V1" '
+loc = [l.split()[2] for l in lines if l.startswith(b"locator ")]
+keep = [l for l in lines if l.startswith(b"pack ") and l.split()[1] not in loc][:1]
+lines = [l for l in lines if not l.startswith(b"pack ") and not l.startswith(b"locator ")] + keep')
 FILE_AS_TREE=$(rewrite_commit "$SRC" "$V1" "lines = [b'tree $FILE_OBJ' if l.startswith(b'tree ') else l for l in lines]")
 # a commit naming 10,000 more packs, which nobody has
 MANY=$(rewrite_commit "$SRC" "$V1" '
@@ -81,7 +86,7 @@ fake = [b"pack %s 67108864 67108748" % hashlib.sha256(b"fake pack %d" % i).hexdi
 packs = sorted([l for l in lines if l.startswith(b"pack ")] + fake)
 lines = [l for l in lines if not l.startswith(b"pack ")] + packs')
 for id in "$DROP_PACKS" "$FILE_AS_TREE" "$MANY"; do is_hex64 "$id" || fail "rewrite_commit printed '$id'"; done
-[ "$(grep -c '^pack ' ".dvt/commits/$V1")" -ge 2 ] || fail "v1 names fewer than 2 packs: dropping one changes nothing"
+[ "$(grep -c '^pack ' ".dvt/commits/$V1")" -ge 3 ] || fail "v1 names fewer than 2 data packs: dropping one changes nothing"
 "$DVT" -C "$SRC" cat-object -t "$DROP_PACKS" >/dev/null || fail "the rewritten commit is not readable in its repository"
 
 start_serve "$SRC" "$T/serve.json"
