@@ -117,6 +117,7 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
     auto next_save = Clock::now() + std::chrono::seconds(1);
     auto next_lookup = Clock::now();
     auto next_lsd = Clock::now();
+    auto next_tracker = Clock::now();
     // Once, in one call: a stage of a partial pull may want only pieces that are already here, and a torrent whose
     // state does not change is in no state_update_alert.
     refresh();
@@ -157,6 +158,14 @@ void Transfer::run(std::uint64_t base_done, std::uint64_t base_total, bool have_
                     Clock::now() - i.added >= std::chrono::seconds(5))
                     i.handle.force_lsd_announce();
             next_lsd = Clock::now() + std::chrono::seconds(5);
+        }
+        if (!m_opts.trackers.empty() && Clock::now() >= next_tracker) {
+            // the same for trackers: a torrent whose tracker answered before the seeder announced that torrent waits
+            // for the tracker's interval (opentracker: tens of minutes) unless it asks again; at most every 5 s
+            for (auto& i : m_items)
+                if (!i.done && i.peers == 0 && i.handle.is_valid() && Clock::now() - i.added >= std::chrono::seconds(5))
+                    i.handle.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+            next_tracker = Clock::now() + std::chrono::seconds(5);
         }
         if (Clock::now() >= next_save) {
             start_writeback();
