@@ -9,7 +9,7 @@
 # is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok; for swarm tests start_serve / stop_serve
 # (`dvt serve` in the background, stopped by PID) and free_port; NETNS=1 (set before sourcing) for a private network
 # namespace. start_nginx serves a directory (optionally over TLS); checkout_each checks versions out against their
-# digests; flip_bytes damages a file in place.
+# digests; flip_bytes damages a file in place; fuse_mountpoint makes a mount point unmounted at exit.
 set -euo pipefail
 
 DVT=${DVT:-/work/main/build/dvt}
@@ -62,10 +62,15 @@ _kill_bg_tree() {
     return 0
 }
 
+# Commands run at exit before the background processes are stopped (e.g. unmounting a FUSE mount a test made). The
+# exit status is taken before them, so a failing test still fails.
+CLEANUP_HOOKS=()
+
 _cleanup() {
     local rc=$?
     set +e
-    local pid
+    local pid hook
+    for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook"; done
     for pid in "${BG_PIDS[@]}"; do _kill_bg_tree "$pid"; done
     for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
     if [ -n "${KEEP_TMP:-}" ] || { [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP_ON_FAIL:-}" ]; }; then
@@ -83,6 +88,17 @@ trap 'exit 143' TERM
 fail() {
     echo "FAIL [$TEST_NAME]: $*" >&2
     exit 1
+}
+
+# fuse_mountpoint DIR: skip the test (exit 0 with a message) where FUSE is missing; else make DIR, and unmount
+# whatever is mounted on it when the test ends, passed or failed.
+fuse_mountpoint() {
+    if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+        echo "SKIP: needs /dev/fuse and fusermount3 (fuse3)" >&2
+        exit 0
+    fi
+    mkdir -p "$1"
+    CLEANUP_HOOKS+=("mountpoint -q $(printf %q "$1") 2>/dev/null && fusermount3 -u -z $(printf %q "$1") 2>/dev/null")
 }
 
 # soft_fail "msg": record a failure but keep going (for independent checks in one script); `ok` then fails.

@@ -7,15 +7,8 @@
 # stopped by PID (lib.sh), also when the test fails; a mount left behind is unmounted at exit.
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
-if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-    echo "SKIP: needs /dev/fuse and fusermount3 (fuse3)" >&2
-    exit 0
-fi
-
 MNT=$T/mnt
-mkdir -p "$MNT"
-trap_unmount() { mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT" 2>/dev/null || true; }
-trap 'trap_unmount; _cleanup' EXIT
+fuse_mountpoint "$MNT"
 
 REPO=$T/repo
 new_repo "$REPO"

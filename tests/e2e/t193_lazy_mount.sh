@@ -11,15 +11,8 @@
 NETNS=1
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
-if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-    echo "SKIP: needs /dev/fuse and fusermount3 (fuse3)" >&2
-    exit 0
-fi
-
 MNT=$T/mnt
-mkdir -p "$MNT"
-trap_unmount() { mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT" 2>/dev/null || true; }
-trap 'trap_unmount; _cleanup' EXIT
+fuse_mountpoint "$MNT"
 
 SRC=$T/src
 new_repo "$SRC"
