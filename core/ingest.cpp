@@ -111,7 +111,6 @@ struct Ingest::Impl {
     // writer state
     std::unique_ptr<PackWriter> data_pack, meta_pack;
     std::int64_t data_slot = 0, meta_slot = 0, next_slot = -1;
-    bool meta_open = false;  // meta_slot names the metadata records being written (held or in meta_pack)
     std::unordered_map<Hash32, std::int64_t, Hash32Hasher> new_objects;
     std::vector<std::pair<std::int64_t, SealedPack>> sealed;  // provisional slot -> pack
     std::set<std::int64_t> reached;
@@ -464,7 +463,6 @@ struct Ingest::Impl {
             ++stats.packs_written;
         }
         meta_pack.reset();
-        meta_open = false;
     }
 
     std::int64_t append_data(const Hash32& id, const ChunkOut& o, const Bytes& stored) {
@@ -494,10 +492,7 @@ struct Ingest::Impl {
     std::int64_t put_meta(ObjectType type, const Hash32& id, const Bytes& raw) {
         if (auto it = new_objects.find(id); it != new_objects.end()) return it->second;
         if (auto loc = store.locate(id)) return loc->pack_num;
-        if (!meta_open) {
-            meta_slot = new_slot();
-            meta_open = true;
-        }
+        if (!meta_pack && held_meta.empty()) meta_slot = new_slot();  // the first record of a metadata pack
         Bytes stored;
         Compression c = encode_record(raw, codec, stored);
         new_objects.emplace(id, meta_slot);
