@@ -16,13 +16,11 @@ using namespace dvt::objects;
 
 namespace {
 
-// One record of a directory: where it lies (index into the commit's packs), its type and whether it is a delta.
+// One record of a directory: where it lies (index into the commit's packs) and its type.
 struct Rec {
     ObjectType type;
     std::uint32_t pack;
     std::uint64_t offset, end;
-    bool delta;
-    Hash32 id;
     bool operator<(const Rec& o) const {
         return std::make_tuple(static_cast<int>(type), pack, offset) <
                std::make_tuple(static_cast<int>(o.type), o.pack, o.offset);
@@ -30,7 +28,7 @@ struct Rec {
 };
 
 // The extents of one directory: its records sorted, records that follow each other exactly merged into one extent
-// (so every record of an extent is one of the directory's, and the delta ids are exactly its delta records').
+// (so every record of an extent is one of the directory's).
 LocatorDir make_dir(std::string path, std::vector<Rec> recs) {
     std::sort(recs.begin(), recs.end());
     recs.erase(std::unique(recs.begin(), recs.end(),
@@ -43,12 +41,10 @@ LocatorDir make_dir(std::string path, std::vector<Rec> recs) {
             auto& last = d.extents.back();
             if (last.type == r.type && last.pack == r.pack && last.offset + last.length == r.offset) {
                 last.length = r.end - last.offset;
-                if (r.delta) d.delta_ids.push_back(r.id);
                 continue;
             }
         }
         d.extents.push_back(LocatorExtent{r.type, r.pack, r.offset, r.end - r.offset});
-        if (r.delta) d.delta_ids.push_back(r.id);
     }
     return d;
 }
@@ -64,8 +60,7 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
         auto it = pack_index.find(loc.pack_num);
         if (it == pack_index.end()) return false;  // a pack the commit does not name: left to the pack indexes
         out.push_back(Rec{loc.entry.type, it->second, loc.entry.offset,
-                          loc.entry.offset + kRecordHeaderSize + loc.entry.stored_len, is_delta(loc.entry.compression),
-                          loc.entry.id});
+                          loc.entry.offset + kRecordHeaderSize + loc.entry.stored_len});
         return true;
     };
     Locator l;
@@ -100,6 +95,7 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
                                            it->path[path.size()] == '/'));
              ++it) {
             LocatorDir d = *it;
+            d.delta_ids.clear();  // a version-1 parent's: version 2 lists none
             for (std::size_t i = 0; i < d.extents.size(); ++i) {
                 auto& x = d.extents[i];
                 if (x.pack >= prev_pos.size() || !prev_pos[x.pack]) return std::nullopt;
@@ -107,7 +103,7 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
                 const auto& before = d.extents[i > 0 ? i - 1 : 0];
                 if (i > 0 && !(std::make_tuple(static_cast<int>(before.type), before.pack, before.offset) <
                                std::make_tuple(static_cast<int>(x.type), x.pack, x.offset)))
-                    return std::nullopt;  // the scan order (and so the delta ids' order) would change
+                    return std::nullopt;  // the extents would no longer be sorted
             }
             out.push_back(std::move(d));
         }
@@ -128,7 +124,7 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
         if (prev && p.prev == p.id)
             if (auto kept = reuse(p.path)) {
                 for (auto& d : *kept) {
-                    bytes += 10 + d.path.size() + 21 * d.extents.size() + 32 * d.delta_ids.size();
+                    bytes += 6 + d.path.size() + 21 * d.extents.size();
                     l.dirs.push_back(std::move(d));
                 }
                 if (bytes > kMaxChunkSize) return std::nullopt;
@@ -164,7 +160,7 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
             }
         }
         LocatorDir d = make_dir(std::move(p.path), std::move(recs));
-        bytes += 10 + d.path.size() + 21 * d.extents.size() + 32 * d.delta_ids.size();
+        bytes += 6 + d.path.size() + 21 * d.extents.size();
         if (bytes > kMaxChunkSize) return std::nullopt;  // too scattered to be worth it: pullers use the indexes
         l.dirs.push_back(std::move(d));
     }

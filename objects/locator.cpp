@@ -11,7 +11,7 @@ namespace dvt::objects {
 
 namespace {
 
-constexpr std::uint8_t kLocatorMagic[8] = {'D', 'V', 'T', 'L', 1, 0, 0, 0};
+constexpr std::uint8_t kLocatorMagic[4] = {'D', 'V', 'T', 'L'};
 constexpr std::size_t kExtentSize = 1 + 4 + 8 + 8;
 
 bool valid_dir_path(std::string_view p) {
@@ -60,7 +60,8 @@ const char* dir_problem(const LocatorDir& d, const LocatorDir* prev, const std::
 }  // namespace
 
 Bytes Locator::encode() const {
-    Bytes out(std::begin(kLocatorMagic), std::end(kLocatorMagic));
+    if (version != 1 && version != 2) throw Error(ErrorKind::internal, "locator version " + std::to_string(version));
+    Bytes out{kLocatorMagic[0], kLocatorMagic[1], kLocatorMagic[2], kLocatorMagic[3], version, 0, 0, 0};
     put_u32(out, static_cast<std::uint32_t>(packs.size()));
     for (std::size_t i = 0; i < packs.size(); ++i) {
         if (i > 0 && !(packs[i - 1] < packs[i])) throw Error(ErrorKind::internal, "locator pack ids not sorted");
@@ -81,8 +82,12 @@ Bytes Locator::encode() const {
             put_u64(out, e.offset);
             put_u64(out, e.length);
         }
-        put_u32(out, static_cast<std::uint32_t>(d.delta_ids.size()));
-        for (const auto& id : d.delta_ids) put_hash(out, id);
+        if (version == 1) {
+            put_u32(out, static_cast<std::uint32_t>(d.delta_ids.size()));
+            for (const auto& id : d.delta_ids) put_hash(out, id);
+        } else if (!d.delta_ids.empty()) {
+            throw Error(ErrorKind::internal, "a version-2 locator lists no delta ids");
+        }
     }
     return out;
 }
@@ -90,13 +95,13 @@ Bytes Locator::encode() const {
 Locator Locator::decode(std::span<const std::uint8_t> b, const std::vector<PackRef>& packs) {
     ByteReader r(b, "locator");
     if (b.size() > kMaxChunkSize) r.fail("larger than a chunk may be");
-    auto magic = r.take(sizeof kLocatorMagic);
-    if (!std::equal(magic.begin(), magic.end(), std::begin(kLocatorMagic))) {
-        if (std::equal(magic.begin(), magic.begin() + 4, std::begin(kLocatorMagic)))
-            r.fail("unknown locator version " + std::to_string(magic[4]));
-        r.fail("bad magic");
-    }
+    auto magic = r.take(8);
+    if (!std::equal(std::begin(kLocatorMagic), std::end(kLocatorMagic), magic.begin())) r.fail("bad magic");
+    if ((magic[4] != 1 && magic[4] != 2) || magic[5] != 0 || magic[6] != 0 || magic[7] != 0)
+        r.fail("unknown locator version " + std::to_string(magic[4]) + "." + std::to_string(magic[5]) + "." +
+               std::to_string(magic[6]) + "." + std::to_string(magic[7]));
     Locator l;
+    l.version = magic[4];
     std::uint32_t k = r.u32();
     if (k > r.remaining() / 32) r.fail("pack count too large");
     std::vector<PackRef> refs;
@@ -112,7 +117,7 @@ Locator Locator::decode(std::span<const std::uint8_t> b, const std::vector<PackR
         l.packs.push_back(id);
     }
     std::uint32_t n = r.u32();
-    if (n > r.remaining() / 10) r.fail("directory count too large");  // a dir takes at least 10 bytes
+    if (n > r.remaining() / 6) r.fail("directory count too large");  // a dir takes at least 6 bytes
     l.dirs.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
         LocatorDir d;
@@ -127,10 +132,12 @@ Locator Locator::decode(std::span<const std::uint8_t> b, const std::vector<PackR
             e.offset = r.u64();
             e.length = r.u64();
         }
-        std::uint32_t nd = r.u32();
-        if (nd > r.remaining() / 32) r.fail("delta id count too large");
-        d.delta_ids.resize(nd);
-        for (auto& id : d.delta_ids) id = r.hash();
+        if (l.version == 1) {
+            std::uint32_t nd = r.u32();
+            if (nd > r.remaining() / 32) r.fail("delta id count too large");
+            d.delta_ids.resize(nd);
+            for (auto& id : d.delta_ids) id = r.hash();
+        }
         if (const char* why = dir_problem(d, l.dirs.empty() ? nullptr : &l.dirs.back(), refs, l.packs.size()))
             r.fail(std::string(why) + " (directory '" + d.path + "')");
         l.dirs.push_back(std::move(d));

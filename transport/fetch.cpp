@@ -331,11 +331,11 @@ std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, c
 }
 
 // The records of one locator extent (docs/format.md, "Locator"), read from `fd` (the pack's partial or complete
-// file): each full record decoded and hashed (its id), each delta record given the next id of `delta_ids` (its chain
-// verifies it later). A record reaching past the extent, a header breaking the limits, or more delta records than
-// ids is corrupt.
-void scan_extent(int fd, const objects::LocatorExtent& x, const objects::LocatorDir& d, std::size_t& next_delta,
-                 const std::string& what, std::vector<objects::PackEntry>& out) {
+// file): each full record decoded and hashed (its id); a delta record's id is not known until it is decoded against
+// its base (derive_delta_id), so it is returned with a zero id. A record reaching past the extent or a header breaking
+// the limits is corrupt.
+void scan_extent(int fd, const objects::LocatorExtent& x, const objects::LocatorDir& d, const std::string& what,
+                 std::vector<objects::PackEntry>& out) {
     const std::uint64_t end = x.offset + x.length;
     std::uint64_t pos = x.offset;
     Bytes stored, raw;
@@ -357,11 +357,7 @@ void scan_extent(int fd, const objects::LocatorExtent& x, const objects::Locator
         if (e.stored_len > end - pos - sizeof h)
             throw Error(ErrorKind::corrupt, what + ": a record at offset " + std::to_string(pos) +
                                                 " reaches past its locator extent");
-        if (objects::is_delta(e.compression)) {
-            if (next_delta >= d.delta_ids.size())
-                throw Error(ErrorKind::corrupt, what + ": more delta records than the locator of '" + d.path + "' names");
-            e.id = d.delta_ids[next_delta++];
-        } else {
+        if (!objects::is_delta(e.compression)) {
             stored.resize(e.stored_len);
             util::pread_all(fd, stored.data(), stored.size(), pos + sizeof h, what);
             objects::decode_record(stored, e.compression, e.raw_len, raw, what);
@@ -370,6 +366,37 @@ void scan_extent(int fd, const objects::LocatorExtent& x, const objects::Locator
         out.push_back(e);
         pos += sizeof h + e.stored_len;
     }
+}
+
+// The id of a delta record a locator extent holds (the locator lists none): the record decoded against its base's
+// verified bytes (the base's chain through `find`, every level checked against its id) and hashed. nullopt when its
+// base is neither here nor among the records found (what the delta was is then left to the pack indexes); a record
+// breaking the delta rules against its base (type, depth, a tensor delta's length) is corrupt. Called in order of
+// depth, so that a base that is itself a delta found through the locator has its id already; each decoded chunk goes
+// into `cache` for the records above it.
+std::optional<Hash32> derive_delta_id(const objects::RecordAt& at, const objects::RecordFinder& find,
+                                      objects::ChunkCache& cache) {
+    const auto& e = at.entry;
+    Bytes rec(objects::kRecordHeaderSize + e.stored_len);
+    util::pread_all(at.fd, rec.data(), rec.size(), e.offset, at.what);
+    const Hash32 b = objects::record_delta_base_bytes(rec, e, at.what);
+    auto base = find(b);
+    if (!base) return std::nullopt;
+    const std::string self = at.what + ": the delta record at offset " + std::to_string(e.offset);
+    if (base->entry.type != objects::ObjectType::chunk || base->entry.depth + 1 != e.depth ||
+        (e.compression == objects::Compression::tensor_delta && base->entry.raw_len != e.raw_len))
+        throw Error(ErrorKind::corrupt, self + " names base " + b.hex() + ", a " + objects::type_name(base->entry.type) +
+                                            " of depth " + std::to_string(base->entry.depth) + " and " +
+                                            std::to_string(base->entry.raw_len) + " bytes (must be a chunk of depth " +
+                                            std::to_string(e.depth - 1) + ")");
+    Bytes base_raw, raw;
+    objects::read_chain(*base, find, base_raw, &cache);
+    objects::decode_any_delta(e.compression, std::span<const std::uint8_t>(rec).subspan(objects::kRecordHeaderSize),
+                              e.raw_len, base_raw, raw, self);
+    Hash32 id = sha256(raw);
+    if (id == b) throw Error(ErrorKind::corrupt, self + " names itself as its base");
+    cache.put(id, e.depth, raw);
+    return id;
 }
 
 // 2a. A partial pull through the version's locator (docs/format.md, "Locator"): the locator record, then in one
@@ -488,14 +515,18 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
                 if (PackFetch* pf = by_pos[x.pack]) registered(*pf).ranges.emplace_back(x.offset, x.length);
     apply();
     t.run(base, base, true);
-    // read the extents: what each record is
+    // read the extents: what each record is (full records now, delta records in order of depth below)
     std::map<Hash32, std::pair<PackFetch*, objects::PackEntry>> where;
     std::vector<std::vector<objects::PackEntry>> found(fetches.size());
     std::map<std::uint32_t, std::shared_ptr<util::Fd>> fds;
+    std::vector<std::pair<PackFetch*, objects::PackEntry>> deltas;
+    std::set<std::pair<PackFetch*, std::uint64_t>> delta_at;
+    auto add = [&](PackFetch* pf, const objects::PackEntry& e) {
+        if (where.emplace(e.id, std::make_pair(pf, e)).second && !store.has(e.id))
+            found[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
+    };
     for (const auto& dir_whole : dirs) {
         const objects::LocatorDir* d = dir_whole.first;  // named, not a structured binding: clang 14 (scripts/fuzz.sh)
-        const bool whole = dir_whole.second;             // cannot capture one
-        std::size_t next_delta = 0;
         for (const auto& x : d->extents) {
             if (!wanted(*d, x)) continue;
             PackFetch* pf = by_pos[x.pack];
@@ -505,24 +536,20 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
                                                                   : store.pack_path(pack_ids[x.pack])));
             std::string what = "pack " + pack_ids[x.pack].hex() + (pf ? " received from the swarm" : "");
             std::vector<objects::PackEntry> recs;
-            std::size_t before = next_delta;
             with_settle_retries([&] {
                 recs.clear();
-                next_delta = before;
-                scan_extent(fd->get(), x, *d, next_delta, what, recs);
+                scan_extent(fd->get(), x, *d, what, recs);
             });
             if (!pf) continue;  // a complete pack here: its objects are indexed
-            for (const auto& e : recs)
-                if (where.emplace(e.id, std::make_pair(pf, e)).second && !store.has(e.id))
-                    found[static_cast<std::size_t>(pf - fetches.data())].push_back(e);
+            for (const auto& e : recs) {
+                if (objects::is_delta(e.compression)) {
+                    if (delta_at.emplace(pf, e.offset).second) deltas.emplace_back(pf, e);  // once, in any dir
+                }
+                else
+                    add(pf, e);
+            }
         }
-        if (whole && next_delta != d->delta_ids.size())
-            throw Error(ErrorKind::corrupt, "the locator of commit " + f.id.hex() + " names " +
-                                                std::to_string(d->delta_ids.size()) + " delta records for '" + d->path +
-                                                "', its extents hold " + std::to_string(next_delta));
     }
-    // verified (full records again, deltas through their chains) and indexed: trees and file objects first, so that
-    // a chunk's chain finds its bases either here or among the records found
     objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
         if (auto r = store.record_at(id)) return r;
         auto w = where.find(id);
@@ -530,6 +557,20 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
         return objects::RecordAt{fds.at(w->second.first->pos)->get(), w->second.second,
                                  "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
     };
+    {
+        std::stable_sort(deltas.begin(), deltas.end(),
+                         [](const auto& a, const auto& b) { return a.second.depth < b.second.depth; });
+        objects::ChunkCache cache(64u << 20);
+        for (auto& [pf, e] : deltas) {
+            objects::RecordAt at{fds.at(pf->pos)->get(), e, "pack " + pf->ref.id.hex() + " received from the swarm"};
+            auto id = with_settle_retries([&] { return derive_delta_id(at, find, cache); });
+            if (!id) continue;
+            e.id = *id;
+            add(pf, e);
+        }
+    }
+    // verified (full records again, deltas through their chains) and indexed: trees and file objects first, so that
+    // a chunk's chain finds its bases either here or among the records found
     for (std::size_t k = 0; k < fetches.size(); ++k) {
         if (found[k].empty()) continue;
         res.bytes_fetched += verify_objects(store.partial_path(fetches[k].ref.id), fetches[k].ref, found[k], &find);

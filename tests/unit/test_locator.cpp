@@ -26,7 +26,7 @@ Locator sample() {
     l.dirs.push_back(LocatorDir{"a",
                                 {{ObjectType::chunk, 0, 16, 4000}, {ObjectType::chunk, 0, 4016, 100},
                                  {ObjectType::file, 1, 16, 300}, {ObjectType::tree, 1, 316, 90}},
-                                {hh('d')}});
+                                {}});
     l.dirs.push_back(LocatorDir{"a/b", {{ObjectType::file, 1, 406, 64}}, {}});
     l.dirs.push_back(LocatorDir{"a.b", {{ObjectType::tree, 1, 470, 12}}, {}});
     return l;
@@ -42,11 +42,10 @@ void put_le(Bytes& b, std::size_t at, std::uint64_t v, int n) {
 
 TEST_CASE("locator byte layout and round trip", "[locator]") {
     Bytes b = sample().encode();
-    // header 8, 4 + 2 pack ids, 4; root: 2 + 0 + 4 + 21 + 4; "a": 2 + 1 + 4 + 4*21 + 4 + 32; "a/b": 2 + 3 + 4 + 21 + 4;
-    // "a.b" likewise
-    CHECK(b.size() == 8 + 68 + 4 + 31 + 127 + 34 + 34);
+    // header 8, 4 + 2 pack ids, 4; root: 2 + 0 + 4 + 21; "a": 2 + 1 + 4 + 4*21; "a/b": 2 + 3 + 4 + 21; "a.b" likewise
+    CHECK(b.size() == 8 + 68 + 4 + 27 + 91 + 30 + 30);
     CHECK(std::string(b.begin(), b.begin() + 4) == "DVTL");
-    CHECK(b[4] == 1);
+    CHECK(b[4] == 2);
     CHECK(load_u32(b.data() + 8) == 2);
     CHECK(Hash32::from_bytes(std::span<const std::uint8_t>(b.data() + 44, 32)) == hh('2'));
     CHECK(load_u32(b.data() + 76) == 4);
@@ -58,6 +57,32 @@ TEST_CASE("locator byte layout and round trip", "[locator]") {
     CHECK(d.find("") == &d.dirs.front());
     CHECK_FALSE(d.find("b"));
     CHECK_FALSE(d.find("a/"));
+    // a version-2 locator lists no delta ids (a reader derives them): encoding one that carries some is a bug
+    Locator with_ids = sample();
+    with_ids.dirs[1].delta_ids = {hh('d')};
+    CHECK_THROWS_MATCHES(with_ids.encode(), Error,
+                         Catch::Predicate<Error>([](const Error& e) { return e.kind() == ErrorKind::internal; }));
+}
+
+TEST_CASE("a version-1 locator (delta ids listed per directory) still decodes", "[locator]") {
+    Locator one = sample();
+    one.version = 1;
+    one.dirs[1].delta_ids = {hh('d'), hh('e')};
+    Bytes b = one.encode();
+    // each directory 4 bytes longer (its id count), "a" also 2 ids
+    CHECK(b.size() == 8 + 68 + 4 + 31 + 95 + 64 + 34 + 34);
+    CHECK(b[4] == 1);
+    CHECK(load_u32(b.data() + 80 + 2 + 4 + 21) == 0);  // the root's id count
+    Locator d = Locator::decode(b, sample_packs());
+    CHECK(d.version == 1);
+    CHECK(d.dirs == one.dirs);
+    CHECK(d.encode() == b);
+    // its id counts are bounded like any count, and a truncated id is refused
+    Bytes huge = b;
+    put_le(huge, 80 + 2 + 4 + 21, 0x10000000u, 4);
+    CHECK_THROWS_MATCHES(Locator::decode(huge, sample_packs()), Error,
+                         Catch::Predicate<Error>([](const Error& e) { return e.kind() == ErrorKind::corrupt; }));
+    CHECK_THROWS_AS(Locator::decode(Bytes(b.begin(), b.end() - 1), sample_packs()), Error);
 }
 
 TEST_CASE("locator decoding refuses hostile bytes", "[locator]") {
@@ -76,7 +101,9 @@ TEST_CASE("locator decoding refuses hostile bytes", "[locator]") {
         b[0] = 'X';
         CHECK(refused(b));
         b = good;
-        b[4] = 2;
+        b[4] = 3;  // versions 1 and 2 are known
+        CHECK(refused(b));
+        b[4] = 0;
         CHECK(refused(b));
         b = good;
         b[5] = 1;  // reserved byte
@@ -98,7 +125,7 @@ TEST_CASE("locator decoding refuses hostile bytes", "[locator]") {
         put_le(b, 80 + 2, 0x7fffffffu, 4);  // the root's extents
         CHECK(refused(b));
         b = good;
-        put_le(b, 80 + 2 + 4 + 21, 0x10000000u, 4);  // the root's delta ids
+        put_le(b, 80 + 2 + 4 + 21 + 2 + 1, 0x10000000u, 4);  // the extents of "a", the second directory
         CHECK(refused(b));
     }
     auto with = [&](const std::function<void(Locator&)>& change) {
