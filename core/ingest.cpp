@@ -43,6 +43,7 @@ struct OldFile {
     Bytes data;
     std::vector<OldChunk> chunks;
     std::unordered_map<std::string_view, std::size_t> anchors;  // first kAnchorBytes bytes -> first chunk with them
+    std::unordered_map<std::string_view, std::size_t> tails;    // last kAnchorBytes bytes -> first chunk with them
     std::optional<TensorLayout> layout;                          // of a safetensors file (tensor-aware chunking)
     std::unordered_map<std::string_view, std::size_t> tensors;   // tensor name -> its region in `layout`
 };
@@ -191,6 +192,7 @@ struct Ingest::Impl {
                 f->data = Bytes();
                 f->chunks.clear();
                 f->anchors.clear();
+                f->tails.clear();
                 f->tensors.clear();
                 f->layout.reset();
             }
@@ -234,37 +236,58 @@ struct Ingest::Impl {
                         if (f.layout->regions[i].width) f.tensors.emplace(f.layout->regions[i].name, i);
             }
         for (std::size_t i = 0; i < f.chunks.size(); ++i)
-            if (f.chunks[i].size >= kAnchorBytes)
-                f.anchors.emplace(std::string_view(reinterpret_cast<const char*>(f.data.data() + f.chunks[i].offset),
-                                                   kAnchorBytes),
-                                  i);
+            if (f.chunks[i].size >= kAnchorBytes) {
+                const char* at = reinterpret_cast<const char*>(f.data.data() + f.chunks[i].offset);
+                f.anchors.emplace(std::string_view(at, kAnchorBytes), i);
+                f.tails.emplace(std::string_view(at + f.chunks[i].size - kAnchorBytes, kAnchorBytes), i);
+            }
         f.loaded = true;
     }
 
-    // The base for a new chunk at `offset` of a file of `file_size` bytes: the old chunk starting with the same
-    // kAnchorBytes bytes, else the one covering the same relative offset; nullptr if that one cannot serve.
-    const OldChunk* pick_base(const OldFile& f, std::span<const std::uint8_t> raw, std::uint64_t offset,
-                              std::uint64_t file_size) {
-        if (f.chunks.empty()) return nullptr;
-        const OldChunk* c = nullptr;
+    // The candidate bases for a new chunk at `offset` of a file of `file_size` bytes: the old chunk starting with the
+    // same kAnchorBytes bytes (an "anchor": the same chunk, edited) alone; else (the chunk begins at a boundary the
+    // edit made, so it straddles old chunks) the old chunk ending with the same kAnchorBytes bytes, the one covering
+    // the same relative offset and its two neighbours, of which the caller keeps the smallest delta (on make_history's
+    // tables this halves their deltas' bytes against the relative offset alone: docs/performance.md). Chunks that
+    // cannot serve are left out.
+    struct Candidates {
+        std::array<const OldChunk*, 4> c{};
+        std::size_t n = 0;
+        void add(const OldChunk* x) {
+            if (!x || !x->usable || n == c.size()) return;
+            for (std::size_t i = 0; i < n; ++i)
+                if (c[i] == x) return;
+            c[n++] = x;
+        }
+    };
+    Candidates pick_bases(const OldFile& f, std::span<const std::uint8_t> raw, std::uint64_t offset,
+                          std::uint64_t file_size) {
+        Candidates out;
+        if (f.chunks.empty()) return out;
         if (raw.size() >= kAnchorBytes) {
             auto it = f.anchors.find(std::string_view(reinterpret_cast<const char*>(raw.data()), kAnchorBytes));
-            if (it != f.anchors.end()) c = &f.chunks[it->second];
-        }
-        if (!c) {
-            std::uint64_t old_size = f.data.size();
-            std::uint64_t pos = 0;  // offset * old_size / file_size, without overflow (both below 2^63)
-            if (file_size) {
-                std::uint64_t q = old_size / file_size, r = old_size % file_size;
-                pos = offset * q + static_cast<std::uint64_t>(static_cast<long double>(offset) * r / file_size);
+            if (it != f.anchors.end()) {
+                out.add(&f.chunks[it->second]);
+                return out;
             }
-            if (pos >= old_size) pos = old_size ? old_size - 1 : 0;
-            auto it = std::upper_bound(f.chunks.begin(), f.chunks.end(), pos,
-                                       [](std::uint64_t p, const OldChunk& x) { return p < x.offset; });
-            c = &*std::prev(it);
+            auto t = f.tails.find(std::string_view(reinterpret_cast<const char*>(raw.data() + raw.size() - kAnchorBytes),
+                                                   kAnchorBytes));
+            if (t != f.tails.end()) out.add(&f.chunks[t->second]);
         }
-        if (!c->usable) return nullptr;  // a chain at its limit: the caller bases the delta further down it
-        return c;
+        std::uint64_t old_size = f.data.size();
+        std::uint64_t pos = 0;  // offset * old_size / file_size, without overflow (both below 2^63)
+        if (file_size) {
+            std::uint64_t q = old_size / file_size, r = old_size % file_size;
+            pos = offset * q + static_cast<std::uint64_t>(static_cast<long double>(offset) * r / file_size);
+        }
+        if (pos >= old_size) pos = old_size ? old_size - 1 : 0;
+        auto it = std::upper_bound(f.chunks.begin(), f.chunks.end(), pos,
+                                   [](std::uint64_t p, const OldChunk& x) { return p < x.offset; });
+        auto rel = std::prev(it);
+        out.add(&*rel);
+        if (rel != f.chunks.begin()) out.add(&*std::prev(rel));
+        if (std::next(rel) != f.chunks.end()) out.add(&*std::next(rel));
+        return out;
     }
 
     // The base of a new chunk of tensor `t` at `rel` bytes from the tensor's start (tensor-aware chunking): the old
@@ -336,8 +359,8 @@ struct Ingest::Impl {
     void process(Batch& b) {
         b.out.resize(b.sizes.size());
         std::size_t off = 0, seg = 0, in_seg = 0;
-        Bytes delta, scratch;
-        Base base;
+        Bytes delta, scratch, trial, trial_scratch;
+        Base base, trial_base;
         for (std::size_t i = 0; i < b.sizes.size(); ++i, ++in_seg) {
             while (seg < b.segments.size() && in_seg >= b.segments[seg].chunks) {
                 ++seg;
@@ -393,11 +416,22 @@ struct Ingest::Impl {
             } else {
                 // At pack.delta-depth the new delta is against the link at depth delta_depth / 2 (a skip delta) rather
                 // than a new full record: these chains change every version, and a keyframe costs a whole chunk.
-                const OldChunk* c = pick_base(*old, raw, b.offsets[i], b.segments[seg].file_size);
-                if (!c) continue;
-                if (!base_of(*old, *c, delta_depth, static_cast<std::uint16_t>(delta_depth / 2), scratch, base))
-                    continue;
-                encode_delta(raw, base.bytes, base.id, codec.level, delta);
+                Candidates cands = pick_bases(*old, raw, b.offsets[i], b.segments[seg].file_size);
+                bool any = false;
+                for (std::size_t k = 0; k < cands.n; ++k) {
+                    if (!base_of(*old, *cands.c[k], delta_depth, static_cast<std::uint16_t>(delta_depth / 2),
+                                 trial_scratch, trial_base))
+                        continue;
+                    trial.clear();
+                    encode_delta(raw, trial_base.bytes, trial_base.id, codec.level, trial);
+                    if (!any || trial.size() < delta.size()) {  // the best so far (its bytes may be in the scratch)
+                        std::swap(delta, trial);
+                        std::swap(base, trial_base);
+                        std::swap(scratch, trial_scratch);
+                    }
+                    any = true;
+                }
+                if (!any) continue;
             }
             // kept only if it saves at least 1/8 of the normal record (docs/format.md, "Delta records")
             o.why = FullWhy::rejected;
