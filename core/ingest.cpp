@@ -166,11 +166,29 @@ struct Ingest::Impl {
         std::vector<std::int64_t> out;
         if (!is_delta(loc.entry.compression)) return out;
         for (const auto& b : store.delta_chain(loc)) {
-            auto info = store.pack(b.pack_num);
-            if (!info || info->partial) return std::nullopt;
+            auto complete = pack_complete(b.pack_num);
+            if (!complete || !*complete) return std::nullopt;
             out.push_back(b.pack_num);
         }
         return out;
+    }
+
+    // Whether pack `num` is complete here (nullopt: it has no row), asked of the index database once per pack and
+    // commit: loading a previous version asks it for every chunk (docs/performance.md, "Commit and checkout speed").
+    // Stale only safely: a partial pack completed meanwhile (by a pull) is merely not used as a base, and complete
+    // packs are deleted only by gc, which waits for the repository lock this commit holds.
+    std::mutex packs_mu;
+    std::unordered_map<std::int64_t, std::optional<bool>> pack_state;
+    std::optional<bool> pack_complete(std::int64_t num) {
+        {
+            std::lock_guard g(packs_mu);
+            if (auto it = pack_state.find(num); it != pack_state.end()) return it->second;
+        }
+        auto info = store.pack(num);
+        std::optional<bool> v = info ? std::optional<bool>(!info->partial) : std::nullopt;
+        std::lock_guard g(packs_mu);
+        pack_state.emplace(num, v);
+        return v;
     }
 
     std::shared_ptr<OldFile> old_file(std::size_t file) {
@@ -213,12 +231,12 @@ struct Ingest::Impl {
             off += c.size;
             auto loc = store.locate(c.id);
             if (!loc) return;  // a version fetched in part: no bases from it
-            auto info = store.pack(loc->pack_num);
-            if (!info) return;
+            auto complete = pack_complete(loc->pack_num);
+            if (!complete) return;
             store.read_at(*loc, raw);  // verified (a delta through its chain)
             if (raw.size() != c.size) return;
             f.data.insert(f.data.end(), raw.begin(), raw.end());
-            if (!info->partial && loc->entry.type == ObjectType::chunk) {
+            if (*complete && loc->entry.type == ObjectType::chunk) {
                 if (auto below = chain_packs(*loc)) {
                     oc.usable = true;
                     oc.depth = loc->entry.depth;
