@@ -494,7 +494,10 @@ void LazySource::fetch_ahead(const std::vector<Hash32>& ids, const std::vector<H
 LazyStats LazySource::stats() const {
     std::lock_guard lock(m->mutex);
     LazyStats s = m->stats;
-    if (m->transfer) s.bytes_downloaded += static_cast<std::uint64_t>(m->transfer->traffic().payload);
+    if (m->transfer) {
+        m->transfer->update_status();  // what the read-ahead received since the last round
+        s.bytes_downloaded += static_cast<std::uint64_t>(m->transfer->traffic().payload);
+    }
     return s;
 }
 

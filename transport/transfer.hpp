@@ -171,8 +171,10 @@ public:
     void close();
 
     std::deque<Item>& items() { return m_items; }
-    // Over every torrent of the transfer, also the ones close() removed.
+    // Over every torrent of the transfer, also the ones close() removed, as of the last status (run(), close(), or
+    // update_status(): a lazy source's torrents download between runs).
     Traffic traffic() const;
+    void update_status() { refresh(); }
 
 private:
     // Starts writing the received bytes of every pack out to disk (sync_file_range, asynchronous), so that the fsync
