@@ -66,6 +66,8 @@ void register_mount(CLI::App& app, Context& ctx) {
                             {"last_error", r.stats.last_error},
                             {"bytes_downloaded", r.stats.lazy ? r.stats.lazy->bytes_downloaded : 0},
                             {"objects_fetched", r.stats.lazy ? r.stats.lazy->objects_fetched : 0},
+                            {"objects_read_ahead", r.stats.lazy ? r.stats.lazy->objects_read_ahead : 0},
+                            {"fetches", r.stats.lazy ? r.stats.lazy->fetches : 0},
                             {"fetch_failures", r.stats.lazy ? r.stats.lazy->failures : 0},
                             {"cache_evictions", r.stats.lazy ? r.stats.lazy->evictions : 0}});
         } else {

@@ -32,7 +32,8 @@ void VersionReader::Lru<V>::put(const Hash32& id, std::shared_ptr<const V> v, st
 
 VersionReader::VersionReader(const ObjectStore& store, const Commit& commit, Limits limits)
     : m_store(store), m_commit(commit), m_trees(limits.tree_cache_bytes), m_files(limits.file_cache_bytes),
-      m_chunks(limits.chunk_cache_bytes), m_read_ahead(limits.read_ahead_bytes) {}
+      m_chunks(limits.chunk_cache_bytes), m_read_ahead(limits.read_ahead_bytes),
+      m_background(limits.background_bytes) {}
 
 std::shared_ptr<const Tree> VersionReader::tree(const Hash32& id) const {
     {
@@ -107,14 +108,34 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         if (it != m_read_end.end() && offset + kNear >= it->second && offset <= it->second + kNear) sequential = true;
     }
     if (m_store.has(chunks[i].id)) return;
+    // three tiers, in read order: the read's own chunks (`needed`), those of the next read_ahead_bytes (waited for
+    // with them: one round), and those of the next background_bytes after that (`ahead`: a hint the source fetches
+    // in the background, so the next round finds them arrived or on their way)
     const std::uint64_t end = offset + want, until = end + (sequential ? m_read_ahead : 0);
-    std::vector<Hash32> ids;
+    const std::uint64_t ahead_until = until + (sequential ? m_background : 0);
+    std::vector<Hash32> ids, ahead;
     std::size_t needed = 0;
-    for (std::size_t j = i; j < chunks.size() && f.starts[j] < until; ++j) {
-        ids.push_back(chunks[j].id);
-        if (f.starts[j] < end) needed = ids.size();
-    }
-    if (next_files && until > file.size) {
+    std::unique_lock sent_lock(m_ahead_mutex);  // one read-ahead plan at a time: a hint is given once
+    if (m_ahead_sent.size() >= 65536) m_ahead_sent.clear();  // bounded: files read ahead into
+    // chunks of `g` from byte `from` (ids or ahead by where they start, `base` being where `g` starts in read order);
+    // returns where the last one taken ends, in read order
+    auto take = [&](const Hash32& fid, const FileIndex& g, std::size_t j, std::uint64_t base) {
+        std::uint64_t& sent = m_ahead_sent[fid];  // chunks starting before it were hinted already
+        std::uint64_t at = base;
+        for (; j < g.object.chunks.size(); ++j) {
+            at = base + g.starts[j];
+            if (at >= ahead_until) break;
+            if (at < until) {
+                ids.push_back(g.object.chunks[j].id);
+                if (at < end) needed = ids.size();
+            } else if (g.starts[j] >= sent) {
+                ahead.push_back(g.object.chunks[j].id);
+            }
+        }
+        sent = std::max(sent, j < g.object.chunks.size() ? g.starts[j] : g.object.size);
+    };
+    take(file.id, f, i, 0);
+    if (next_files && ahead_until > file.size) {
         auto t = tree(file.parent);
         const auto& es = t->entries;
         auto at = std::lower_bound(es.begin(), es.end(), file.name,
@@ -124,21 +145,19 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         while (prev != es.begin() && (prev - 1)->kind != EntryKind::file && (prev - 1)->kind != EntryKind::executable)
             --prev;
         if (at != es.end() && at->name == file.name && prev != es.begin() && (prev - 1)->name == finished) {
-            std::uint64_t budget = until - file.size;
-            for (auto e = at + 1; e != es.end() && budget > 0; ++e) {
+            std::uint64_t base = file.size;  // where the next file starts, in read order
+            for (auto e = at + 1; e != es.end() && base < ahead_until; ++e) {
                 if (e->kind != EntryKind::file && e->kind != EntryKind::executable) continue;
                 if (!m_store.has(e->id)) break;  // its file object would cost a round of its own
                 auto g = file_index(e->id, e->size);
-                for (const auto& c : g->object.chunks) {
-                    if (budget == 0) break;
-                    ids.push_back(c.id);
-                    budget -= std::min<std::uint64_t>(budget, c.size);
-                }
+                take(e->id, *g, 0, base);
+                base += e->size;
             }
         }
     }
+    sent_lock.unlock();
     try {
-        m_store.ensure(ids);
+        m_store.ensure(ids, ahead);
     } catch (const Error&) {
         for (std::size_t k = 0; k < needed; ++k)
             if (!m_store.has(ids[k])) throw;  // the read's own chunks did not come (read-ahead ones may not)

@@ -16,8 +16,11 @@
 //    every chunk the read covers and, when the read is sequential (at the file's start, or near where an earlier read
 //    of the file ended), for the chunks of the next read_ahead_bytes of the same file; a read at the start of a file
 //    whose preceding file in its directory was just read to its end (a directory read in order) reads ahead into
-//    the following files of that directory too (those whose file objects are here), within the same budget. Only a
-//    chunk the read itself covers failing to arrive fails the read.
+//    the following files of that directory too (those whose file objects are here), within the same budget. The
+//    chunks of the next background_bytes past those (same file, then the following files) go to the store as a hint
+//    (ObjectStore::ensure's `ahead`: a lazy source fetches them in the background, not waited for; each chunk is
+//    hinted once), so the next round's chunks are on their way when it starts. Only a chunk the read itself covers
+//    failing to arrive fails the read.
 //  - Thread-safe: any method may be called from several threads at once (the mount's worker threads).
 #pragma once
 
@@ -53,6 +56,7 @@ public:
         std::size_t file_cache_bytes = 32u << 20;   // encoded bytes of cached file objects
         std::size_t chunk_cache_bytes = 64u << 20;  // raw bytes of cached chunks
         std::uint64_t read_ahead_bytes = 8u << 20;  // of the same file, past a sequential read (0: none)
+        std::uint64_t background_bytes = 32u << 20;  // past those: hinted to the source, not waited for (0: none)
     };
     VersionReader(const objects::ObjectStore& store, const objects::Commit& commit) : VersionReader(store, commit, Limits{}) {}
     VersionReader(const objects::ObjectStore& store, const objects::Commit& commit, Limits limits);
@@ -106,7 +110,10 @@ private:
     mutable Lru<objects::Tree> m_trees;
     mutable Lru<FileIndex> m_files;
     mutable Lru<Bytes> m_chunks;
-    std::uint64_t m_read_ahead;
+    std::uint64_t m_read_ahead, m_background;
+    mutable std::mutex m_ahead_mutex;  // guards m_ahead_sent (taken before m_mutex, never inside it)
+    mutable std::unordered_map<Hash32, std::uint64_t, Hash32Hasher> m_ahead_sent;  // file -> chunks starting before
+                                                                                   // it were hinted
     mutable std::unordered_map<Hash32, std::uint64_t, Hash32Hasher> m_read_end;  // file -> where its last read ended
     mutable std::optional<std::pair<Hash32, std::string>> m_finished;  // the last file read to its end (parent, name)
 };

@@ -9,6 +9,10 @@
 //    id, whatever the source did. It returns normally when it delivered what it could; an id still missing afterwards
 //    is ErrorKind::not_found for the reader. It may throw (no_peers, network, corrupt): the reader gets that error.
 //  - Calls are serialised by the store (one fetch at a time); fetch() must not call back into read() for the same ids.
+//  - fetch_ahead(ids, ahead) is fetch(ids) with a hint: `ahead` are ids a reader expects to need next (a sequential
+//    read's read-ahead). A source may start fetching them in the background but must not wait for them, nor fail for
+//    them; they become present (verified, through the store) only when a later call delivers them. The default
+//    ignores the hint.
 #pragma once
 
 #include <vector>
@@ -21,6 +25,10 @@ class ObjectSource {
 public:
     virtual ~ObjectSource() = default;
     virtual void fetch(const std::vector<Hash32>& ids) = 0;
+    virtual void fetch_ahead(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead) {
+        (void)ahead;
+        fetch(ids);
+    }
 };
 
 }  // namespace dvt::objects

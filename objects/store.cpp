@@ -411,20 +411,21 @@ void ObjectStore::set_source(std::shared_ptr<ObjectSource> source) {
     m_source = std::move(source);
 }
 
-void ObjectStore::ensure(const std::vector<Hash32>& ids) const {
+void ObjectStore::ensure(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead) const {
     std::vector<Hash32> missing;
     for (const auto& id : ids)
         if (!locate(id)) missing.push_back(id);
-    if (missing.empty()) return;
-    fetch_from_source(missing);
+    if (missing.empty() && ahead.empty()) return;
+    fetch_from_source(missing, ahead);
     for (const auto& id : missing)
         if (!locate(id)) throw Error(ErrorKind::not_found, "object " + id.hex() + " not found");
 }
 
-bool ObjectStore::fetch_from_source(const std::vector<Hash32>& missing) const {
+bool ObjectStore::fetch_from_source(const std::vector<Hash32>& missing, const std::vector<Hash32>& ahead) const {
     std::lock_guard g(m_source_mutex);
     if (!m_source) return false;
-    m_source->fetch(missing);
+    if (ahead.empty()) m_source->fetch(missing);
+    else m_source->fetch_ahead(missing, ahead);
     return true;
 }
 

@@ -82,8 +82,10 @@ public:
     // Plugs in where missing objects come from (objects/object_source.hpp); nullptr: this store only (the default).
     void set_source(std::shared_ptr<ObjectSource> source);
     // Makes every id of `ids` present, asking the source once for all that are missing; throws not_found naming the
-    // first id still missing (or the source's error).
-    void ensure(const std::vector<Hash32>& ids) const;
+    // first id still missing (or the source's error). `ahead`: ids the caller expects to need next, passed to the
+    // source as a hint (ObjectSource::fetch_ahead; not checked here: the source skips those present), also when
+    // every id of `ids` is here; never waited for.
+    void ensure(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead = {}) const;
     void read_at(const Location& loc, Bytes& out) const;         // verified (a delta through its chain)
     // The chain of the delta chunk at `loc`: the locations of its bases, nearest first, down to a full chunk (empty
     // for a record that is no delta). Checks the chain rules of objects/pack.hpp read_chain without decoding; a base
@@ -235,7 +237,7 @@ private:
     mutable std::unordered_map<std::int64_t, OpenPack> m_fds;
     mutable std::uint64_t m_fd_tick = 0;
     // Asks the source (if one is plugged in) for `missing`; false when there is none.
-    bool fetch_from_source(const std::vector<Hash32>& missing) const;
+    bool fetch_from_source(const std::vector<Hash32>& missing, const std::vector<Hash32>& ahead = {}) const;
     std::shared_ptr<ObjectSource> m_source;
     mutable std::mutex m_source_mutex;  // one fetch at a time
     // Recently decoded delta bases (a checkout reads neighbouring chunks whose chains share bases).

@@ -22,6 +22,7 @@ namespace {
 constexpr int kMaxLinkHops = 8;
 constexpr std::size_t kReaders = 8;       // versions with a reader (and its caches) at once
 constexpr std::size_t kBlock = 1u << 20;  // bytes read per step of a body
+constexpr std::size_t kKeepAliveRequests = 1000;  // per connection (cpp-httplib's default of 5 reconnects often)
 
 const char* type_word(EntryKind k) {
     switch (k) {
@@ -209,7 +210,13 @@ HttpEndpoint::HttpEndpoint(core::Repository& repo, const Endpoint& listen, std::
     : m(std::make_unique<Impl>(repo, lazy)) {
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { m->handle(req, res); };
     m->server.Get(".*", handler);
-    m->server.set_keep_alive_timeout(30);
+    // an idle kept-alive connection holds a worker until this runs out, and stopping the server (SIGTERM) joins the
+    // workers: short, so `dvt serve` ends within about 2 s whatever its clients keep open
+    m->server.set_keep_alive_timeout(2);
+    // Small writes (headers, then the body in steps) must not wait for the client's delayed ACK: with Nagle's
+    // algorithm on, a keep-alive connection stalled ~40 ms per response (7 MB/s for 100 KB files, data local)
+    m->server.set_tcp_nodelay(true);
+    m->server.set_keep_alive_max_count(kKeepAliveRequests);
     const std::string host = listen.address().to_string();
     int port = listen.port();
     bool ok = port == 0 ? (port = m->server.bind_to_any_port(host)) > 0 : m->server.bind_to_port(host, port);

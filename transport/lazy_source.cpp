@@ -2,6 +2,7 @@
 // long-lived Transfer over the packs of the commits added, verified, and handed to the object store.
 #include "transport/lazy_source.hpp"
 
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -28,7 +29,18 @@ struct LazyPack {
     bool created = false;           // this source registered it (the cache may empty it)
     Item* item = nullptr;           // its torrent, once added
     std::vector<bool> wanted;       // the pieces asked of it last (empty: none)
+    std::vector<std::uint8_t> ahead;  // the priorities of the read-ahead pieces asked of it last (empty: none)
 };
+
+// A record a reader hinted it will need (ObjectSource::fetch_ahead): its pieces are wanted in the background.
+struct Hinted {
+    LazyPack* pack;
+    objects::PackEntry entry;
+};
+
+// Bytes of hinted records whose pieces are wanted at once (the oldest go first when more are hinted): a reader hints
+// its next 32 MiB (core::VersionReader::Limits::background_bytes), so this holds two readers' windows.
+constexpr std::uint64_t kBackgroundBytes = 64u << 20;
 
 }  // namespace
 
@@ -43,6 +55,9 @@ struct LazySource::Impl {
     std::map<Hash32, LazyPack> packs;                                   // by pack id
     std::map<Hash32, std::pair<LazyPack*, objects::PackEntry>> where;   // object id -> its record
     std::set<Hash32> commits;                                           // added
+    std::deque<Hinted> background;  // hinted records not verified yet, oldest (nearest to the reader) first
+    std::set<Hash32> hinted;        // their ids
+    std::uint64_t background_bytes = 0;
     LazyStats stats;
     std::uint64_t cached = 0;
     Hash32 label;
@@ -109,27 +124,133 @@ struct LazySource::Impl {
         p.num = store.add_partial_pack(p.ref).num;
     }
 
-    // Fetches the pieces holding `ranges` of each pack (only those: other packs want nothing), within the timeout.
+    // The priorities of the pieces of the hinted records (1-3: the nearest third of the background window 3, the
+    // next 2, the rest 1), per pack.
+    std::map<LazyPack*, std::vector<std::uint8_t>> background_priorities() const {
+        std::map<LazyPack*, std::vector<std::uint8_t>> out;
+        std::uint64_t at = 0;
+        for (const auto& h : background) {
+            auto& prio = out[h.pack];
+            if (prio.empty()) prio.assign(static_cast<std::size_t>((h.pack->ref.length + h.pack->piece - 1) / h.pack->piece), 0);
+            const std::uint8_t level = at * 3 < background_bytes ? 3 : at * 3 < 2 * background_bytes ? 2 : 1;
+            const std::uint64_t off = h.entry.offset, len = objects::kRecordHeaderSize + h.entry.stored_len;
+            for (std::uint64_t q = off / h.pack->piece; q <= (off + len - 1) / h.pack->piece && q < prio.size(); ++q)
+                prio[q] = std::max(prio[q], level);
+            at += len;
+        }
+        return out;
+    }
+
+    // Whether every piece of `want` is present in `p` (one status call; false without a torrent or metadata).
+    static bool has_pieces(const LazyPack& p, const std::vector<bool>& want) {
+        if (!p.item || !p.item->handle.is_valid()) return false;
+        auto st = p.item->handle.status(lt::torrent_handle::query_pieces);
+        if (!st.has_metadata) return false;
+        for (std::size_t q = 0; q < want.size(); ++q)
+            if (want[q] && (static_cast<int>(q) >= st.pieces.size() || !st.pieces.get_bit(lt::piece_index_t(static_cast<int>(q)))))
+                return false;
+        return true;
+    }
+
+    // Fetches the pieces holding `ranges` of each pack (only those: other packs want nothing but the pieces of the
+    // hinted records, in the background), within the timeout. No round when they are all here already (the
+    // read-ahead brought them).
     void fetch_ranges(const std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>>& ranges) {
+        auto bg = background_priorities();
+        bool wait = false;
         for (auto& [id, p] : packs) {
             auto r = ranges.find(&p);
             std::vector<bool> want = r == ranges.end() ? std::vector<bool>{}
                                                        : pieces_for(r->second, p.ref.length, p.piece);
-            if (want != p.wanted) {
+            auto b = bg.find(&p);
+            std::vector<std::uint8_t> ahead = b == bg.end() ? std::vector<std::uint8_t>{} : std::move(b->second);
+            if (want != p.wanted || ahead != p.ahead) {
                 if (!p.item) add_torrent(p);
                 transfer->want(*p.item,
                                want.empty() ? std::vector<bool>(static_cast<std::size_t>((p.ref.length + p.piece - 1) / p.piece))
                                             : want,
-                               p.piece);
+                               p.piece, ahead);
                 p.wanted = want;
+                p.ahead = std::move(ahead);
             }
-            // a peer that went away and came back: connect again now, not at libtorrent's next retry (a minute)
-            if (!want.empty())
+            if (!want.empty() && !has_pieces(p, want)) {
+                wait = true;
+                // a peer that went away and came back: connect again now, not at libtorrent's next retry (a minute)
                 for (const auto& ep : opts.pull.peers) p.item->handle.connect_peer(ep);
+            }
         }
+        if (!wait) return;
         auto now = Clock::now();
         transfer->set_deadline(now, now + opts.pull.timeout);
         transfer->run(0, 0, true);
+    }
+
+    // Records a reader expects to need (ObjectSource::fetch_ahead): wanted in the background from the next
+    // fetch_ranges on. Counted against cache_size as they are asked for (their pieces land on disk whether or not
+    // they are read).
+    void hint(const std::vector<Hash32>& ids) {
+        for (const auto& id : ids) {
+            if (hinted.count(id)) continue;
+            auto w = where.find(id);
+            if (w == where.end()) continue;
+            background.push_back(Hinted{w->second.first, w->second.second});
+            hinted.insert(id);
+            const std::uint64_t len = objects::kRecordHeaderSize + w->second.second.stored_len;
+            background_bytes += len;
+            if (w->second.first->created) cached += len;
+        }
+        while (background_bytes > kBackgroundBytes) drop_front();
+    }
+
+    void drop_front() {
+        background_bytes -= objects::kRecordHeaderSize + background.front().entry.stored_len;
+        hinted.erase(background.front().entry.id);
+        background.pop_front();
+    }
+
+    // The hinted records whose pieces are all here: verified and indexed without a round of their own (delta records
+    // wait for a read: their bases may not be here). One that does not verify is left out (a read of it fails then).
+    void harvest(const objects::RecordFinder& find) {
+        std::map<LazyPack*, lt::typed_bitfield<lt::piece_index_t>> have;
+        std::map<LazyPack*, std::vector<objects::PackEntry>> ready;
+        std::deque<Hinted> keep;
+        std::uint64_t kept = 0;
+        for (const auto& h : background) {
+            LazyPack* p = h.pack;
+            auto hv = have.find(p);
+            if (hv == have.end()) {
+                lt::typed_bitfield<lt::piece_index_t> bits;
+                if (p->item && p->item->handle.is_valid()) {
+                    auto st = p->item->handle.status(lt::torrent_handle::query_pieces);
+                    if (st.has_metadata) bits = st.pieces;
+                }
+                hv = have.emplace(p, std::move(bits)).first;
+            }
+            const std::uint64_t off = h.entry.offset, len = objects::kRecordHeaderSize + h.entry.stored_len;
+            bool here = hv->second.size() > 0;
+            for (std::uint64_t q = off / p->piece; here && q <= (off + len - 1) / p->piece; ++q)
+                here = static_cast<int>(q) < hv->second.size() && hv->second.get_bit(lt::piece_index_t(static_cast<int>(q)));
+            if (!here) {
+                keep.push_back(h);
+                kept += len;
+                continue;
+            }
+            hinted.erase(h.entry.id);
+            if (!objects::is_delta(h.entry.compression) && !store.has(h.entry.id)) ready[p].push_back(h.entry);
+        }
+        background = std::move(keep);
+        background_bytes = kept;
+        for (auto& [p, entries] : ready) {
+            try {
+                std::uint64_t bytes = verify_objects(store.partial_path(p->ref.id), p->ref, entries, &find);
+                store.add_verified_objects(p->num, entries);
+                stats.bytes_verified += bytes;
+                stats.objects_fetched += entries.size();
+                stats.objects_read_ahead += entries.size();
+            } catch (const Error&) {
+                // not indexed: the read that needs one of them fetches it again, and fails if it does not verify
+            }
+        }
     }
 
     int fd_of(std::map<Hash32, util::Fd>& fds, const LazyPack& p) {
@@ -150,10 +271,23 @@ struct LazySource::Impl {
             if (w == where.end()) continue;
             round.push_back(w->second);
         }
-        if (round.empty()) return;
+        std::map<Hash32, util::Fd> fds;
+        objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
+            if (auto r = store.record_at(id)) return r;
+            auto w = where.find(id);
+            if (w == where.end()) return std::nullopt;
+            return objects::RecordAt{fd_of(fds, *w->second.first), w->second.second,
+                                     "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
+        };
+        if (round.empty()) {
+            if (!background.empty()) {  // a hint alone: ask for its pieces, take what arrived
+                fetch_ranges({});
+                harvest(find);
+            }
+            return;
+        }
         if (opts.cache_size && cached > opts.cache_size) evict();
         std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
-        std::map<Hash32, util::Fd> fds;
         for (int depth = 0; !round.empty(); ++depth) {
             if (depth > objects::kMaxDeltaDepth) throw Error(ErrorKind::corrupt, "delta chains longer than the limit");
             for (const auto& [p, e] : round) {
@@ -188,22 +322,19 @@ struct LazySource::Impl {
             }
             round = std::move(next);
         }
-        objects::RecordFinder find = [&](const Hash32& id) -> std::optional<objects::RecordAt> {
-            if (auto r = store.record_at(id)) return r;
-            auto w = where.find(id);
-            if (w == where.end()) return std::nullopt;
-            return objects::RecordAt{fd_of(fds, *w->second.first), w->second.second,
-                                     "pack " + w->second.first->ref.id.hex() + " received from the swarm"};
-        };
         // bases first: verify_objects of a pack reads the chains through `find` (bases here or in other partial files)
         for (auto& [p, entries] : todo) {
             std::uint64_t bytes = verify_objects(store.partial_path(p->ref.id), p->ref, entries, &find);
             store.add_verified_objects(p->num, entries);
             stats.bytes_verified += bytes;
             stats.objects_fetched += entries.size();
-            if (p->created) cached += bytes;
+            if (p->created) {
+                for (const auto& e : entries)  // a hinted record was counted when it was asked for
+                    if (!hinted.count(e.id)) cached += objects::kRecordHeaderSize + e.stored_len;
+            }
         }
         ++stats.fetches;
+        harvest(find);
     }
 
     // Empties the partial packs this source registered (cache_size): their torrents go, then their files and rows;
@@ -225,7 +356,11 @@ struct LazySource::Impl {
         for (auto& [id, p] : packs) {
             p.item = nullptr;  // registered again when it is asked for something (add_torrent)
             p.wanted.clear();
+            p.ahead.clear();
         }
+        background.clear();  // their pieces went with the files
+        hinted.clear();
+        background_bytes = 0;
         cached = 0;
         ++stats.evictions;
     }
@@ -331,8 +466,14 @@ objects::Commit LazySource::add_commit(const Hash32& id) {
     return c;
 }
 
-void LazySource::fetch(const std::vector<Hash32>& ids) {
+void LazySource::fetch(const std::vector<Hash32>& ids) { fetch_ahead(ids, {}); }
+
+void LazySource::fetch_ahead(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead) {
     std::lock_guard lock(m->mutex);
+    if (!ahead.empty()) {
+        if (m->opts.cache_size && m->cached > m->opts.cache_size) m->evict();
+        m->hint(ahead);
+    }
     // The reads queued behind one that just timed out (the store serialises them; the kernel sends several at once)
     // fail at once rather than one timeout after the other; a read after kFailFast tries the peers again.
     constexpr auto kFailFast = std::chrono::milliseconds(300);
@@ -353,7 +494,10 @@ void LazySource::fetch(const std::vector<Hash32>& ids) {
 LazyStats LazySource::stats() const {
     std::lock_guard lock(m->mutex);
     LazyStats s = m->stats;
-    if (m->transfer) s.bytes_downloaded += static_cast<std::uint64_t>(m->transfer->traffic().payload);
+    if (m->transfer) {
+        m->transfer->update_status();  // what the read-ahead received since the last round
+        s.bytes_downloaded += static_cast<std::uint64_t>(m->transfer->traffic().payload);
+    }
     return s;
 }
 

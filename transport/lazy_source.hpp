@@ -14,8 +14,14 @@
 //    Ids it does not know are left alone (the reader gets not_found). Each call waits at most `timeout`, then throws
 //    ErrorKind::no_peers; what it wanted stays wanted only until the next call (a later read retries, and reconnects
 //    to the peers named).
+//  - fetch_ahead(ids, ahead): fetch(ids), and the records of `ahead` (a reader's read-ahead hint) wanted in the
+//    background: their pieces at lower priority than those of any fetch, while no call waits for them, at most 64 MiB
+//    of records at once (the oldest hints go first). Each call (even one whose `ids` are all here) also verifies and
+//    indexes the hinted records whose pieces have all arrived meanwhile (not delta records: a read fetches their
+//    chains), so a sequential reader's next round finds its chunks here or on their way.
 //  - Fetched pieces stay in partial/ and are seeded by the session while it lives (and by `dvt serve`).
-//  - cache_size (0: unbounded): once the records fetched by this source exceed it, the partial packs this source
+//  - cache_size (0: unbounded): once the records fetched (or hinted: their pieces land whether read or not) by this
+//    source exceed it, the partial packs this source
 //    filled are emptied (their files removed, their objects forgotten) before the next fetch; the commit, the pack
 //    indexes and trees are fetched again on demand. Packs complete here are never touched.
 //  - Holds the repository's pull lock while it lives (one pull or lazy source at a time; gc leaves partial/ alone).
@@ -41,6 +47,7 @@ struct LazyStats {
     std::uint64_t fetches = 0;           // fetch() calls that fetched something
     std::uint64_t failures = 0;          // fetch() calls that failed (timeout, corrupt data)
     std::uint64_t objects_fetched = 0;   // objects verified and indexed
+    std::uint64_t objects_read_ahead = 0;  // of those, hinted records verified once their pieces had arrived
     std::uint64_t bytes_verified = 0;    // bytes of the records verified
     std::uint64_t bytes_downloaded = 0;  // payload bytes received from peers
     std::uint64_t evictions = 0;         // times the cache was emptied (cache_size)
@@ -56,6 +63,7 @@ public:
 
     objects::Commit add_commit(const Hash32& id);
     void fetch(const std::vector<Hash32>& ids) override;
+    void fetch_ahead(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead) override;
     LazyStats stats() const;
 
     struct Impl;

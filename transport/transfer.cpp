@@ -93,14 +93,27 @@ void Transfer::fill() {
 }
 
 void Transfer::want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length) {
+    want(it, pieces, piece_length, {});
+}
+
+void Transfer::want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length,
+                    const std::vector<std::uint8_t>& ahead) {
     std::vector<lt::download_priority_t> prio(pieces.size(), lt::dont_download);
     it.wanted_bytes = 0;
+    it.ahead = false;
     for (std::size_t i = 0; i < pieces.size(); ++i)
         if (pieces[i]) {
             prio[i] = lt::default_priority;
             it.wanted_bytes += std::min<std::uint64_t>(piece_length, it.length - i * std::uint64_t{piece_length});
+        } else if (i < ahead.size() && ahead[i] > 0) {
+            prio[i] = lt::download_priority_t(std::min<std::uint8_t>(ahead[i], 3));
+            it.ahead = true;
         }
     it.handle.prioritize_pieces(prio);
+    if (it.ahead && it.parked) {  // resumed here: fill() resumes only a parked torrent that is not done
+        it.handle.resume();
+        it.parked = false;
+    }
     it.wanted = pieces;
     it.saved_done = false;
     // done if every wanted piece was present at the last refresh (pieces are never lost): a parked pack that has them
@@ -259,7 +272,7 @@ void Transfer::park_finished() {
     std::size_t seeding = 0;
     for (auto it = m_items.rbegin(); it != m_items.rend(); ++it) {
         auto& i = *it;
-        if (!i.done || i.parked || !i.handle.is_valid() || i.name == objects::kCommitTorrentName) continue;
+        if (!i.done || i.parked || i.ahead || !i.handle.is_valid() || i.name == objects::kCommitTorrentName) continue;
         if (++seeding <= kMaxSeeding) continue;
         i.handle.pause();  // its connections close; the file stays (verified and imported after the transfer)
         i.parked = true;

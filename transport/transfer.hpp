@@ -93,6 +93,7 @@ struct Item {
     bool saved_done = false;  // a save was asked for after it was complete: nothing changes any more
     bool has_metadata = false;  // as of the last status (only a torrent with metadata has storage)
     lt::sha1_hash dht_hash;  // its info-hash (v2, truncated) for DHT lookups, read once when added
+    bool ahead = false;  // has pieces wanted in the background (want() with `ahead`): not parked
     bool parked = false;  // complete and paused: no more connections (Transfer::park_finished; fill resumes it when
                           // want() asks for pieces it lacks)
     Clock::time_point added;  // when the torrent was added to the session
@@ -139,6 +140,11 @@ public:
 
     // Fetch only these pieces of `it` (the others get priority 0); what is already present stays.
     void want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length);
+    // The same, and also the pieces of `ahead` (a libtorrent priority per piece, 1-3: below the wanted pieces' 4; 0
+    // for none): fetched while the torrent is in the session, also between runs, but not waited for (run() ends when
+    // `pieces` are present; a lazy reader's read-ahead). Such a torrent is never parked (park_finished).
+    void want(Item& it, const std::vector<bool>& pieces, std::uint32_t piece_length,
+              const std::vector<std::uint8_t>& ahead);
 
     // A transfer that lives across many fetches (transport/lazy_source.cpp) moves the deadline before each run(),
     // and asks for torrent status more often than every 250 ms (a read waits for the pieces it wants).
@@ -165,8 +171,10 @@ public:
     void close();
 
     std::deque<Item>& items() { return m_items; }
-    // Over every torrent of the transfer, also the ones close() removed.
+    // Over every torrent of the transfer, also the ones close() removed, as of the last status (run(), close(), or
+    // update_status(): a lazy source's torrents download between runs).
     Traffic traffic() const;
+    void update_status() { refresh(); }
 
 private:
     // Starts writing the received bytes of every pack out to disk (sync_file_range, asynchronous), so that the fsync

@@ -2,13 +2,13 @@
 revision the server resolves (a branch or tag is redirected to its commit id). Reads use HTTP Range requests, so a
 training job fetches only the bytes it reads."""
 import atexit
+import http.client
 import json
 import os
 import shutil
 import subprocess
-import urllib.error
+import threading
 import urllib.parse
-import urllib.request
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
@@ -67,6 +67,8 @@ class DvtFileSystem(AbstractFileSystem):
             url = self._server.url
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self._split = urllib.parse.urlsplit(self.url)
+        self._local = threading.local()  # one kept-alive connection per thread (and process: DataLoader workers)
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -77,16 +79,50 @@ class DvtFileSystem(AbstractFileSystem):
             path = path[len("dvt://"):]
         return path.strip("/")
 
+    def _connection(self, fresh=False):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and (fresh or self._local.pid != os.getpid()):
+            if self._local.pid == os.getpid():
+                conn.close()
+            conn = None
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._split.scheme == "https" else http.client.HTTPConnection
+            conn = cls(self._split.hostname, self._split.port, timeout=self.timeout)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _request(self, method, target, headers):
+        # a kept-alive connection the server closed meanwhile (idle timeout, request limit) fails at once: asked again
+        # on a new one (GET and HEAD are idempotent)
+        for attempt in range(2):
+            conn = self._connection(fresh=attempt > 0)
+            try:
+                conn.request(method, target, headers=headers)
+                return conn.getresponse()
+            except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError,
+                    BrokenPipeError, http.client.CannotSendRequest, http.client.ResponseNotReady):
+                conn.close()
+                if attempt:
+                    raise
+
     def _get(self, path, headers=None, method="GET"):
-        url = self.url + "/" + urllib.parse.quote(path)
-        req = urllib.request.Request(url, headers=headers or {}, method=method)
-        try:
-            return urllib.request.urlopen(req, timeout=self.timeout)
-        except urllib.error.HTTPError as e:
-            msg = e.read().decode("utf-8", "replace").strip()
-            if e.code == 404:
-                raise FileNotFoundError(path) from None
-            raise OSError(f"dvt: {e.code} for {path}: {msg}") from None
+        """The response (status 2xx or 304; read it whole before the next request of this thread), following
+        redirects (a branch or tag to its commit id)."""
+        target = self._split.path + "/" + urllib.parse.quote(path)
+        for _ in range(8):
+            r = self._request(method, target, headers or {})
+            if r.status in (301, 302, 303, 307, 308) and r.getheader("Location"):
+                r.read()
+                loc = urllib.parse.urlsplit(r.getheader("Location"))
+                target = loc.path + ("?" + loc.query if loc.query else "")
+                continue
+            if r.status >= 400:
+                msg = r.read().decode("utf-8", "replace").strip()
+                if r.status == 404:
+                    raise FileNotFoundError(path)
+                raise OSError(f"dvt: {r.status} for {path}: {msg}")
+            return r
+        raise OSError(f"dvt: too many redirects for {path}")
 
     def ls(self, path, detail=True, **kwargs):
         path = self._strip_protocol(path)
@@ -147,6 +183,10 @@ class DvtFileSystem(AbstractFileSystem):
                        cache_options=cache_options, **kwargs)
 
     def close(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
         if self._server is not None:
             self._server.close()
 

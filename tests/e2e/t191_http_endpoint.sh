@@ -3,8 +3,9 @@
 # GET /<commit>/<path> gives a file's exact bytes with its ETag (the file id); Range requests (one or several) give
 # 206 with exactly the asked bytes; HEAD gives the length without a body; If-None-Match gives 304; a directory is a
 # JSON listing; a branch name redirects (307) to the commit id; a symlink serves its target inside the version; unknown
-# commits and paths are 404; a pack damaged after the commit makes the file's request fail (500), never give other
-# bytes. Loopback in a private network namespace; the server is stopped by PID (lib.sh).
+# commits and paths are 404; one keep-alive connection serves many requests; a pack damaged after the commit makes
+# the file's request fail (500), never give other bytes. Loopback in a private network namespace; the server is
+# stopped by PID (lib.sh).
 NETNS=1  # private network namespace (lib.sh)
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
 command -v curl >/dev/null || fail "curl is required (scripts/setup.sh installs it)"
@@ -52,6 +53,12 @@ grep -qi "content-type: multipart/byteranges" "$T/hm" || fail "no content-type: 
 # conditional GET
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: \"$FID\"" "$U/$V1/data/raw/blob.bin")
 assert_eq "$code" 304 "If-None-Match with the file id"
+# keep-alive: a dozen GETs on one connection (cpp-httplib closed it after 5), each with the exact bytes
+args=()
+for i in $(seq 12); do args+=(-o "$T/ka.$i" "$U/$V1/data/raw/blob.bin"); done
+curl -sS -w '%{num_connects}\n' "${args[@]}" >"$T/ka.connects" || fail "GETs on one connection failed"
+assert_eq "$(awk '{s += $1} END {print s}' "$T/ka.connects")" 1 "connections opened for 12 GETs"
+for i in $(seq 12); do cmp -s "$T/ka.$i" "$T/blob.v1" || fail "GET $i on a kept-alive connection gave other bytes"; done
 # versions are distinct; a branch redirects to its commit
 assert_eq "$(curl -sS "$U/$V1/docs/readme.txt")" "$(printf 'dvt e2e dataset\nsecond line')" "readme of v1 over HTTP"
 code=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "$U/main/docs/readme.txt")

@@ -3,7 +3,8 @@
 # lacks the commit. The mount appears with every file at once; each byte read is fetched on demand from the seeder and
 # verified: the tree digest through the mount equals the seeder's, reads at odd offsets give the committed bytes, and a
 # second mount reads what the first one fetched without any peer; with --cache-size the partial packs are emptied as
-# reads go on, reads still correct. The seeder gone mid-read: the read fails with EIO
+# reads go on, reads still correct. A read at a file's start has the rest of the file fetched in the background (it
+# then reads whole with the seeder gone). The seeder gone mid-read: the read fails with EIO
 # after the timeout, then succeeds once the seeder is back. A seeder whose pack is damaged: reads give the committed
 # bytes or EIO, never other bytes. SIGTERM unmounts (nothing left mounted, exit 0). The same version through
 # `dvt serve --http --peer` of another repository that lacks it: HTTP Range requests at odd offsets and whole files
@@ -93,7 +94,8 @@ DST2=$T/dst2
 new_repo "$DST2"
 start_mount "$DST2" "$V1" --peer "$SEED_ADDR" --timeout 5
 assert_eq "$(cat "$MNT/docs/readme.txt" | sha256sum)" "$(sha256sum <"$SRC/docs/readme.txt")" "a small file"
-same_at "$MNT/data/raw/big.bin" "$T/big.v1" 0 100000
+# not at the file's start: no read-ahead (a read from offset 0 would have the rest of the file fetched meanwhile)
+same_at "$MNT/data/raw/big.bin" "$T/big.v1" 2097152 100000
 stop_serve "$SEED_PID" "$T/seed.json"
 START=$(date +%s)
 if dd if="$MNT/data/raw/big.bin" of="$T/part.out" bs=1M iflag=skip_bytes skip=$((5 * 1024 * 1024)) status=none 2>"$T/read.err"; then
@@ -111,6 +113,44 @@ same_at "$MNT/data/raw/big.bin" "$T/big.v1" $((5 * 1024 * 1024)) $((4 * 1024 * 1
 assert_eq "$(sha256sum <"$MNT/data/raw/big.bin")" "$(sha256sum <"$T/big.v1")" "the whole file once the seeder is back"
 stop_mount
 assert_json 'j["read_errors"] > 0 and j["fetch_failures"] > 0' "$T/mount.stop"
+
+# --- background read-ahead: one read at the start of big.bin waits for its first 8 MiB; the rest of the file is asked
+# for in the background and arrives with no further read (the partial pack's bytes where big.bin lies become the
+# seeder's pack's), so the file then reads whole with the seeder gone
+DST5=$T/dst5
+new_repo "$DST5"
+start_mount "$DST5" "$V1" --peer "$SEED_ADDR" --timeout 5
+same_at "$MNT/data/raw/big.bin" "$T/big.v1" 0 4096
+"${PY_FAST[@]}" - "$SRC/.dvt/packs" "$DST5/.dvt/partial" "$T/big.v1" <<'PY' || fail "the rest of big.bin did not arrive in the background"
+import os, sys, time
+packs, partial, big = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+# where big.bin's records lie in the seeder's pack (its chunks are stored raw: random bytes do not compress)
+for name in os.listdir(packs):
+    src = open(os.path.join(packs, name), "rb").read()
+    a, b = src.find(big[:64]), src.find(big[-64:])
+    if a >= 0 and b >= 0:
+        break
+else:
+    sys.exit("big.bin's bytes are in no pack of the seeder")
+b += 64
+until = time.monotonic() + 30
+while time.monotonic() < until:
+    try:
+        with open(os.path.join(partial, name), "rb") as f:
+            f.seek(a)
+            if f.read(b - a) == src[a:b]:
+                sys.exit(0)
+    except FileNotFoundError:
+        pass
+    time.sleep(0.1)
+sys.exit(f"bytes {a}-{b} of {name} (big.bin) are not all in the partial pack after 30 s")
+PY
+stop_serve "$SEED_PID" "$T/seed.json"
+assert_eq "$(sha256sum <"$MNT/data/raw/big.bin")" "$(sha256sum <"$T/big.v1")" "big.bin whole, read after the seeder left"
+stop_mount
+assert_json 'j["read_errors"] == 0' "$T/mount.stop"
+start_serve "$SRC" "$T/seed.json" "$SEED_ADDR"
+SEED_PID=$SERVE_PID
 
 # --- the same through HTTP: `dvt serve --http --peer` of a repository that lacks the commit; Range requests at odd
 # offsets and whole files give the committed bytes; with the seeder gone, a byte not fetched yet is 504

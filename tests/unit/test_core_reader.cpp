@@ -4,6 +4,7 @@
 // object that disagrees with its tree entry is corrupt, and nothing is read before it is needed.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -143,7 +144,12 @@ public:
         std::vector<objects::SealedPack> packs{w.seal()};
         m_dst.install_packs(packs);
     }
+    void fetch_ahead(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead) override {
+        hints.push_back(ahead);
+        fetch(ids);  // the hint is only recorded: nothing of it is copied
+    }
     std::vector<std::vector<Hash32>> calls;
+    std::vector<std::vector<Hash32>> hints;  // the `ahead` of each fetch_ahead call
     std::set<Hash32> deny;
 
 private:
@@ -266,4 +272,62 @@ TEST_CASE("reader: after a file is read to its end, the next file's first read f
     CHECK(source->calls.back() == next);  // f1's chunks, then f2's, in one call
     CHECK(read_all(rd, e[2], 0, data[2].size()) == data[2]);
     CHECK(source->calls.size() == calls + 1);  // f2 was here already
+}
+
+TEST_CASE("reader: a sequential read hints the chunks past its read-ahead to the source, each chunk once",
+          "[reader]") {
+    ReaderRepo f;
+    test::CoreRepo empty("reader-hints");
+    auto& store = empty.repo->store();
+    auto src = std::make_shared<CopySource>(store, f.r.repo->store());
+    store.set_source(src);
+    core::VersionReader::Limits lim;
+    lim.read_ahead_bytes = 100 * 1024;
+    lim.background_bytes = 200 * 1024;
+    core::VersionReader rd(store, core::load_commit(*f.r.repo, f.v1), lim);
+    auto e = rd.lookup("data/big.bin");
+    REQUIRE(e);
+    auto fo = f.r.repo->store().read_file_object(e->id);
+    std::vector<std::uint64_t> starts;
+    std::uint64_t at = 0;
+    for (const auto& c : fo.chunks) {
+        starts.push_back(at);
+        at += c.size;
+    }
+    auto between = [&](std::uint64_t from, std::uint64_t to) {
+        std::vector<Hash32> out;
+        for (std::size_t i = 0; i < fo.chunks.size(); ++i)
+            if (starts[i] >= from && starts[i] < to) out.push_back(fo.chunks[i].id);
+        return out;
+    };
+    // the first byte: the chunks of the next 100 KiB are fetched (waited for), those of the 200 KiB after are hinted
+    CHECK(read_all(rd, *e, 0, 1) == Bytes(f.big0.begin(), f.big0.begin() + 1));
+    std::uint64_t until = 1 + lim.read_ahead_bytes, ahead_until = until + lim.background_bytes;
+    CHECK(src->calls.back() == between(0, until));
+    REQUIRE(src->hints.size() == 1);
+    auto first = src->hints.back();
+    CHECK(first == between(until, ahead_until));
+    REQUIRE(!first.empty());
+    // the hinted chunks are not here (the source only recorded them): the next read waits for them as its own round,
+    // and hints only chunks past the ones hinted before
+    std::size_t next = between(0, until).size();
+    REQUIRE(next < fo.chunks.size());
+    CHECK(!store.has(fo.chunks[next].id));
+    CHECK(read_all(rd, *e, starts[next], 10) == Bytes(f.big0.begin() + starts[next], f.big0.begin() + starts[next] + 10));
+    std::uint64_t sent = ahead_until;  // the first chunk starting at or past it was not hinted
+    for (std::size_t i = 0; i < fo.chunks.size(); ++i)
+        if (starts[i] >= ahead_until) {
+            sent = starts[i];
+            break;
+        }
+    until = starts[next] + 10 + lim.read_ahead_bytes;
+    ahead_until = until + lim.background_bytes;
+    CHECK(src->calls.back() == between(starts[next], until));
+    REQUIRE(src->hints.size() == 2);
+    CHECK(src->hints.back() == between(std::max(sent, until), ahead_until));
+    for (const auto& id : src->hints.back()) CHECK(std::find(first.begin(), first.end(), id) == first.end());
+    // a read of the last chunk: nothing past it to hint (no fetch_ahead call)
+    const std::size_t last = fo.chunks.size() - 1;
+    CHECK(read_all(rd, *e, starts[last] + 1, 5) == Bytes(f.big0.begin() + starts[last] + 1, f.big0.begin() + starts[last] + 6));
+    CHECK(src->hints.size() == 2);
 }
