@@ -497,7 +497,9 @@ struct Ingest::Impl {
     // at the end: into the open data pack when they fit, else a metadata pack as before
     void seal_last() {
         if (!held_meta.empty() && !meta_pack && data_pack && data_pack->count() &&
-            data_pack->size() + held_bytes + 64 * held_meta.size() < pack_target &&
+            data_pack->size() + held_bytes + 64 * held_meta.size() + kIndexEntrySize * data_pack->count() +
+                    kFooterSize <=
+                pack_target &&
             data_pack->count() + held_meta.size() < kMaxPackObjects) {
             flush_held(*data_pack);
             aliases[meta_slot] = data_slot;
@@ -518,6 +520,14 @@ struct Ingest::Impl {
     }
 
     std::int64_t append_data(const Hash32& id, const ChunkOut& o, const Bytes& stored) {
+        // A data pack is sealed before a record would take it past pack.size (its index and footer counted), so a
+        // pack of the default 64 MiB gets 64 KiB pieces, not 128 KiB (objects/torrent_id: at most 1,024 pieces): a
+        // partial fetch (a lazy read, a partial pull) moves half the padding around the records it needs.
+        if (data_pack && data_pack->count() &&
+            data_pack->size() + kRecordHeaderSize + o.stored_len + kIndexEntrySize * (data_pack->count() + 1) +
+                    kFooterSize >
+                pack_target)
+            seal_data();
         if (!data_pack) {
             data_pack = std::make_unique<PackWriter>(store.tmp_dir(), store.packs_dir());
             data_slot = new_slot();
@@ -544,9 +554,14 @@ struct Ingest::Impl {
     std::int64_t put_meta(ObjectType type, const Hash32& id, const Bytes& raw) {
         if (auto it = new_objects.find(id); it != new_objects.end()) return it->second;
         if (auto loc = store.locate(id)) return loc->pack_num;
-        if (!meta_pack && held_meta.empty()) meta_slot = new_slot();  // the first record of a metadata pack
         Bytes stored;
         Compression c = encode_record(raw, codec, stored);
+        if (meta_pack && meta_pack->count() &&
+            meta_pack->size() + kRecordHeaderSize + stored.size() + kIndexEntrySize * (meta_pack->count() + 1) +
+                    kFooterSize >
+                pack_target)
+            seal_meta();  // within pack.size, as a data pack (append_data)
+        if (!meta_pack && held_meta.empty()) meta_slot = new_slot();  // the first record of a metadata pack
         new_objects.emplace(id, meta_slot);
         std::int64_t s = meta_slot;
         if (!meta_pack) {
