@@ -116,6 +116,8 @@ struct Ingest::Impl {
     std::vector<std::pair<std::int64_t, SealedPack>> sealed;  // provisional slot -> pack
     std::set<std::int64_t> reached;
     std::vector<std::pair<Hash32, std::set<std::int64_t>>> file_slots;  // file_packs rows to write
+    // reach_file()'s lookups (the walk's thread): one read transaction, ended before finish() writes rows
+    std::unique_ptr<IndexSnapshot> snapshot;
     FileObject manifest;
     std::set<std::int64_t> manifest_slots;
     std::vector<Hash32>* file_ids = nullptr;
@@ -856,12 +858,19 @@ bool Ingest::reach_existing(const Hash32& id) {
 }
 
 bool Ingest::reach_file(const Hash32& file_id) {
-    if (auto ids = m->store.file_packs(file_id)) {
+    // An unchanged file of a large tree comes here once per commit: its packs are looked up in one snapshot of the
+    // index (objects/store.hpp IndexSnapshot; a transaction per lookup costs more than the lookup). Its rows are as
+    // current as the walk needs: nothing writes index rows before finish(). A pack that is gone from packs/ lost its
+    // row when the repository was opened (ObjectStore::reconcile), so a file whose pack was deleted is not reached
+    // here: the caller hashes it again.
+    if (!m->snapshot) m->snapshot = std::make_unique<IndexSnapshot>(m->store);
+    auto& snap = *m->snapshot;
+    if (auto ids = snap.file_packs(file_id)) {
         std::vector<std::int64_t> nums;
         bool ok = true;
         for (const auto& pid : *ids) {
-            auto info = m->store.pack_by_id(pid);
-            if (!info) {
+            auto info = snap.pack_by_id(pid);
+            if (!info || info->partial) {
                 ok = false;
                 break;
             }
@@ -872,14 +881,14 @@ bool Ingest::reach_file(const Hash32& file_id) {
             return true;
         }
     }
-    auto loc = m->store.locate(file_id);
+    auto loc = snap.locate(file_id);
     if (!loc) return false;
     std::set<std::int64_t> slots{loc->pack_num};
     FileObject f = m->store.read_file_object(file_id);
     std::set<Hash32> seen;
     for (const auto& c : f.chunks) {
         if (!seen.insert(c.id).second) continue;
-        auto cl = m->store.locate(c.id);
+        auto cl = snap.locate(c.id);
         if (!cl) return false;
         slots.insert(cl->pack_num);
         if (is_delta(cl->entry.compression)) {  // its bases' packs too
@@ -895,6 +904,7 @@ bool Ingest::reach_file(const Hash32& file_id) {
 
 std::vector<PackRef> Ingest::finish() {
     std::vector<PackRef> out;
+    m->snapshot.reset();
     if (!m->storing) return out;
     m->seal_last();
     // A slot below zero is a pack this ingest sealed (indexed below); any other is the row of a pack already indexed.

@@ -116,6 +116,10 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
         std::uint32_t depth;
         std::optional<Hash32> prev;  // the parent version's tree at this path
     };
+    // every object of a directory that changed is located: in one read transaction (the commit's packs are
+    // registered by now), not one each
+    IndexSnapshot snap(store);
+    Bytes raw;
     std::vector<Pending> todo{{c.tree, "", 0, parent ? std::optional<Hash32>(parent->tree) : std::nullopt}};
     while (!todo.empty()) {
         Pending p = std::move(todo.back());
@@ -136,7 +140,7 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
             } catch (const Error&) {
             }
         std::vector<Rec> recs;
-        if (auto loc = store.locate(p.id)) rec_of(*loc, recs);
+        if (auto loc = snap.locate(p.id)) rec_of(*loc, recs);
         Tree t = store.read_tree(p.id);
         std::set<Hash32> seen;
         for (const auto& e : t.entries) {
@@ -148,12 +152,19 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c) {
                 continue;
             }
             if (e.kind == EntryKind::symlink || !seen.insert(e.id).second) continue;
-            auto floc = store.locate(e.id);
+            auto floc = snap.locate(e.id);
             if (!floc) continue;
             rec_of(*floc, recs);
-            for (const auto& ch : store.read_file_object(e.id).chunks) {
+            store.read_at(*floc, raw);  // verified against e.id
+            FileObject fo;
+            try {
+                fo = FileObject::decode(raw);
+            } catch (const Error& x) {
+                throw Error(x.kind(), std::string(x.what()) + " (object " + e.id.hex() + ")");
+            }
+            for (const auto& ch : fo.chunks) {
                 if (!seen.insert(ch.id).second) continue;
-                auto cloc = store.locate(ch.id);
+                auto cloc = snap.locate(ch.id);
                 if (!cloc || !rec_of(*cloc, recs) || !is_delta(cloc->entry.compression)) continue;
                 for (const auto& b : store.delta_chain(*cloc))
                     if (seen.insert(b.entry.id).second) rec_of(b, recs);

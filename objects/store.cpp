@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "objects/index_db.hpp"
@@ -179,7 +180,20 @@ static std::set<Hash32> pack_names_in(const fs::path& dir) {
 }
 
 std::size_t ObjectStore::reconcile() {
-    return guarded("reconciling the index with packs/", [&] { return reconcile_rows(); });
+    try {
+        return guarded("reconciling the index with packs/", [&] { return reconcile_rows(); });
+    } catch (const Error& e) {
+        // Opening reads only the header and schema of index.db (objects/index_db.hpp): a page damaged further in is
+        // met here first. The index is a cache: rebuilt from the packs, as an unreadable file is at open, so that
+        // every command (fsck --repair too) does not fail on it.
+        if (e.kind() != ErrorKind::corrupt) throw;
+        {
+            std::lock_guard g(m_reader_mutex);
+            m_readers.clear();
+        }
+        m_db.replace_damaged(e.what());
+        return guarded("reconciling the index with packs/", [&] { return reconcile_rows(); });
+    }
 }
 
 std::size_t ObjectStore::reconcile_rows() {
@@ -268,28 +282,49 @@ std::optional<Location> ObjectStore::locate(const Hash32& id) const {
     return guarded("locating an object", [&] { return locate_row(id); });
 }
 
+// Runs the prepared locate statement `q` (reader->locate's shape) for `id`.
+static std::optional<Location> run_locate(SQLite::Statement& q, const Hash32& id) {
+    std::optional<Location> out;
+    q.reset();
+    q.bind(1, id.bytes.data(), 32);
+    if (q.executeStep()) {
+        Location l;
+        l.pack_num = q.getColumn(0).getInt64();
+        l.entry.id = id;
+        l.entry.offset = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
+        l.entry.stored_len = static_cast<std::uint32_t>(q.getColumn(2).getInt64());
+        l.entry.raw_len = static_cast<std::uint32_t>(q.getColumn(3).getInt64());
+        l.entry.type = static_cast<ObjectType>(q.getColumn(4).getInt());
+        int c = q.getColumn(5).getInt();
+        l.entry.compression = static_cast<Compression>(c & 0xff);
+        l.entry.depth = static_cast<std::uint16_t>((c >> 8) & 0xffff);
+        out = l;
+    }
+    q.reset();
+    return out;
+}
+
+// Runs a prepared "SELECT packs FROM file_packs WHERE file_id=?" for `file_id`.
+static std::optional<std::vector<Hash32>> run_file_packs(SQLite::Statement& q, const Hash32& file_id) {
+    q.reset();
+    q.bind(1, file_id.bytes.data(), 32);
+    std::optional<std::vector<Hash32>> out;
+    if (q.executeStep()) {
+        auto c = q.getColumn(0);
+        if (c.getBytes() % 32 == 0) {
+            auto p = static_cast<const std::uint8_t*>(c.getBlob());
+            out.emplace();
+            for (int off = 0; off < c.getBytes(); off += 32) out->push_back(Hash32::from_bytes({p + off, 32}));
+        }
+    }
+    q.reset();
+    return out;
+}
+
 std::optional<Location> ObjectStore::locate_row(const Hash32& id) const {
     auto reader = take_reader();
-    auto& q = *reader->locate;
-    std::optional<Location> out;
-    {  // on an exception the reader is dropped, not returned to the pool
-        q.reset();
-        q.bind(1, id.bytes.data(), 32);
-        if (q.executeStep()) {
-            Location l;
-            l.pack_num = q.getColumn(0).getInt64();
-            l.entry.id = id;
-            l.entry.offset = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
-            l.entry.stored_len = static_cast<std::uint32_t>(q.getColumn(2).getInt64());
-            l.entry.raw_len = static_cast<std::uint32_t>(q.getColumn(3).getInt64());
-            l.entry.type = static_cast<ObjectType>(q.getColumn(4).getInt());
-            int c = q.getColumn(5).getInt();
-            l.entry.compression = static_cast<Compression>(c & 0xff);
-            l.entry.depth = static_cast<std::uint16_t>((c >> 8) & 0xffff);
-            out = l;
-        }
-        q.reset();
-    }
+    // on an exception the reader is dropped, not returned to the pool
+    auto out = run_locate(*reader->locate, id);
     give_reader(std::move(reader));
     return out;
 }
@@ -653,13 +688,79 @@ std::optional<std::vector<Hash32>> ObjectStore::file_packs(const Hash32& file_id
     return guarded("reading file_packs", [&]() -> std::optional<std::vector<Hash32>> {
         std::lock_guard g(m_db.mutex());
         SQLite::Statement q(m_db.db(), "SELECT packs FROM file_packs WHERE file_id=?");
-        q.bind(1, file_id.bytes.data(), 32);
-        if (!q.executeStep()) return std::nullopt;
-        auto c = q.getColumn(0);
-        if (c.getBytes() % 32 != 0) return std::nullopt;
-        auto p = static_cast<const std::uint8_t*>(c.getBlob());
-        std::vector<Hash32> out;
-        for (int off = 0; off < c.getBytes(); off += 32) out.push_back(Hash32::from_bytes({p + off, 32}));
+        return run_file_packs(q, file_id);
+    });
+}
+
+struct IndexSnapshot::Impl {
+    const ObjectStore& store;
+    std::unique_ptr<ObjectStore::Reader> reader;
+    std::unique_ptr<SQLite::Statement> file_packs, pack;
+    std::map<Hash32, std::optional<PackInfo>> packs;
+    bool open = false;
+
+    // The transaction begins with the first lookup (BEGIN alone takes no lock: a deferred transaction).
+    SQLite::Database& db() {
+        if (!open) {
+            // its lookups are many and scattered over the whole index: a page cache of up to 32 MiB for them (the
+            // pool's default is 2 MiB; set back when the snapshot ends)
+            reader->db->exec("PRAGMA cache_size=-32768");
+            reader->db->exec("BEGIN");
+            open = true;
+        }
+        return *reader->db;
+    }
+};
+
+IndexSnapshot::IndexSnapshot(const ObjectStore& store) : m(std::make_unique<Impl>(Impl{store, nullptr, {}, {}, {}, false})) {
+    m->reader = guarded("opening the index", [&] { return store.take_reader(); });
+}
+
+IndexSnapshot::~IndexSnapshot() {
+    if (!m->reader) return;
+    try {
+        m->file_packs.reset();
+        m->pack.reset();
+        if (m->open) {
+            m->reader->db->exec("COMMIT");
+            m->reader->db->exec("PRAGMA cache_size=-2000");  // SQLite's default again (frees what is above it)
+        }
+        m->store.give_reader(std::move(m->reader));
+    } catch (const SQLite::Exception&) {
+        // a connection that cannot end its transaction is dropped, not returned to the pool
+    }
+}
+
+std::optional<Location> IndexSnapshot::locate(const Hash32& id) {
+    return guarded("locating an object", [&] {
+        m->db();
+        return run_locate(*m->reader->locate, id);
+    });
+}
+
+std::optional<std::vector<Hash32>> IndexSnapshot::file_packs(const Hash32& file_id) {
+    return guarded("reading file_packs", [&] {
+        auto& db = m->db();
+        if (!m->file_packs)
+            m->file_packs = std::make_unique<SQLite::Statement>(db, "SELECT packs FROM file_packs WHERE file_id=?");
+        return run_file_packs(*m->file_packs, file_id);
+    });
+}
+
+std::optional<PackInfo> IndexSnapshot::pack_by_id(const Hash32& id) {
+    if (auto it = m->packs.find(id); it != m->packs.end()) return it->second;
+    return guarded("reading a pack row", [&]() -> std::optional<PackInfo> {
+        auto& db = m->db();
+        if (!m->pack)
+            m->pack = std::make_unique<SQLite::Statement>(
+                db, "SELECT num, id, length, index_offset, partial FROM packs WHERE id=?");
+        auto& q = *m->pack;
+        q.reset();
+        q.bind(1, id.bytes.data(), 32);
+        std::optional<PackInfo> out;
+        if (q.executeStep()) out = pack_row(q);
+        q.reset();
+        if (m->packs.size() < 65536) m->packs.emplace(id, out);  // bounded: a hostile list of ids is looked up anew
         return out;
     });
 }
@@ -711,6 +812,8 @@ void ObjectStore::forget_partial_packs(const std::vector<Hash32>& ids) {
 
 void ObjectStore::clear_index() {
     guarded("clearing the index", [&] { m_db.clear_all(); });
+    std::lock_guard g(m_reader_mutex);
+    m_readers.clear();  // they may read a damaged file clear_all() replaced
 }
 
 static fs::path pull_lock_path(const fs::path& dvt_dir) { return dvt_dir / "pull.lock"; }

@@ -65,6 +65,30 @@ struct FilePacks {
     std::vector<Hash32> packs;  // pack ids
 };
 
+class ObjectStore;
+
+// Many index lookups on one thread, cheaply: one connection of the store's pool held in ONE read transaction, its
+// statements prepared once. (A lookup through ObjectStore runs a transaction of its own, and taking and releasing the
+// database's read locks costs more than the lookup: a commit of 1 M unchanged files makes millions.)
+// It sees the index as it was at its first lookup: rows written after that, by this process too, are not seen. Make
+// one after the writes it must see and end it before the next (a commit: one for the walk, which writes no rows, one
+// for the locator, after the packs are registered). Pack rows it returns are remembered (a version names few packs).
+// Not thread-safe; errors are dvt::Error as ObjectStore's.
+class IndexSnapshot {
+public:
+    explicit IndexSnapshot(const ObjectStore& store);
+    ~IndexSnapshot();  // ends the transaction, gives the connection back
+    IndexSnapshot(const IndexSnapshot&) = delete;
+    IndexSnapshot& operator=(const IndexSnapshot&) = delete;
+    std::optional<Location> locate(const Hash32& id);                      // as ObjectStore::locate
+    std::optional<std::vector<Hash32>> file_packs(const Hash32& file_id);  // as ObjectStore::file_packs
+    std::optional<PackInfo> pack_by_id(const Hash32& id);                  // as ObjectStore::pack_by_id, remembered
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
+
 class ObjectStore {
 public:
     // `db` is the open index database (.dvt/index.db); it must outlive the store.
@@ -236,6 +260,7 @@ private:
     };
     mutable std::unordered_map<std::int64_t, OpenPack> m_fds;
     mutable std::uint64_t m_fd_tick = 0;
+    friend class IndexSnapshot;
     // Asks the source (if one is plugged in) for `missing`; false when there is none.
     bool fetch_from_source(const std::vector<Hash32>& missing, const std::vector<Hash32>& ahead = {}) const;
     std::shared_ptr<ObjectSource> m_source;

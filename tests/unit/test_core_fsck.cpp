@@ -208,3 +208,76 @@ TEST_CASE("index.db with a table dropped is rebuilt when the repository opens, w
     CHECK(notes.empty());
     CHECK_FALSE(fs::exists(db.string() + ".damaged"));
 }
+
+namespace {
+// The root page number of table `name` in SQLite file `db` (the dbstat table), and the page size.
+std::pair<std::int64_t, std::int64_t> root_page(const fs::path& db, const std::string& name) {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    REQUIRE(sqlite3_prepare_v2(h, "SELECT rootpage FROM sqlite_schema WHERE name=?", -1, &q, nullptr) == SQLITE_OK);
+    sqlite3_bind_text(q, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+    std::int64_t page = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    REQUIRE(sqlite3_prepare_v2(h, "PRAGMA page_size", -1, &q, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+    std::int64_t size = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return {page, size};
+}
+
+void scribble_page(const fs::path& db, std::int64_t page, std::int64_t size) {
+    Bytes b = util::read_file(db);
+    REQUIRE(static_cast<std::int64_t>(b.size()) >= page * size);
+    for (std::int64_t i = (page - 1) * size; i < page * size; ++i) b[static_cast<std::size_t>(i)] = 0xA5;
+    fs::remove(db);
+    test::write_file(db, b);
+}
+}  // namespace
+
+TEST_CASE("index.db with a damaged page: opening reads no more than it needs; reconcile or fsck --repair rebuilds it",
+          "[core][fsck][scale]") {
+    test::CoreRepo r("fsck-page");
+    for (int i = 0; i < 40; ++i) r.write("d/f" + std::to_string(i), test::pseudo_random(3000, static_cast<unsigned>(i)));
+    Hash32 id = r.commit("one");
+    const fs::path root = r.root();
+    const fs::path db = root / ".dvt" / "index.db";
+    r.repo.reset();  // the last connection checkpoints the WAL into the file
+    REQUIRE_FALSE(fs::exists(db.string() + "-wal"));
+    std::vector<std::string> notes;
+    core::OpenOptions o;
+    o.on_notice = [&](const std::string& m) { notes.push_back(m); };
+
+    // the objects table's root page: opening does not read it (no check of every page), the first lookup fails as
+    // corrupt with the hint, and fsck --repair checks every page and rebuilds the file
+    auto [objects_root, page_size] = root_page(db, "objects");
+    scribble_page(db, objects_root, page_size);
+    r.repo = core::Repository::open(root, o);
+    CHECK(notes.empty());
+    try {
+        r.repo->store().has(core::load_commit(*r.repo, id).tree);
+        FAIL("a damaged page was read without an error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::corrupt);
+        CHECK(std::string(e.what()).find("fsck --repair") != std::string::npos);
+    }
+    CHECK(core::fsck(*r.repo, core::FsckOptions{true}).problems.empty());
+    CHECK(fs::exists(db.string() + ".damaged"));
+    CHECK(r.repo->store().has(core::load_commit(*r.repo, id).tree));
+    CHECK(core::fsck(*r.repo, {}).problems.empty());
+    fs::remove(db.string() + ".damaged");
+
+    // the packs table's root page, which every open reads (reconcile): rebuilt there, with a note
+    r.repo.reset();
+    REQUIRE_FALSE(fs::exists(db.string() + "-wal"));
+    auto [packs_root, size2] = root_page(db, "packs");
+    scribble_page(db, packs_root, size2);
+    r.repo = core::Repository::open(root, o);
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].find("damaged") != std::string::npos);
+    CHECK(fs::exists(db.string() + ".damaged"));
+    CHECK(r.repo->store().has(core::load_commit(*r.repo, id).tree));
+    CHECK(core::fsck(*r.repo, {}).problems.empty());
+}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "core/walk.hpp"
 #include "core_fixture.hpp"
 #include "objects/stat_cache.hpp"
+#include "objects/store.hpp"
 
 using namespace dvt;
 using objects::EntryKind;
@@ -326,4 +328,97 @@ TEST_CASE("a stat cache of another layout or with a damaged block is not trusted
 
     // the SQLite table of the old layout is not read at all
     CHECK(streamed(r).empty());
+}
+
+TEST_CASE("a commit takes an unchanged file's id from the stat cache only while its packs are here; else it re-hashes",
+          "[walk][scale]") {
+    test::CoreRepo r("walk-reach");
+    r.write("a.bin", test::pseudo_random(50000, 11));
+    age(r, "a.bin", 10);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // its ctime too: the row the commit writes is trusted
+    Hash32 v1 = r.commit("v1");
+    auto c1 = core::load_commit(*r.repo, v1);
+    auto& store = r.repo->store();
+    auto a_entry = core::flatten_tree(store, c1).at("a.bin");
+    auto a_file = store.read_file_object(a_entry.id);
+    REQUIRE(!a_file.chunks.empty());
+    const Hash32 chunk = a_file.chunks.front().id;
+    const Hash32 data_pack = store.pack(store.locate(chunk)->pack_num)->ref.id;
+
+    // a.bin unchanged: its id comes from the stat cache, its packs from file_packs; only b.txt is hashed
+    r.write("b.txt", "b1\n");
+    auto v2 = r.commit_result("v2");
+    CHECK(v2.stats.files_hashed == 1);
+    CHECK(std::any_of(v2.commit.packs.begin(), v2.commit.packs.end(),
+                      [&](const objects::PackRef& p) { return p.id == data_pack; }));
+    // v1's pack holds a.bin's chunk and file object (and v1's tree); v2's tree lies in the pack v2 wrote
+    auto tree2 = store.locate(v2.commit.tree);
+    REQUIRE(tree2);
+    auto tree2_pack = store.pack(tree2->pack_num);
+    REQUIRE(tree2_pack);
+    REQUIRE(tree2_pack->ref.id != data_pack);
+
+    // the pack holding a.bin's chunk is deleted behind the stat cache's back: the repository forgets it when opened
+    fs::path pack_file = store.pack_path(data_pack);
+    const fs::path root = r.root();
+    r.repo.reset();
+    REQUIRE(fs::remove(pack_file));
+    r.repo = core::Repository::open(root);
+    auto& s2 = r.repo->store();
+    REQUIRE_FALSE(s2.has(chunk));
+
+    // a.bin's cached row and file_packs row still name it: the commit must not trust them; it reads a.bin again and
+    // stores its chunk anew, and names no pack that is gone
+    r.write("b.txt", "b2\n");
+    auto v3 = r.commit_result("v3");
+    CHECK(v3.stats.files_hashed == 2);
+    CHECK(s2.has(chunk));
+    for (const auto& p : v3.commit.packs) {
+        INFO(p.id.hex());
+        CHECK(fs::exists(s2.pack_path(p.id)));
+    }
+    auto loc = s2.locate(chunk);
+    REQUIRE(loc);
+    const Hash32 new_home = s2.pack(loc->pack_num)->ref.id;
+    CHECK(std::any_of(v3.commit.packs.begin(), v3.commit.packs.end(),
+                      [&](const objects::PackRef& p) { return p.id == new_home; }));
+    CHECK(s2.read(chunk).size() == a_file.chunks.front().size);
+
+    // and the next commit takes a.bin from the cache again (its new file_packs row)
+    r.write("b.txt", "b3\n");
+    CHECK(r.commit_result("v4").stats.files_hashed == 1);
+}
+
+TEST_CASE("an index snapshot answers as the store does, as the index was at its first lookup", "[walk][scale]") {
+    test::CoreRepo r("walk-snapshot");
+    r.write("a.bin", test::pseudo_random(30000, 12));
+    Hash32 v1 = r.commit("v1");
+    auto& store = r.repo->store();
+    const Hash32 tree1 = core::load_commit(*r.repo, v1).tree;
+    {
+        objects::IndexSnapshot snap(store);
+        auto a = snap.locate(tree1), b = store.locate(tree1);
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK(a->pack_num == b->pack_num);
+        CHECK(a->entry.offset == b->entry.offset);
+        CHECK(a->entry.stored_len == b->entry.stored_len);
+        auto info = snap.pack_by_id(store.pack(a->pack_num)->ref.id);
+        REQUIRE(info);
+        CHECK(info->num == a->pack_num);
+        CHECK_FALSE(snap.pack_by_id(sha256(std::string("no such pack"))));
+        auto a_id = core::flatten_tree(store, core::load_commit(*r.repo, v1)).at("a.bin").id;
+        CHECK(snap.file_packs(a_id) == store.file_packs(a_id));
+        CHECK(snap.file_packs(a_id).has_value());
+
+        // a commit made meanwhile is not seen by this snapshot, and is by a new one
+        r.write("c.bin", test::pseudo_random(30000, 13));
+        Hash32 v2 = r.commit("v2");
+        const Hash32 tree2 = core::load_commit(*r.repo, v2).tree;
+        CHECK(store.locate(tree2));
+        CHECK_FALSE(snap.locate(tree2));
+        objects::IndexSnapshot fresh(store);
+        CHECK(fresh.locate(tree2));
+    }
+    CHECK(store.locate(tree1));  // the connection went back to the pool in order
 }
