@@ -256,6 +256,15 @@ void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& 
         throw Error(ErrorKind::corrupt, what + ": object " + e.id.hex() + " does not match its id (damaged data)");
 }
 
+void decode_record_unverified(std::span<const std::uint8_t> record, const PackEntry& e, Bytes& out,
+                              const std::string& what) {
+    if (record.size() != kRecordHeaderSize + e.stored_len) throw Error(ErrorKind::internal, "record span size");
+    if (is_delta(e.compression)) throw Error(ErrorKind::internal, "decode_record_unverified: a delta record");
+    check_entry_limits(e, what);
+    check_record_header(record.data(), e, what);
+    decode_record(record.subspan(kRecordHeaderSize), e.compression, e.raw_len, out, what + ": object " + e.id.hex());
+}
+
 void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what, std::span<const std::uint8_t> base,
                  const Hash32* base_id) {
     check_entry_limits(e, what);  // before sizing the buffer

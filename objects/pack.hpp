@@ -120,6 +120,11 @@ void read_record(int fd, const PackEntry& e, Bytes& out, const std::string& what
 void decode_record_bytes(std::span<const std::uint8_t> record, const PackEntry& e, Bytes& out, const std::string& what,
                          std::span<const std::uint8_t> base = {}, const Hash32* base_id = nullptr);
 
+// The same checks and decoding for a full (non-delta) record in memory, without verifying SHA-256 against e.id: for
+// hints only (ObjectStore::read_unverified); a delta record is ErrorKind::internal.
+void decode_record_unverified(std::span<const std::uint8_t> record, const PackEntry& e, Bytes& out,
+                              const std::string& what);
+
 // The base id a delta record names, read from its header and the first 32 stored bytes (the header is checked
 // against `e`; a base id equal to e.id is corrupt).
 Hash32 record_delta_base(int fd, const PackEntry& e, const std::string& what);

@@ -111,6 +111,11 @@ public:
     // every id of `ids` is here; never waited for.
     void ensure(const std::vector<Hash32>& ids, const std::vector<Hash32>& ahead = {}) const;
     void read_at(const Location& loc, Bytes& out) const;         // verified (a delta through its chain)
+    // The raw bytes of the full (non-delta) record at `loc`, decoded with the record rules checked but NOT its id: for
+    // hints only (e.g. a writer matching the first bytes of old chunks to pick delta bases), never for content. A
+    // caller that then uses the bytes (as a delta base) checks SHA-256 against the id first. A delta record is
+    // internal (use read_at).
+    void read_unverified(const Location& loc, Bytes& out) const;
     // The chain of the delta chunk at `loc`: the locations of its bases, nearest first, down to a full chunk (empty
     // for a record that is no delta). Checks the chain rules of objects/pack.hpp read_chain without decoding; a base
     // not here is not_found (the source is not asked).

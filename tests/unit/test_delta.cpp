@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -337,6 +339,53 @@ TEST_CASE("commit writes delta records against the previous version of a path; p
             CHECK(back == versions[i]);
         }
         CHECK(core::fsck(*r.repo, {}).problems.empty());
+    }
+}
+
+TEST_CASE("a previous version's chunk damaged on disk is never a delta base", "[delta]") {
+    // The writer loads a previous version's full records without checking their ids (their bytes are anchors, hints)
+    // and checks a chunk against its id before it serves as a base (core/ingest.cpp base_of).
+    for (bool damaged : {false, true}) {
+        CoreRepo r(damaged ? "delta-damaged-base" : "delta-sound-base");
+        std::mt19937 g(17);
+        Bytes v1(4000);  // below chunker.min: one chunk; incompressible: stored raw, so a flipped byte still decodes (to wrong bytes)
+        for (auto& b : v1) b = static_cast<std::uint8_t>(g());
+        r.write("blob.bin", v1);
+        auto one = r.commit_result("v1");
+        REQUIRE(one.stats.chunks_new == 1);
+        auto f1 = r.repo->store().read_file_object(core::flatten_tree(r.repo->store(), one.commit).at("blob.bin").id);
+        REQUIRE(f1.chunks.size() == 1);
+        auto loc = r.repo->store().locate(f1.chunks[0].id);
+        REQUIRE(loc);
+        REQUIRE(loc->entry.compression == Compression::none);
+        if (damaged) {
+            auto info = r.repo->store().pack(loc->pack_num);
+            REQUIRE(info);
+            fs::path p = r.repo->store().file_of(*info);
+            fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
+            std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+            auto at = static_cast<std::streamoff>(loc->entry.offset + kRecordHeaderSize + 3000);
+            f.seekp(at);
+            char c = 0x55;
+            f.write(&c, 1);
+        }
+        Bytes v2 = v1;
+        for (std::size_t i = 2000; i < 2008; ++i) v2[i] ^= 0xff;  // a small edit: the same first bytes (an anchor)
+        r.write("blob.bin", v2);
+        auto two = r.commit_result("v2");
+        REQUIRE(two.stats.chunks_new == 1);
+        if (damaged) {
+            CHECK(two.stats.chunks_delta == 0);  // stored whole, not against bytes that are not what their id says
+        } else {
+            CHECK(two.stats.chunks_delta == 1);  // the same edit against a sound base is a delta
+        }
+        auto f2 = r.repo->store().read_file_object(core::flatten_tree(r.repo->store(), two.commit).at("blob.bin").id);
+        Bytes back;
+        for (const auto& ch : f2.chunks) {
+            Bytes b = r.repo->store().read(ch.id);
+            back.insert(back.end(), b.begin(), b.end());
+        }
+        CHECK(back == v2);
     }
 }
 
