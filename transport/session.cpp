@@ -148,8 +148,10 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
         if (failure.empty()) failure = "no listen socket after " + std::to_string(listen_wait.count() / 1000) + " s";
         throw Error(ErrorKind::network, "cannot listen on " + endpoint_string(listen) + ": " + failure);
     }
-    set_listen_port(*m_paths, m_listen.port());
     if (!m_listen.address().is_loopback()) {
+        // "p" on outgoing connections where libtorrent leaves it out (transport/reach.hpp): needed behind a NAT, so
+        // loopback sessions (tests, benchmarks) keep libtorrent's own handshake unchanged.
+        set_listen_port(*m_paths, m_listen.port());
         // The UDP socket has its 1 MiB now; from here on no socket is sized, so TCP connections autotune (settings()).
         // A setting of 0 makes libtorrent skip setsockopt, also for the listen sockets it already sized.
         lt::settings_pack p;
