@@ -65,6 +65,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
                                  {"seen_as", addr(p.wire.yourip)},
                                  {"nat", p.nat},
                                  {"reached_us", p.reached_us ? nlohmann::json(*p.reached_us) : nlohmann::json(nullptr)},
+                                 {"reached_via", p.reached_via.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.reached_via)},
                                  {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)}});
             nlohmann::json maps = nlohmann::json::array();
             for (const auto& m : r.mappings)
@@ -115,7 +116,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
             if (p.wire.ext_handshake && !p.wire.client.empty()) out << ", client '" << p.wire.client << "'";
             if (p.wire.yourip) out << ", sees us as " << p.wire.yourip->to_string();
             if (p.reached_us && *p.reached_us)
-                out << ", connected back to our listen port";
+                out << ", connected back to our listen port (" << (p.reached_via == "utp" ? "uTP" : "TCP") << ")";
             else if (p.reached_us && r.listen)
                 out << ", did not connect back to port " << r.listen->port() << " within 5 s (blocked, or it did not try)";
             if (!p.error.empty()) out << "; " << p.error;

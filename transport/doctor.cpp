@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <iterator>
 #include <random>
+#include <map>
 #include <set>
 
 #include "transport/session.hpp"
@@ -378,17 +379,24 @@ DoctorReport doctor(const DoctorOptions& opts) {
     rep.nat = any_nat ? "nat" : all_none ? "none" : "unknown";
     // the peers that know our listen port (they read our extension handshake) try to connect to it
     if (s) {
-        std::set<Address> asked, seen;
+        std::set<Address> asked;
+        std::map<Address, std::string> seen;  // the peer's address -> "tcp" or "utp" (its first connection back)
         for (const auto& pr : rep.peers)
             if (pr.wire.handshake && pr.wire.same_torrent) asked.insert(pr.peer.address());
         auto until = Clock::now() + std::min<std::chrono::milliseconds>(opts.timeout, std::chrono::seconds(5));
         while (!asked.empty() && seen.size() < asked.size() && Clock::now() < until)
             s->poll(std::chrono::milliseconds(100), [&](lt::alert* a) {
                 if (auto* ic = lt::alert_cast<lt::incoming_connection_alert>(a))
-                    if (asked.count(ic->endpoint.address())) seen.insert(ic->endpoint.address());
+                    if (asked.count(ic->endpoint.address()))
+                        seen.try_emplace(ic->endpoint.address(),
+                                         ic->socket_type == lt::socket_type_t::utp ? "utp" : "tcp");
             });
         for (auto& pr : rep.peers)
-            if (pr.wire.handshake && pr.wire.same_torrent) pr.reached_us = seen.count(pr.peer.address()) > 0;
+            if (pr.wire.handshake && pr.wire.same_torrent) {
+                auto it = seen.find(pr.peer.address());
+                pr.reached_us = it != seen.end();
+                if (it != seen.end()) pr.reached_via = it->second;
+            }
     }
     return rep;
 }

@@ -1,7 +1,7 @@
 // dvt doctor: what this machine looks like to BitTorrent peers (docs/transport.md, "Diagnosing connectivity").
 //
 // Contract:
-//  - Opens a dvt session on the listen address (as serve, clone and pull do: an explicit IP, TCP only); a failure to
+//  - Opens a dvt session on the listen address (as serve, clone and pull do: an explicit IP, TCP and uTP); a failure to
 //    listen is reported (listen_error), not thrown. UPnP and NAT-PMP stay off unless `port_mapping`: then both are
 //    turned on for this session and their answers (or none within the timeout) are reported.
 //  - Each --peer is probed with the BitTorrent wire protocol from the listen IP: a TCP connection, the handshake for
@@ -15,7 +15,7 @@
 //    adds us to the torrent's peer list and connects to that port (the session holds the probed torrent, added by its
 //    hash in upload mode: libtorrent refuses incoming connections without one). After the probes it waits up to
 //    min(timeout, 5 s) for such incoming connections (incoming_connection_alert, matched by the peer's address):
-//    `reached_us`. A peer that does not try (some clients do not connect to peers that want nothing) is false too: a
+//    `reached_us`, and over which transport (`reached_via`). A peer that does not try (some clients do not connect to peers that want nothing) is false too: a
 //    false is "not seen", a true is proof.
 //  - Never writes anything; never sends anything but to the listen address's network and the peers named (and, with
 //    `port_mapping`, the UPnP/NAT-PMP discovery of the local network).
@@ -63,6 +63,9 @@ struct PeerProbe {
     // Whether the peer opened a connection to our listen socket after the probe (it learns the port from our
     // extension handshake, and libtorrent peers try it): nullopt when it was not asked (no handshake for the torrent).
     std::optional<bool> reached_us;
+    // How it came back when it did: "tcp" or "utp" (the session accepts both on its listen port; a dvt peer tries
+    // uTP first), so a NAT or firewall that passes one and not the other shows.
+    std::string reached_via;
 };
 
 struct MappedPort {

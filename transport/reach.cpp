@@ -94,6 +94,10 @@ public:
         if (it == m_entries.end()) it = m_entries.try_emplace(key).first, it->second.path = p;
         return &it->second;
     }
+    // The session's TCP listen port, once it listens (0 before): what an outgoing connection's extension handshake
+    // names as "p" when libtorrent leaves it out (PathPeer::add_handshake).
+    std::atomic<std::uint16_t> listen_port{0};
+
     std::vector<PathBytes> snapshot() const {
         std::lock_guard lock(m_mutex);
         std::vector<PathBytes> out;
@@ -128,6 +132,19 @@ class PathPeer final : public lt::peer_plugin {
 public:
     PathPeer(lt::peer_connection_handle pc, std::shared_ptr<PathLedger> ledger)
         : m_pc(std::move(pc)), m_ledger(std::move(ledger)) {}
+
+    // BEP 10's "p" (our listen port) on connections we open. libtorrent 2.0.8 sends it only while the listen
+    // socket's external address, as peers' "yourip" votes set it, equals the connection's local address: behind a
+    // NAT the first peer to answer (the commit torrent's) moves it to the router's address, and every later
+    // connection (the packs') goes without "p". The peer then never lists us in PEX (libtorrent's ut_pex leaves out
+    // incoming connections without a known listen port), so no other peer learns us and no BEP 55 rendezvous can
+    // name us (docs/transport.md, "BEP 55 hole punching"). Called after libtorrent filled the handshake in.
+    void add_handshake(lt::entry& h) override {
+        std::uint16_t port = m_ledger->listen_port.load(std::memory_order_relaxed);
+        if (port != 0 && m_pc.is_outgoing() && m_pc.type() == lt::connection_type::bittorrent &&
+            h.find_key("p") == nullptr)
+            h["p"] = port;
+    }
 
     bool on_piece(lt::peer_request const& r, lt::span<char const>) override {
         if (!m_entry) m_entry = m_ledger->entry(classify());
@@ -190,5 +207,7 @@ std::shared_ptr<lt::plugin> make_path_counter(std::shared_ptr<PathLedger> ledger
 }
 
 std::vector<PathBytes> path_snapshot(const PathLedger& ledger) { return ledger.snapshot(); }
+
+void set_listen_port(PathLedger& ledger, std::uint16_t port) { ledger.listen_port.store(port); }
 
 }  // namespace dvt::transport

@@ -13,6 +13,8 @@
 //    every session has) relays rendezvous messages and punches over uTP when a connection to a peer learned by PEX
 //    fails. It is therefore on exactly when uTP is.
 //  - The ledger counts every payload block each connection delivers (a peer plugin's on_piece), by peer and transport.
+//  - The same peer plugin names the session's listen port ("p") in the extension handshake of every connection it
+//    opens, which libtorrent 2.0.8 leaves out behind a NAT: without it no peer learns a NATed peer through PEX.
 #pragma once
 
 #ifndef DVT_WITH_LIBTORRENT
@@ -46,5 +48,7 @@ class PathLedger;
 std::shared_ptr<PathLedger> make_path_ledger();
 std::shared_ptr<lt::plugin> make_path_counter(std::shared_ptr<PathLedger> ledger);
 std::vector<PathBytes> path_snapshot(const PathLedger& ledger);
+// The session's listen port, which the plugin names as BEP 10's "p" on outgoing connections when libtorrent does not.
+void set_listen_port(PathLedger& ledger, std::uint16_t port);
 
 }  // namespace dvt::transport

@@ -93,13 +93,15 @@ lt::settings_pack SwarmSession::settings(const Endpoint& listen) {
     // between asking the seeder for a piece and receiving it, time in which other pullers asked for it too. Measured
     // in bench/swarm.sh (8 pullers, 20 MB/s uplinks): the seeder sent 1.4 copies instead of 1.7.
     p.set_int(lt::settings_pack::whole_pieces_threshold, 0);
-    // A fixed 1 MiB socket receive buffer (the kernel doubles it) instead of the kernel's autotuning, which lets it
-    // grow to tcp_rmem's maximum (32 MiB on these machines). libtorrent reads all that a socket holds into the peer's
-    // receive buffer at once, and a clone has one connection per pack: with autotuning its receive buffers held
-    // 430 MiB at the peak of a 2 GB clone (heaptrack), peak RSS 554-653 MiB; with 1 MiB, 223-265 MiB, and the clone
-    // no slower (bench/clone.sh data, 3 paired runs). A window of ~1 MiB carries ~10 MB/s per connection at 100 ms
-    // round trip; a pull has one connection per pack and peer.
-    p.set_int(lt::settings_pack::recv_socket_buffer_size, 1 << 20);
+    // Socket receive buffers (docs/transport.md, "Socket buffers"). libtorrent applies recv_socket_buffer_size
+    // (SO_RCVBUF) to its UDP socket when it opens it (at session start) and to each peer connection as it is made.
+    // The session starts with 1 MiB, so its UDP socket (uTP) is large enough for uTP's unpaced bursts (the default
+    // 212,992 B overflowed: see reach_settings). The constructor then sets 0 ("leave the socket alone") unless the
+    // session is on loopback, so every TCP connection keeps the kernel's receive autotuning (tcp_rmem), which grows
+    // a connection's window with its bandwidth-delay product: a fixed SO_RCVBUF turns autotuning off, and 1 MiB
+    // capped one connection at ~10 MB/s at 100 ms round trip. On loopback it stays fixed at 1 MiB: there autotuning
+    // let a 2 GB clone's receive buffers hold 430 MiB (peak RSS 554-653 MiB against 223-265 MiB, and no faster).
+    p.set_int(lt::settings_pack::recv_socket_buffer_size, kUdpReceiveBuffer);
     p.set_str(lt::settings_pack::user_agent, std::string("dvt/") + DVT_VERSION);
     p.set_str(lt::settings_pack::peer_fingerprint, lt::generate_fingerprint("DV", 0, 1, 0));
     p.set_int(lt::settings_pack::alert_mask,
@@ -145,6 +147,16 @@ SwarmSession::SwarmSession(const Endpoint& listen, std::chrono::milliseconds lis
         m_session.reset();
         if (failure.empty()) failure = "no listen socket after " + std::to_string(listen_wait.count() / 1000) + " s";
         throw Error(ErrorKind::network, "cannot listen on " + endpoint_string(listen) + ": " + failure);
+    }
+    if (!m_listen.address().is_loopback()) {
+        // "p" on outgoing connections where libtorrent leaves it out (transport/reach.hpp): needed behind a NAT, so
+        // loopback sessions (tests, benchmarks) keep libtorrent's own handshake unchanged.
+        set_listen_port(*m_paths, m_listen.port());
+        // The UDP socket has its 1 MiB now; from here on no socket is sized, so TCP connections autotune (settings()).
+        // A setting of 0 makes libtorrent skip setsockopt, also for the listen sockets it already sized.
+        lt::settings_pack p;
+        p.set_int(lt::settings_pack::recv_socket_buffer_size, 0);
+        m_session->apply_settings(std::move(p));
     }
 }
 

@@ -58,6 +58,11 @@ public:
     // The settings every dvt session uses (docs/transport.md lists each one and why).
     static lt::settings_pack settings(const Endpoint& listen);
 
+    // SO_RCVBUF of the session's UDP socket (uTP), and of its TCP connections when it listens on loopback (the
+    // kernel doubles it). Elsewhere TCP connections keep the kernel's receive autotuning (docs/transport.md,
+    // "Socket buffers").
+    static constexpr int kUdpReceiveBuffer = 1 << 20;
+
     lt::session& native() { return *m_session; }
     // The address and port actually listened on (the real port when 0 was asked for).
     const Endpoint& listen_endpoint() const { return m_listen; }

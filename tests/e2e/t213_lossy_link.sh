@@ -5,7 +5,10 @@
 #  * a clone over uTP (the default for non-loopback addresses) arrives byte for byte (tree digest), its JSON naming
 #    uTP as the path;
 #  * a pull with config net.utp = false arrives byte for byte over TCP;
-#  * the forwarder really dropped packets (its counters), so both transports recovered from loss.
+#  * the forwarder really dropped packets (its counters), so both transports recovered from loss;
+#  * socket buffers (docs/transport.md, "Socket buffers"): the seeder's UDP socket (uTP) has the session's fixed
+#    1 MiB receive buffer (the kernel doubles it), while the puller's TCP connections keep the kernel's receive
+#    autotuning (a fixed SO_RCVBUF would show as exactly twice the value asked for, whatever the connection needs).
 # Times are printed for information; the assertions are about bytes, not speed (bench/wan.sh measures speed).
 NETNS=1
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
@@ -25,6 +28,10 @@ ID=$(commit_id "v1")
 tree_digest "$T/a" >"$T/want.digest"
 cd "$T"
 nb_serve seed "$T/a" "$T/serve.json" 11.0.0.10:7000
+# SO_RCVBUF 1 MiB on the UDP socket: the kernel caps it at rmem_max and doubles it.
+want_udp=$((2 * $(( $(cat /proc/sys/net/core/rmem_max) < 1048576 ? $(cat /proc/sys/net/core/rmem_max) : 1048576 ))))
+nb seed ss -uamn 'sport = :7000' >"$T/udp.ss"
+assert_grep "rb$want_udp," "$T/udp.ss" "the seeder's UDP socket does not have the 1 MiB receive buffer"
 
 expect_exit 0 nb b "$DVT" --json clone "$ID" "$T/b1" --peer 11.0.0.10:7000 --timeout 180
 cp "$OUT" "$T/utp.json"
@@ -34,8 +41,20 @@ echo "  uTP: $(json_get 'j["bytes_downloaded"]' "$T/utp.json") B in $(json_get '
 
 expect_exit 0 nb b "$DVT" init "$T/b2"
 expect_exit 0 "$DVT" -C "$T/b2" config net.utp false
-expect_exit 0 nb b "$DVT" -C "$T/b2" --json pull "$ID" --peer 11.0.0.10:7000 --timeout 180
-cp "$OUT" "$T/tcp.json"
+nb_bg b "$DVT" -C "$T/b2" --json pull "$ID" --peer 11.0.0.10:7000 --timeout 180 >"$T/tcp.json" 2>"$T/tcp.err"
+pull=$BG_PID
+# The puller's TCP connections to the seeder while it pulls: their receive buffers (ss -m "rb").
+: >"$T/tcp-rb.txt"
+while kill -0 "$pull" 2>/dev/null; do
+    nb b ss -tmn state established dst 11.0.0.10 2>/dev/null | grep -o 'rb[0-9]*' >>"$T/tcp-rb.txt" || true
+    sleep 0.1
+done
+wait_bg "$pull"
+[ "$BG_STATUS" = 0 ] || { cat "$T/tcp.err" >&2; fail "pull over TCP exited $BG_STATUS"; }
+[ -s "$T/tcp-rb.txt" ] || fail "no TCP connection to the seeder was seen while pulling"
+# autotuning: never the fixed 2 x 1 MiB of a set SO_RCVBUF
+assert_no_grep "^rb2097152$" "$T/tcp-rb.txt" "a TCP connection had a fixed 1 MiB receive buffer (no autotuning)"
+echo "  TCP receive buffers seen: $(sort -u "$T/tcp-rb.txt" | tr -d rb | sort -n | tr '\n' ' ')" >&2
 assert_json 'j["sources"]["tcp"] == j["bytes_downloaded"] > 0' "$T/tcp.json"
 expect_exit 0 "$DVT" -C "$T/b2" checkout "$ID"
 assert_same_tree "$T/want.digest" "$T/b2" "pull over TCP through the lossy link"

@@ -147,13 +147,13 @@ nb_host() {
     [ -z "$down" ] || _nb_cap pub "$peer" "$down"
 }
 
-# nb_home NAME N [--upnp] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN 11.0.0.(100+N),
+# nb_home NAME N [--upnp] [--firewall] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN 11.0.0.(100+N),
 # LAN 192.168.N.1) and host NAME (192.168.N.2, default route via the router). Sets NB_WAN[NAME] (the router's public
 # address) and, with delay or loss, NB_DELAY_PID[NAME] (the forwarder; on SIGTERM it writes its counters to
 # $T/netbed/NAME-gw/netdelay.log).
 declare -A NB_WAN=() NB_DELAY_PID=()
 nb_home() {
-    local name=$1 n=$2 upnp=0 up="" down="" delay="" loss=0 gw="$1-gw" wan lan
+    local name=$1 n=$2 upnp=0 up="" down="" delay="" loss=0 firewall=0 gw="$1-gw" wan lan
     shift 2
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -162,6 +162,7 @@ nb_home() {
             --down) down=$2; shift 2 ;;
             --delay-ms) delay=$2; shift 2 ;;
             --loss) loss=$2; shift 2 ;;
+            --firewall) firewall=1; shift ;;
             *) fail "nb_home: unknown option $1" ;;
         esac
     done
@@ -185,6 +186,11 @@ nb_home() {
     nb "$name" ip route add default via "$lan.1"
     nb "$gw" sysctl -q -w net.ipv4.ip_forward=1
     nb "$gw" iptables -w -t nat -A POSTROUTING -o wan -j MASQUERADE
+    # --firewall: like most home routers, drop what arrives from the WAN for the router itself unless it belongs to
+    # a connection the router knows. A dropped packet's connection-tracking entry is never confirmed, so an
+    # unsolicited packet leaves no entry behind (without the rule the router answers it, e.g. ICMP port unreachable,
+    # and its entry then holds that address pair for 30 s: see docs/transport.md, "BEP 55 hole punching").
+    [ "$firewall" = 0 ] || nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j DROP
     [ -z "$up" ] || _nb_cap "$gw" wan "$up"
     [ -z "$down" ] || _nb_cap "$gw" lan "$down"
     if [ -n "$delay" ] || [ "$loss" != 0 ]; then
