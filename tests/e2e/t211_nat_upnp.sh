@@ -19,15 +19,8 @@ nb_home b 2
 nb_home c 3
 
 # The version: a small tree and 6 MiB of random bytes.
-mkdir -p "$T/a"
-cd "$T/a"
-expect_exit 0 "$DVT" init
-make_tree "$T/a"
-gen_bytes $((6 << 20)) net211 >"$T/a/data/blob.bin"
-ID=$(commit_id "v1")
-tree_digest "$T/a" >"$T/want.digest"
+nb_source_repo "$T/a" $((6 << 20)) net211
 cp -a "$T/a" "$T/c"
-cd "$T"
 
 # --- a: the mapped server
 # (text mode: the mapping's result is an info line on stderr, which --json leaves out)

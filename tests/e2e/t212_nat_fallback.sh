@@ -20,14 +20,7 @@ nb_host seed 11.0.0.10
 nb_home a 1
 nb_home b 2
 
-mkdir -p "$T/a"
-cd "$T/a"
-expect_exit 0 "$DVT" init
-make_tree "$T/a"
-gen_bytes $((5 << 20)) net212 >"$T/a/data/blob.bin"
-ID=$(commit_id "v1")
-tree_digest "$T/a" >"$T/want.digest"
-cd "$T"
+nb_source_repo "$T/a" $((5 << 20)) net212
 nb_serve a "$T/a" "$T/serve-a.json" 192.168.1.2:7000
 
 # --- direct: out of reach

@@ -19,14 +19,7 @@ nb_public
 nb_host seed 11.0.0.10
 nb_home b 2 --delay-ms 25 --loss 0.01 --up 5M --down 5M
 
-mkdir -p "$T/a"
-cd "$T/a"
-expect_exit 0 "$DVT" init
-make_tree "$T/a"
-gen_bytes $((4 << 20)) net213 >"$T/a/data/blob.bin"
-ID=$(commit_id "v1")
-tree_digest "$T/a" >"$T/want.digest"
-cd "$T"
+nb_source_repo "$T/a" $((4 << 20)) net213
 nb_serve seed "$T/a" "$T/serve.json" 11.0.0.10:7000
 # SO_RCVBUF 1 MiB on the UDP socket: the kernel caps it at rmem_max and doubles it.
 want_udp=$((2 * $(( $(cat /proc/sys/net/core/rmem_max) < 1048576 ? $(cat /proc/sys/net/core/rmem_max) : 1048576 ))))

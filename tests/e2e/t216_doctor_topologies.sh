@@ -24,13 +24,7 @@ nb_host q 11.0.0.20
 nb_home u 1 --upnp
 nb_home n 2
 
-mkdir -p "$T/s"
-cd "$T/s"
-expect_exit 0 "$DVT" init
-make_tree "$T/s"
-gen_bytes $((1 << 20)) t216 >"$T/s/data/blob.bin"
-ID=$(commit_id "v1")
-cd "$T"
+nb_source_repo "$T/s" $((1 << 20)) t216
 nb_serve seed "$T/s" "$T/serve.json" 11.0.0.10:7000
 
 # doctor NS NAME [options...]: dvt --json doctor in namespace NS against the seeder, JSON in $T/NAME.json.

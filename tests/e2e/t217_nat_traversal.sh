@@ -21,14 +21,7 @@ nb_host c 11.0.0.10
 nb_home a 1 --firewall
 nb_home b 2 --firewall
 
-mkdir -p "$T/s"
-cd "$T/s"
-expect_exit 0 "$DVT" init
-make_tree "$T/s"
-gen_bytes $((8 << 20)) t217 >"$T/s/data/blob.bin"
-ID=$(commit_id "v1")
-tree_digest "$T/s" >"$T/want.digest"
-cd "$T"
+nb_source_repo "$T/s" $((8 << 20)) t217
 # The seeder's upload is capped (1 MB/s for both pullers) so that the pulls overlap and each has pieces the other lacks.
 nb_serve c "$T/s" "$T/serve.json" 11.0.0.10:7000 --upload-limit 1M
 

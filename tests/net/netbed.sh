@@ -323,3 +323,18 @@ nb_forward() {
     nb "$name-gw" iptables -w -t nat -A PREROUTING -i wan -p tcp --dport "$port" -j DNAT \
         --to-destination "$(nb "$name" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1):$port"
 }
+
+# nb_source_repo DIR BYTES SEED: a new repository DIR (outside the testbed's namespaces) holding make_tree's files and
+# data/blob.bin of BYTES pseudo-random bytes (gen_bytes SEED), committed as "v1": sets ID to the commit, writes DIR's
+# digest to $T/want.digest, and leaves the working directory at $T.
+nb_source_repo() {
+    local dir=$1 bytes=$2 seed=$3
+    mkdir -p "$dir"
+    cd "$dir"
+    expect_exit 0 "$DVT" init
+    make_tree "$dir"
+    gen_bytes "$bytes" "$seed" >"$dir/data/blob.bin"
+    ID=$(commit_id "v1")
+    tree_digest "$dir" >"$T/want.digest"
+    cd "$T"
+}
