@@ -94,9 +94,10 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
     bool sequential = offset == 0;
     bool next_files = false;  // the directory is being read in order
     std::string finished;     // the name of the file just read to its end in the same directory
+    bool present = false;     // the read's chunk is here: nothing to wait for, but the hints go on ahead of it
     {
         std::lock_guard lock(m_mutex);
-        if (m_chunks.get(chunks[i].id)) return;
+        present = m_chunks.get(chunks[i].id) != nullptr;
         if (offset == 0 && !file.name.empty() && m_finished && m_finished->first == file.parent &&
             m_finished->second < file.name) {
             next_files = true;  // checked against the tree below: the file just before this one
@@ -107,7 +108,7 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         constexpr std::uint64_t kNear = 4u << 20;
         if (it != m_read_end.end() && offset + kNear >= it->second && offset <= it->second + kNear) sequential = true;
     }
-    if (m_store.has(chunks[i].id)) return;
+    if (!present) present = m_store.has(chunks[i].id);
     // three tiers, in read order: the read's own chunks (`needed`), those of the next read_ahead_bytes (waited for
     // with them: one round), and those of the next background_bytes after that (`ahead`: a hint the source fetches
     // in the background, so the next round finds them arrived or on their way)
@@ -164,6 +165,13 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         }
     }
     sent_lock.unlock();
+    if (present) {
+        // the background brought it: no round to wait for, but the hints past the read-ahead still move forward
+        // (returning without them, as before, stalled the pipeline once the background had caught up)
+        if (ahead.empty()) return;
+        ids.clear();
+        needed = 0;
+    }
     try {
         m_store.ensure(ids, ahead);
     } catch (const Error&) {
