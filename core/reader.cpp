@@ -94,10 +94,9 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
     bool sequential = offset == 0;
     bool next_files = false;  // the directory is being read in order
     std::string finished;     // the name of the file just read to its end in the same directory
-    bool present = false;     // the read's chunk is here: nothing to wait for, but the hints go on ahead of it
     {
         std::lock_guard lock(m_mutex);
-        present = m_chunks.get(chunks[i].id) != nullptr;
+        if (m_chunks.get(chunks[i].id)) return;
         if (offset == 0 && !file.name.empty() && m_finished && m_finished->first == file.parent &&
             m_finished->second < file.name) {
             next_files = true;  // checked against the tree below: the file just before this one
@@ -108,7 +107,7 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         constexpr std::uint64_t kNear = 4u << 20;
         if (it != m_read_end.end() && offset + kNear >= it->second && offset <= it->second + kNear) sequential = true;
     }
-    if (!present) present = m_store.has(chunks[i].id);
+    if (m_store.has(chunks[i].id)) return;
     // three tiers, in read order: the read's own chunks (`needed`), those of the next read_ahead_bytes (waited for
     // with them: one round), and those of the next background_bytes after that (`ahead`: a hint the source fetches
     // in the background, so the next round finds them arrived or on their way)
@@ -149,15 +148,7 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
             std::uint64_t base = file.size;  // where the next file starts, in read order
             for (auto e = at + 1; e != es.end() && base < ahead_until; ++e) {
                 if (e->kind != EntryKind::file && e->kind != EntryKind::executable) continue;
-                if (!m_store.has(e->id)) {
-                    // its file object first, as a hint (reading it now would cost a round of its own): it arrives in
-                    // the background, and a later read plans that file's chunks. Without this an HTTP client reading
-                    // a directory file by file (the endpoint fetches file objects as they are asked for) waited one
-                    // round per file (bench/lazy.sh, SCALE=1: 4.2 MB/s).
-                    if (m_ahead_sent.emplace(e->id, 0).second) ahead.push_back(e->id);
-                    base += e->size;
-                    continue;
-                }
+                if (!m_store.has(e->id)) break;  // its file object would cost a round of its own
                 auto g = file_index(e->id, e->size);
                 take(e->id, *g, 0, base);
                 base += e->size;
@@ -165,13 +156,6 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         }
     }
     sent_lock.unlock();
-    if (present) {
-        // the background brought it: no round to wait for, but the hints past the read-ahead still move forward
-        // (returning without them, as before, stalled the pipeline once the background had caught up)
-        if (ahead.empty()) return;
-        ids.clear();
-        needed = 0;
-    }
     try {
         m_store.ensure(ids, ahead);
     } catch (const Error&) {
