@@ -233,7 +233,7 @@ struct Ingest::Impl {
         if (fo.size > kMaxDeltaSourceFile) return;
         f.data.reserve(fo.size);
         Bytes raw;
-        std::vector<bool> verified_at_load;
+        f.checked = std::make_unique<std::atomic<std::uint8_t>[]>(fo.chunks.size());  // all 0
         std::uint64_t off = 0;
         for (const auto& c : fo.chunks) {
             OldChunk oc{c.id, off, c.size, 0, false, {}};
@@ -252,7 +252,7 @@ struct Ingest::Impl {
             else
                 store.read_at(*loc, raw);
             if (raw.size() != c.size) return;
-            verified_at_load.push_back(!full);
+            if (!full) f.checked[f.chunks.size()] = 1;  // read_at verified it
             f.data.insert(f.data.end(), raw.begin(), raw.end());
             if (*complete && loc->entry.type == ObjectType::chunk) {
                 if (auto below = chain_packs(*loc)) {
@@ -271,8 +271,6 @@ struct Ingest::Impl {
                     for (std::size_t i = 0; i < f.layout->regions.size(); ++i)
                         if (f.layout->regions[i].width) f.tensors.emplace(f.layout->regions[i].name, i);
             }
-        f.checked = std::make_unique<std::atomic<std::uint8_t>[]>(f.chunks.size());
-        for (std::size_t i = 0; i < f.chunks.size(); ++i) f.checked[i] = verified_at_load[i] ? 1 : 0;
         for (std::size_t i = 0; i < f.chunks.size(); ++i)
             if (f.chunks[i].size >= kAnchorBytes) {
                 const char* at = reinterpret_cast<const char*>(f.data.data() + f.chunks[i].offset);

@@ -323,6 +323,22 @@ void ChunkCache::clear() {
     m_bytes = 0;
 }
 
+void check_delta_base(const std::string& who, const PackEntry& delta, const Hash32& base_id, const PackEntry& base,
+                      const std::string& what) {
+    const auto want = static_cast<std::uint16_t>(delta.depth - 1);
+    if (base.type != ObjectType::chunk)
+        throw Error(ErrorKind::corrupt, what + ": " + who + " names base " + base_id.hex() + ", a " +
+                                            type_name(base.type) + " (a base must be a chunk)");
+    if (base.depth != want)
+        throw Error(ErrorKind::corrupt, what + ": " + who + " of depth " + std::to_string(delta.depth) +
+                                            " names base " + base_id.hex() + " of depth " + std::to_string(base.depth) +
+                                            " (must be " + std::to_string(want) + ")");
+    if (delta.compression == Compression::tensor_delta && base.raw_len != delta.raw_len)
+        throw Error(ErrorKind::corrupt, what + ": tensor " + who + " of " + std::to_string(delta.raw_len) +
+                                            " bytes names base " + base_id.hex() + " of " +
+                                            std::to_string(base.raw_len) + " bytes");
+}
+
 void read_chain(const RecordAt& top, const RecordFinder& find, Bytes& out, ChunkCache* cache) {
     if (!is_delta(top.entry.compression)) {
         read_record(top.fd, top.entry, out, top.what);
@@ -351,18 +367,7 @@ void read_chain(const RecordAt& top, const RecordFinder& find, Bytes& out, Chunk
         auto at = find(b);
         if (!at)
             throw Error(ErrorKind::not_found, "base " + b.hex() + " of delta chunk " + cur.entry.id.hex() + " is missing");
-        if (at->entry.type != ObjectType::chunk)
-            throw Error(ErrorKind::corrupt, cur.what + ": delta chunk " + cur.entry.id.hex() + " names base " + b.hex() +
-                                                ", a " + type_name(at->entry.type) + " (a base must be a chunk)");
-        if (at->entry.depth != want)
-            throw Error(ErrorKind::corrupt, cur.what + ": delta chunk " + cur.entry.id.hex() + " of depth " +
-                                                std::to_string(cur.entry.depth) + " names base " + b.hex() +
-                                                " of depth " + std::to_string(at->entry.depth) + " (must be " +
-                                                std::to_string(want) + ")");
-        if (cur.entry.compression == Compression::tensor_delta && at->entry.raw_len != cur.entry.raw_len)
-            throw Error(ErrorKind::corrupt, cur.what + ": tensor delta chunk " + cur.entry.id.hex() + " of " +
-                                                std::to_string(cur.entry.raw_len) + " bytes names base " + b.hex() +
-                                                " of " + std::to_string(at->entry.raw_len) + " bytes");
+        check_delta_base("delta chunk " + cur.entry.id.hex(), cur.entry, b, at->entry, cur.what);
         if (!is_delta(at->entry.compression)) {
             bottom = std::move(at);
             break;

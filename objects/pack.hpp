@@ -160,6 +160,10 @@ private:
     mutable std::list<Hash32> m_lru;  // most recent first
     std::unordered_map<Hash32, Item, Hash32Hasher> m_items;
 };
+// The rules a delta record's base must keep (docs/format.md, "Delta records"): a chunk, of depth exactly one less, and
+// for a tensor delta of the same length; corrupt otherwise. `who` names the delta in the message ("delta chunk <id>").
+void check_delta_base(const std::string& who, const PackEntry& delta, const Hash32& base_id, const PackEntry& base,
+                      const std::string& what);
 // Reads the chunk at `top` (any record; a delta is resolved through `find`): walks the chain down iteratively (at
 // most kMaxDeltaDepth steps), checking each base is a chunk of depth exactly one less, then decodes from the bottom
 // up, each level verified against its id before it serves as a prefix. Holds at most two chunks' raw bytes at a time.

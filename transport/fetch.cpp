@@ -382,13 +382,9 @@ std::optional<Hash32> derive_delta_id(const objects::RecordAt& at, const objects
     const Hash32 b = objects::record_delta_base_bytes(rec, e, at.what);
     auto base = find(b);
     if (!base) return std::nullopt;
-    const std::string self = at.what + ": the delta record at offset " + std::to_string(e.offset);
-    if (base->entry.type != objects::ObjectType::chunk || base->entry.depth + 1 != e.depth ||
-        (e.compression == objects::Compression::tensor_delta && base->entry.raw_len != e.raw_len))
-        throw Error(ErrorKind::corrupt, self + " names base " + b.hex() + ", a " + objects::type_name(base->entry.type) +
-                                            " of depth " + std::to_string(base->entry.depth) + " and " +
-                                            std::to_string(base->entry.raw_len) + " bytes (must be a chunk of depth " +
-                                            std::to_string(e.depth - 1) + ")");
+    const std::string who = "the delta record at offset " + std::to_string(e.offset);
+    objects::check_delta_base(who, e, b, base->entry, at.what);
+    const std::string self = at.what + ": " + who;
     Bytes base_raw, raw;
     objects::read_chain(*base, find, base_raw, &cache);
     objects::decode_any_delta(e.compression, std::span<const std::uint8_t>(rec).subspan(objects::kRecordHeaderSize),
