@@ -45,6 +45,7 @@ void register_commit(CLI::App& app, Context& ctx) {
                           {"chunks_full_no_previous", r.stats.chunks_full_no_previous},
                           {"chunks_full_no_base", r.stats.chunks_full_no_base},
                           {"chunks_full_rejected", r.stats.chunks_full_rejected},
+                          {"bytes_base_read", r.stats.bytes_base_read},
                           {"bytes_new", r.stats.bytes_new_raw},
                           {"bytes_new_stored", r.stats.bytes_new_stored}, {"packs_written", r.stats.packs_written},
                           {"seconds", secs}};

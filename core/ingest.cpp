@@ -26,9 +26,11 @@ constexpr std::size_t kBatchBytes = 2 << 20;      // a batch holds the chunks of
 constexpr std::size_t kInflightBatches = 16;     // bounds memory: about 16 x (2 MiB data + 2 MiB stored)
 constexpr std::size_t kSpareBatches = 8;
 
-// A previous version of a file being added (the same path in the first parent's tree), loaded when a worker first
-// needs a delta base from it: its bytes, where each chunk starts, and which chunks may serve as a base.
-constexpr std::uint64_t kMaxDeltaSourceFile = 256ull << 20;  // larger previous versions are not loaded (memory)
+// A previous version of a file being added (the same path in the first parent's tree), opened when a worker first
+// needs a delta base from it: its chunk list, and each chunk's bytes read only when a new chunk looks at it. A file
+// changed in a few places reads a few of its old chunks, not all of them: the reference v2's 20 edited tables had made
+// every commit of them decode 396 MiB (docs/performance.md, "Commit and checkout speed").
+constexpr std::uint64_t kMaxDeltaSourceFile = 256ull << 20;  // larger previous versions are not used (memory)
 constexpr std::size_t kAnchorBytes = 48;                    // a base "anchor": the old chunk with the same first bytes
 
 struct OldChunk {
@@ -36,21 +38,32 @@ struct OldChunk {
     std::uint64_t offset = 0;
     std::uint32_t size = 0;
     std::uint16_t depth = 0;
-    bool usable = false;               // stored here in complete packs, chain included
+    bool usable = false;               // stored here in complete packs, chain included (set when read)
     std::vector<std::int64_t> packs;   // the pack of its record and of every base below it
 };
 struct OldFile {
-    std::once_flag once;
-    bool loaded = false;
-    Bytes data;
+    std::once_flag once, all_once, layout_once;
+    bool loaded = false;  // its file object was read
+    std::uint64_t size = 0;
+    // The file's bytes, each chunk's at its offset once read (allocated, not touched: pages come as chunks are read).
+    std::unique_ptr<std::uint8_t[]> data;
     std::vector<OldChunk> chunks;
-    std::unordered_map<std::string_view, std::size_t> anchors;  // first kAnchorBytes bytes -> first chunk with them
-    std::unordered_map<std::string_view, std::size_t> tails;    // last kAnchorBytes bytes -> first chunk with them
-    // Per chunk: 0 its bytes in `data` are not checked against its id yet (a full record is loaded unverified: its
-    // bytes serve as hints, anchors, until one is used as a base), 1 checked, 2 damaged (never a base).
+    std::unordered_map<Hash32, std::size_t, Hash32Hasher> index_of;  // chunk id -> its first index
+    std::mutex mu;
+    // Per chunk, under mu: 0 not read yet, 1 its bytes are in `data` (and its OldChunk fields set), 2 cannot serve.
+    std::unique_ptr<std::uint8_t[]> have;
+    // Once every chunk was read (read_all): first / last kAnchorBytes bytes -> the first chunk with them.
+    std::unordered_map<std::string_view, std::size_t> anchors, tails;
+    // Per chunk: 0 its bytes are not checked against its id yet (a full record is read unverified: its bytes serve as
+    // hints, anchors, until one is used as a base), 1 checked, 2 damaged (never a base).
     std::unique_ptr<std::atomic<std::uint8_t>[]> checked;
     std::optional<TensorLayout> layout;                          // of a safetensors file (tensor-aware chunking)
     std::unordered_map<std::string_view, std::size_t> tensors;   // tensor name -> its region in `layout`
+};
+
+// The old chunks where a new chunk's base is looked for: indexes [lo, hi) of OldFile::chunks (Ingest: edit_window).
+struct Window {
+    std::size_t lo = 0, hi = 0;
 };
 
 // Why a new chunk was stored in full rather than as a delta (IngestStats::chunks_full_*).
@@ -104,6 +117,7 @@ struct Ingest::Impl {
     std::mutex old_mu;
     std::unordered_map<std::size_t, std::shared_ptr<OldFile>> old_files;
     std::unordered_map<Hash32, std::vector<std::int64_t>, Hash32Hasher> new_chains;  // new delta -> its chain's packs
+    std::atomic<std::uint64_t> base_bytes_read{0};  // IngestStats::bytes_base_read
 
     // pipeline
     std::mutex mu;
@@ -209,83 +223,157 @@ struct Ingest::Impl {
         }
         std::call_once(f->once, [&] {
             try {
-                load_old(*f, *(*previous)[file]);
+                open_old(*f, *(*previous)[file]);
             } catch (const Error&) {  // a previous version that cannot be read serves no bases; the commit goes on
                 f->loaded = false;
             }
             if (!f->loaded) {
-                f->data = Bytes();
                 f->chunks.clear();
-                f->checked.reset();
-                f->anchors.clear();
-                f->tails.clear();
-                f->tensors.clear();
-                f->layout.reset();
+                f->index_of.clear();
+                f->data.reset();
             }
         });
         return f->loaded ? f : nullptr;
     }
 
-    void load_old(OldFile& f, const Hash32& file_id) {
-        auto floc = store.locate(file_id);
-        if (!floc) return;
+    void open_old(OldFile& f, const Hash32& file_id) {
+        if (!store.locate(file_id)) return;
         FileObject fo = store.read_file_object(file_id);
-        if (fo.size > kMaxDeltaSourceFile) return;
-        f.data.reserve(fo.size);
-        Bytes raw;
-        f.checked = std::make_unique<std::atomic<std::uint8_t>[]>(fo.chunks.size());  // all 0
+        if (fo.size > kMaxDeltaSourceFile || fo.chunks.empty()) return;
         std::uint64_t off = 0;
+        f.chunks.reserve(fo.chunks.size());
         for (const auto& c : fo.chunks) {
-            OldChunk oc{c.id, off, c.size, 0, false, {}};
+            f.index_of.emplace(c.id, f.chunks.size());
+            f.chunks.push_back(OldChunk{c.id, off, c.size, 0, false, {}});
             off += c.size;
-            auto loc = store.locate(c.id);
-            if (!loc) return;  // a version fetched in part: no bases from it
+        }
+        if (off != fo.size) return;
+        f.size = off;
+        f.data.reset(new std::uint8_t[off]);
+        f.have = std::make_unique<std::uint8_t[]>(f.chunks.size());                  // all 0
+        f.checked = std::make_unique<std::atomic<std::uint8_t>[]>(f.chunks.size());  // all 0
+        f.loaded = true;
+    }
+
+    // Reads old chunk `i` into f.data unless done; false if it cannot serve (not here, in a pack not indexed here,
+    // unreadable). A chunk here only in a partial pack is read neither: it serves no base (its chain is not complete).
+    bool read_old(OldFile& f, std::size_t i) {
+        std::lock_guard g(f.mu);
+        if (f.have[i]) return f.have[i] == 1;
+        f.have[i] = 2;
+        OldChunk& oc = f.chunks[i];
+        try {
+            auto loc = store.locate(oc.id);
+            if (!loc) return false;
             auto complete = pack_complete(loc->pack_num);
-            if (!complete) return;
-            // A full record is decoded without checking its id: most chunks of a previous version only ever serve as
-            // anchors (hints), and base_of checks a chunk before it becomes a base. Loading the previous versions of
-            // the reference v2's 396 MiB of changed tables spent ~0.5 s of CPU hashing bytes that were never used.
-            // A delta record is read through its chain, verified.
+            if (!complete || !*complete) return false;
+            // A full record is decoded without checking its id: most chunks read here only ever serve as anchors
+            // (hints), and base_of checks a chunk before it becomes a base. A delta record is read through its
+            // chain, verified.
+            Bytes raw;
             const bool full = !is_delta(loc->entry.compression);
             if (full)
                 store.read_unverified(*loc, raw);
             else
                 store.read_at(*loc, raw);
-            if (raw.size() != c.size) return;
-            if (!full) f.checked[f.chunks.size()] = 1;  // read_at verified it
-            f.data.insert(f.data.end(), raw.begin(), raw.end());
-            if (*complete && loc->entry.type == ObjectType::chunk) {
+            if (raw.size() != oc.size) return false;
+            std::memcpy(f.data.get() + oc.offset, raw.data(), raw.size());
+            base_bytes_read += raw.size();
+            if (!full) f.checked[i] = 1;  // read_at verified it
+            if (loc->entry.type == ObjectType::chunk)
                 if (auto below = chain_packs(*loc)) {
                     oc.usable = true;
                     oc.depth = loc->entry.depth;
                     oc.packs.push_back(loc->pack_num);
                     oc.packs.insert(oc.packs.end(), below->begin(), below->end());
                 }
-            }
-            f.chunks.push_back(std::move(oc));
+            f.have[i] = 1;
+            return true;
+        } catch (const Error&) {
+            return false;
         }
-        if (chunker.params().tensors && f.data.size() >= 8)
-            if (auto n = safetensors_prefix_length(std::span(f.data).first(8), f.data.size())) {
-                f.layout = parse_safetensors(std::span(f.data).first(*n), f.data.size());
-                if (f.layout)
-                    for (std::size_t i = 0; i < f.layout->regions.size(); ++i)
-                        if (f.layout->regions[i].width) f.tensors.emplace(f.layout->regions[i].name, i);
-            }
-        for (std::size_t i = 0; i < f.chunks.size(); ++i)
-            if (f.chunks[i].size >= kAnchorBytes) {
-                const char* at = reinterpret_cast<const char*>(f.data.data() + f.chunks[i].offset);
+    }
+
+    // Reads every chunk of `f` and indexes their first and last kAnchorBytes bytes (pick_bases, when a new chunk has
+    // no unchanged neighbour to place it).
+    void read_all(OldFile& f) {
+        std::call_once(f.all_once, [&] {
+            for (std::size_t i = 0; i < f.chunks.size(); ++i) {
+                if (!read_old(f, i) || f.chunks[i].size < kAnchorBytes) continue;
+                const char* at = reinterpret_cast<const char*>(f.data.get() + f.chunks[i].offset);
                 f.anchors.emplace(std::string_view(at, kAnchorBytes), i);
                 f.tails.emplace(std::string_view(at + f.chunks[i].size - kAnchorBytes, kAnchorBytes), i);
             }
-        f.loaded = true;
+        });
     }
 
-    // The candidate bases for a new chunk at `offset` of a file of `file_size` bytes: the old chunk starting with the
-    // same kAnchorBytes bytes (an "anchor": the same chunk, edited) alone; else (the chunk begins at a boundary the
-    // edit made, so it straddles old chunks) the old chunk ending with the same kAnchorBytes bytes, the one covering
-    // the same relative offset and its two neighbours, of which the caller keeps the smallest delta (on make_history's
-    // tables this halves their deltas' bytes against the relative offset alone: docs/performance.md). Chunks that
-    // cannot serve are left out.
+    // Whether the bytes [0, n) of `f` are read (reading the chunks that cover them).
+    bool read_prefix(OldFile& f, std::uint64_t n) {
+        for (std::size_t i = 0; i < f.chunks.size() && f.chunks[i].offset < n; ++i)
+            if (!read_old(f, i)) return false;
+        return n <= f.size;
+    }
+
+    // The old chunks a new chunk (chunk `i` of batch `b`, in the file whose chunks are [first, first + n) of the batch)
+    // can have come from: after the old chunk of the nearest unchanged chunk before it, before the old chunk of the
+    // nearest unchanged chunk after it (as many old chunks as new ones between them, plus kWindowSlack, when only one
+    // side is placed). nullopt: neither side is placed in the batch, or the window exceeds kMaxWindow chunks.
+    static constexpr std::size_t kWindowSlack = 8, kMaxWindow = 256;
+    std::optional<Window> edit_window(const OldFile& f, const Batch& b, std::size_t first, std::size_t n,
+                                      std::size_t i) {
+        auto old_index = [&](std::size_t k) -> std::optional<std::size_t> {
+            auto it = f.index_of.find(b.out[k].id);
+            if (it == f.index_of.end()) return std::nullopt;
+            return it->second;
+        };
+        std::optional<std::size_t> before, after;  // old indexes
+        std::size_t gap_before = 0, gap_after = 0;   // new chunks between
+        for (std::size_t k = i; k > first && !before; --k, ++gap_before) before = old_index(k - 1);
+        for (std::size_t k = i + 1; k < first + n && !after; ++k, ++gap_after) after = old_index(k);
+        if (before) --gap_before;
+        if (after) --gap_after;
+        const std::size_t count = f.chunks.size();
+        Window w;
+        if (before && after) {
+            w.lo = *before + 1;
+            w.hi = *after;
+        } else if (before) {
+            w.lo = *before + 1;
+            w.hi = std::min(count, w.lo + gap_before + 1 + kWindowSlack);
+        } else if (after) {
+            w.hi = *after;
+            w.lo = w.hi > gap_after + 1 + kWindowSlack ? w.hi - gap_after - 1 - kWindowSlack : 0;
+        } else {
+            return std::nullopt;
+        }
+        w.lo = std::min(w.lo, count);
+        if (w.hi < w.lo) w.hi = w.lo;  // chunks moved: an empty window still places the relative candidates
+        if (w.hi - w.lo > kMaxWindow) return std::nullopt;
+        return w;
+    }
+
+    // The tensor layout of a safetensors previous version (tensor-aware chunking), read once.
+    void read_layout(OldFile& f) {
+        std::call_once(f.layout_once, [&] {
+            if (f.size < 8 || !read_prefix(f, 8)) return;
+            auto n = safetensors_prefix_length(std::span<const std::uint8_t>(f.data.get(), 8), f.size);
+            if (!n || !read_prefix(f, *n)) return;
+            f.layout = parse_safetensors(std::span<const std::uint8_t>(f.data.get(), *n), f.size);
+            if (f.layout)
+                for (std::size_t i = 0; i < f.layout->regions.size(); ++i)
+                    if (f.layout->regions[i].width) f.tensors.emplace(f.layout->regions[i].name, i);
+        });
+    }
+
+    // The candidate bases for a new chunk at `offset` of a file of `file_size` bytes. `window`: the old chunks the edit
+    // that made it can have touched, placed by the unchanged chunks (old ids) nearest to it in its batch (the caller);
+    // only they are read. Without a window every old chunk is read (read_all). Then:
+    //  - the first old chunk of the window (the file) starting with the same kAnchorBytes bytes (an "anchor": the same
+    //    chunk, edited) alone; else the first one ending with the same bytes;
+    //  - the old chunk covering the same relative offset and its two neighbours.
+    // The caller keeps the smallest delta (on make_history's tables this halves their deltas' bytes against the
+    // relative offset alone: docs/performance.md). Chunks that cannot serve are left out. The choice depends only on
+    // the new chunk, its batch and the old file, so a commit's packs stay deterministic.
     struct Candidates {
         std::array<const OldChunk*, 4> c{};
         std::size_t n = 0;
@@ -296,21 +384,37 @@ struct Ingest::Impl {
             c[n++] = x;
         }
     };
-    Candidates pick_bases(const OldFile& f, std::span<const std::uint8_t> raw, std::uint64_t offset,
-                          std::uint64_t file_size) {
+    Candidates pick_bases(OldFile& f, std::span<const std::uint8_t> raw, std::uint64_t offset, std::uint64_t file_size,
+                          std::optional<Window> window) {
         Candidates out;
         if (f.chunks.empty()) return out;
         if (raw.size() >= kAnchorBytes) {
-            auto it = f.anchors.find(std::string_view(reinterpret_cast<const char*>(raw.data()), kAnchorBytes));
-            if (it != f.anchors.end()) {
-                out.add(&f.chunks[it->second]);
+            auto head = std::string_view(reinterpret_cast<const char*>(raw.data()), kAnchorBytes);
+            auto tail = std::string_view(reinterpret_cast<const char*>(raw.data() + raw.size() - kAnchorBytes),
+                                         kAnchorBytes);
+            std::optional<std::size_t> anchor, ends;
+            if (window) {
+                for (std::size_t i = window->lo; i < window->hi && !anchor; ++i) {
+                    const OldChunk& c = f.chunks[i];
+                    if (c.size < kAnchorBytes || !read_old(f, i)) continue;
+                    const char* at = reinterpret_cast<const char*>(f.data.get() + c.offset);
+                    if (std::string_view(at, kAnchorBytes) == head)
+                        anchor = i;
+                    else if (!ends && std::string_view(at + c.size - kAnchorBytes, kAnchorBytes) == tail)
+                        ends = i;
+                }
+            } else {
+                read_all(f);
+                if (auto it = f.anchors.find(head); it != f.anchors.end()) anchor = it->second;
+                if (auto it = f.tails.find(tail); it != f.tails.end()) ends = it->second;
+            }
+            if (anchor) {
+                out.add(&f.chunks[*anchor]);
                 return out;
             }
-            auto t = f.tails.find(std::string_view(reinterpret_cast<const char*>(raw.data() + raw.size() - kAnchorBytes),
-                                                   kAnchorBytes));
-            if (t != f.tails.end()) out.add(&f.chunks[t->second]);
+            if (ends) out.add(&f.chunks[*ends]);
         }
-        std::uint64_t old_size = f.data.size();
+        std::uint64_t old_size = f.size;
         std::uint64_t pos = 0;  // offset * old_size / file_size, without overflow (both below 2^63)
         if (file_size) {
             std::uint64_t q = old_size / file_size, r = old_size % file_size;
@@ -319,17 +423,17 @@ struct Ingest::Impl {
         if (pos >= old_size) pos = old_size ? old_size - 1 : 0;
         auto it = std::upper_bound(f.chunks.begin(), f.chunks.end(), pos,
                                    [](std::uint64_t p, const OldChunk& x) { return p < x.offset; });
-        auto rel = std::prev(it);
-        out.add(&*rel);
-        if (rel != f.chunks.begin()) out.add(&*std::prev(rel));
-        if (std::next(rel) != f.chunks.end()) out.add(&*std::next(rel));
+        const std::size_t rel = static_cast<std::size_t>(std::prev(it) - f.chunks.begin());
+        for (std::size_t i : {rel, rel - 1, rel + 1})  // rel - 1 wraps at 0: out of range
+            if (i < f.chunks.size() && read_old(f, i)) out.add(&f.chunks[i]);
         return out;
     }
 
     // The base of a new chunk of tensor `t` at `rel` bytes from the tensor's start (tensor-aware chunking): the old
     // chunk of the same length at the same offset of the tensor of the same name, element width and length in the
     // previous version; nullptr if there is none or it cannot serve.
-    const OldChunk* pick_tensor_base(const OldFile& f, const TensorRegion& t, std::uint64_t rel, std::size_t size) {
+    const OldChunk* pick_tensor_base(OldFile& f, const TensorRegion& t, std::uint64_t rel, std::size_t size) {
+        read_layout(f);
         if (!f.layout) return nullptr;
         auto it = f.tensors.find(t.name);
         if (it == f.tensors.end()) return nullptr;
@@ -339,6 +443,7 @@ struct Ingest::Impl {
         auto c = std::lower_bound(f.chunks.begin(), f.chunks.end(), at,
                                   [](const OldChunk& x, std::uint64_t p) { return x.offset < p; });
         if (c == f.chunks.end() || c->offset != at || c->size != size) return nullptr;
+        if (!read_old(f, static_cast<std::size_t>(c - f.chunks.begin()))) return nullptr;
         if (!c->usable) return nullptr;  // a chain at its limit: the caller bases the delta further down it
         return &*c;
     }
@@ -358,9 +463,9 @@ struct Ingest::Impl {
         if (c.depth < cap) {
             auto& state = f.checked[static_cast<std::size_t>(&c - f.chunks.data())];
             if (state == 0)  // two workers may both hash it: the same answer
-                state = sha256(f.data.data() + c.offset, c.size) == c.id ? 1 : 2;
+                state = sha256(f.data.get() + c.offset, c.size) == c.id ? 1 : 2;
             if (state != 1) return false;  // damaged on disk: stored in full (fsck reports the record)
-            out.bytes = std::span(f.data.data() + c.offset, c.size);
+            out.bytes = std::span<const std::uint8_t>(f.data.get() + c.offset, c.size);
             out.id = c.id;
             out.depth = c.depth;
             out.packs = c.packs;
@@ -399,6 +504,11 @@ struct Ingest::Impl {
     void process(Batch& b) {
         b.out.resize(b.sizes.size());
         std::size_t off = 0, seg = 0, in_seg = 0;
+        for (std::size_t i = 0; i < b.sizes.size(); ++i) {  // every id first: a new chunk's neighbours place its base
+            b.out[i].id = sha256(std::span<const std::uint8_t>(b.data.data() + off, b.sizes[i]));
+            off += b.sizes[i];
+        }
+        off = 0;
         Bytes delta, scratch, trial, trial_scratch;
         Base base, trial_base;
         for (std::size_t i = 0; i < b.sizes.size(); ++i, ++in_seg) {
@@ -411,7 +521,6 @@ struct Ingest::Impl {
             o.why = FullWhy::no_previous;
             std::span<const std::uint8_t> raw(b.data.data() + off, o.size);
             off += o.size;
-            o.id = sha256(raw);
             if (!storing) continue;
             bool again = false;  // stored here only as a delta whose chain is not complete: store it in full
             if (auto loc = store.locate(o.id)) {
@@ -456,7 +565,8 @@ struct Ingest::Impl {
             } else {
                 // At pack.delta-depth the new delta is against the link at depth delta_depth / 2 (a skip delta) rather
                 // than a new full record: these chains change every version, and a keyframe costs a whole chunk.
-                Candidates cands = pick_bases(*old, raw, b.offsets[i], b.segments[seg].file_size);
+                Candidates cands = pick_bases(*old, raw, b.offsets[i], b.segments[seg].file_size,
+                                              edit_window(*old, b, i - in_seg, b.segments[seg].chunks, i));
                 bool any = false;
                 for (std::size_t k = 0; k < cands.n; ++k) {
                     if (!base_of(*old, *cands.c[k], delta_depth, static_cast<std::uint16_t>(delta_depth / 2),
@@ -927,6 +1037,7 @@ std::vector<PackRef> Ingest::finish() {
     m->snapshot.reset();
     if (!m->storing) return out;
     m->seal_last();
+    m_stats.bytes_base_read = m->base_bytes_read;
     // A slot below zero is a pack this ingest sealed (indexed below); any other is the row of a pack already indexed.
     std::map<std::int64_t, PackRef> sealed_refs;
     for (const auto& [slot, pack] : m->sealed) sealed_refs[slot] = pack.ref;

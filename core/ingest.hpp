@@ -30,6 +30,9 @@ struct IngestStats {
     // its chain not usable here), a delta not 1/8 smaller than the full record (docs/format.md, "Delta records")
     std::uint64_t chunks_full_no_previous = 0, chunks_full_no_base = 0, chunks_full_rejected = 0;
     std::uint64_t packs_written = 0;
+    // bytes of previous versions read to find delta bases: only the old chunks around an edit, unless a new chunk has no
+    // unchanged neighbour in its batch to place it (then the whole previous version; docs/performance.md)
+    std::uint64_t bytes_base_read = 0;
 };
 
 class Ingest {

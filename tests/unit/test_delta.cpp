@@ -499,3 +499,62 @@ TEST_CASE("at pack.delta-depth a changed chunk is a skip delta, not a keyframe; 
     }
     CHECK(core::fsck(*r.repo, {}).problems.empty());
 }
+
+TEST_CASE("a commit reads only the old chunks around an edit to find delta bases; with no unchanged chunk near, all",
+          "[delta]") {
+    CoreRepo r("delta-window");
+    r.repo->config().set("pack.delta-depth", "16");
+    r.repo->save_config();
+    Bytes v0 = table(0, 50000, 2, "a");  // ~3.7 MB: some 230 chunks
+    r.write("data/table.csv", v0);
+    auto first = r.commit_result("v0");
+    CHECK(first.stats.bytes_base_read == 0);
+
+    // one row edited in the middle: the chunk around it is a delta, against one of the few old chunks read
+    std::string s(v0.begin(), v0.end());
+    const std::size_t at = s.find("\n50000,") + 1;
+    REQUIRE(at > 0);
+    s.replace(at + 6, 1, "B");
+    std::vector<Bytes> versions{v0, text(s)};
+    // rows appended: the old last chunk is the base of the new ones, and no other old chunk is needed
+    const Bytes tail = table(100000, 400, 2, "a");
+    s += std::string(tail.begin(), tail.end());
+    versions.push_back(text(s));
+    std::vector<Hash32> commits{first.id};
+    for (std::size_t v = 1; v < versions.size(); ++v) {
+        INFO("version " << v);
+        r.write("data/table.csv", versions[v]);
+        auto res = r.commit_result("v" + std::to_string(v));
+        commits.push_back(res.id);
+        CHECK(res.stats.chunks_delta >= 1);
+        CHECK(res.stats.bytes_base_read > 0);
+        CHECK(res.stats.bytes_base_read <= versions[v - 1].size() / 16);
+    }
+    // every 40th row's tag changes: no chunk is unchanged, so the whole previous version is read
+    {
+        std::size_t line = 0;
+        for (std::size_t p = 0; p < s.size(); p = s.find('\n', p) + 1, ++line)
+            if (line % 40 == 0) s[s.find(',', p) + 1] = 'c';
+    }
+    versions.push_back(text(s));
+    r.write("data/table.csv", versions.back());
+    auto all = r.commit_result("shifted");
+    commits.push_back(all.id);
+    CHECK(all.stats.chunks_delta > 0);
+    CHECK(all.stats.bytes_base_read == versions[versions.size() - 2].size());
+
+    for (std::size_t i = 0; i < commits.size(); ++i) {
+        INFO("version " << i);
+        auto c = r.repo->store().read_commit(commits[i]);
+        REQUIRE(c);
+        auto flat = core::flatten_tree(r.repo->store(), *c);
+        auto f = r.repo->store().read_file_object(flat.at("data/table.csv").id);
+        Bytes back;
+        for (const auto& ch : f.chunks) {
+            Bytes b = r.repo->store().read(ch.id);
+            back.insert(back.end(), b.begin(), b.end());
+        }
+        CHECK(back == versions[i]);
+    }
+    CHECK(core::fsck(*r.repo, {}).problems.empty());
+}
