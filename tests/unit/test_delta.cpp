@@ -49,6 +49,31 @@ Bytes table(int first, int n, int step, const std::string& tag) {
     return text(s);
 }
 
+// The bytes of `path` in `commit`, read chunk by chunk through the store (every chunk verified).
+Bytes read_back(CoreRepo& r, const objects::Commit& commit, const std::string& path) {
+    auto f = r.repo->store().read_file_object(core::flatten_tree(r.repo->store(), commit).at(path).id);
+    Bytes back;
+    for (const auto& ch : f.chunks) {
+        Bytes b = r.repo->store().read(ch.id);
+        back.insert(back.end(), b.begin(), b.end());
+    }
+    return back;
+}
+
+// Each of `commits` passes the version check restricted to the packs it names, and reads back as `versions`.
+void check_versions(CoreRepo& r, const std::vector<Hash32>& commits, const std::vector<Bytes>& versions,
+                    const std::string& path) {
+    for (std::size_t i = 0; i < commits.size(); ++i) {
+        INFO("version " << i);
+        auto c = r.repo->store().read_commit(commits[i]);
+        REQUIRE(c);
+        core::StoreObjects so(r.repo->store());
+        core::NamedPackObjects named(so, r.repo->store(), *c);
+        CHECK_NOTHROW(core::check_version(named, *c, {}));
+        CHECK(read_back(r, *c, path) == versions[i]);
+    }
+}
+
 std::string hex_of(const Bytes& b) { return to_hex(b.data(), b.size()); }
 Bytes unhex(const std::string& h) {
     Bytes out;
@@ -323,21 +348,7 @@ TEST_CASE("commit writes delta records against the previous version of a path; p
             CHECK(max_depth <= static_cast<std::uint64_t>(depth));
         }
         // every version reads back byte for byte, and passes the version check restricted to the packs it names
-        for (std::size_t i = 0; i < commits.size(); ++i) {
-            auto c = r.repo->store().read_commit(commits[i]);
-            REQUIRE(c);
-            core::StoreObjects so(r.repo->store());
-            core::NamedPackObjects named(so, r.repo->store(), *c);
-            CHECK_NOTHROW(core::check_version(named, *c, {}));
-            auto flat = core::flatten_tree(r.repo->store(), *c);
-            auto f = r.repo->store().read_file_object(flat.at("data/table.csv").id);
-            Bytes back;
-            for (const auto& ch : f.chunks) {
-                Bytes b = r.repo->store().read(ch.id);
-                back.insert(back.end(), b.begin(), b.end());
-            }
-            CHECK(back == versions[i]);
-        }
+        check_versions(r, commits, versions, "data/table.csv");
         CHECK(core::fsck(*r.repo, {}).problems.empty());
     }
 }
@@ -379,13 +390,7 @@ TEST_CASE("a previous version's chunk damaged on disk is never a delta base", "[
         } else {
             CHECK(two.stats.chunks_delta == 1);  // the same edit against a sound base is a delta
         }
-        auto f2 = r.repo->store().read_file_object(core::flatten_tree(r.repo->store(), two.commit).at("blob.bin").id);
-        Bytes back;
-        for (const auto& ch : f2.chunks) {
-            Bytes b = r.repo->store().read(ch.id);
-            back.insert(back.end(), b.begin(), b.end());
-        }
-        CHECK(back == v2);
+        CHECK(read_back(r, two.commit, "blob.bin") == v2);
     }
 }
 
@@ -482,21 +487,7 @@ TEST_CASE("at pack.delta-depth a changed chunk is a skip delta, not a keyframe; 
     }
     CHECK(max_depth == 2);
     CHECK(depth2 > 0);
-    for (std::size_t i = 0; i < commits.size(); ++i) {
-        auto c = r.repo->store().read_commit(commits[i]);
-        REQUIRE(c);
-        core::StoreObjects so(r.repo->store());
-        core::NamedPackObjects named(so, r.repo->store(), *c);
-        CHECK_NOTHROW(core::check_version(named, *c, {}));
-        auto flat = core::flatten_tree(r.repo->store(), *c);
-        auto f = r.repo->store().read_file_object(flat.at("data/table.csv").id);
-        Bytes back;
-        for (const auto& ch : f.chunks) {
-            Bytes b = r.repo->store().read(ch.id);
-            back.insert(back.end(), b.begin(), b.end());
-        }
-        CHECK(back == versions[i]);
-    }
+    check_versions(r, commits, versions, "data/table.csv");
     CHECK(core::fsck(*r.repo, {}).problems.empty());
 }
 
@@ -543,18 +534,6 @@ TEST_CASE("a commit reads only the old chunks around an edit to find delta bases
     CHECK(all.stats.chunks_delta > 0);
     CHECK(all.stats.bytes_base_read == versions[versions.size() - 2].size());
 
-    for (std::size_t i = 0; i < commits.size(); ++i) {
-        INFO("version " << i);
-        auto c = r.repo->store().read_commit(commits[i]);
-        REQUIRE(c);
-        auto flat = core::flatten_tree(r.repo->store(), *c);
-        auto f = r.repo->store().read_file_object(flat.at("data/table.csv").id);
-        Bytes back;
-        for (const auto& ch : f.chunks) {
-            Bytes b = r.repo->store().read(ch.id);
-            back.insert(back.end(), b.begin(), b.end());
-        }
-        CHECK(back == versions[i]);
-    }
+    check_versions(r, commits, versions, "data/table.csv");
     CHECK(core::fsck(*r.repo, {}).problems.empty());
 }
