@@ -92,6 +92,10 @@ new_repo "$T/c"
 mount_stopped "$T/c" "$V1" "$SEED" d17
 echo "  with a locator: $MOVED bytes to read d17 (without: $ALL before any read)" >&2
 [ "$MOVED" -lt $((ALL / 2)) ] || fail "reading one directory moved $MOVED bytes, not less than half the version's metadata ($ALL)"
+# what it left is a consistent repository: the named packs partial, the rest not fetched
+expect_exit 0 "$DVT" -C "$T/c" --json fsck
+assert_json 'j["ok"] and j["problems"] == [] and j["objects_not_fetched"] > 0'
+
 
 # --- the whole version through a mount with the locator: every byte the committed one
 new_repo "$T/d"
