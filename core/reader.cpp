@@ -33,7 +33,18 @@ void VersionReader::Lru<V>::put(const Hash32& id, std::shared_ptr<const V> v, st
 VersionReader::VersionReader(const ObjectStore& store, const Commit& commit, Limits limits)
     : m_store(store), m_commit(commit), m_trees(limits.tree_cache_bytes), m_files(limits.file_cache_bytes),
       m_chunks(limits.chunk_cache_bytes), m_read_ahead(limits.read_ahead_bytes),
-      m_background(limits.background_bytes) {}
+      m_background(limits.background_bytes), m_next_files(limits.next_files_bytes) {}
+
+namespace {
+// Whether the file entry before `name` in `es` (directories and symlinks between them skipped) is `prev`: a directory
+// read in order reads them one after the other.
+bool follows(const std::vector<TreeEntry>& es, const std::string& name, const std::string& prev) {
+    auto at = std::lower_bound(es.begin(), es.end(), name, [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+    if (at == es.end() || at->name != name) return false;
+    while (at != es.begin() && (at - 1)->kind != EntryKind::file && (at - 1)->kind != EntryKind::executable) --at;
+    return at != es.begin() && (at - 1)->name == prev;
+}
+}  // namespace
 
 std::shared_ptr<const Tree> VersionReader::tree(const Hash32& id) const {
     {
@@ -94,13 +105,15 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
     bool sequential = offset == 0;
     bool next_files = false;  // the directory is being read in order
     std::string finished;     // the name of the file just read to its end in the same directory
+    std::uint32_t run = 0;    // files of the directory read to their end in order up to that one
     {
         std::lock_guard lock(m_mutex);
         if (m_chunks.get(chunks[i].id)) return;
-        if (offset == 0 && !file.name.empty() && m_finished && m_finished->first == file.parent &&
-            m_finished->second < file.name) {
+        if (offset == 0 && !file.name.empty() && m_finished && m_finished->parent == file.parent &&
+            m_finished->name < file.name) {
             next_files = true;  // checked against the tree below: the file just before this one
-            finished = m_finished->second;
+            finished = m_finished->name;
+            run = m_finished->run;
         }
         auto it = m_read_end.find(file.id);
         // FUSE's worker threads may deliver the kernel's sequential reads a little out of order
@@ -117,15 +130,16 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
     std::size_t needed = 0;
     std::unique_lock sent_lock(m_ahead_mutex);  // one read-ahead plan at a time: a hint is given once
     if (m_ahead_sent.size() >= 65536) m_ahead_sent.clear();  // bounded: files read ahead into
-    // chunks of `g` from byte `from` (ids or ahead by where they start, `base` being where `g` starts in read order);
-    // returns where the last one taken ends, in read order
-    auto take = [&](const Hash32& fid, const FileIndex& g, std::size_t j, std::uint64_t base) {
+    // chunks of `g` from chunk `j` (ids or ahead by where they start, `base` being where `g` starts in read order),
+    // up to `to` (ids) and `ahead_to` (ahead)
+    auto take = [&](const Hash32& fid, const FileIndex& g, std::size_t j, std::uint64_t base, std::uint64_t to,
+                    std::uint64_t ahead_to) {
         std::uint64_t& sent = m_ahead_sent[fid];  // chunks starting before it were hinted already
         std::uint64_t at = base;
         for (; j < g.object.chunks.size(); ++j) {
             at = base + g.starts[j];
-            if (at >= ahead_until) break;
-            if (at < until) {
+            if (at >= ahead_to) break;
+            if (at < to) {
                 ids.push_back(g.object.chunks[j].id);
                 if (at < end) needed = ids.size();
             } else if (g.starts[j] >= sent) {
@@ -134,23 +148,24 @@ void VersionReader::read_ahead(const ReaderEntry& file, const FileIndex& f, std:
         }
         sent = std::max(sent, j < g.object.chunks.size() ? g.starts[j] : g.object.size);
     };
-    take(file.id, f, i, 0);
+    take(file.id, f, i, 0, until, ahead_until);
     if (next_files && ahead_until > file.size) {
         auto t = tree(file.parent);
         const auto& es = t->entries;
-        auto at = std::lower_bound(es.begin(), es.end(), file.name,
-                                   [](const TreeEntry& e, const std::string& n) { return e.name < n; });
         // the file entry before this one must be the one just read to its end
-        auto prev = at;
-        while (prev != es.begin() && (prev - 1)->kind != EntryKind::file && (prev - 1)->kind != EntryKind::executable)
-            --prev;
-        if (at != es.end() && at->name == file.name && prev != es.begin() && (prev - 1)->name == finished) {
+        if (follows(es, file.name, finished)) {
+            // the window into the next files grows with the files read in order: next_files_bytes after one
+            const std::uint64_t window = std::min<std::uint64_t>(m_read_ahead, m_next_files << std::min(run - 1, 20u));
+            const std::uint64_t to = std::min(until, file.size + window);
+            const std::uint64_t ahead_to = std::min(ahead_until, to + std::min<std::uint64_t>(m_background, 4 * window));
+            auto at = std::lower_bound(es.begin(), es.end(), file.name,
+                                       [](const TreeEntry& e, const std::string& n) { return e.name < n; });
             std::uint64_t base = file.size;  // where the next file starts, in read order
-            for (auto e = at + 1; e != es.end() && base < ahead_until; ++e) {
+            for (auto e = at + 1; e != es.end() && base < ahead_to; ++e) {
                 if (e->kind != EntryKind::file && e->kind != EntryKind::executable) continue;
                 if (!m_store.has(e->id)) break;  // its file object would cost a round of its own
                 auto g = file_index(e->id, e->size);
-                take(e->id, *g, 0, base);
+                take(e->id, *g, 0, base, to, ahead_to);
                 base += e->size;
             }
         }
@@ -214,11 +229,24 @@ std::size_t VersionReader::read(const ReaderEntry& file, std::uint64_t offset, s
         done += n;
         ++i;
     }
+    std::uint32_t run = 1;  // read to its end: the files of its directory read in order up to it
+    if (offset + done == file.size && !file.name.empty()) {
+        std::optional<Finished> last;
+        {
+            std::lock_guard lock(m_mutex);
+            last = m_finished;
+        }
+        if (last && last->parent == file.parent && last->name == file.name)
+            run = last->run;  // its end read again (the kernel's reads may come in any order)
+        else if (last && last->parent == file.parent && last->name < file.name &&
+                 follows(tree(file.parent)->entries, file.name, last->name))
+            run = std::min<std::uint32_t>(last->run, 1u << 20) + 1;
+    }
     std::lock_guard lock(m_mutex);
     if (m_read_end.size() >= 4096) m_read_end.clear();  // bounded: files read at once
     auto& e = m_read_end[file.id];
     e = std::max(e, offset + done);
-    if (offset + done == file.size && !file.name.empty()) m_finished.emplace(file.parent, file.name);
+    if (offset + done == file.size && !file.name.empty()) m_finished = Finished{file.parent, file.name, run};
     return done;
 }
 

@@ -16,7 +16,9 @@
 //    every chunk the read covers and, when the read is sequential (at the file's start, or near where an earlier read
 //    of the file ended), for the chunks of the next read_ahead_bytes of the same file; a read at the start of a file
 //    whose preceding file in its directory was just read to its end (a directory read in order) reads ahead into
-//    the following files of that directory too (those whose file objects are here), within the same budget. The
+//    the following files of that directory too (those whose file objects are here): at first
+//    Limits::next_files_bytes, doubling with each further file of the directory read to its end in order, up to the
+//    same budget. The
 //    chunks of the next background_bytes past those (same file, then the following files) go to the store as a hint
 //    (ObjectStore::ensure's `ahead`: a lazy source fetches them in the background, not waited for; each chunk is
 //    hinted once), so the next round's chunks are on their way when it starts. Only a chunk the read itself covers
@@ -57,6 +59,10 @@ public:
         std::size_t chunk_cache_bytes = 64u << 20;  // raw bytes of cached chunks
         std::uint64_t read_ahead_bytes = 8u << 20;  // of the same file, past a sequential read (0: none)
         std::uint64_t background_bytes = 32u << 20;  // past those: hinted to the source, not waited for (0: none)
+        // Into the following files of a directory read in order: at first this much (waited for) and four times it
+        // (hinted), doubling with each further file read to its end in order, up to the two above. A reader of a
+        // random sample that happens to read two neighbours costs this, not the whole window.
+        std::uint64_t next_files_bytes = 256u << 10;
     };
     VersionReader(const objects::ObjectStore& store, const objects::Commit& commit) : VersionReader(store, commit, Limits{}) {}
     VersionReader(const objects::ObjectStore& store, const objects::Commit& commit, Limits limits);
@@ -115,7 +121,13 @@ private:
     mutable std::unordered_map<Hash32, std::uint64_t, Hash32Hasher> m_ahead_sent;  // file -> chunks starting before
                                                                                    // it were hinted
     mutable std::unordered_map<Hash32, std::uint64_t, Hash32Hasher> m_read_end;  // file -> where its last read ended
-    mutable std::optional<std::pair<Hash32, std::string>> m_finished;  // the last file read to its end (parent, name)
+    struct Finished {
+        Hash32 parent;     // the last file read to its end: its directory's tree,
+        std::string name;  // its name there,
+        std::uint32_t run;  // and how many files of that directory were read to their end in order up to it (>= 1)
+    };
+    mutable std::optional<Finished> m_finished;
+    std::uint64_t m_next_files;
 };
 
 }  // namespace dvt::core

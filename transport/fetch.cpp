@@ -22,6 +22,7 @@
 #include "objects/limits.hpp"
 #include "objects/torrent_id.hpp"
 #include "transport/pull.hpp"
+#include "transport/scan_extent.hpp"
 #include "transport/transfer.hpp"
 #include "transport/verify_received.hpp"
 #include "util/error.hpp"
@@ -330,10 +331,8 @@ std::uint64_t import_objects(objects::ObjectStore& store, const PackFetch& pf, c
     return bytes;
 }
 
-// The records of one locator extent (docs/format.md, "Locator"), read from `fd` (the pack's partial or complete
-// file): each full record decoded and hashed (its id); a delta record's id is not known until it is decoded against
-// its base (derive_delta_id), so it is returned with a zero id. A record reaching past the extent or a header breaking
-// the limits is corrupt.
+}  // namespace
+
 void scan_extent(int fd, const objects::LocatorExtent& x, const objects::LocatorDir& d, const std::string& what,
                  std::vector<objects::PackEntry>& out) {
     const std::uint64_t end = x.offset + x.length;
@@ -367,6 +366,19 @@ void scan_extent(int fd, const objects::LocatorExtent& x, const objects::Locator
         pos += sizeof h + e.stored_len;
     }
 }
+
+void extend_partial(objects::ObjectStore& store, const objects::PackRef& ref) {
+    fs::path file = store.partial_path(ref.id);
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("cannot create " + file.string());
+    util::Fd guard(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) throw_errno("cannot stat " + file.string());
+    if (static_cast<std::uint64_t>(st.st_size) < ref.length && ::ftruncate(fd, static_cast<off_t>(ref.length)) != 0)
+        throw_errno("cannot extend " + file.string());
+}
+
+namespace {
 
 // The id of a delta record a locator extent holds (the locator lists none): the record decoded against its base's
 // verified bytes (the base's chain through `find`, every level checked against its id) and hashed. nullopt when its
@@ -616,15 +628,7 @@ bool fetch_by_locator(Fetch& f, Transfer& t, std::vector<PackFetch>& fetches, st
     // and later pulls then know the version names it and what of it was fetched)
     for (auto& pf : fetches) {
         registered(pf);
-        fs::path file = store.partial_path(pf.ref.id);
-        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) throw_errno("cannot create " + file.string());
-        util::Fd guard(fd);
-        struct stat st;
-        if (::fstat(fd, &st) != 0) throw_errno("cannot stat " + file.string());
-        if (static_cast<std::uint64_t>(st.st_size) < pf.ref.length &&
-            ::ftruncate(fd, static_cast<off_t>(pf.ref.length)) != 0)
-            throw_errno("cannot extend " + file.string());
+        extend_partial(store, pf.ref);
     }
     f.by_locator = true;
     return true;

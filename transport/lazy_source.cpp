@@ -2,15 +2,20 @@
 // long-lived Transfer over the packs of the commits added, verified, and handed to the object store.
 #include "transport/lazy_source.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "core/named_packs.hpp"
 #include "core/version.hpp"
 #include "objects/limits.hpp"
+#include "objects/locator.hpp"
 #include "objects/torrent_id.hpp"
+#include "transport/scan_extent.hpp"
 #include "transport/session.hpp"
 #include "transport/transfer.hpp"
 #include "transport/verify_received.hpp"
@@ -30,7 +35,20 @@ struct LazyPack {
     Item* item = nullptr;           // its torrent, once added
     std::vector<bool> wanted;       // the pieces asked of it last (empty: none)
     std::vector<std::uint8_t> ahead;  // the priorities of the read-ahead pieces asked of it last (empty: none)
+    bool indexed = false;           // its index read (its records are in `where`)
 };
+
+// A version read through its locator (docs/format.md, "Locator"): the directories whose extents were fetched.
+struct LocatedVersion {
+    objects::Locator loc;
+    std::vector<LazyPack*> by_pos;  // the locator's packs (nullptr: complete here, its objects indexed)
+    std::set<std::size_t> trees, files;  // dirs whose tree extents / file-object extents (with their chunk packs'
+                                         // indexes) were fetched
+};
+
+// How long the lazy source waits for a version's locator (its pack's index and the record) before it goes on through
+// the pack indexes: peers that seed later versions, or that pulled this one whole, do not have the locator's pack.
+constexpr auto kLocatorWait = std::chrono::seconds(10);
 
 // A record a reader hinted it will need (ObjectSource::fetch_ahead): its pieces are wanted in the background.
 struct Hinted {
@@ -55,6 +73,11 @@ struct LazySource::Impl {
     std::map<Hash32, LazyPack> packs;                                   // by pack id
     std::map<Hash32, std::pair<LazyPack*, objects::PackEntry>> where;   // object id -> its record
     std::set<Hash32> commits;                                           // added
+    std::set<Hash32> by_locator;  // commits opened through their locator (their version is checked as it is read)
+    std::map<Hash32, std::vector<LazyPack*>> version_packs;  // commit -> its packs not complete here (not the locator's)
+    std::map<Hash32, std::unique_ptr<LocatedVersion>> located;  // commit -> its locator
+    // the directory of each tree and file object met in the trees read of a version with a locator
+    std::map<Hash32, std::pair<LocatedVersion*, std::string>> dir_of_tree, dir_of_file;
     std::deque<Hinted> background;  // hinted records not verified yet, oldest (nearest to the reader) first
     std::set<Hash32> hinted;        // their ids
     std::uint64_t background_bytes = 0;
@@ -155,7 +178,8 @@ struct LazySource::Impl {
     // Fetches the pieces holding `ranges` of each pack (only those: other packs want nothing but the pieces of the
     // hinted records, in the background), within the timeout. No round when they are all here already (the
     // read-ahead brought them).
-    void fetch_ranges(const std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>>& ranges) {
+    void fetch_ranges(const std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>>& ranges,
+                      std::optional<Clock::time_point> until = std::nullopt) {
         auto bg = background_priorities();
         bool wait = false;
         for (auto& [id, p] : packs) {
@@ -181,7 +205,7 @@ struct LazySource::Impl {
         }
         if (!wait) return;
         auto now = Clock::now();
-        transfer->set_deadline(now, now + opts.pull.timeout);
+        transfer->set_deadline(now, until ? std::min(*until, now + opts.pull.timeout) : now + opts.pull.timeout);
         transfer->run(0, 0, true);
     }
 
@@ -262,10 +286,19 @@ struct LazySource::Impl {
     // Fetches, verifies and indexes the records of `ids` known from the packs' indexes (and the bases of delta
     // records among them, round by round). Ids unknown or here already are skipped.
     void fetch_records(const std::vector<Hash32>& ids) {
+        std::vector<Hash32> round_ids = ids;
         std::map<LazyPack*, std::vector<objects::PackEntry>> todo;
         std::set<Hash32> seen;
         std::vector<std::pair<LazyPack*, objects::PackEntry>> round;
-        for (const auto& id : ids) {
+        {
+            std::vector<Hash32> unknown;
+            for (const auto& id : ids)
+                if (!where.count(id) && !store.has(id)) unknown.push_back(id);
+            // the file objects of a directory found through its extents come with the one asked for (their pieces
+            // are here): a read ahead into the next files of the directory needs them
+            if (!unknown.empty()) for (const auto& id : locate(unknown)) round_ids.push_back(id);
+        }
+        for (const auto& id : round_ids) {
             if (!seen.insert(id).second || store.has(id)) continue;
             auto w = where.find(id);
             if (w == where.end()) continue;
@@ -313,6 +346,10 @@ struct LazySource::Impl {
                     }
                 }
                 auto w = where.find(b);
+                if (w == where.end() && !located.empty()) {  // read through a locator: maybe in a pack not indexed yet
+                    index_all();
+                    w = where.find(b);
+                }
                 if (w == where.end())
                     throw Error(ErrorKind::corrupt, "no pack holds base " + b.hex() + " of delta chunk " + e.id.hex());
                 if (w->second.second.type != objects::ObjectType::chunk || w->second.second.depth + 1 != e.depth)
@@ -334,6 +371,7 @@ struct LazySource::Impl {
             }
         }
         ++stats.fetches;
+        for (const auto& id : ids) expand(id);
         harvest(find);
     }
 
@@ -365,7 +403,268 @@ struct LazySource::Impl {
         ++stats.evictions;
     }
 
-    // The commit, the indexes of its packs not complete here, and every tree in them.
+    // The header and index of each pack of `ps` not read yet: their records go into `where`. Returns the ids of the
+    // trees and file objects among them.
+    std::vector<Hash32> index_packs(const std::vector<LazyPack*>& ps, std::optional<Clock::time_point> until = std::nullopt) {
+        std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+        for (LazyPack* p : ps) {
+            if (p->indexed) continue;
+            ranges[p].emplace_back(0, objects::kPackHeaderSize);
+            ranges[p].emplace_back(p->ref.index_offset, p->ref.length - p->ref.index_offset);
+        }
+        std::vector<Hash32> meta;
+        if (ranges.empty()) return meta;
+        fs::create_directories(store.partial_dir());
+        fetch_ranges(ranges, until);
+        for (auto& [p, r] : ranges) {
+            util::Fd fd = util::open_read(store.partial_path(p->ref.id));
+            objects::PackIndex pi = with_settle_retries(
+                [&] { return objects::read_pack_index(fd.get(), "pack " + p->ref.id.hex() + " received from the swarm"); });
+            if (pi.length != p->ref.length || pi.index_offset != p->ref.index_offset)
+                throw Error(ErrorKind::corrupt, "pack " + p->ref.id.hex() + ": its index differs from what the commit names");
+            for (const auto& e : pi.entries) {
+                where.emplace(e.id, std::make_pair(p, e));
+                if (e.type == objects::ObjectType::tree || e.type == objects::ObjectType::file) meta.push_back(e.id);
+            }
+            p->indexed = true;
+        }
+        return meta;
+    }
+
+    LazyPack& lazy_pack(const objects::PackRef& ref) {
+        auto it = packs.find(ref.id);
+        if (it != packs.end()) return it->second;
+        LazyPack p;
+        p.ref = ref;
+        p.piece = objects::pack_piece_length(ref.length);
+        p.created = !store.pack_by_id(ref.id);
+        return packs.emplace(ref.id, std::move(p)).first->second;
+    }
+
+    // Ids neither here nor in `where`: through the locator of a version read that way, the extents of the directory
+    // an id belongs to (a tree: the directory's tree extents; a file object: its directory's file-object extents,
+    // and the indexes of the packs its chunk extents name, for the chunks read next), in one round; what that does
+    // not find (or an id of no directory met), through the index of every pack of the versions added.
+    std::vector<Hash32> locate(const std::vector<Hash32>& ids) {
+        std::vector<Hash32> files;  // the file objects found in a directory's file-object extents
+        // trees of a located version that came here without this source (the repository held them): their entries
+        for (bool more = true; more;) {
+            more = false;
+            for (auto it = dir_of_tree.begin(); it != dir_of_tree.end() && !more; ++it)
+                if (store.has(it->first)) {
+                    expand(it->first);  // erases it
+                    more = true;
+                }
+        }
+        std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+        std::vector<LazyPack*> indexes;
+        struct Scan {
+            LocatedVersion* v;
+            const objects::LocatorDir* dir;
+            objects::LocatorExtent x;
+        };
+        std::vector<Scan> scans;
+        std::set<std::tuple<LocatedVersion*, std::size_t, bool>> now;  // the dirs' extents read in this call
+        bool fallback = false;
+        for (const auto& id : ids) {
+            auto t = dir_of_tree.find(id);
+            auto f = t == dir_of_tree.end() ? dir_of_file.find(id) : dir_of_file.end();
+            if (t == dir_of_tree.end() && f == dir_of_file.end()) {
+                fallback = true;
+                continue;
+            }
+            const bool tree = t != dir_of_tree.end();
+            LocatedVersion* v = tree ? t->second.first : f->second.first;
+            const objects::LocatorDir* d = v->loc.find(tree ? t->second.second : f->second.second);
+            if (!d) {
+                fallback = true;
+                continue;
+            }
+            const std::size_t k = static_cast<std::size_t>(d - v->loc.dirs.data());
+            if (!(tree ? v->trees : v->files).insert(k).second) {
+                if (!now.count({v, k, tree})) fallback = true;  // its extents were read before, and do not hold it
+                continue;
+            }
+            now.emplace(v, k, tree);
+            for (const auto& x : d->extents) {
+                LazyPack* p = v->by_pos[x.pack];
+                if (!p) continue;  // complete here: its objects are indexed
+                if (tree ? x.type == objects::ObjectType::tree : x.type == objects::ObjectType::file) {
+                    scans.push_back(Scan{v, d, x});
+                    ranges[p].emplace_back(x.offset, x.length);
+                } else if (!tree && x.type == objects::ObjectType::chunk && !p->indexed) {
+                    indexes.push_back(p);
+                }
+            }
+        }
+        for (LazyPack* p : indexes) {
+            ranges[p].emplace_back(0, objects::kPackHeaderSize);
+            ranges[p].emplace_back(p->ref.index_offset, p->ref.length - p->ref.index_offset);
+        }
+        if (!ranges.empty()) {
+            fs::create_directories(store.partial_dir());
+            fetch_ranges(ranges);
+            index_packs(indexes);  // here now: no round
+            std::map<Hash32, util::Fd> fds;
+            for (const auto& sc : scans) {
+                LazyPack* p = sc.v->by_pos[sc.x.pack];
+                const std::string what = "pack " + p->ref.id.hex() + " received from the swarm";
+                std::vector<objects::PackEntry> recs;
+                with_settle_retries([&] {
+                    recs.clear();
+                    scan_extent(fd_of(fds, *p), sc.x, *sc.dir, what, recs);
+                });
+                // full records only (trees and file objects are never deltas); the id is the hash of the bytes, so
+                // an extent that points elsewhere leads to other objects, never to wrong bytes for an id
+                for (const auto& e : recs) {
+                    if (objects::is_delta(e.compression)) continue;
+                    where.emplace(e.id, std::make_pair(p, e));
+                    if (e.type == objects::ObjectType::file && sc.x.type == objects::ObjectType::file) files.push_back(e.id);
+                }
+            }
+        }
+        for (const auto& id : ids)
+            if (!fallback && !where.count(id) && !store.has(id)) fallback = true;
+        if (fallback) index_all();
+        return files;
+    }
+
+    // The index of every pack of the versions added (what a locator does not lead to is found through them).
+    void index_all() {
+        std::vector<LazyPack*> all;
+        for (const auto& [c, ps] : version_packs) all.insert(all.end(), ps.begin(), ps.end());
+        index_packs(all);
+    }
+
+    // A tree of a version with a locator, here now: its subdirectories' trees and its files' objects are known to
+    // belong to those directories (locate() finds them through their extents).
+    void expand(const Hash32& id) {
+        auto t = dir_of_tree.find(id);
+        if (t == dir_of_tree.end() || !store.has(id)) return;
+        auto [v, path] = t->second;
+        dir_of_tree.erase(t);  // expanded once
+        expanded_trees.insert(id);
+        objects::Tree tree = store.read_tree(id);  // verified, decoded (names and order checked)
+        for (const auto& e : tree.entries) {
+            if (e.kind == objects::EntryKind::directory) {
+                if (!expanded_trees.count(e.id)) dir_of_tree.emplace(e.id, std::make_pair(v, path.empty() ? e.name : path + "/" + e.name));
+            } else if (e.kind == objects::EntryKind::file || e.kind == objects::EntryKind::executable) {
+                dir_of_file.emplace(e.id, std::make_pair(v, path));
+            }
+        }
+    }
+    std::set<Hash32> expanded_trees;
+
+    // Through the version's locator: its record (found through its pack's index; that pack is not part of the
+    // version and a peer may lack it: waited for at most kLocatorWait); the trees then come through their
+    // directories' extents as they are read (locate). False (and nothing of it used) when no peer delivers the
+    // locator in time.
+    bool open_by_locator(const Hash32& id, const objects::Commit& c) {
+        const auto& ref = *c.locator;
+        if (!store.has(ref.id)) {
+            auto at = std::find_if(c.packs.begin(), c.packs.end(), [&](const objects::PackRef& p) { return p.id == ref.pack; });
+            if (at == c.packs.end()) throw Error(ErrorKind::corrupt, "its locator is not in a pack it names");
+            if (auto info = store.pack_by_id(ref.pack); info && !info->partial)
+                throw Error(ErrorKind::corrupt, "its locator is not in the pack it names");
+            LazyPack& lp = lazy_pack(*at);
+            const auto until = Clock::now() + kLocatorWait;
+            try {
+                index_packs({&lp}, until);
+                auto w = where.find(ref.id);
+                if (w == where.end() || w->second.first != &lp || w->second.second.type != objects::ObjectType::chunk ||
+                    objects::is_delta(w->second.second.compression))
+                    throw Error(ErrorKind::corrupt, "its locator is not in the pack it names");
+                const objects::PackEntry e = w->second.second;
+                fetch_ranges({{&lp, {{e.offset, objects::kRecordHeaderSize + e.stored_len}}}}, until);
+                stats.bytes_verified += verify_objects(store.partial_path(lp.ref.id), lp.ref, {e});
+                store.add_verified_objects(lp.num, {e});
+                ++stats.objects_fetched;
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::no_peers) throw;
+                fetch_ranges({});  // nothing of that pack wanted any more
+                return false;
+            }
+        }
+        auto v = std::make_unique<LocatedVersion>();
+        v->loc = objects::Locator::decode(store.read(ref.id), c.packs);
+        for (const auto& pid : v->loc.packs) {
+            auto it = packs.find(pid);
+            v->by_pos.push_back(it == packs.end() ? nullptr : &it->second);
+        }
+        LocatedVersion* lv = v.get();
+        located[id] = std::move(v);
+        // every pack of the version in the session now, nothing of it wanted: its peers are connected by the time a
+        // read wants some of it (a torrent added then waited a round or two for its connection); and here at least as
+        // a partial pack with its sparse file, as a pull through a locator leaves it (fsck, later pulls)
+        fs::create_directories(store.partial_dir());
+        for (LazyPack* p : version_packs.at(id))
+            if (!p->item) {
+                add_torrent(*p);
+                transfer->want(*p->item, std::vector<bool>(static_cast<std::size_t>((p->ref.length + p->piece - 1) / p->piece)),
+                               p->piece);
+                extend_partial(store, p->ref);
+            }
+        dir_of_tree.emplace(c.tree, std::make_pair(lv, std::string()));  // the root: its tree extents
+        // Trees that are a small part of the version (at most 1/1000 of its bytes: 0.04 % in the reference data)
+        // come all at once, in one round through every directory's tree extents: a lookup then never waits, and
+        // add_commit checks the version whole. Many small files make trees large (a third of the metadata in
+        // directories of a few hundred 1-2 KiB files): they then come directory by directory, as read (locate).
+        std::uint64_t tree_bytes = 0;
+        for (const auto& d : lv->loc.dirs)
+            for (const auto& x : d.extents)
+                if (x.type == objects::ObjectType::tree) tree_bytes += x.length;
+        all_trees = tree_bytes <= c.bytes / 1000;
+        if (!all_trees) return true;
+        std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+        std::vector<std::pair<const objects::LocatorDir*, objects::LocatorExtent>> scans;
+        for (std::size_t k = 0; k < lv->loc.dirs.size(); ++k) {
+            lv->trees.insert(k);
+            for (const auto& x : lv->loc.dirs[k].extents)
+                if (LazyPack* p = lv->by_pos[x.pack]; p && x.type == objects::ObjectType::tree) {
+                    scans.emplace_back(&lv->loc.dirs[k], x);
+                    ranges[p].emplace_back(x.offset, x.length);
+                }
+        }
+        std::vector<Hash32> trees;
+        if (!ranges.empty()) {
+            fetch_ranges(ranges);
+            std::map<Hash32, util::Fd> fds;
+            for (const auto& [d, x] : scans) {
+                LazyPack* p = lv->by_pos[x.pack];
+                std::vector<objects::PackEntry> recs;
+                with_settle_retries([&] {
+                    recs.clear();
+                    scan_extent(fd_of(fds, *p), x, *d, "pack " + p->ref.id.hex() + " received from the swarm", recs);
+                });
+                for (const auto& e : recs)
+                    if (!objects::is_delta(e.compression) && e.type == objects::ObjectType::tree) {
+                        where.emplace(e.id, std::make_pair(p, e));
+                        trees.push_back(e.id);
+                    }
+            }
+        }
+        fetch_records(trees);  // verified and indexed (their pieces are here)
+        // from the root down, each tree here (one the extents did not hold: through the pack indexes), and the
+        // directory of each of its entries known (locate() finds a file object through its directory's extents)
+        std::vector<Hash32> todo{c.tree};
+        std::set<Hash32> seen;
+        while (!todo.empty()) {
+            Hash32 t = todo.back();
+            todo.pop_back();
+            if (!seen.insert(t).second) continue;
+            if (seen.size() > objects::kMaxVersionEntries) throw Error(ErrorKind::corrupt, "more directories than a version may hold");
+            if (!store.has(t)) fetch_records({t});
+            if (!store.has(t)) continue;  // the version check (add_commit) names it
+            expand(t);
+            for (const auto& e : store.read_tree(t).entries)
+                if (e.kind == objects::EntryKind::directory) todo.push_back(e.id);
+        }
+        return true;
+    }
+    bool all_trees = false;  // open_by_locator fetched every tree of the version
+
+    // The commit; with a locator (and a peer that has it) that locator, else the indexes of its packs not complete
+    // here and every tree and file object in them (add_commit then checks the version whole).
     objects::Commit open_commit(const Hash32& id) {
         if (!transfer) {
             label = id;
@@ -381,44 +680,32 @@ struct LazySource::Impl {
             if (objects::commit_id_of(*fetched) != id)
                 throw Error(ErrorKind::internal, "commit " + id.hex() + " does not encode to its own bytes");
         }
+        if (version_packs.count(id)) return *c;
         std::set<Hash32> complete;
         for (const auto& info : store.packs())
             if (!info.partial) complete.insert(info.ref.id);
-        std::map<LazyPack*, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
-        std::vector<LazyPack*> added;
+        std::vector<LazyPack*> ps;
         for (const auto& ref : c->packs) {
-            if (complete.count(ref.id) || packs.count(ref.id)) continue;
+            if (complete.count(ref.id)) continue;
             // not the locator's pack: nothing of the version is in it, and peers of later versions lack it
             // (docs/format.md, "Locator")
             if (c->locator && ref.id == c->locator->pack) continue;
-            LazyPack p;
-            p.ref = ref;
-            p.piece = objects::pack_piece_length(ref.length);
-            p.created = !store.pack_by_id(ref.id);
-            LazyPack& lp = packs.emplace(ref.id, std::move(p)).first->second;
-            added.push_back(&lp);
-            ranges[&lp].emplace_back(0, objects::kPackHeaderSize);
-            ranges[&lp].emplace_back(ref.index_offset, ref.length - ref.index_offset);
+            ps.push_back(&lazy_pack(ref));
         }
-        if (!added.empty()) {
-            fs::create_directories(store.partial_dir());
-            fetch_ranges(ranges);
-        }
-        std::vector<Hash32> trees;  // and file objects
-        for (LazyPack* p : added) {
-            util::Fd fd = util::open_read(store.partial_path(p->ref.id));
-            objects::PackIndex pi = with_settle_retries(
-                [&] { return objects::read_pack_index(fd.get(), "pack " + p->ref.id.hex() + " received from the swarm"); });
-            if (pi.length != p->ref.length || pi.index_offset != p->ref.index_offset)
-                throw Error(ErrorKind::corrupt, "pack " + p->ref.id.hex() + ": its index differs from what the commit names");
-            for (const auto& e : pi.entries) {
-                where.emplace(e.id, std::make_pair(p, e));
-                // trees (the version is checked whole) and file objects (small, next to the trees in the metadata
-                // packs): a file's first read then waits for one round, its chunks, not two
-                if (e.type == objects::ObjectType::tree || e.type == objects::ObjectType::file) trees.push_back(e.id);
+        version_packs[id] = ps;
+        if (c->locator) {
+            try {
+                if (open_by_locator(id, *c)) {
+                    if (!all_trees) by_locator.insert(id);  // checked as it is read (else whole, by add_commit)
+                    return *c;
+                }
+            } catch (const Error& e) {
+                if (e.kind() == ErrorKind::corrupt)
+                    throw Error(ErrorKind::corrupt, "commit " + id.hex() + ": " + e.what() + " (its locator)");
+                throw;
             }
         }
-        fetch_records(trees);
+        fetch_records(index_packs(ps));
         return *c;
     }
 };
@@ -429,21 +716,29 @@ LazySource::~LazySource() = default;
 
 objects::Commit LazySource::add_commit(const Hash32& id) {
     objects::Commit c;
-    bool had;
+    bool had, located;
     {
         std::lock_guard lock(m->mutex);
         had = m->store.has_commit(id);
         c = m->open_commit(id);
         if (m->commits.count(id)) return c;
+        located = m->by_locator.count(id) > 0;
     }
     // outside the lock: reading the trees may ask this source (through the store) for objects
     try {
-        core::StoreObjects in_store(m->store);
-        core::NamedPackObjects objs(in_store, m->store, c);
-        core::VersionCheckOptions o;
-        o.require_chunks = false;
-        o.require_files = false;
-        core::check_version(objs, c, o);
+        if (located) {
+            // through its locator the version is checked as it is read (core::VersionReader checks each tree and
+            // file object it reads against the limits, sizes against entries, chunk lengths): its root tree now
+            fetch({c.tree});  // the store may not have this source yet
+            (void)m->store.read_tree(c.tree);
+        } else {
+            core::StoreObjects in_store(m->store);
+            core::NamedPackObjects objs(in_store, m->store, c);
+            core::VersionCheckOptions o;
+            o.require_chunks = false;
+            o.require_files = false;
+            core::check_version(objs, c, o);
+        }
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::corrupt || e.kind() == ErrorKind::not_found)
             throw Error(ErrorKind::corrupt, "commit " + id.hex() + " is refused: " + e.what());

@@ -41,6 +41,17 @@ struct ReaderRepo {
     core::VersionReader reader(const Hash32& id) { return core::VersionReader(r.repo->store(), core::load_commit(*r.repo, id)); }
 };
 
+// Where each chunk of `fo` starts in its file.
+std::vector<std::uint64_t> chunk_starts(const objects::FileObject& fo) {
+    std::vector<std::uint64_t> starts;
+    std::uint64_t at = 0;
+    for (const auto& c : fo.chunks) {
+        starts.push_back(at);
+        at += c.size;
+    }
+    return starts;
+}
+
 Bytes read_all(const core::VersionReader& rd, const core::ReaderEntry& e, std::uint64_t off, std::size_t n) {
     Bytes out(n);
     out.resize(rd.read(e, off, out));
@@ -157,15 +168,25 @@ private:
     const objects::ObjectStore& m_src;
 };
 
+// An empty repository whose store reads what it lacks through a CopySource of `from`.
+struct LazyCopy {
+    test::CoreRepo empty;
+    objects::ObjectStore& store;
+    std::shared_ptr<CopySource> source;
+    LazyCopy(const std::string& name, const objects::ObjectStore& from)
+        : empty(name), store(empty.repo->store()), source(std::make_shared<CopySource>(store, from)) {
+        store.set_source(source);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("reader: a read the store lacks asks the source once for its chunks and, when sequential, the next ones",
           "[reader]") {
     ReaderRepo f;
-    test::CoreRepo empty("reader-lazy");
-    auto& store = empty.repo->store();
-    auto src = std::make_shared<CopySource>(store, f.r.repo->store());
-    store.set_source(src);
+    LazyCopy lazy("reader-lazy", f.r.repo->store());
+    auto& store = lazy.store;
+    auto& src = lazy.source;
     core::VersionReader::Limits lim;
     lim.read_ahead_bytes = 200 * 1024;
     core::VersionReader rd(store, core::load_commit(*f.r.repo, f.v1), lim);
@@ -173,12 +194,7 @@ TEST_CASE("reader: a read the store lacks asks the source once for its chunks an
     REQUIRE(e);
     auto fo = f.r.repo->store().read_file_object(e->id);
     REQUIRE(fo.chunks.size() >= 6);
-    std::vector<std::uint64_t> starts;
-    std::uint64_t at = 0;
-    for (const auto& c : fo.chunks) {
-        starts.push_back(at);
-        at += c.size;
-    }
+    const std::vector<std::uint64_t> starts = chunk_starts(fo);
     // the first byte: one call for the chunks of the next 200 KiB (and the one holding the byte), not the whole file
     std::size_t before = src->calls.size();
     CHECK(read_all(rd, *e, 0, 1) == Bytes(f.big0.begin(), f.big0.begin() + 1));
@@ -211,10 +227,9 @@ TEST_CASE("reader: a directory read in order reads ahead into the next files; a 
         src.write("d/f" + std::to_string(i) + ".bin", data.back());
     }
     Hash32 v = src.commit("v");
-    test::CoreRepo empty("reader-dir-lazy");
-    auto& store = empty.repo->store();
-    auto source = std::make_shared<CopySource>(store, src.repo->store());
-    store.set_source(source);
+    LazyCopy lazy("reader-dir-lazy", src.repo->store());
+    auto& store = lazy.store;
+    auto& source = lazy.source;
     core::VersionReader::Limits lim;
     lim.read_ahead_bytes = 1 << 20;
     core::VersionReader rd(store, core::load_commit(*src.repo, v), lim);
@@ -251,10 +266,9 @@ TEST_CASE("reader: after a file is read to its end, the next file's first read f
         src.write("d/f" + std::to_string(i) + ".bin", data.back());
     }
     Hash32 v = src.commit("v");
-    test::CoreRepo empty("reader-dir2-lazy");
-    auto& store = empty.repo->store();
-    auto source = std::make_shared<CopySource>(store, src.repo->store());
-    store.set_source(source);
+    LazyCopy lazy("reader-dir2-lazy", src.repo->store());
+    auto& store = lazy.store;
+    auto& source = lazy.source;
     core::VersionReader rd(store, core::load_commit(*src.repo, v));
     std::vector<core::ReaderEntry> e;
     std::vector<Hash32> files, next;
@@ -277,10 +291,9 @@ TEST_CASE("reader: after a file is read to its end, the next file's first read f
 TEST_CASE("reader: a sequential read hints the chunks past its read-ahead to the source, each chunk once",
           "[reader]") {
     ReaderRepo f;
-    test::CoreRepo empty("reader-hints");
-    auto& store = empty.repo->store();
-    auto src = std::make_shared<CopySource>(store, f.r.repo->store());
-    store.set_source(src);
+    LazyCopy lazy("reader-hints", f.r.repo->store());
+    auto& store = lazy.store;
+    auto& src = lazy.source;
     core::VersionReader::Limits lim;
     lim.read_ahead_bytes = 100 * 1024;
     lim.background_bytes = 200 * 1024;
@@ -288,12 +301,7 @@ TEST_CASE("reader: a sequential read hints the chunks past its read-ahead to the
     auto e = rd.lookup("data/big.bin");
     REQUIRE(e);
     auto fo = f.r.repo->store().read_file_object(e->id);
-    std::vector<std::uint64_t> starts;
-    std::uint64_t at = 0;
-    for (const auto& c : fo.chunks) {
-        starts.push_back(at);
-        at += c.size;
-    }
+    const std::vector<std::uint64_t> starts = chunk_starts(fo);
     auto between = [&](std::uint64_t from, std::uint64_t to) {
         std::vector<Hash32> out;
         for (std::size_t i = 0; i < fo.chunks.size(); ++i)
@@ -330,4 +338,62 @@ TEST_CASE("reader: a sequential read hints the chunks past its read-ahead to the
     const std::size_t last = fo.chunks.size() - 1;
     CHECK(read_all(rd, *e, starts[last] + 1, 5) == Bytes(f.big0.begin() + starts[last] + 1, f.big0.begin() + starts[last] + 6));
     CHECK(src->hints.size() == 2);
+}
+
+TEST_CASE("reader: the read-ahead into the next files of a directory grows with the files read in order", "[reader]") {
+    // 30 files of 40 KiB: after one file read to its end, the next file's first read takes next_files_bytes of the
+    // files after it; after four in order, eight times that (a sample that reads two neighbours costs little)
+    constexpr std::size_t kFiles = 30, kSize = 40 * 1024;
+    test::CoreRepo src("reader-ramp");
+    std::vector<Bytes> data;
+    for (std::size_t i = 0; i < kFiles; ++i) {
+        data.push_back(test::pseudo_random(kSize, 60 + i));
+        src.write("d/f" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ".bin", data.back());
+    }
+    Hash32 v = src.commit("v");
+    LazyCopy lazy("reader-ramp-lazy", src.repo->store());
+    auto& store = lazy.store;
+    auto& source = lazy.source;
+    core::VersionReader::Limits lim;
+    lim.read_ahead_bytes = 1 << 20;
+    lim.background_bytes = 0;
+    lim.next_files_bytes = 2 * kSize;
+    core::VersionReader rd(store, core::load_commit(*src.repo, v), lim);
+    std::vector<core::ReaderEntry> e;
+    std::vector<objects::FileObject> fo;
+    std::vector<Hash32> files;
+    for (std::size_t i = 0; i < kFiles; ++i) {
+        e.push_back(*rd.lookup("d/f" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ".bin"));
+        fo.push_back(src.repo->store().read_file_object(e.back().id));
+        files.push_back(e.back().id);
+    }
+    store.ensure(files);
+    // the chunks of files first.. that start before `to` bytes past where file `first` starts
+    auto chunks_of = [&](std::size_t first, std::uint64_t to) {
+        std::vector<Hash32> out;
+        std::uint64_t base = 0;
+        for (std::size_t k = first; k < kFiles && base < to; base += kSize, ++k) {
+            std::uint64_t at = base;
+            for (const auto& c : fo[k].chunks) {
+                if (at < to) out.push_back(c.id);
+                at += c.size;
+            }
+        }
+        return out;
+    };
+    CHECK(read_all(rd, e[0], 0, kSize) == data[0]);
+    CHECK(source->calls.back() == chunks_of(0, kSize));
+    // f1 after f0: f1 and the next 2 x 40 KiB (f2, f3)
+    CHECK(read_all(rd, e[1], 0, 100) == Bytes(data[1].begin(), data[1].begin() + 100));
+    CHECK(source->calls.back() == chunks_of(1, kSize + lim.next_files_bytes));
+    const std::size_t calls = source->calls.size();
+    for (std::size_t i = 1; i <= 3; ++i) CHECK(read_all(rd, e[i], 0, kSize) == data[i]);
+    CHECK(source->calls.size() == calls);  // f2 and f3 were here
+    // f4 after four files in order (f0-f3): eight times the first window (f5-f20), not the whole 1 MiB
+    CHECK(read_all(rd, e[4], 0, 100) == Bytes(data[4].begin(), data[4].begin() + 100));
+    CHECK(source->calls.back() == chunks_of(4, kSize + 8 * lim.next_files_bytes));
+    CHECK(source->calls.back().size() < chunks_of(4, lim.read_ahead_bytes).size());
+    // a file out of order: its own chunks only
+    CHECK(read_all(rd, e[27], 0, kSize) == data[27]);
+    CHECK(source->calls.back() == chunks_of(27, kSize));
 }
