@@ -96,7 +96,9 @@ nlohmann::json sources_json(const transport::FetchResult& f) {
             {"mirror", t.mirror},
             {"holepunched", t.holepunched},
             {"incoming", t.incoming},
-            {"port_mapped", f.port_mapped}};
+            {"port_mapped", f.port_mapped},
+            {"round_trip_ms", f.round_trip_ms},
+            {"request_queue_seconds", f.request_queue_seconds}};
 }
 
 }  // namespace
