@@ -147,7 +147,7 @@ nb_host() {
     [ -z "$down" ] || _nb_cap pub "$peer" "$down"
 }
 
-# nb_home NAME N [--upnp] [--firewall] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN 11.0.0.(100+N),
+# nb_home NAME N [--upnp] [--firewall|--reject] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN 11.0.0.(100+N),
 # LAN 192.168.N.1) and host NAME (192.168.N.2, default route via the router). Sets NB_WAN[NAME] (the router's public
 # address) and, with delay or loss, NB_DELAY_PID[NAME] (the forwarder; on SIGTERM it writes its counters to
 # $T/netbed/NAME-gw/netdelay.log).
@@ -163,6 +163,7 @@ nb_home() {
             --delay-ms) delay=$2; shift 2 ;;
             --loss) loss=$2; shift 2 ;;
             --firewall) firewall=1; shift ;;
+            --reject) firewall=2; shift ;;
             *) fail "nb_home: unknown option $1" ;;
         esac
     done
@@ -190,7 +191,13 @@ nb_home() {
     # a connection the router knows. A dropped packet's connection-tracking entry is never confirmed, so an
     # unsolicited packet leaves no entry behind (without the rule the router answers it, e.g. ICMP port unreachable,
     # and its entry then holds that address pair for 30 s: see docs/transport.md, "BEP 55 hole punching").
-    [ "$firewall" = 0 ] || nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j DROP
+    # --reject: the same packets refused instead of dropped (TCP reset, ICMP port unreachable), as OpenWrt's default
+    # WAN zone does: a connection attempt fails at once instead of timing out, and still leaves no entry behind.
+    [ "$firewall" != 1 ] || nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j DROP
+    if [ "$firewall" = 2 ]; then
+        nb "$gw" iptables -w -A INPUT -i wan -p tcp -m conntrack --ctstate NEW,INVALID -j REJECT --reject-with tcp-reset
+        nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j REJECT
+    fi
     [ -z "$up" ] || _nb_cap "$gw" wan "$up"
     [ -z "$down" ] || _nb_cap "$gw" lan "$down"
     if [ -n "$delay" ] || [ "$loss" != 0 ]; then
