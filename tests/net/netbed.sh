@@ -274,17 +274,10 @@ nb_upnp_maps() {
 # nb_serve NS REPO OUTFILE IP:PORT [serve options...]: `dvt --json serve` in namespace NS in the background, waiting
 # for its ready line (lib.sh's start_serve, in a namespace). Sets SERVE_PID and PEER.
 nb_serve() {
-    local ns=$1 repo=$2 out=$3 addr=$4 i
+    local ns=$1 repo=$2 out=$3 addr=$4
     shift 4
     nb_bg "$ns" "$DVT" -C "$repo" --json serve --listen "$addr" "$@" >"$out" 2>"$out.err"
-    SERVE_PID=$BG_PID
-    for i in $(seq 1 200); do
-        [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] && break
-        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve ($repo on $addr in $ns) exited at start"; }
-        sleep 0.05
-    done
-    [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] || fail "dvt serve ($repo on $addr in $ns) printed nothing within 10 s"
-    PEER=$(json_get 'j["listen"]' "$out")
+    serve_ready "$BG_PID" "$out" "$repo on $addr in $ns"
 }
 
 # nb_wait_grep SECONDS REGEX FILE: wait until FILE matches REGEX; fail after SECONDS.
