@@ -56,7 +56,8 @@ assert_no_grep "^rb2097152$" "$T/tcp-rb.txt" "a TCP connection had a fixed 1 MiB
 echo "  TCP receive buffers seen: $(sort -u "$T/tcp-rb.txt" | tr -d rb | sort -n | tr '\n' ' ')" >&2
 assert_json 'j["sources"]["tcp"] == j["bytes_downloaded"] > 0' "$T/tcp.json"
 assert_json "$queue_rule" "$T/tcp.json"
-echo "  round trips: uTP $(json_get 'j["sources"]["round_trip_ms"]' "$T/utp.json") ms, TCP $(json_get 'j["sources"]["round_trip_ms"]' "$T/tcp.json") ms" >&2
+echo "  round trips: uTP $(json_get 'j["sources"]["round_trip_ms"]' "$T/utp.json") ms," \
+    "TCP $(json_get 'j["sources"]["round_trip_ms"]' "$T/tcp.json") ms" >&2
 expect_exit 0 "$DVT" -C "$T/b2" checkout "$ID"
 assert_same_tree "$T/want.digest" "$T/b2" "pull over TCP through the lossy link"
 echo "  TCP: $(json_get 'j["bytes_downloaded"]' "$T/tcp.json") B in $(json_get 'j["seconds"]' "$T/tcp.json") s" >&2

@@ -147,10 +147,10 @@ nb_host() {
     [ -z "$down" ] || _nb_cap pub "$peer" "$down"
 }
 
-# nb_home NAME N [--upnp] [--firewall|--reject] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN 11.0.0.(100+N),
-# LAN 192.168.N.1) and host NAME (192.168.N.2, default route via the router). Sets NB_WAN[NAME] (the router's public
-# address) and, with delay or loss, NB_DELAY_PID[NAME] (the forwarder; on SIGTERM it writes its counters to
-# $T/netbed/NAME-gw/netdelay.log).
+# nb_home NAME N [--upnp] [--firewall|--reject] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN
+# 11.0.0.(100+N), LAN 192.168.N.1) and host NAME (192.168.N.2, default route via the router). Sets NB_WAN[NAME] (the
+# router's public address) and, with delay or loss, NB_DELAY_PID[NAME] (the forwarder; on SIGTERM it writes its counters
+# to $T/netbed/NAME-gw/netdelay.log).
 declare -A NB_WAN=() NB_DELAY_PID=()
 nb_home() {
     local name=$1 n=$2 upnp=0 up="" down="" delay="" loss=0 firewall=0 gw="$1-gw" wan lan

@@ -105,5 +105,6 @@ TEST_CASE("the request queue holds at least 30 round trips, between 1 and 3 s", 
     CHECK(transport::request_queue_seconds(2000) == 3);
     CHECK(transport::request_queue_seconds(-5) == 1);
     // every session starts at 1 s (SwarmSession::settings); poll() raises it once a distant peer delivered
-    CHECK(transport::SwarmSession::settings(ep("192.168.1.2:7000")).get_int(lt::settings_pack::request_queue_time) == 1);
+    auto s = transport::SwarmSession::settings(ep("192.168.1.2:7000"));
+    CHECK(s.get_int(lt::settings_pack::request_queue_time) == 1);
 }
