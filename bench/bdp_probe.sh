@@ -75,7 +75,9 @@ j = json.load(open(sys.argv[1]))
 r = sys.argv[2]
 cap = float(r[:-1]) * {"k": 1e3, "M": 1e6, "G": 1e9}[r[-1]] if r[-1] in "kMG" else float(r)
 b, s = j["bytes_downloaded"], j["transfer_seconds"]
-print("%s: %d B in %.2f s = %.2f MB/s (%.0f %% of cap); peak RSS %.0f MiB; max socket rb %.2f MiB; packs %s" % (
+src = j.get("sources", {})
+print("%s: %d B in %.2f s = %.2f MB/s (%.0f %% of cap); peak RSS %.0f MiB; max socket rb %.2f MiB; packs %s; "
+      "round trip %s ms, request queue %s s" % (
     sys.argv[5], b, s, b / s / 1e6, 100 * b / s / cap, int(sys.argv[3]) / 1024, int(sys.argv[4]) / 1048576,
-    j.get("packs_fetched", j.get("packs", "?"))))
+    j.get("packs_fetched", j.get("packs", "?")), src.get("round_trip_ms", "?"), src.get("request_queue_seconds", "?")))
 PY

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cmd/cli.hpp"
+#include "cmd/swarm_args.hpp"
 #include "core/revision.hpp"
 #include "transport/doctor.hpp"
 #include "transport/pull.hpp"
@@ -19,8 +20,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
     };
     auto a = std::make_shared<Args>();
     auto* sub = app.add_subcommand("doctor", "Check how peers see this machine: listen address, NAT, port mapping, peers");
-    sub->add_option("--peer", a->peers, "Probe this peer IP:PORT (repeatable): the address it sees us as, its client")
-        ->allow_extra_args(false);
+    add_peer_option(sub, a->peers, "Probe this peer IP:PORT (repeatable): the address it sees us as, its client");
     sub->add_option("--listen", a->listen, "Local IP[:PORT] to listen on and probe from (default: the address routing to "
                                            "the first peer)");
     sub->add_option("--commit", a->commit,
@@ -31,7 +31,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
     sub->add_option("--timeout", a->timeout, "Seconds to wait for each peer and for the router (default 5)");
     sub->callback([a, &ctx] {
         transport::DoctorOptions o;
-        for (const auto& p : a->peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+        o.peers = peer_endpoints(a->peers);
         if (!a->listen.empty()) o.listen = transport::parse_listen_address(a->listen);
         o.port_mapping = a->port_mapping;
         o.timeout = checked_seconds(a->timeout, "--timeout", 0.001, 600);

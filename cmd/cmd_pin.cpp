@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd/cli.hpp"
+#include "cmd/swarm_args.hpp"
 #include "core/revision.hpp"
 #include "hooks/git.hpp"
 #include "hooks/lockfile.hpp"
@@ -39,13 +40,12 @@ void register_pin(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("pin", "Write dvt.lock (this dataset's commit and where to get it) into the git work tree");
     sub->add_option("revision", a->rev, "The commit to pin (default HEAD)");
     sub->add_option("--file", a->file, "Lock file to write (default: dvt.lock at the root of the git work tree)");
-    sub->add_option("--peer", a->peers, "A peer that serves the commit, IP:PORT (repeatable)")->allow_extra_args(false);
+    add_peer_option(sub, a->peers, "A peer that serves the commit, IP:PORT (repeatable)");
     sub->add_option("--tracker", a->trackers, "A tracker announce URL (repeatable)")->allow_extra_args(false);
     sub->add_option("--remote", a->remote, "Copy the peers and trackers of this remote (default: origin, if saved)");
     sub->callback([a, &ctx] {
         hooks::LockFile lock;
-        for (const auto& p : a->peers)
-            lock.peers.push_back(transport::endpoint_string(transport::parse_endpoint(p, "peer address", false)));
+        for (const auto& p : peer_endpoints(a->peers)) lock.peers.push_back(transport::endpoint_string(p));
         for (const auto& t : a->trackers) lock.trackers.push_back(transport::check_tracker_url(t));
         auto repo = ctx.open_repo();
         lock.commit = core::resolve_commit(*repo, a->rev).hex();

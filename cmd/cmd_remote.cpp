@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "cmd/cli.hpp"
+#include "cmd/swarm_args.hpp"
 #include "transport/keys.hpp"
 #include "transport/remote.hpp"
 #include "transport/survey.hpp"
@@ -107,7 +108,7 @@ void register_remote(CLI::App& app, Context& ctx) {
     sub->require_subcommand(0, 1);
     auto* add = sub->add_subcommand("add", "Save peers, trackers, mirrors or a dvt:// address under NAME (replaces NAME)");
     add->add_option("name", a->name, "Remote name")->required();
-    add->add_option("--peer", a->peers, "IP:PORT (repeatable)")->allow_extra_args(false);
+    add_peer_option(add, a->peers, "IP:PORT (repeatable)");
     add->add_option("--tracker", a->trackers, "Tracker announce URL (repeatable)")->allow_extra_args(false);
     add->add_option("--url", a->url, "A published repository, dvt://<public key>");
     add->add_option("--mirror", a->mirrors, "An http:// or https:// mirror (repeatable)")->allow_extra_args(false);
@@ -132,7 +133,7 @@ void register_remote(CLI::App& app, Context& ctx) {
         if (add->parsed() || rm->parsed()) {
             transport::Remote r;
             r.name = a->name;
-            for (const auto& p : a->peers) r.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+            r.peers = peer_endpoints(a->peers);
             for (const auto& t : a->trackers) r.trackers.push_back(transport::check_tracker_url(t));
             if (!a->url.empty()) r.url = "dvt://" + transport::public_hex(transport::parse_repo_url(a->url));
             for (const auto& m : a->mirrors) {

@@ -4,6 +4,7 @@
 
 #include "cmd/cli.hpp"
 #include "cmd/signals.hpp"
+#include "cmd/swarm_args.hpp"
 #include "transport/keys.hpp"
 #include "transport/serve.hpp"
 #include "util/error.hpp"
@@ -38,9 +39,8 @@ void register_serve(CLI::App& app, Context& ctx) {
     sub->add_option("--http", a->http,
                     "Also serve the versions over HTTP on [IP:]PORT (GET /<commit>/<path>, Range, JSON listings; "
                     "loopback unless an address is given)");
-    sub->add_option("--peer", a->peers,
-                    "With --http: fetch what this repository lacks from this peer IP:PORT on demand (repeatable)")
-        ->allow_extra_args(false);
+    add_peer_option(sub, a->peers,
+                    "With --http: fetch what this repository lacks from this peer IP:PORT on demand (repeatable)");
     sub->add_option("--timeout", a->timeout,
                     "With --peer: seconds a read waits for the peers before failing with 504 (default 60)");
     sub->add_option("--cache-size", a->cache_size,
@@ -66,7 +66,7 @@ void register_serve(CLI::App& app, Context& ctx) {
         if (!a->peers.empty()) {
             if (!o.http) throw Error(ErrorKind::usage, "--peer needs --http (lazy reads from peers through the HTTP endpoint)");
             transport::LazyOptions lazy;
-            for (const auto& p : a->peers) lazy.pull.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+            lazy.pull.peers = peer_endpoints(a->peers);
             lazy.pull.timeout = checked_seconds(a->timeout, "--timeout", 0.001, kMaxNetworkTimeout);
             if (!a->cache_size.empty())
                 lazy.cache_size = static_cast<std::uint64_t>(transport::parse_rate(a->cache_size, "--cache-size"));

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cmd/cli.hpp"
+#include "cmd/swarm_args.hpp"
 #include "core/revision.hpp"
 #include "transport/torrent_files.hpp"
 #include "util/error.hpp"
@@ -24,13 +25,12 @@ void register_torrent(CLI::App& app, Context& ctx) {
     sub->add_option("--mirror", a->mirrors,
                     "Add this mirror (dvt push --mirror) as a web seed to every torrent (repeatable)")
         ->allow_extra_args(false);
-    sub->add_option("--peer", a->peers, "Add this peer IP:PORT to the magnet links (x.pe; repeatable)")
-        ->allow_extra_args(false);
+    add_peer_option(sub, a->peers, "Add this peer IP:PORT to the magnet links (x.pe; repeatable)");
     sub->callback([a, &ctx] {
         transport::TorrentFileOptions o;
         for (const auto& t : a->trackers) o.trackers.push_back(transport::check_tracker_url(t));
         for (const auto& m : a->mirrors) o.web_seeds.push_back(transport::check_mirror_url(m));
-        for (const auto& p : a->peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+        o.peers = peer_endpoints(a->peers);
         std::filesystem::path out = a->out;
         if (!ctx.dir.empty() && out.is_relative()) out = std::filesystem::path(ctx.dir) / out;
         auto repo = ctx.open_repo();

@@ -10,8 +10,18 @@
 
 namespace dvt::cmd {
 
+void add_peer_option(CLI::App* sub, std::vector<std::string>& peers, const std::string& help) {
+    sub->add_option("--peer", peers, help)->allow_extra_args(false);
+}
+
+std::vector<transport::Endpoint> peer_endpoints(const std::vector<std::string>& peers) {
+    std::vector<transport::Endpoint> out;
+    for (const auto& p : peers) out.push_back(transport::parse_endpoint(p, "peer address", false));
+    return out;
+}
+
 void add_swarm_options(CLI::App* sub, SwarmArgs& a) {
-    sub->add_option("--peer", a.peers, "A peer that serves the commit, IP:PORT (repeatable)")->allow_extra_args(false);
+    add_peer_option(sub, a.peers, "A peer that serves the commit, IP:PORT (repeatable)");
     sub->add_option("--tracker", a.trackers, "A BitTorrent tracker announce URL (repeatable)")->allow_extra_args(false);
     sub->add_option("--mirror", a.mirrors, "An http:// or https:// mirror (dvt push --mirror) used as a web seed (repeatable)")
         ->allow_extra_args(false);
@@ -40,7 +50,7 @@ transport::PullOptions parse_swarm_args(const SwarmArgs& a) {
     o.dht = transport::dht_options(nullptr, a.bootstrap, a.dht);
     o.lsd = a.lsd;
     if (a.port_map) o.net.port_mapping = transport::PortMapping::on;
-    for (const auto& p : a.peers) o.peers.push_back(transport::parse_endpoint(p, "peer address", false));
+    o.peers = peer_endpoints(a.peers);
     for (const auto& t : a.trackers) o.trackers.push_back(transport::check_tracker_url(t));
     if (!a.upload_limit.empty()) o.upload_limit = transport::parse_rate(a.upload_limit, "--upload-limit");
     if (!a.download_limit.empty()) o.download_limit = transport::parse_rate(a.download_limit, "--download-limit");
@@ -96,7 +106,9 @@ nlohmann::json sources_json(const transport::FetchResult& f) {
             {"mirror", t.mirror},
             {"holepunched", t.holepunched},
             {"incoming", t.incoming},
-            {"port_mapped", f.port_mapped}};
+            {"port_mapped", f.port_mapped},
+            {"round_trip_ms", f.round_trip_ms},
+            {"request_queue_seconds", f.request_queue_seconds}};
 }
 
 }  // namespace

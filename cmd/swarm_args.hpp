@@ -24,6 +24,11 @@ struct SwarmArgs {
 
 void add_swarm_options(CLI::App* sub, SwarmArgs& a);
 
+// --peer IP:PORT (repeatable) with the command's own help text, and the values checked: each must be an address and a
+// port (a usage error names the bad one). Every command that takes peers uses these two.
+void add_peer_option(CLI::App* sub, std::vector<std::string>& peers, const std::string& help);
+std::vector<transport::Endpoint> peer_endpoints(const std::vector<std::string>& peers);
+
 // The options as PullOptions (peers, trackers, mirrors, --bootstrap/--dht, --lsd, limits, timeout, listen). Checks
 // the command line before anything else happens (usage errors come first, also outside a repository).
 transport::PullOptions parse_swarm_args(const SwarmArgs& a);

@@ -6,7 +6,7 @@ pkgs=(g++ cmake ninja-build pkg-config make
       libssl-dev libzstd-dev libgit2-dev libtorrent-rasterbar-dev libboost-dev libsqlitecpp-dev libsqlite3-dev
       libcli11-dev catch2 nlohmann-json3-dev
       python3 time util-linux procps coreutils git zstd
-      opentracker nginx curl iproute2 iptables nftables qbittorrent-nox
+      opentracker nginx curl iproute2 iptables nftables qbittorrent-nox tcpdump
       libfuse3-dev fuse3 libcpp-httplib-dev libcurl4-openssl-dev python3-fsspec python3-torch python3-pytest)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

@@ -1067,6 +1067,8 @@ FetchResult fetch(SwarmSession& session, core::Repository& repo, const Hash32& i
     res.bytes_uploaded = static_cast<std::uint64_t>(f.traffic.uploaded);
     res.paths = session.path_bytes();
     res.port_mapped = session.native().get_settings().get_bool(lt::settings_pack::enable_upnp);
+    res.round_trip_ms = session.round_trip_ms();
+    res.request_queue_seconds = session.request_queue_seconds();
     res.pieces_failed = static_cast<std::uint64_t>(f.traffic.pieces_failed);
     res.peers_banned.assign(f.traffic.banned.begin(), f.traffic.banned.end());
     res.packs_fetched = verified.size();

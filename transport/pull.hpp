@@ -94,6 +94,8 @@ struct FetchResult {
     double import_seconds = 0;           // moving the verified packs in and indexing them (under the write lock)
     std::vector<PathBytes> paths;        // payload bytes by peer and path (tcp, utp, mirror), as received
     bool port_mapped = false;            // the session asked the router for a port mapping (UPnP, NAT-PMP)
+    int round_trip_ms = 0;               // longest connect round trip of a connection we opened that sent payload
+    int request_queue_seconds = 1;       // libtorrent's request_queue_time as it followed that round trip
 };
 
 // True when the commit and every pack it names are present (a pack held in part: with every object the version needs):

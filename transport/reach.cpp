@@ -3,7 +3,9 @@
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_info.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -97,6 +99,13 @@ public:
     // The session's TCP listen port, once it listens (0 before): what an outgoing connection's extension handshake
     // names as "p" when libtorrent leaves it out (PathPeer::add_handshake).
     std::atomic<std::uint16_t> listen_port{0};
+    // The longest connect round trip (ms) of an outgoing connection that delivered payload (PathPeer::on_piece).
+    std::atomic<int> longest_rtt_ms{0};
+    void saw_round_trip(int ms) {
+        int cur = longest_rtt_ms.load(std::memory_order_relaxed);
+        while (ms > cur && !longest_rtt_ms.compare_exchange_weak(cur, ms, std::memory_order_relaxed)) {
+        }
+    }
 
     std::vector<PathBytes> snapshot() const {
         std::lock_guard lock(m_mutex);
@@ -146,14 +155,27 @@ public:
             h["p"] = port;
     }
 
+    // The connect of a connection we open (TCP handshake, uTP SYN/STATE) takes one round trip: libtorrent attaches
+    // the plugin just before it starts connecting. (peer_info::rtt, meant to hold the same, reads 0 in 2.0.8.)
+    void on_connected() override {
+        if (!m_pc.is_outgoing() || m_pc.type() != lt::connection_type::bittorrent) return;
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - m_created);
+        m_connect_ms = static_cast<int>(std::max<std::int64_t>(1, (us.count() + 500) / 1000));
+    }
+
     bool on_piece(lt::peer_request const& r, lt::span<char const>) override {
-        if (!m_entry) m_entry = m_ledger->entry(classify());
+        if (!m_entry) {
+            lt::peer_info pi;
+            m_pc.get_peer_info(pi);
+            m_entry = m_ledger->entry(classify(pi));
+            if (m_connect_ms > 0) m_ledger->saw_round_trip(m_connect_ms);
+        }
         m_entry->bytes.fetch_add(static_cast<std::uint64_t>(r.length), std::memory_order_relaxed);
         return false;  // not handled: libtorrent goes on as usual
     }
 
 private:
-    PathBytes classify() const {
+    PathBytes classify(const lt::peer_info& pi) const {
         PathBytes p;
         const auto& ep = m_pc.remote();
         if (m_pc.type() != lt::connection_type::bittorrent) {
@@ -162,8 +184,6 @@ private:
             p.found = "mirror";
             return p;
         }
-        lt::peer_info pi;
-        m_pc.get_peer_info(pi);
         p.peer = endpoint_string(ep);
         p.via = (pi.flags & lt::peer_info::utp_socket) ? "utp" : "tcp";
         p.found = found_by(pi.source);
@@ -174,6 +194,8 @@ private:
     lt::peer_connection_handle m_pc;
     std::shared_ptr<PathLedger> m_ledger;
     PathLedger::Entry* m_entry = nullptr;
+    std::chrono::steady_clock::time_point m_created = std::chrono::steady_clock::now();
+    int m_connect_ms = 0;  // the connect's duration (on_connected), 0 for incoming connections
 };
 
 class PathTorrent final : public lt::torrent_plugin {
@@ -209,5 +231,17 @@ std::shared_ptr<lt::plugin> make_path_counter(std::shared_ptr<PathLedger> ledger
 std::vector<PathBytes> path_snapshot(const PathLedger& ledger) { return ledger.snapshot(); }
 
 void set_listen_port(PathLedger& ledger, std::uint16_t port) { ledger.listen_port.store(port); }
+
+int longest_round_trip(const PathLedger& ledger) { return ledger.longest_rtt_ms.load(std::memory_order_relaxed); }
+
+int request_queue_seconds(int rtt_ms) {
+    // 30 round trips of data: how fast libtorrent's queue grows after its slow start depends on how many round trips
+    // it holds (docs/transport.md, "Socket buffers"); 1 s, dvt's setting for the LAN swarm, holds 30 up to 33 ms.
+    // At most 3 s (libtorrent's default, the value measured at 100 ms): longer queues mean more duplicate pieces
+    // from a seeder that several pullers ask at once.
+    if (rtt_ms <= 0) return 1;
+    long s = (static_cast<long>(rtt_ms) * 30 + 999) / 1000;
+    return static_cast<int>(std::clamp(s, 1L, 3L));
+}
 
 }  // namespace dvt::transport

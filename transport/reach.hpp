@@ -13,6 +13,9 @@
 //    every session has) relays rendezvous messages and punches over uTP when a connection to a peer learned by PEX
 //    fails. It is therefore on exactly when uTP is.
 //  - The ledger counts every payload block each connection delivers (a peer plugin's on_piece), by peer and transport.
+//  - The request queue follows the round trip: the plugin keeps the longest connect round trip of the session's
+//    outgoing connections that delivered payload, and the session sets libtorrent's request_queue_time from it
+//    (request_queue_seconds: 1 s up to 33 ms, 2 s up to 66 ms, 3 s beyond; always 1 s on loopback).
 //  - The same peer plugin names the session's listen port ("p") in the extension handshake of every connection it
 //    opens, which libtorrent 2.0.8 leaves out behind a NAT: without it no peer learns a NATed peer through PEX.
 #pragma once
@@ -48,6 +51,12 @@ class PathLedger;
 std::shared_ptr<PathLedger> make_path_ledger();
 std::shared_ptr<lt::plugin> make_path_counter(std::shared_ptr<PathLedger> ledger);
 std::vector<PathBytes> path_snapshot(const PathLedger& ledger);
+// The longest round trip (ms: the connect's duration, at least 1) of the session's outgoing connections that
+// delivered payload so far; 0 before the first.
+int longest_round_trip(const PathLedger& ledger);
+// Seconds of requests a puller keeps queued per peer (libtorrent's request_queue_time) for a longest round trip of
+// `rtt_ms`: at least 30 round trips' worth, between 1 and 3 s (docs/transport.md, "Socket buffers").
+int request_queue_seconds(int rtt_ms);
 // The session's listen port, which the plugin names as BEP 10's "p" on outgoing connections when libtorrent does not.
 void set_listen_port(PathLedger& ledger, std::uint16_t port);
 

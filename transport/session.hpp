@@ -77,6 +77,11 @@ public:
     // result as one line ("port 7000 mapped to 11.0.0.101:7000 by NAT-PMP (tcp)", or why it failed).
     bool set_reach(bool utp, bool port_mapping, std::function<void(const std::string&)> on_port_map = {});
 
+    // The longest connect round trip (ms) of the session's outgoing connections that delivered payload (0: none yet),
+    // and the request_queue_time poll() set from it (transport/reach.hpp: request_queue_seconds; 1 on loopback).
+    int round_trip_ms() const { return longest_round_trip(*m_paths); }
+    int request_queue_seconds() const { return m_queue_seconds; }
+
     // Payload bytes received so far in this session, by peer and path (transport/paths.hpp).
     std::vector<PathBytes> path_bytes() const { return path_snapshot(*m_paths); }
 
@@ -90,7 +95,8 @@ public:
     lt::torrent_handle add_torrent(lt::add_torrent_params atp);
 
     // The alert loop: waits up to `wait` for alerts, then hands every pending alert to `handler` (the pointers are
-    // valid only during the call). Returns the number of alerts handled.
+    // valid only during the call). Returns the number of alerts handled. First it sets request_queue_time from the
+    // longest round trip seen so far, when that changed it (not on loopback).
     std::size_t poll(std::chrono::milliseconds wait, const std::function<void(lt::alert*)>& handler);
 
     // The piece layer of a torrent's file as dvt's disk I/O hashed and wrote it in this session, if it hashed every
@@ -106,6 +112,7 @@ private:
     std::unique_ptr<lt::session> m_session;
     Endpoint m_listen;
     std::vector<Endpoint> m_dht_nodes;
+    int m_queue_seconds = 1;  // request_queue_time as last set (settings())
 };
 
 }  // namespace dvt::transport

@@ -372,16 +372,24 @@ checkout_each() {
 # port the kernel picks), waiting until its ready line is complete. Sets SERVE_PID and PEER (the IP:PORT it listens
 # on). Its stderr goes to OUTFILE.err. Tests that define their own start_serve override this one.
 start_serve() {
-    local repo=$1 out=$2 addr=${3:-127.0.0.2:0} i
+    local repo=$1 out=$2 addr=${3:-127.0.0.2:0}
     shift $(($# < 3 ? $# : 3))
     bg "$DVT" -C "$repo" --json serve --listen "$addr" "$@" >"$out" 2>"$out.err"
-    SERVE_PID=$BG_PID
+    serve_ready "$BG_PID" "$out" "$repo on $addr"
+}
+
+# serve_ready PID OUTFILE WHAT: wait until the `dvt --json serve` started in the background as PID has printed its
+# ready line to OUTFILE (its stderr in OUTFILE.err); fail naming WHAT if it exits first or takes over 10 s. Sets
+# SERVE_PID and PEER (the IP:PORT it listens on).
+serve_ready() {
+    local pid=$1 out=$2 what=$3 i
+    SERVE_PID=$pid
     for i in $(seq 1 200); do
         [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] && break
-        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve ($repo on $addr) exited at start"; }
+        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve ($what) exited at start"; }
         sleep 0.05
     done
-    [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] || fail "dvt serve ($repo on $addr) printed nothing within 10 s"
+    [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] || fail "dvt serve ($what) printed nothing within 10 s"
     PEER=$(json_get 'j["listen"]' "$out")
 }
 

@@ -46,6 +46,8 @@ expect_exit 0 "$DVT" -C "$T/b2" config net.utp false
 expect_exit 0 nb b "$DVT" -C "$T/b2" --json pull "$ID" --peer 11.0.0.101:7000 --timeout 60
 cp "$OUT" "$T/pull-b2.json"
 assert_json 'j["sources"]["tcp"] == j["bytes_downloaded"] > 0 and j["sources"]["utp"] == 0' "$T/pull-b2.json"
+# no delay in this testbed: a round trip of a millisecond or two (counted as at least 1), so the queue stays at 1 s
+assert_json '0 < j["sources"]["round_trip_ms"] < 30 and j["sources"]["request_queue_seconds"] == 1' "$T/pull-b2.json"
 expect_exit 0 "$DVT" -C "$T/b2" checkout "$ID"
 assert_same_tree "$T/want.digest" "$T/b2" "pull over TCP"
 

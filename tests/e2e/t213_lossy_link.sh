@@ -8,7 +8,9 @@
 #  * the forwarder really dropped packets (its counters), so both transports recovered from loss;
 #  * socket buffers (docs/transport.md, "Socket buffers"): the seeder's UDP socket (uTP) has the session's fixed
 #    1 MiB receive buffer (the kernel doubles it), while the puller's TCP connections keep the kernel's receive
-#    autotuning (a fixed SO_RCVBUF would show as exactly twice the value asked for, whatever the connection needs).
+#    autotuning (a fixed SO_RCVBUF would show as exactly twice the value asked for, whatever the connection needs);
+#  * the request queue follows the round trip (docs/transport.md, "Socket buffers"): both pulls measured the 50 ms
+#    round trip (more when a SYN was lost) and queued 2 s of requests or more, by request_queue_seconds' rule.
 # Times are printed for information; the assertions are about bytes, not speed (bench/wan.sh measures speed).
 NETNS=1
 source "${DVT_TEST_LIB:-$(dirname "$0")/lib.sh}"
@@ -30,6 +32,10 @@ expect_exit 0 nb b "$DVT" --json clone "$ID" "$T/b1" --peer 11.0.0.10:7000 --tim
 cp "$OUT" "$T/utp.json"
 assert_same_tree "$T/want.digest" "$T/b1" "clone over uTP through the lossy link"
 assert_json 'j["sources"]["utp"] == j["bytes_downloaded"] > 0' "$T/utp.json"
+# 30 round trips of requests, between 1 and 3 s (transport/reach.cpp, request_queue_seconds)
+queue_rule='(j["sources"]["round_trip_ms"] >= 45 and j["sources"]["request_queue_seconds"] >= 2 and
+    j["sources"]["request_queue_seconds"] == min(3, (j["sources"]["round_trip_ms"] * 30 + 999) // 1000))'
+assert_json "$queue_rule" "$T/utp.json"
 echo "  uTP: $(json_get 'j["bytes_downloaded"]' "$T/utp.json") B in $(json_get 'j["seconds"]' "$T/utp.json") s" >&2
 
 expect_exit 0 nb b "$DVT" init "$T/b2"
@@ -49,6 +55,9 @@ wait_bg "$pull"
 assert_no_grep "^rb2097152$" "$T/tcp-rb.txt" "a TCP connection had a fixed 1 MiB receive buffer (no autotuning)"
 echo "  TCP receive buffers seen: $(sort -u "$T/tcp-rb.txt" | tr -d rb | sort -n | tr '\n' ' ')" >&2
 assert_json 'j["sources"]["tcp"] == j["bytes_downloaded"] > 0' "$T/tcp.json"
+assert_json "$queue_rule" "$T/tcp.json"
+echo "  round trips: uTP $(json_get 'j["sources"]["round_trip_ms"]' "$T/utp.json") ms," \
+    "TCP $(json_get 'j["sources"]["round_trip_ms"]' "$T/tcp.json") ms" >&2
 expect_exit 0 "$DVT" -C "$T/b2" checkout "$ID"
 assert_same_tree "$T/want.digest" "$T/b2" "pull over TCP through the lossy link"
 echo "  TCP: $(json_get 'j["bytes_downloaded"]' "$T/tcp.json") B in $(json_get 'j["seconds"]' "$T/tcp.json") s" >&2

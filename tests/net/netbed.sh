@@ -147,10 +147,10 @@ nb_host() {
     [ -z "$down" ] || _nb_cap pub "$peer" "$down"
 }
 
-# nb_home NAME N [--upnp] [--firewall] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN 11.0.0.(100+N),
-# LAN 192.168.N.1) and host NAME (192.168.N.2, default route via the router). Sets NB_WAN[NAME] (the router's public
-# address) and, with delay or loss, NB_DELAY_PID[NAME] (the forwarder; on SIGTERM it writes its counters to
-# $T/netbed/NAME-gw/netdelay.log).
+# nb_home NAME N [--upnp] [--firewall|--reject] [--up RATE] [--down RATE] [--delay-ms D] [--loss P]: router NAME-gw (WAN
+# 11.0.0.(100+N), LAN 192.168.N.1) and host NAME (192.168.N.2, default route via the router). Sets NB_WAN[NAME] (the
+# router's public address) and, with delay or loss, NB_DELAY_PID[NAME] (the forwarder; on SIGTERM it writes its counters
+# to $T/netbed/NAME-gw/netdelay.log).
 declare -A NB_WAN=() NB_DELAY_PID=()
 nb_home() {
     local name=$1 n=$2 upnp=0 up="" down="" delay="" loss=0 firewall=0 gw="$1-gw" wan lan
@@ -163,6 +163,7 @@ nb_home() {
             --delay-ms) delay=$2; shift 2 ;;
             --loss) loss=$2; shift 2 ;;
             --firewall) firewall=1; shift ;;
+            --reject) firewall=2; shift ;;
             *) fail "nb_home: unknown option $1" ;;
         esac
     done
@@ -190,7 +191,13 @@ nb_home() {
     # a connection the router knows. A dropped packet's connection-tracking entry is never confirmed, so an
     # unsolicited packet leaves no entry behind (without the rule the router answers it, e.g. ICMP port unreachable,
     # and its entry then holds that address pair for 30 s: see docs/transport.md, "BEP 55 hole punching").
-    [ "$firewall" = 0 ] || nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j DROP
+    # --reject: the same packets refused instead of dropped (TCP reset, ICMP port unreachable), as OpenWrt's default
+    # WAN zone does: a connection attempt fails at once instead of timing out, and still leaves no entry behind.
+    [ "$firewall" != 1 ] || nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j DROP
+    if [ "$firewall" = 2 ]; then
+        nb "$gw" iptables -w -A INPUT -i wan -p tcp -m conntrack --ctstate NEW,INVALID -j REJECT --reject-with tcp-reset
+        nb "$gw" iptables -w -A INPUT -i wan -m conntrack --ctstate NEW,INVALID -j REJECT
+    fi
     [ -z "$up" ] || _nb_cap "$gw" wan "$up"
     [ -z "$down" ] || _nb_cap "$gw" lan "$down"
     if [ -n "$delay" ] || [ "$loss" != 0 ]; then
@@ -267,17 +274,10 @@ nb_upnp_maps() {
 # nb_serve NS REPO OUTFILE IP:PORT [serve options...]: `dvt --json serve` in namespace NS in the background, waiting
 # for its ready line (lib.sh's start_serve, in a namespace). Sets SERVE_PID and PEER.
 nb_serve() {
-    local ns=$1 repo=$2 out=$3 addr=$4 i
+    local ns=$1 repo=$2 out=$3 addr=$4
     shift 4
     nb_bg "$ns" "$DVT" -C "$repo" --json serve --listen "$addr" "$@" >"$out" 2>"$out.err"
-    SERVE_PID=$BG_PID
-    for i in $(seq 1 200); do
-        [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] && break
-        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt serve ($repo on $addr in $ns) exited at start"; }
-        sleep 0.05
-    done
-    [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ] || fail "dvt serve ($repo on $addr in $ns) printed nothing within 10 s"
-    PEER=$(json_get 'j["listen"]' "$out")
+    serve_ready "$BG_PID" "$out" "$repo on $addr in $ns"
 }
 
 # nb_wait_grep SECONDS REGEX FILE: wait until FILE matches REGEX; fail after SECONDS.

@@ -92,3 +92,19 @@ TEST_CASE("path totals add bytes by transport, mirror, hole punch and direction"
     CHECK(t.holepunched == 30);
     CHECK(t.incoming == 5);
 }
+
+TEST_CASE("the request queue holds at least 30 round trips, between 1 and 3 s", "[reach]") {
+    CHECK(transport::request_queue_seconds(0) == 1);  // no round trip measured yet (or only incoming connections)
+    CHECK(transport::request_queue_seconds(1) == 1);  // LAN
+    CHECK(transport::request_queue_seconds(33) == 1);
+    CHECK(transport::request_queue_seconds(34) == 2);
+    CHECK(transport::request_queue_seconds(50) == 2);
+    CHECK(transport::request_queue_seconds(66) == 2);
+    CHECK(transport::request_queue_seconds(67) == 3);
+    CHECK(transport::request_queue_seconds(100) == 3);
+    CHECK(transport::request_queue_seconds(2000) == 3);
+    CHECK(transport::request_queue_seconds(-5) == 1);
+    // every session starts at 1 s (SwarmSession::settings); poll() raises it once a distant peer delivered
+    auto s = transport::SwarmSession::settings(ep("192.168.1.2:7000"));
+    CHECK(s.get_int(lt::settings_pack::request_queue_time) == 1);
+}
