@@ -60,7 +60,7 @@ ID=$(cat "$SRC.id")
 rm -rf "$RUN"
 mkdir -p "$RUN" "$MNT"
 (cd "$SRC" && find . -path ./.dvt -prune -o -type f ! -name .done -print | sed 's|^\./||' | sort) >"$RUN/files"
-VERSION_BYTES=$(cd "$SRC" && tr '\n' '\0' <"$RUN/files" | xargs -0 stat -c %s | awk '{s+=$1} END{print s}')
+VERSION_BYTES=$(cd "$SRC" && tr '\n' '\0' <"$RUN/files" | xargs -0 stat -c %s | awk '{s+=$1} END{printf "%.0f\n", s}')
 grep '^images/' "$RUN/files" >"$RUN/images"
 python3 - "$RUN/images" "$SAMPLE_SEED" >"$RUN/sample" <<'PY'
 import random, sys
