@@ -163,19 +163,26 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorB
         if (!pe) return std::nullopt;
         LocatorDir d = *pe;
         if (!renumber(d)) return std::nullopt;
-        std::set<Hash32> now_ids, was_ids;
-        for (const auto& e : t.entries)
-            if (e.kind == EntryKind::file || e.kind == EntryKind::executable) now_ids.insert(e.id);
-        for (const auto& e : before.entries)
-            if (e.kind == EntryKind::file || e.kind == EntryKind::executable) was_ids.insert(e.id);
+        // the file ids of each side, sorted (sets of a thousand cost more than the rest of a patch)
+        auto file_ids = [](const Tree& tree) {
+            std::vector<Hash32> ids;
+            ids.reserve(tree.entries.size());
+            for (const auto& e : tree.entries)
+                if (e.kind == EntryKind::file || e.kind == EntryKind::executable) ids.push_back(e.id);
+            std::sort(ids.begin(), ids.end());
+            ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+            return ids;
+        };
+        const std::vector<Hash32> now_ids = file_ids(t), was_ids = file_ids(before);
         std::vector<Rec> gone, added;
         std::set<Hash32> gone_seen, added_seen;
         if (auto loc = snap.locate(before_id)) rec_of(*loc, gone);
         if (auto loc = snap.locate(tree_id)) rec_of(*loc, added);
         for (const auto& id : was_ids)
-            if (!now_ids.count(id) && !file_recs(id, gone_seen, gone)) return std::nullopt;
+            if (!std::binary_search(now_ids.begin(), now_ids.end(), id) && !file_recs(id, gone_seen, gone))
+                return std::nullopt;
         for (const auto& id : now_ids)
-            if (!was_ids.count(id)) file_recs(id, added_seen, added);
+            if (!std::binary_search(was_ids.begin(), was_ids.end(), id)) file_recs(id, added_seen, added);
         // the parent's extents as ranges, sorted (they are: the renumbering keeps the order), minus the gone records
         std::vector<Rec> ranges;
         for (const auto& x : d.extents) ranges.push_back(Rec{x.type, x.pack, x.offset, x.offset + x.length});
