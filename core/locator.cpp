@@ -53,16 +53,22 @@ std::uint64_t dir_bytes(const LocatorDir& d) { return 6 + d.path.size() + 21 * d
 std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorBuild how, LocatorStats* stats) {
     LocatorStats counts;
     auto& store = repo.store();
-    std::map<std::int64_t, std::uint32_t> pack_index;  // index row -> position in c.packs
-    std::map<Hash32, std::uint32_t> complete;          // pack id -> position in c.packs, for those complete here
-    for (std::uint32_t i = 0; i < c.packs.size(); ++i)
-        if (auto info = store.pack_by_id(c.packs[i].id); info && !info->partial) {
-            pack_index.emplace(info->num, i);
-            complete.emplace(c.packs[i].id, i);
+    std::map<std::int64_t, std::uint32_t> pack_index;  // index row -> position in c.packs (complete packs)
+    std::map<std::int64_t, std::uint32_t> any_index;   // ... also of packs only partly here
+    std::map<Hash32, std::uint32_t> named;             // pack id -> position in c.packs
+    for (std::uint32_t i = 0; i < c.packs.size(); ++i) {
+        named.emplace(c.packs[i].id, i);
+        if (auto info = store.pack_by_id(c.packs[i].id)) {
+            any_index.emplace(info->num, i);
+            if (!info->partial) pack_index.emplace(info->num, i);
         }
-    auto rec_of = [&](const Location& loc, std::vector<Rec>& out) {
-        auto it = pack_index.find(loc.pack_num);
-        if (it == pack_index.end()) return false;  // a pack the commit does not name: left to the pack indexes
+    }
+    // `partial`: a record in a pack only partly here counts too (what a patch takes out of a parent's entry, which
+    // may have been written where the pack was complete)
+    auto rec_of = [&](const Location& loc, std::vector<Rec>& out, bool partial = false) {
+        const auto& index = partial ? any_index : pack_index;
+        auto it = index.find(loc.pack_num);
+        if (it == index.end()) return false;  // a pack the commit does not name: left to the pack indexes
         out.push_back(Rec{loc.entry.type, it->second, loc.entry.offset,
                           loc.entry.offset + kRecordHeaderSize + loc.entry.stored_len});
         return true;
@@ -73,11 +79,11 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorB
     Bytes raw;
     // The records of file `id` (its file object, its chunks and every record of their delta chains) that lie in the
     // commit's packs, skipping ids in `seen` (the directory's objects so far). False if its file object is not here.
-    auto file_recs = [&](const Hash32& id, std::set<Hash32>& seen, std::vector<Rec>& recs) {
+    auto file_recs = [&](const Hash32& id, std::set<Hash32>& seen, std::vector<Rec>& recs, bool partial = false) {
         if (!seen.insert(id).second) return true;
         auto floc = snap.locate(id);
         if (!floc) return false;
-        rec_of(*floc, recs);
+        rec_of(*floc, recs, partial);
         store.read_at(*floc, raw);  // verified against id
         FileObject fo;
         try {
@@ -88,9 +94,9 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorB
         for (const auto& ch : fo.chunks) {
             if (!seen.insert(ch.id).second) continue;
             auto cloc = snap.locate(ch.id);
-            if (!cloc || !rec_of(*cloc, recs) || !is_delta(cloc->entry.compression)) continue;
+            if (!cloc || !rec_of(*cloc, recs, partial) || !is_delta(cloc->entry.compression)) continue;
             for (const auto& b : store.delta_chain(*cloc))
-                if (seen.insert(b.entry.id).second) rec_of(b, recs);
+                if (seen.insert(b.entry.id).second) rec_of(b, recs, partial);
         }
         return true;
     };
@@ -98,8 +104,9 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorB
     std::uint64_t bytes = 12;
     // The first parent's locator (LocatorBuild::incremental): a directory whose tree is unchanged keeps its entries
     // and those below it, a changed one is its entry patched (patch() below), when every pack they name is named here
-    // too and complete, so that a commit costs per changed file, not per file of the directories it changed. A hint:
-    // anything amiss and the directory is built afresh.
+    // too (its records are where they were, also in a pack only partly here, as after a pull of some paths), so that
+    // a commit costs per changed file, not per file of the directories it changed. A hint: anything amiss and the
+    // directory is built afresh.
     std::optional<Locator> prev;
     std::optional<Commit> parent;
     std::vector<std::optional<std::uint32_t>> prev_pos;  // the parent locator's pack index -> our position
@@ -108,14 +115,14 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorB
             if (parent && parent->locator && store.has(parent->locator->id)) {
                 prev = Locator::decode(store.read(parent->locator->id), parent->packs);
                 for (const auto& pid : prev->packs) {
-                    auto it = complete.find(pid);
-                    prev_pos.push_back(it == complete.end() ? std::nullopt : std::optional<std::uint32_t>(it->second));
+                    auto it = named.find(pid);
+                    prev_pos.push_back(it == named.end() ? std::nullopt : std::optional<std::uint32_t>(it->second));
                 }
             }
         } catch (const Error&) {
             prev.reset();
         }
-    // an entry of the parent's with its packs renumbered to ours; false if one is not named here (or not complete)
+    // an entry of the parent's with its packs renumbered to ours; false if one is not named here
     auto renumber = [&](LocatorDir& d) {
         d.delta_ids.clear();  // a version-1 parent's: version 2 lists none
         for (auto& x : d.extents) {
@@ -176,11 +183,15 @@ std::optional<Locator> build_locator(Repository& repo, const Commit& c, LocatorB
         const std::vector<Hash32> now_ids = file_ids(t), was_ids = file_ids(before);
         std::vector<Rec> gone, added;
         std::set<Hash32> gone_seen, added_seen;
-        if (auto loc = snap.locate(before_id)) rec_of(*loc, gone);
+        if (auto loc = snap.locate(before_id)) rec_of(*loc, gone, true);
         if (auto loc = snap.locate(tree_id)) rec_of(*loc, added);
-        for (const auto& id : was_ids)
-            if (!std::binary_search(now_ids.begin(), now_ids.end(), id) && !file_recs(id, gone_seen, gone))
-                return std::nullopt;
+        try {  // what went is of the parent version: not all of it need be here (then the directory is built)
+            for (const auto& id : was_ids)
+                if (!std::binary_search(now_ids.begin(), now_ids.end(), id) && !file_recs(id, gone_seen, gone, true))
+                    return std::nullopt;
+        } catch (const Error&) {
+            return std::nullopt;
+        }
         for (const auto& id : now_ids)
             if (!std::binary_search(was_ids.begin(), was_ids.end(), id)) file_recs(id, added_seen, added);
         // the parent's extents as ranges, sorted (they are: the renumbering keeps the order), minus the gone records
