@@ -163,8 +163,6 @@ void remove_tree_at(int pfd, const std::string& name, const std::string& rel) {
 }
 
 struct WriteJob {
-    std::string path;
-    const FlatEntry* entry;
     int dirfd;
     std::size_t job = 0;  // index into the checkout's jobs
 };
@@ -224,13 +222,14 @@ void parallel_for(std::size_t n, F&& f) {
 
 // One path the checkout writes, with everything planned for it.
 struct Job {
-    std::string path;
+    const std::string* key = nullptr;  // the path: the target tree's key (not a copy: one per file of the version)
     const FlatEntry* entry;
     std::uint64_t size = 0;           // bytes (files)
     std::vector<Location> chunks;     // where each chunk is, checked present and of the length the file names
     bool replaces = false;            // something stands at the path or in the way of its directory (stage C)
     int dirfd = -1;
     bool written = false;             // stage A: created (rolled back on failure)
+    const std::string& path() const { return *key; }
 };
 
 // Reads the file object of every file job and locates its chunks: the file object must decode (verified against its
@@ -240,7 +239,7 @@ void plan_contents(const ObjectStore& store, std::vector<Job>& jobs) {
         auto& j = jobs[i];
         if (j.entry->kind == EntryKind::symlink) return;
         // the file object as its entry says, each chunk present and as long as its manifest says
-        auto [f, locs] = read_file_checked(store, j.entry->id, j.entry->size, j.path);
+        auto [f, locs] = read_file_checked(store, j.entry->id, j.entry->size, j.path());
         j.size = f.size;
         j.chunks = std::move(locs);
     });
@@ -249,20 +248,20 @@ void plan_contents(const ObjectStore& store, std::vector<Job>& jobs) {
 // Writes job `i` to a temp name in its directory and renames it into place (over what is there only if `replace`).
 // Returns its stat row (path empty for a symlink).
 StatRow write_job(const ObjectStore& store, const Job& j, std::size_t i, bool replace, std::atomic<std::uint64_t>& bytes) {
-    std::string name = base_of(j.path);
+    std::string name = base_of(j.path());
     std::string tmp = ".dvt-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(i);
     try {
         if (j.entry->kind == EntryKind::symlink) {
             ::unlinkat(j.dirfd, tmp.c_str(), 0);
             if (::symlinkat(j.entry->target.c_str(), j.dirfd, tmp.c_str()) != 0)
-                throw_errno("cannot create symlink " + j.path);
+                throw_errno("cannot create symlink " + j.path());
         } else {
             mode_t mode = j.entry->kind == EntryKind::executable ? 0777 : 0666;
             int fd = ::openat(j.dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-            if (fd < 0) throw_errno("cannot create " + j.path);
+            if (fd < 0) throw_errno("cannot create " + j.path());
             util::Fd g(fd);
             // verified chunks are gathered into 1 MiB writes (large files bypass the page cache)
-            util::FileWriter w(fd, j.size, j.path);
+            util::FileWriter w(fd, j.size, j.path());
             store.read_many(j.chunks, [&](std::size_t, const Bytes& data) { w.append(data.data(), data.size()); });
             w.finish();
             bytes += j.size;
@@ -283,14 +282,14 @@ StatRow write_job(const ObjectStore& store, const Job& j, std::size_t i, bool re
         int e = errno;
         ::unlinkat(j.dirfd, tmp.c_str(), 0);
         if (e == EEXIST)
-            throw Error(ErrorKind::conflict, "'" + j.path + "' appeared while the checkout was writing it");
+            throw Error(ErrorKind::conflict, "'" + j.path() + "' appeared while the checkout was writing it");
         errno = e;
-        throw_errno("cannot rename into " + j.path);
+        throw_errno("cannot rename into " + j.path());
     }
     StatRow row;
     struct stat st;
     if (::fstatat(j.dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
-        row = StatRow{j.path, static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
+        row = StatRow{j.path(), static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
                       st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec, st.st_ino, st.st_mode, j.entry->id};
     return row;
 }
@@ -348,10 +347,13 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     FlatTree target = flatten_paths(repo.store(), target_commit, limits);
     auto head = repo.refs().head();
     head_before = head;
-    FlatTree head_tree;
     std::optional<Commit> head_commit;
     if (head.commit) head_commit = load_commit(repo, *head.commit);
-    if (head_commit) head_tree = flatten_paths(repo.store(), *head_commit, limits);
+    // checking out HEAD's own commit (checkout -f HEAD, paths at HEAD): one flattened tree serves as both
+    const bool head_is_target = head.commit && *head.commit == res.commit;
+    FlatTree head_own;
+    if (head_commit && !head_is_target) head_own = flatten_paths(repo.store(), *head_commit, limits);
+    const FlatTree& head_tree = head_is_target ? target : head_own;
     // the work tree is compared with each version as that version was cut (its chunker)
     const ChunkerParams target_chunker = repo.chunker_of(target_commit);
     const ChunkerParams head_chunker = head_commit ? repo.chunker_of(*head_commit) : target_chunker;
@@ -397,7 +399,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         for (std::string a = parent_of(p); !a.empty(); a = parent_of(a))
             if (work.count(a) && !head_tree.count(a)) conflicts.push_back(a);
         Job j;
-        j.path = p;
+        j.key = &p;
         j.entry = &t;
         jobs.push_back(std::move(j));
     }
@@ -423,25 +425,25 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         return dir_state[d] = s;
     };
     for (auto& j : jobs) {
-        DirState parent = state_of(parent_of(j.path));
+        DirState parent = state_of(parent_of(j.path()));
         if (parent == DirState::blocked) {
             j.replaces = true;
             continue;
         }
         if (parent == DirState::absent) continue;
         struct stat st;
-        if (::fstatat(root_fd.get(), j.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno != ENOENT && errno != ENOTDIR) throw_errno("cannot inspect " + j.path);
+        if (::fstatat(root_fd.get(), j.path().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT && errno != ENOTDIR) throw_errno("cannot inspect " + j.path());
             continue;
         }
         j.replaces = true;
         if (S_ISDIR(st.st_mode)) {  // a directory where the tree has a file: it may only hold files that go away
             std::vector<std::string> below;
-            int pfd = ::openat(root_fd.get(), parent_of(j.path).empty() ? "." : parent_of(j.path).c_str(),
+            int pfd = ::openat(root_fd.get(), parent_of(j.path()).empty() ? "." : parent_of(j.path()).c_str(),
                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (pfd < 0) throw_errno("cannot open " + parent_of(j.path));
+            if (pfd < 0) throw_errno("cannot open " + parent_of(j.path()));
             util::Fd g(pfd);
-            list_files_below(pfd, base_of(j.path), j.path, below);
+            list_files_below(pfd, base_of(j.path()), j.path(), below);
             for (const auto& b : below)
                 if (!delete_set.count(b)) conflicts.push_back(b);
         }
@@ -459,7 +461,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
 
     if (changes) {
         for (const auto& p : deletes) *changes += "D " + p + "\n";
-        for (const auto& j : jobs) *changes += (work.count(j.path) ? "M " : "A ") + j.path + "\n";
+        for (const auto& j : jobs) *changes += (work.count(j.path()) ? "M " : "A ") + j.path() + "\n";
     }
 
     // ---- A: the files whose place is free ----
@@ -482,14 +484,14 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
             std::vector<WriteJob> order;
             for (; k < which.size(); ++k) {
                 auto i = which[k];
-                std::string d = parent_of(jobs[i].path);
+                std::string d = parent_of(jobs[i].path());
                 auto h = held.find(d);
                 if (h == held.end()) {
                     if (held.size() >= DirCache::kMaxOpen) break;
                     h = held.emplace(d, dirs.open(d, true)).first;
                 }
                 jobs[i].dirfd = h->second->get();
-                order.push_back(WriteJob{jobs[i].path, nullptr, jobs[i].dirfd, i});
+                order.push_back(WriteJob{jobs[i].dirfd, i});
             }
             interleave_directories(order);
             parallel_for(order.size(), [&](std::size_t n) {
@@ -514,7 +516,7 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
         for (const auto& j : jobs) {
             if (!j.written) continue;
             try {
-                if (auto d = dirs.open(parent_of(j.path), false)) ::unlinkat(d->get(), base_of(j.path).c_str(), 0);
+                if (auto d = dirs.open(parent_of(j.path()), false)) ::unlinkat(d->get(), base_of(j.path()).c_str(), 0);
             } catch (...) {  // what cannot be reached is left
             }
         }
@@ -542,16 +544,16 @@ CheckoutResult checkout_locked(Repository& repo, const std::string& rev, const C
     }
     for (auto i : replacing) {
         auto& j = jobs[i];
-        auto dir = dirs.open(parent_of(j.path), true);
+        auto dir = dirs.open(parent_of(j.path()), true);
         int dfd = dir->get();
         struct stat st;
-        if (::fstatat(dfd, base_of(j.path).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-            if (::unlinkat(dfd, base_of(j.path).c_str(), AT_REMOVEDIR) != 0) {
+        if (::fstatat(dfd, base_of(j.path()).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            if (::unlinkat(dfd, base_of(j.path()).c_str(), AT_REMOVEDIR) != 0) {
                 if (!opts.force)
-                    throw Error(ErrorKind::conflict, "directory '" + j.path + "' is in the way of a file (use --force)");
-                remove_tree_at(dfd, base_of(j.path), j.path);
+                    throw Error(ErrorKind::conflict, "directory '" + j.path() + "' is in the way of a file (use --force)");
+                remove_tree_at(dfd, base_of(j.path()), j.path());
             }
-            dirs.forget(j.path);
+            dirs.forget(j.path());
         }
     }
     write_batched(replacing, true);

@@ -2,6 +2,7 @@
 // objects and chunks lie in the packs the commit names, so that a partial pull fetches only what is on its paths.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 
 #include "core/repository.hpp"
@@ -21,7 +22,22 @@ void add_locator(Repository& repo, objects::Commit& c);
 // value is a usage error).
 bool will_write_locator(Repository& repo, const objects::Commit& c);
 
+// incremental: from the first parent's locator where it can (a directory whose tree did not change keeps its entry,
+// a changed one has the records of the files that went taken out of it and those of the new files put in: the cost
+// is per changed file, not per file of each changed directory); from_scratch: every object of the version located
+// (what incremental must equal but for the one case core/locator.cpp's patch() names).
+enum class LocatorBuild { incremental, from_scratch };
+
+// How build_locator made each directory's entry.
+struct LocatorStats {
+    std::size_t kept = 0;     // the parent's, unchanged (a directory whose tree did not change, and those below it)
+    std::size_t patched = 0;  // the parent's with the changed files' records taken out and put in
+    std::size_t built = 0;    // every object of the directory located
+};
+
 // The locator of `c` built in memory (no pack written): add_locator's first half, for tests.
-std::optional<objects::Locator> build_locator(Repository& repo, const objects::Commit& c);
+std::optional<objects::Locator> build_locator(Repository& repo, const objects::Commit& c,
+                                              LocatorBuild how = LocatorBuild::incremental,
+                                              LocatorStats* stats = nullptr);
 
 }  // namespace dvt::core

@@ -2,6 +2,9 @@
 // decoder enforces on hostile bytes, the commit header naming it, and what `dvt commit` writes.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <functional>
+
 #include "core/locator.hpp"
 #include "core/tree.hpp"
 #include "core_fixture.hpp"
@@ -288,4 +291,98 @@ TEST_CASE("dvt commit writes a locator that leads to every record of each direct
     r.repo->config().set("pack.locator", "0");
     r.write("d3/new", std::string(2001, 'n'));
     CHECK_FALSE(r.commit_result("three").commit.locator);
+}
+
+namespace {
+
+// A key-sorted table of `n` rows; version `v` changed every 40th row, so a commit stores its chunks as delta records
+// against the previous version's.
+std::string table(int n, int v, int salt) {
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+        s += std::to_string(i) + ",salt-" + std::to_string(salt) + ",value-" + std::to_string((i * 7919 + salt) % 10007);
+        if (i % 40 == v % 40) s += ",changed-in-" + std::to_string(v);
+        s += ",a constant text repeated on every row of the table\n";
+    }
+    return s;
+}
+
+// The locator `c` names, decoded.
+Locator stored_locator(test::CoreRepo& r, const Commit& c) {
+    REQUIRE(c.locator);
+    return Locator::decode(r.repo->store().read(c.locator->id), c.packs);
+}
+
+}  // namespace
+
+TEST_CASE("a commit's locator built from its parent's equals one built from scratch", "[locator][core]") {
+    test::CoreRepo r("locator-incremental");
+    r.repo->config().set("pack.locator", "1");
+    r.repo->config().set("pack.size", "1048576");  // small packs: one commit below allows few and re-packs
+    r.repo->config().set("pack.extra-packs", "32");
+    r.repo->save_config();
+    auto small = [](int d, int f, int v) {
+        return std::string(1500 + 37 * f + d, static_cast<char>('a' + (f + v) % 26)) + std::to_string(v);
+    };
+    for (int d = 0; d < 4; ++d)
+        for (int f = 0; f < 12; ++f) r.write("d" + std::to_string(d) + "/f" + std::to_string(f), small(d, f, 0));
+    for (int t = 0; t < 6; ++t) r.write("tables/t" + std::to_string(t) + ".csv", table(4000, 0, t));
+    r.write("d1/sub/deep", test::pseudo_random(200000, 7));  // several chunks
+    r.write("top", "top file");
+    std::size_t patched = 0, kept = 0, repacks = 0, after_repack = 0;
+    int tv = 0;
+    // each step changes the work tree, commits, and compares the locator the commit wrote with one built afresh
+    std::vector<std::function<void(int)>> steps{
+        [&](int v) { r.write("d0/f3", small(0, 3, v)); },                            // a file changed
+        [&](int v) { r.write("d2/new" + std::to_string(v), small(2, 40 + v, v)); },  // a file added
+        [&](int) { r.remove("d1/f5"); },                                             // a file deleted
+        [&](int) {                                                                   // renamed within its directory
+            std::filesystem::rename(r.root() / "d3/f1", r.root() / "d3/renamed1");
+        },
+        [&](int) { std::filesystem::rename(r.root() / "d2", r.root() / "d2moved"); },  // a directory renamed
+        [&](int) { r.remove("d1/sub"); },                                              // a directory deleted
+        [&](int) {  // a copy of a file beside it (the same file object twice), then a new directory
+            r.write("d0/copy", r.read("d0/f7"));
+            r.write("d4/x/y", small(4, 1, 1));
+        },
+        [&](int) { r.remove("d0/copy"); },  // one of the two copies goes: the other keeps the records
+        [&](int) {                          // a file moved to another directory
+            std::filesystem::rename(r.root() / "d0/f8", r.root() / "d3/f8");
+        },
+    };
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t s = 0; s < steps.size(); ++s) {
+            int v = round * 100 + static_cast<int>(s) + 1;
+            if (round > 0 && (s == 2 || s == 3 || s == 4 || s == 5 || s == 8)) {
+                // the paths those steps moved or removed are gone: change other files instead
+                r.write("d3/f" + std::to_string(s), small(3, static_cast<int>(s), v));
+            } else {
+                steps[s](v);
+            }
+            // one commit in the middle is allowed few packs: it re-packs (the entries in dissolved packs are built)
+            r.repo->config().set("pack.extra-packs", round == 1 && s == 0 ? "1" : "32");
+            r.repo->save_config();
+            ++tv;  // two tables change in every commit (delta records against the last version)
+            for (int t : {tv % 6, (tv * 5 + 1) % 6}) r.write("tables/t" + std::to_string(t) + ".csv", table(4000, tv, t));
+            auto res = r.commit_result("v" + std::to_string(v));
+            INFO("step " << s << " round " << round);
+            repacks += res.repack.dissolved > 0;
+            core::LocatorStats st;
+            auto fresh = core::build_locator(*r.repo, res.commit, core::LocatorBuild::from_scratch);
+            auto again = core::build_locator(*r.repo, res.commit, core::LocatorBuild::incremental, &st);
+            REQUIRE(fresh);
+            REQUIRE(again);
+            Locator written = stored_locator(r, res.commit);
+            CHECK(written.packs == fresh->packs);
+            CHECK(written.dirs == fresh->dirs);
+            CHECK(written.encode() == fresh->encode());
+            CHECK(again->encode() == fresh->encode());
+            patched += st.patched;
+            kept += st.kept;
+            if (repacks > 0) ++after_repack;
+        }
+    CHECK(patched >= 20);  // the root and the changed directories were patched, not built
+    CHECK(kept >= 20);
+    CHECK(repacks > 0);
+    CHECK(after_repack >= 2);
 }
