@@ -54,14 +54,20 @@ SealedPack make_pack(const fs::path& dvt, std::vector<Bytes>& chunks) {
     return s;
 }
 
-}  // namespace
-
-TEST_CASE("a partial pack serves only the objects the caller verified, and becomes complete in place", "[partial]") {
+// A store in a temporary directory, and one pack of make_pack's chunks sealed into its partial/ (not registered).
+struct PartialPack {
     Dir d;
-    IndexDb db(d.path / "index.db");
-    ObjectStore store(d.path, db);
+    IndexDb db{d.path / "index.db"};
+    ObjectStore store{d.path, db};
     std::vector<Bytes> chunks;
     SealedPack sp = make_pack(d.path, chunks);
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(PartialPack,
+                 "a partial pack serves only the objects the caller verified, and becomes complete in place",
+                 "[partial]") {
 
     PackInfo info = store.add_partial_pack(sp.ref);
     CHECK(info.partial);
@@ -92,12 +98,8 @@ TEST_CASE("a partial pack serves only the objects the caller verified, and becom
     CHECK(store.piece_layer(now->num) == sp.piece_layer);
 }
 
-TEST_CASE("a damaged byte in a partial pack is caught when the object is read", "[partial]") {
-    Dir d;
-    IndexDb db(d.path / "index.db");
-    ObjectStore store(d.path, db);
-    std::vector<Bytes> chunks;
-    SealedPack sp = make_pack(d.path, chunks);
+TEST_CASE_METHOD(PartialPack,
+                 "a damaged byte in a partial pack is caught when the object is read", "[partial]") {
     PackInfo info = store.add_partial_pack(sp.ref);
     store.add_verified_objects(info.num, sp.entries);
     const auto& e = sp.entries[1];
@@ -115,12 +117,9 @@ TEST_CASE("a damaged byte in a partial pack is caught when the object is read", 
     }
 }
 
-TEST_CASE("reconcile forgets a partial pack whose file is gone, and a partial copy of a complete pack", "[partial]") {
-    Dir d;
-    IndexDb db(d.path / "index.db");
-    ObjectStore store(d.path, db);
-    std::vector<Bytes> chunks;
-    SealedPack sp = make_pack(d.path, chunks);
+TEST_CASE_METHOD(PartialPack,
+                 "reconcile forgets a partial pack whose file is gone, and a partial copy of a complete pack",
+                 "[partial]") {
     PackInfo info = store.add_partial_pack(sp.ref);
     store.add_verified_objects(info.num, sp.entries);
     fs::remove(sp.path);
