@@ -92,33 +92,39 @@ make_garbage() {
     expect_exit 0 "$DVT" branch -d scratch
     rm -rf .dvt/logs # reflogs keep commits alive; dvt has no reflog expiry, so drop them
 }
-for order in commit-first gc-first commit-first gc-first; do
-    make_garbage "$order-$RANDOM"
-    gen_bytes 9000000 "racing-$order-$RANDOM" >big/b2.bin
-    before=$("$DVT" rev-parse HEAD)
+# race_commit_gc ORDER MESSAGE LABEL DELAY: `dvt commit -m MESSAGE` and `dvt gc` at once (ORDER commit-first: gc
+# starts DELAY s after the commit; gc-first: the commit right after gc); both must succeed, and fsck after them
+race_commit_gc() {
+    local order=$1 msg=$2 label=$3 delay=$4 pa pb sa sb
     if [ "$order" = commit-first ]; then
-        bg "$DVT" commit -m "racing $order" >"$T/a.out" 2>"$T/a.err"
+        bg "$DVT" commit -m "$msg" >"$T/a.out" 2>"$T/a.err"
         pa=$BG_PID
-        sleep 0.03
+        sleep "$delay"
         bg "$DVT" gc >"$T/b.out" 2>"$T/b.err"
         pb=$BG_PID
     else
         bg "$DVT" gc >"$T/b.out" 2>"$T/b.err"
         pb=$BG_PID
-        bg "$DVT" commit -m "racing $order" >"$T/a.out" 2>"$T/a.err"
+        bg "$DVT" commit -m "$msg" >"$T/a.out" 2>"$T/a.err"
         pa=$BG_PID
     fi
     wait_bg "$pa"
     sa=$BG_STATUS
     wait_bg "$pb"
     sb=$BG_STATUS
-    [ "$sa" = 0 ] || { cat "$T/a.err" >&2; fail "$order: commit racing gc exited $sa"; }
-    [ "$sb" = 0 ] || { cat "$T/b.err" >&2; fail "$order: gc racing a commit exited $sb"; }
+    [ "$sa" = 0 ] || { cat "$T/a.err" >&2; fail "$label: commit racing gc exited $sa"; }
+    [ "$sb" = 0 ] || { cat "$T/b.err" >&2; fail "$label: gc racing a commit exited $sb"; }
+    if ! "$DVT" fsck >"$T/fsck.out" 2>&1; then cat "$T/fsck.out" >&2; fail "$label: fsck failed after commit + gc"; fi
+}
+for order in commit-first gc-first commit-first gc-first; do
+    make_garbage "$order-$RANDOM"
+    gen_bytes 9000000 "racing-$order-$RANDOM" >big/b2.bin
+    before=$("$DVT" rev-parse HEAD)
+    race_commit_gc "$order" "racing $order" "$order" 0.03
     head=$("$DVT" rev-parse HEAD)
     assert_eq "$head" "$(head -n1 "$T/a.out")" "$order: HEAD is the racing commit"
     expect_exit 0 "$DVT" rev-parse HEAD~1
     assert_eq "$(cat "$OUT")" "$before" "$order: parent of the racing commit"
-    if ! "$DVT" fsck >"$T/fsck.out" 2>&1; then cat "$T/fsck.out" >&2; fail "$order: fsck failed after commit + gc"; fi
     tree_digest "$R" >"$T/want"
     expect_exit 0 "$DVT" checkout --force "$C0"
     expect_exit 0 "$DVT" checkout main
@@ -131,26 +137,7 @@ for order in commit-first gc-first; do
     tag=$order-$RANDOM
     make_garbage "$tag"
     gen_bytes 6000000 "garbage-$tag" >big/readded.bin
-    before=$("$DVT" rev-parse HEAD)
-    if [ "$order" = commit-first ]; then
-        bg "$DVT" commit -m "re-add $order" >"$T/a.out" 2>"$T/a.err"
-        pa=$BG_PID
-        sleep 0.02
-        bg "$DVT" gc >"$T/b.out" 2>"$T/b.err"
-        pb=$BG_PID
-    else
-        bg "$DVT" gc >"$T/b.out" 2>"$T/b.err"
-        pb=$BG_PID
-        bg "$DVT" commit -m "re-add $order" >"$T/a.out" 2>"$T/a.err"
-        pa=$BG_PID
-    fi
-    wait_bg "$pa"
-    sa=$BG_STATUS
-    wait_bg "$pb"
-    sb=$BG_STATUS
-    [ "$sa" = 0 ] || { cat "$T/a.err" >&2; fail "re-add $order: commit exited $sa"; }
-    [ "$sb" = 0 ] || { cat "$T/b.err" >&2; fail "re-add $order: gc exited $sb"; }
-    if ! "$DVT" fsck >"$T/fsck.out" 2>&1; then cat "$T/fsck.out" >&2; fail "re-add $order: fsck failed"; fi
+    race_commit_gc "$order" "re-add $order" "re-add $order" 0.02
     tree_digest "$R" >"$T/want"
     rm big/readded.bin
     expect_exit 0 "$DVT" checkout --force "$C0"
