@@ -9,7 +9,8 @@
 # is_json, one_error_line, assert_grep, assert_eq, listing, commit_id, ok; for swarm tests start_serve / stop_serve
 # (`dvt serve` in the background, stopped by PID) and free_port; NETNS=1 (set before sourcing) for a private network
 # namespace. start_nginx serves a directory (optionally over TLS); checkout_each checks versions out against their
-# digests; flip_bytes damages a file in place; fuse_mountpoint makes a mount point unmounted at exit.
+# digests; flip_bytes damages a file in place; fuse_mountpoint makes a mount point unmounted at exit;
+# start_mount / stop_mount run `dvt mount` on it in the background.
 set -euo pipefail
 
 DVT=${DVT:-/work/main/build/dvt}
@@ -99,6 +100,32 @@ fuse_mountpoint() {
     fi
     mkdir -p "$1"
     CLEANUP_HOOKS+=("mountpoint -q $(printf %q "$1") 2>/dev/null && fusermount3 -u -z $(printf %q "$1") 2>/dev/null")
+}
+
+# start_mount REPO REV [options]: `dvt -C REPO mount REV $MNT [options]` in the background, waiting (30 s at most) for
+# its ready line in $T/mount.json, which must name $MNT (and REV, when REV is a commit id); sets MOUNT_PID.
+# stop_mount: SIGTERM, which must unmount and exit 0 (its last JSON line into $T/mount.stop).
+start_mount() {
+    local repo=$1 rev=$2 out=$T/mount.json i
+    shift 2
+    bg "$DVT" -C "$repo" --json mount "$rev" "$MNT" "$@" >"$out" 2>"$out.err"
+    MOUNT_PID=$BG_PID
+    for i in $(seq 1 600); do
+        [ -s "$out" ] && break
+        kill -0 "$MOUNT_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt mount $rev exited at start"; }
+        sleep 0.05
+    done
+    [ -s "$out" ] || fail "dvt mount printed no ready line within 30 s"
+    assert_json 'j["mounted"] == "'"$MNT"'"' "$out"
+    if [[ $rev =~ ^[0-9a-f]{64}$ ]]; then assert_json 'j["commit"] == "'"$rev"'"' "$out"; fi
+    mountpoint -q "$MNT" || fail "$MNT is not a mount point after the ready line"
+}
+stop_mount() {
+    kill -TERM "$MOUNT_PID"
+    wait_bg "$MOUNT_PID"
+    [ "$BG_STATUS" = 0 ] || { cat "$T/mount.json.err" >&2; fail "dvt mount exited $BG_STATUS after SIGTERM, not 0"; }
+    mountpoint -q "$MNT" && fail "$MNT is still mounted after dvt mount ended"
+    tail -n 1 "$T/mount.json" >"$T/mount.stop"
 }
 
 # soft_fail "msg": record a failure but keep going (for independent checks in one script); `ok` then fails.

@@ -22,31 +22,9 @@ rm "$REPO/docs/notes/n1.txt"
 printf 'new in v2\n' >"$REPO/docs/new.txt"
 V2=$(commit_id v2)
 
-# start_mount REV: `dvt mount` in the background, waiting for its ready line (sets MOUNT_PID); stop_mount: SIGTERM,
-# which must unmount and exit 0 (the last JSON line into $T/mount.stop)
-start_mount() {
-    local rev=$1 out=$T/mount.json i
-    bg "$DVT" -C "$REPO" --json mount "$rev" "$MNT" >"$out" 2>"$out.err"
-    MOUNT_PID=$BG_PID
-    for i in $(seq 1 200); do
-        [ -s "$out" ] && break
-        kill -0 "$MOUNT_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt mount $rev exited at start"; }
-        sleep 0.05
-    done
-    [ -s "$out" ] || fail "dvt mount printed no ready line within 10 s"
-    assert_json 'j["mounted"] == "'"$MNT"'"' "$out"
-    mountpoint -q "$MNT" || fail "$MNT is not a mount point after the ready line"
-}
-stop_mount() {
-    kill -TERM "$MOUNT_PID"
-    wait_bg "$MOUNT_PID"
-    [ "$BG_STATUS" = 0 ] || { cat "$T/mount.json.err" >&2; fail "dvt mount exited $BG_STATUS after SIGTERM, not 0"; }
-    mountpoint -q "$MNT" && fail "$MNT is still mounted after dvt mount ended"
-    tail -n 1 "$T/mount.json" >"$T/mount.stop"
-}
 
 # --- the older version, while the work tree holds v2
-start_mount "$V1"
+start_mount "$REPO" "$V1"
 assert_json 'j["commit"] == "'"$V1"'"' "$T/mount.json"
 tree_digest "$MNT" >"$T/mnt.digest"
 assert_same_tree "$T/v1.digest" "$MNT" "the mount of v1"
@@ -67,7 +45,7 @@ stop_mount
 assert_json 'j["unmounted"] == "'"$MNT"'" and j["bytes_read"] >= 3 * 1024 * 1024 and j["read_errors"] == 0' "$T/mount.stop"
 
 # --- a branch name works too, and names its commit
-start_mount main
+start_mount "$REPO" main
 assert_json 'j["commit"] == "'"$V2"'"' "$T/mount.json"
 assert_eq "$(cat "$MNT/docs/new.txt")" "new in v2" "a file of v2 through the mount of main"
 stop_mount
@@ -76,7 +54,7 @@ stop_mount
 for p in "$REPO"/.dvt/packs/*.pack; do chmod u+w "$p"; done
 BIG_PACK=$(ls -S "$REPO"/.dvt/packs/*.pack | head -1)
 flip_bytes "$BIG_PACK" 200000 4096 0xFF
-start_mount "$V1"
+start_mount "$REPO" "$V1"
 if cat "$MNT/data/raw/blob.bin" >"$T/read.out" 2>"$T/read.err"; then
     cmp -s "$T/read.out" "$T/blob.v1" || fail "a read through a damaged pack gave other bytes without an error"
     fail "a read through a damaged pack succeeded (the damage missed the blob?)"

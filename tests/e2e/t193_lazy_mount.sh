@@ -29,29 +29,6 @@ SEED_ADDR=127.0.0.2:$(free_port 127.0.0.2)
 start_serve "$SRC" "$T/seed.json" "$SEED_ADDR"
 SEED_PID=$SERVE_PID
 
-# start_mount REPO REV [options]: `dvt mount` in the background, waiting for its ready line (sets MOUNT_PID);
-# stop_mount: SIGTERM, which must unmount and exit 0 (the last JSON line into $T/mount.stop)
-start_mount() {
-    local repo=$1 rev=$2 out=$T/mount.json i
-    shift 2
-    bg "$DVT" -C "$repo" --json mount "$rev" "$MNT" "$@" >"$out" 2>"$out.err"
-    MOUNT_PID=$BG_PID
-    for i in $(seq 1 600); do
-        [ -s "$out" ] && break
-        kill -0 "$MOUNT_PID" 2>/dev/null || { cat "$out.err" >&2; fail "dvt mount $rev exited at start"; }
-        sleep 0.05
-    done
-    [ -s "$out" ] || fail "dvt mount printed no ready line within 30 s"
-    assert_json 'j["mounted"] == "'"$MNT"'" and j["commit"] == "'"$rev"'"' "$out"
-    mountpoint -q "$MNT" || fail "$MNT is not a mount point after the ready line"
-}
-stop_mount() {
-    kill -TERM "$MOUNT_PID"
-    wait_bg "$MOUNT_PID"
-    [ "$BG_STATUS" = 0 ] || { cat "$T/mount.json.err" >&2; fail "dvt mount exited $BG_STATUS after SIGTERM, not 0"; }
-    mountpoint -q "$MNT" && fail "$MNT is still mounted after dvt mount ended"
-    tail -n 1 "$T/mount.json" >"$T/mount.stop"
-}
 # same_at FILE REF OFFSET COUNT: COUNT bytes at OFFSET of the mounted FILE are REF's
 same_at() {
     assert_eq "$(dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="$3" count="$4" status=none | sha256sum)" \
