@@ -27,11 +27,7 @@ TIMEOUT=${TIMEOUT:-600}
 PY=/usr/bin/python3
 export DVT_NO_HOOKS=1 DVT_AUTHOR_NAME=bench DVT_AUTHOR_EMAIL=bench@example.org DVT_GIT_PROVENANCE=0
 say() { echo "many_packs: $*" >&2; }
-[ -x "$DVT" ] || { say "no dvt binary at $DVT (set DVT)"; exit 1; }
-install_cleanup
-rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR"
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$BENCH_DIR"; _bench_cleanup' EXIT
+fresh_bench_dir
 W=$BENCH_DIR
 ROWS=$W/runs.jsonl
 : >"$ROWS"

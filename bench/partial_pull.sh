@@ -22,11 +22,7 @@ SEED=${SEED:-1}
 SEED_IP=127.0.0.2 PULL_IP=127.0.0.3
 export DVT_NO_HOOKS=1 DVT_AUTHOR_NAME=bench DVT_AUTHOR_EMAIL=bench@example.org DVT_GIT_PROVENANCE=0
 say() { echo "partial_pull: $*" >&2; }
-[ -x "$DVT" ] || { say "no dvt binary at $DVT (set DVT)"; exit 1; }
-install_cleanup
-rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR"
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$BENCH_DIR"; _bench_cleanup' EXIT
+fresh_bench_dir
 
 say "tree: $N_FILES files, $PER_DIR per directory"
 /usr/bin/python3 - "$BENCH_DIR/tree" "$N_FILES" "$PER_DIR" "$SEED" <<'PY'

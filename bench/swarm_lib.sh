@@ -13,6 +13,8 @@
 #                         LISTEN; sets NGINX_PID (tracked) and waits until it answers
 #   make_tar SRC OUT      uncompressed tar of SRC's files (no .dvt); reused when OUT exists (delete it with SRC)
 #   tmark                 seconds since the epoch, ns resolution (for wall times)
+#   fresh_bench_dir       checks that $DVT runs, installs the cleanup, empties BENCH_DIR; the cleanup then removes
+#                         BENCH_DIR (after the tracked processes stopped) unless KEEP=1
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -50,6 +52,7 @@ _bench_cleanup() {
             wait "$p" 2>/dev/null || true
         done
     fi
+    [[ -z ${BENCH_SCRATCH:-} ]] || rm -rf "$BENCH_SCRATCH"
     exit "$rc"
 }
 
@@ -57,6 +60,14 @@ install_cleanup() {
     trap _bench_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+}
+
+fresh_bench_dir() {
+    [[ -x $DVT ]] || { echo "no dvt binary at $DVT (set DVT)" >&2; exit 1; }
+    install_cleanup
+    rm -rf "$BENCH_DIR"
+    mkdir -p "$BENCH_DIR"
+    [[ ${KEEP:-0} == 1 ]] || BENCH_SCRATCH=$BENCH_DIR
 }
 
 stop_pid() {
