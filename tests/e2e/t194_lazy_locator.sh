@@ -54,23 +54,13 @@ SEED0=$PEER SEED0_PID=$SERVE_PID
 # mount_stopped REPO REV PEER [READ_DIR]: a mount of REV from PEER; reads READ_DIR (if given) and checks it against
 # the source; then SIGTERM; sets MOVED (bytes_downloaded)
 mount_stopped() {
-    local repo=$1 rev=$2 peer=$3 dir=${4:-} out=$T/mount.json i
-    bg "$DVT" -C "$repo" --json mount "$rev" "$MNT" --peer "$peer" --listen 127.0.0.3 --timeout 30 >"$out" 2>"$out.err"
-    local pid=$BG_PID
-    for i in $(seq 1 600); do
-        [ -s "$out" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$out.err" >&2; fail "dvt mount $rev exited at start"; }
-        sleep 0.05
-    done
-    mountpoint -q "$MNT" || fail "$MNT is not a mount point after the ready line"
+    local repo=$1 rev=$2 peer=$3 dir=${4:-}
+    start_mount "$repo" "$rev" --peer "$peer" --listen 127.0.0.3 --timeout 30
     if [ -n "$dir" ]; then
         (cd "$SRC" && tree_digest "$dir") >"$T/dir.digest"
         (cd "$MNT" && tree_digest "$dir") | diff -u "$T/dir.digest" - || fail "$dir through the mount differs"
     fi
-    kill -TERM "$pid"
-    wait_bg "$pid"
-    [ "$BG_STATUS" = 0 ] || { cat "$out.err" >&2; fail "dvt mount exited $BG_STATUS after SIGTERM"; }
-    tail -n 1 "$out" >"$T/mount.stop"
+    stop_mount
     assert_json 'j["read_errors"] == 0' "$T/mount.stop"
     MOVED=$(json_get 'j["bytes_downloaded"]' "$T/mount.stop")
 }
